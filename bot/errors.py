@@ -1,0 +1,37 @@
+"""One exception tree for perfbot. Only the CLI turns these into exit codes.
+
+Every message names the file, key or value at fault and, where there is one,
+the command that fixes it.
+"""
+
+
+class PerfbotError(Exception):
+    "perfbot could not do what was asked"
+
+
+class ConfigError(PerfbotError):
+    "A setting, an environment variable or devices.yml is wrong"
+
+
+class UnknownName(PerfbotError):
+    "A device, suite, workload or environment name is not known"
+
+
+class BadModel(PerfbotError):
+    "A file given as a model is not a usable TFLite model"
+
+
+class DeviceUnavailable(PerfbotError):
+    "A device cannot be reached or is not set up"
+
+
+class DatabaseError(PerfbotError):
+    "The perfbot database is missing, from another schema, or unusable"
+
+
+class EnvironmentBroken(PerfbotError):
+    "A TVM environment under test could not be provisioned"
+
+
+class GitHubError(PerfbotError):
+    "GitHub refused a request or could not be reached"

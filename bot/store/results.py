@@ -1,0 +1,107 @@
+"""Runs, their results, and tuning outcomes."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+RESULT_STATUSES = (
+    "ok",
+    "wrong_result",
+    "compile_error",
+    "runtime_error",
+    "crash",
+    "timeout",
+    "environment_error",
+)
+
+#: The columns that say which measurement a result is, across runs.
+SERIES_KEY = ("workload", "scheme", "layout", "pipeline")
+
+
+def _utcnow() -> str:
+    from bot.store import utcnow
+
+    return utcnow()
+
+
+class Results:
+    db: Any
+
+    def start_run(self, **fields) -> int:
+        """Record a run as `running`; results follow one by one, then `finish_run`."""
+        fields.setdefault("started_at", _utcnow())
+        fields.setdefault("status", "running")
+        if isinstance(fields.get("target"), (dict, list)):
+            fields["target"] = json.dumps(fields["target"], sort_keys=True)
+        for flag in ("emulated", "tuning"):
+            if flag in fields:
+                fields[flag] = int(bool(fields[flag]))
+        return self.db["runs"].insert(fields).last_pk
+
+    def update_run(self, run_id: int, **fields) -> None:
+        self.db["runs"].update(run_id, fields)
+
+    def add_result(self, run_id: int, **fields) -> int:
+        if fields.get("status") not in RESULT_STATUSES:
+            raise ValueError(f"unknown result status {fields.get('status')!r}")
+        for key in ("samples_ms", "tflite_samples_ms"):
+            if isinstance(fields.get(key), (list, tuple)):
+                fields[key] = json.dumps([round(float(v), 6) for v in fields[key]])
+        return self.db["results"].insert({"run_id": run_id, **fields}).last_pk
+
+    def finish_run(self, run_id: int, status: str = "complete") -> None:
+        self.db["runs"].update(run_id, {"status": status, "finished_at": _utcnow()})
+
+    def run(self, run_id: int) -> dict | None:
+        rows = list(self.db["runs"].rows_where("id = ?", [run_id]))
+        return rows[0] if rows else None
+
+    def runs(self, where: str | None = None, args: Iterable = (), order_by: str = "id") -> list[dict]:
+        return list(self.db["runs"].rows_where(where, list(args), order_by=order_by))
+
+    def results(self, run_id: int) -> list[dict]:
+        return [_decode(r) for r in self.db["results"].rows_where("run_id = ?", [run_id], order_by="id")]
+
+    def latest_run(self, device: str, sha: str | None = None, kind: str | None = None, suite: str | None = None) -> dict | None:
+        """The newest complete run matching the given device, commit, kind and suite."""
+        clauses, args = ["status = 'complete'", "device = ?"], [device]
+        for column, value in (("sha", sha), ("kind", kind), ("suite", suite)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                args.append(value)
+        rows = list(self.db["runs"].rows_where(" and ".join(clauses), args, order_by="id desc", limit=1))
+        return rows[0] if rows else None
+
+    def results_at(self, device: str, sha: str, kind: str, pipeline: str | None = None) -> list[dict]:
+        """Every result of complete runs of one commit on one device, newest run last."""
+        sql = """
+            select results.*, runs.started_at, runs.sha, runs.tvm_version, runs.emulated
+            from results join runs on runs.id = results.run_id
+            where runs.status = 'complete' and runs.device = ? and runs.sha = ? and runs.kind = ?
+        """
+        args: list = [device, sha, kind]
+        if pipeline is not None:
+            sql += " and results.pipeline = ?"
+            args.append(pipeline)
+        sql += " order by runs.id, results.id"
+        return [_decode(r) for r in self.db.query(sql, args)]
+
+    def record_tuning(self, **fields) -> int:
+        fields.setdefault("created_at", _utcnow())
+        if isinstance(fields.get("target"), (dict, list)):
+            fields["target"] = json.dumps(fields["target"], sort_keys=True)
+        return self.db["tunings"].insert(fields).last_pk
+
+    def tunings(self, device: str | None = None) -> list[dict]:
+        if device is None:
+            return list(self.db["tunings"].rows_where(order_by="id"))
+        return list(self.db["tunings"].rows_where("device = ?", [device], order_by="id"))
+
+
+def _decode(row: dict) -> dict:
+    row = dict(row)
+    for key in ("samples_ms", "tflite_samples_ms"):
+        if isinstance(row.get(key), str):
+            row[key] = json.loads(row[key])
+    return row

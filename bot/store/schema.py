@@ -1,0 +1,184 @@
+"""The database schema as an ordered list of migrations.
+
+The schema version lives in SQLite's `PRAGMA user_version`. Each migration
+runs once, in a transaction, in order; a database written by a newer perfbot
+is refused rather than guessed at. Add a migration to change the schema; never
+edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+
+def _v1_results(db: sqlite_utils.Database) -> None:
+    db["runs"].create(
+        {
+            "id": int,
+            "started_at": str,  # ISO 8601, UTC
+            "finished_at": str,
+            "status": str,  # running | complete | aborted
+            "suite": str,
+            "device": str,
+            "arch": str,
+            "target": str,  # JSON
+            "threads": int,
+            "host_cpu": str,
+            "emulated": int,
+            "tuning": int,
+            "env": str,  # environment key, e.g. "python:/usr/bin/python3" or "pip:apache-tvm==0.26.0"
+            "tvm_version": str,
+            "tvm_ffi_version": str,
+            "tvm_commit": str,
+            "kind": str,  # local | base | pr
+            "repo": str,
+            "sha": str,
+            "commit_time": str,
+            "pr": int,
+            "base_sha": str,
+            "job_id": int,
+            "perfbot_version": str,
+        },
+        pk="id",
+        not_null={"started_at", "status", "suite", "device", "kind"},
+        defaults={"status": "running", "kind": "local", "emulated": 0, "tuning": 0},
+    )
+    db["results"].create(
+        {
+            "id": int,
+            "run_id": int,
+            "workload": str,
+            "scheme": str,
+            "layout": str,
+            "pipeline": str,
+            "status": str,
+            "samples_ms": str,  # JSON list, every timed repeat
+            "median_ms": float,
+            "tflite_samples_ms": str,
+            "tflite_median_ms": float,
+            "ratio": float,  # TVM median / TFLite median
+            "max_abs_diff": float,  # in quantized units of the output
+            "mismatch_fraction": float,
+            "error": str,
+            "compile_s": float,
+            "wall_s": float,
+            "workload_hash": str,
+        },
+        pk="id",
+        foreign_keys=[("run_id", "runs", "id")],
+        not_null={"run_id", "workload", "status"},
+    )
+    db["results"].create_index(["run_id"])
+    db["results"].create_index(["workload", "scheme", "layout", "pipeline"])
+    db["runs"].create_index(["device", "kind", "sha"])
+    db["tunings"].create(
+        {
+            "id": int,
+            "created_at": str,
+            "device": str,
+            "target": str,
+            "workload": str,
+            "scheme": str,
+            "layout": str,
+            "trials": int,
+            "status": str,
+            "duration_s": float,
+            "database_dir": str,
+            "tvm_version": str,
+            "tvm_ffi_version": str,
+            "error": str,
+        },
+        pk="id",
+    )
+
+
+def _v2_github(db: sqlite_utils.Database) -> None:
+    db["jobs"].create(
+        {
+            "id": int,
+            "key": str,  # unique: repo, sha, device, suite, config
+            "repo": str,
+            "pr": int,
+            "sha": str,
+            "base_sha": str,
+            "kind": str,  # pr | base
+            "device": str,
+            "suite": str,
+            "config": str,  # default | tuned
+            "state": str,  # pending | running | done | failed | cancelled
+            "priority": int,
+            "attempts": int,
+            "worker": str,
+            "lease_expires": float,  # unix time
+            "created_at": str,
+            "updated_at": str,
+            "run_id": int,
+            "reason": str,
+            "requested_by": str,
+        },
+        pk="id",
+        not_null={"key", "sha", "device", "suite", "state"},
+        defaults={"state": "pending", "priority": 0, "attempts": 0, "config": "default"},
+    )
+    db["jobs"].create_index(["key"], unique=True)
+    db["jobs"].create_index(["state", "device"])
+    db["pull_requests"].create(
+        {
+            "repo": str,
+            "number": int,
+            "title": str,
+            "author": str,
+            "head_sha": str,
+            "head_repo": str,
+            "head_ref": str,
+            "base_ref": str,
+            "base_sha": str,
+            "merge_base": str,
+            "is_fork": int,
+            "state": str,
+            "url": str,
+            "updated_at": str,
+        },
+        pk=("repo", "number"),
+    )
+    db["pr_comments"].create(
+        {"repo": str, "pr": int, "comment_id": int, "body_sha": str, "updated_at": str},
+        pk=("repo", "pr"),
+    )
+    db["approvals"].create(
+        {"repo": str, "pr": int, "sha": str, "approved_by": str, "approved_at": str},
+        pk=("repo", "pr", "sha"),
+    )
+    db["deliveries"].create({"id": str, "event": str, "received_at": str}, pk="id")
+    db["seen_comments"].create(
+        {"comment_id": int, "repo": str, "pr": int, "author": str, "decision": str, "seen_at": str},
+        pk="comment_id",
+    )
+    db["outbox"].create(
+        {
+            "repo": str,
+            "pr": int,
+            "reason": str,
+            "attempts": int,
+            "next_attempt": float,
+            "last_error": str,
+            "created_at": str,
+        },
+        pk=("repo", "pr"),
+        defaults={"attempts": 0, "next_attempt": 0.0},
+    )
+    db["poll_state"].create({"key": str, "etag": str, "last_modified": str, "value": str}, pk="key")
+    db["posts"].create(
+        {"id": int, "at": str, "repo": str, "pr": int, "sha": str, "kind": str, "target": str, "body": str, "dry_run": int},
+        pk="id",
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_results,
+    _v2_github,
+]
+
+LATEST = len(MIGRATIONS)
