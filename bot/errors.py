@@ -35,3 +35,7 @@ class EnvironmentBroken(PerfbotError):
 
 class GitHubError(PerfbotError):
     "GitHub refused a request or could not be reached"
+
+
+class Cancelled(PerfbotError):
+    "The job was cancelled, or taken over by another worker, while it ran"

@@ -61,7 +61,7 @@ class Results:
         return list(self.db["runs"].rows_where(where, list(args), order_by=order_by))
 
     def results(self, run_id: int) -> list[dict]:
-        return [_decode(r) for r in self.db["results"].rows_where("run_id = ?", [run_id], order_by="id")]
+        return [decode_row(r) for r in self.db["results"].rows_where("run_id = ?", [run_id], order_by="id")]
 
     def latest_run(self, device: str, sha: str | None = None, kind: str | None = None, suite: str | None = None) -> dict | None:
         """The newest complete run matching the given device, commit, kind and suite."""
@@ -85,7 +85,7 @@ class Results:
             sql += " and results.pipeline = ?"
             args.append(pipeline)
         sql += " order by runs.id, results.id"
-        return [_decode(r) for r in self.db.query(sql, args)]
+        return [decode_row(r) for r in self.db.query(sql, args)]
 
     def record_tuning(self, **fields) -> int:
         fields.setdefault("created_at", _utcnow())
@@ -99,7 +99,7 @@ class Results:
         return list(self.db["tunings"].rows_where("device = ?", [device], order_by="id"))
 
 
-def _decode(row: dict) -> dict:
+def decode_row(row: dict) -> dict:
     row = dict(row)
     for key in ("samples_ms", "tflite_samples_ms"):
         if isinstance(row.get(key), str):

@@ -176,9 +176,30 @@ def _v2_github(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v3_inbox(db: sqlite_utils.Database) -> None:
+    """Events are kept until handled, so that GitHub being down delays work instead of losing it."""
+    db["inbox"].create(
+        {
+            "id": int,
+            "event": str,  # pull_request | issue_comment | push | ...
+            "payload": str,  # the parsed event as JSON
+            "received_at": str,
+            "attempts": int,
+            "next_attempt": float,
+            "state": str,  # pending | done | failed
+            "error": str,
+        },
+        pk="id",
+        defaults={"attempts": 0, "next_attempt": 0.0, "state": "pending"},
+    )
+    db["inbox"].create_index(["state", "next_attempt"])
+    db["jobs"].add_column("commit_time", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
+    _v3_inbox,
 ]
 
 LATEST = len(MIGRATIONS)

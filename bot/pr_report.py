@@ -1,0 +1,177 @@
+"""Decide what a PR's report says: per device and item, PR against its merge base.
+
+Only deciding happens here (bot/report.py renders). The rules:
+
+- a result that is not `ok` is its status (wrong_result, compile_error, ...);
+  it is *new* when the same item was ok at the merge base;
+- latency is compared with bot.stats.compare over every sample of every
+  complete run of that commit on that device (reruns add samples), with the
+  base branch's own run-to-run noise for that series;
+- emulated devices never get a slower/faster verdict (their latency says
+  nothing about hardware), but wrong results and compile errors count fully;
+- a device's commit status is failure for a wrong result, a new failure, or
+  a verdict of slower; pending while its jobs run; error when the TVM
+  environment could not be built; success otherwise.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bot import stats
+from bot.devices import Device, Registry
+
+FAILURES = ("compile_error", "runtime_error", "crash", "timeout")
+
+
+@dataclass
+class Row:
+    workload: str
+    scheme: str
+    layout: str
+    pipeline: str
+    status: str
+    base_status: str | None
+    base_ms: float | None
+    pr_ms: float | None
+    ratio: float | None
+    max_abs_diff: float | None
+    mismatch_fraction: float | None
+    error: str | None
+    comparison: stats.Comparison | None
+    emulated: bool
+
+    @property
+    def config(self) -> str:
+        return f"{self.layout}/{self.pipeline}"
+
+    @property
+    def new_failure(self) -> bool:
+        return self.status in FAILURES and self.base_status == "ok"
+
+    @property
+    def verdict(self) -> str:
+        """One word for the table: the failure, or the latency verdict."""
+        if self.status != "ok":
+            return self.status
+        if self.comparison is None:
+            return "no baseline" if self.base_ms is None else "inconclusive"
+        if self.emulated:
+            return "emulated"
+        return self.comparison.verdict
+
+
+@dataclass
+class DeviceReport:
+    device: Device
+    rows: list[Row] = field(default_factory=list)
+    pending: int = 0
+    running: int = 0
+    failed_jobs: list[str] = field(default_factory=list)
+    tvm_version: str | None = None
+
+    @property
+    def counts(self) -> Counter:
+        return Counter(r.verdict for r in self.rows)
+
+    @property
+    def state(self) -> str:
+        if self.pending or self.running:
+            return "pending"
+        if any(r.status == "environment_error" for r in self.rows) or self.failed_jobs:
+            return "error"
+        if any(r.status == "wrong_result" or r.new_failure or r.verdict == "slower" for r in self.rows):
+            return "failure"
+        return "success"
+
+
+@dataclass
+class PrReport:
+    repo: str
+    number: int
+    title: str
+    head_sha: str
+    base_ref: str | None
+    base_sha: str | None
+    devices: list[DeviceReport]
+    awaiting_approval: bool = False
+    closed: bool = False
+
+    @property
+    def counts(self) -> Counter:
+        total: Counter = Counter()
+        for device in self.devices:
+            total.update(device.counts)
+        return total
+
+    @property
+    def jobs_pending(self) -> int:
+        return sum(d.pending + d.running for d in self.devices)
+
+
+def build(store, registry: Registry, repo: str, number: int, min_effect: float = 0.05) -> PrReport | None:
+    pull = store.pull(repo, number)
+    if pull is None:
+        return None
+    head, base = pull["head_sha"], pull.get("merge_base") or pull.get("base_sha")
+    jobs = store.jobs("repo = ? and pr = ? and sha = ? and kind = 'pr'", [repo, number, head])
+    device_names = sorted({j["device"] for j in jobs})
+    devices = []
+    for name in device_names:
+        device = registry.devices.get(name) or Device(name=name, description="(no longer in devices.yml)",
+                                                         arch="?", target={"kind": "llvm"})
+        mine = [j for j in jobs if j["device"] == name]
+        report = DeviceReport(
+            device,
+            pending=sum(j["state"] == "pending" for j in mine),
+            running=sum(j["state"] == "running" for j in mine),
+            failed_jobs=[j["reason"] or "failed" for j in mine if j["state"] == "failed"],
+        )
+        pr_results = store.results_at(name, head, "pr")
+        base_results = store.results_at(name, base, "base") if base else []
+        report.rows = _rows(store, name, pr_results, base_results, device.emulated, min_effect)
+        report.tvm_version = next((r.get("tvm_version") for r in reversed(pr_results) if r.get("tvm_version")), None)
+        devices.append(report)
+    return PrReport(
+        repo=repo, number=number, title=pull.get("title") or "", head_sha=head, base_ref=pull.get("base_ref"),
+        base_sha=base, devices=devices,
+        awaiting_approval=bool(pull.get("is_fork")) and not jobs and not store.approved(repo, number, head),
+        closed=pull.get("state") == "closed",
+    )
+
+
+def _key(r: dict) -> tuple:
+    return r["workload"], r["scheme"], r["layout"], r["pipeline"]
+
+
+def _rows(store, device: str, pr_results: list[dict], base_results: list[dict], emulated: bool,
+          min_effect: float) -> list[Row]:
+    rows = []
+    base_by_key: dict[tuple, list[dict]] = {}
+    for r in base_results:
+        base_by_key.setdefault(_key(r), []).append(r)
+    pr_by_key: dict[tuple, list[dict]] = {}
+    for r in pr_results:
+        pr_by_key.setdefault(_key(r), []).append(r)
+    for key, mine in pr_by_key.items():
+        latest = mine[-1]
+        theirs = base_by_key.get(key, [])
+        base_latest = theirs[-1] if theirs else None
+        pr_samples = [s for r in mine if r["status"] in ("ok", "wrong_result") for s in r["samples_ms"] or []]
+        base_samples = [s for r in theirs if r["status"] in ("ok", "wrong_result") for s in r["samples_ms"] or []]
+        comparison = None
+        if latest["status"] == "ok" and pr_samples and base_samples:
+            noise = stats.noise_level(store.series_medians(device, *key))
+            comparison = stats.compare(base_samples, pr_samples, min_effect=min_effect, noise=noise)
+        rows.append(Row(
+            workload=key[0], scheme=key[1], layout=key[2], pipeline=key[3], status=latest["status"],
+            base_status=base_latest["status"] if base_latest else None,
+            base_ms=statistics.median(base_samples) if base_samples else None,
+            pr_ms=statistics.median(pr_samples) if pr_samples else None,
+            ratio=latest.get("ratio"), max_abs_diff=latest.get("max_abs_diff"),
+            mismatch_fraction=latest.get("mismatch_fraction"), error=latest.get("error"),
+            comparison=comparison, emulated=emulated,
+        ))
+    return rows

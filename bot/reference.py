@@ -1,0 +1,70 @@
+"""The TFLite reference: outputs to compare with, and the latency TVM is measured against.
+
+Runs in a child process (like the TVM worker) with perfbot's own interpreter,
+which has ai-edge-litert: a user's model that makes the TFLite interpreter
+crash is a recorded failure, not a crash of the bot. Imports only numpy and
+ai_edge_litert.
+
+    python reference.py SPEC.json RESULT.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+
+def main(argv: list[str]) -> int:
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
+    with open(argv[1]) as f:
+        spec = json.load(f)
+    result: dict = {"phase": "load"}
+
+    def save(**fields):
+        result.update(fields)
+        with open(argv[2] + ".tmp", "w") as f:
+            json.dump(result, f)
+        os.replace(argv[2] + ".tmp", argv[2])
+
+    save()
+    try:
+        interpreter = Interpreter(model_path=spec["model"], num_threads=int(spec.get("threads", 1)))
+        interpreter.allocate_tensors()
+        inputs = [np.load(p) for p in spec["inputs"]]
+        details = interpreter.get_input_details()
+        if len(details) != len(inputs):
+            raise ValueError(f"model has {len(details)} inputs, {len(inputs)} given")
+        for detail, value in zip(details, inputs):
+            interpreter.set_tensor(detail["index"], value)
+        save(phase="run")
+        interpreter.invoke()
+        outputs = []
+        for i, detail in enumerate(interpreter.get_output_details()):
+            path = os.path.join(spec["workdir"], f"reference_{i}.npy")
+            np.save(path, interpreter.get_tensor(detail["index"]))
+            outputs.append(path)
+        samples = []
+        started = time.perf_counter()
+        if spec.get("measure", True):
+            save(phase="measure")
+            for _ in range(int(spec.get("warmup", 1))):
+                interpreter.invoke()
+            number = int(spec.get("number", 1))
+            for _ in range(int(spec.get("repeat", 10))):
+                t0 = time.perf_counter()
+                for _ in range(number):
+                    interpreter.invoke()
+                samples.append((time.perf_counter() - t0) * 1000.0 / number)
+        save(phase="done", status="ok", outputs=outputs, samples_ms=samples, measure_s=time.perf_counter() - started)
+        return 0
+    except Exception as e:  # a model TFLite cannot run is a result, reported by the parent
+        save(status="runtime_error", error=f"TFLite: {type(e).__name__}: {e}".splitlines()[0][:500])
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

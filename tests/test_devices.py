@@ -1,0 +1,79 @@
+"""devices.yml: the shipped registry loads, and every mistake names file, device and key."""
+
+import platform
+from pathlib import Path
+
+import pytest
+
+from bot import devices
+from bot.errors import ConfigError, UnknownName
+
+ROOT = Path(__file__).resolve().parents[1]
+
+GOOD = """
+devices:
+  board:
+    arch: aarch64
+    target: {kind: llvm, mtriple: aarch64-linux-gnu}
+    connection: {type: rpc, tracker: "10.0.0.2:9190", key: rpi}
+    cross_compiler: aarch64-linux-gnu-gcc
+    tflite_baseline: false
+"""
+
+
+def test_shipped_registry_has_local_enabled_and_examples_disabled():
+    registry = devices.load(ROOT / "devices.yml")
+    local = registry.get("local")
+    assert local.enabled and local.is_local and local.arch == platform.machine()
+    for name in ("rpi4", "graviton3", "android-pixel"):
+        assert not registry.get(name).enabled
+    qemu = registry.get("qemu-aarch64")
+    assert qemu.emulated and qemu.rpc.key == "qemu-aarch64" and qemu.target["mtriple"] == "aarch64-linux-gnu"
+
+
+def test_builtin_registry_is_used_without_a_file():
+    registry = devices.load(None)
+    assert list(registry.devices) == ["local"]
+    assert registry.source == "the built-in devices.yml"
+
+
+def test_rpc_device_parses():
+    board = devices.parse(GOOD, "d.yml")["board"]
+    assert (board.rpc.host, board.rpc.port, board.rpc.key) == ("10.0.0.2", 9190, "rpi")
+    assert board.threads == 1 and board.suites == devices.KNOWN_SUITES
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("devices: [a, b]", "d.yml: expected a top-level 'devices:' mapping"),
+        ("devices:\n  x: {arch: a, target: host}", "d.yml: device 'x': connection: missing"),
+        ("devices:\n  x: {arch: a, target: llvm, connection: local}", "device 'x': target: expected a JSON dict"),
+        ("devices:\n  x: {arch: a, target: {mtriple: q}, connection: local}", "device 'x': target: expected a dict with a \"kind\""),
+        ("devices:\n  x: {arch: a, target: host, connection: local, threads: 0}", "device 'x': threads: expected a whole number >= 1, got 0"),
+        ("devices:\n  x: {arch: a, target: host, connection: local, thread: 2}", "device 'x': thread: unknown key"),
+        ("devices:\n  x: {arch: a, target: host, connection: local, suites: [smoke, huge]}", "device 'x': suites: unknown suite 'huge'"),
+        ("devices:\n  x: {arch: a, target: host, connection: local, enabled: maybe}", "device 'x': enabled: expected true or false, got 'maybe'"),
+        ("devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: nohost, key: k}, tflite_baseline: false}", "device 'x': connection.tracker: expected HOST:PORT"),
+        ("devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: 'h:1'}, tflite_baseline: false}", "device 'x': connection.key: expected the key"),
+        ("devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: 'h:1', key: k}}", "device 'x': tflite_baseline: TFLite runs where perfbot runs"),
+        ("devices:\n  X Y: {arch: a, target: host, connection: local}", "device 'X Y': name: use lower-case"),
+        ("devices:\n  x: {arch: a\n", "d.yml: line"),
+    ],
+)
+def test_mistakes_name_file_device_and_key(text, message):
+    with pytest.raises(ConfigError) as err:
+        devices.parse(text, "d.yml")
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_device_lists_known_ones():
+    registry = devices.load(ROOT / "devices.yml")
+    with pytest.raises(UnknownName, match="unknown device 'rpi5' in .*devices.yml: known devices are android-pixel, graviton3, local"):
+        registry.get("rpi5")
+
+
+def test_unreadable_file_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=f"{tmp_path / 'nope.yml'}: cannot read device registry"):
+        devices.load(tmp_path / "nope.yml")

@@ -1,0 +1,94 @@
+"""The store: migrations, refusal of foreign or newer files, all-or-nothing transactions."""
+
+import sqlite3
+
+import pytest
+
+from bot.errors import DatabaseError
+from bot.store import Store, schema
+
+
+def test_new_database_is_at_latest_schema(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    assert store.schema_version == schema.LATEST
+    assert {"runs", "results", "jobs", "pull_requests", "inbox"} <= set(store.db.table_names())
+
+
+def test_old_database_is_migrated_in_order(tmp_path):
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    schema.MIGRATIONS[0](db)
+    conn.execute("PRAGMA user_version = 1")
+    db["runs"].insert({"started_at": "2026-01-01", "status": "complete", "suite": "smoke", "device": "local",
+                       "kind": "local"})
+    conn.commit()
+    conn.close()
+    store = Store.open(path)
+    assert store.schema_version == schema.LATEST
+    assert store.runs()[0]["suite"] == "smoke"
+    assert "commit_time" in store.db["jobs"].columns_dict
+
+
+def test_newer_database_is_refused(tmp_path):
+    path = tmp_path / "new.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.LATEST + 1}")
+    conn.close()
+    with pytest.raises(DatabaseError, match=r"new.db: written by a newer perfbot \(schema"):
+        Store.open(path)
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path):
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("create table photos (id integer)")
+    conn.close()
+    with pytest.raises(DatabaseError, match="not a perfbot database"):
+        Store.open(path)
+    assert sqlite3.connect(path).execute("select name from sqlite_master").fetchall() == [("photos",)]
+
+
+def test_not_sqlite_at_all_is_refused(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_text("this is not a database " * 100)
+    with pytest.raises(DatabaseError, match="junk.db: not a usable SQLite database"):
+        Store.open(path)
+
+
+def test_missing_database_is_not_created_when_reading(tmp_path):
+    with pytest.raises(DatabaseError, match="no perfbot database here; record a first run with `perfbot run"):
+        Store.open(tmp_path / "absent.db", create=False)
+    assert not (tmp_path / "absent.db").exists()
+
+
+def test_transaction_is_all_or_nothing(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            run = store.start_run(suite="smoke", device="local")
+            store.add_result(run, workload="w", status="ok", samples_ms=[1.0])
+            raise RuntimeError("power cut")
+    assert store.runs() == []
+    assert list(store.db["results"].rows) == []
+
+
+def test_results_round_trip_samples(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    run = store.start_run(suite="smoke", device="local", target={"kind": "llvm"}, emulated=True)
+    store.add_result(run, workload="w", scheme="uint8", layout="NHWC", pipeline="default", status="ok",
+                     samples_ms=[3.0, 1.0, 2.0], median_ms=2.0)
+    store.finish_run(run)
+    [row] = store.results(run)
+    assert row["samples_ms"] == [3.0, 1.0, 2.0]
+    assert store.run(run)["status"] == "complete" and store.run(run)["emulated"] == 1
+    assert store.run(run)["target"] == '{"kind": "llvm"}'
+
+
+def test_unknown_status_is_refused(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    run = store.start_run(suite="smoke", device="local")
+    with pytest.raises(ValueError, match="unknown result status 'fine'"):
+        store.add_result(run, workload="w", status="fine")
