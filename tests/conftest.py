@@ -1,3 +1,3 @@
 """Shared fixtures. Plugins below keep each area's fixtures next to its own code."""
 
-pytest_plugins = []
+pytest_plugins = ["tests.fake_github.fixtures"]
