@@ -17,12 +17,10 @@ import time
 
 
 def main(argv: list[str]) -> int:
-    import numpy as np
-    from ai_edge_litert.interpreter import Interpreter
-
+    """Every model of the spec in turn, in one interpreter start: children cost time."""
     with open(argv[1]) as f:
         spec = json.load(f)
-    result: dict = {"phase": "load"}
+    result: dict = {"phase": "start", "items": []}
 
     def save(**fields):
         result.update(fields)
@@ -31,26 +29,35 @@ def main(argv: list[str]) -> int:
         os.replace(argv[2] + ".tmp", argv[2])
 
     save()
+    for number, item in enumerate(spec["items"]):
+        save(phase=f"model {number}")  # where a crash happened, for the parent
+        result["items"].append(reference(item, spec))
+    save(phase="done", status="ok")
+    return 0
+
+
+def reference(item: dict, spec: dict) -> dict:
+    import numpy as np
+    from ai_edge_litert.interpreter import Interpreter
+
     try:
-        interpreter = Interpreter(model_path=spec["model"], num_threads=int(spec.get("threads", 1)))
+        interpreter = Interpreter(model_path=item["model"], num_threads=int(spec.get("threads", 1)))
         interpreter.allocate_tensors()
-        inputs = [np.load(p) for p in spec["inputs"]]
+        inputs = [np.load(p) for p in item["inputs"]]
         details = interpreter.get_input_details()
         if len(details) != len(inputs):
             raise ValueError(f"model has {len(details)} inputs, {len(inputs)} given")
         for detail, value in zip(details, inputs):
             interpreter.set_tensor(detail["index"], value)
-        save(phase="run")
         interpreter.invoke()
         outputs = []
         for i, detail in enumerate(interpreter.get_output_details()):
-            path = os.path.join(spec["workdir"], f"reference_{i}.npy")
+            path = os.path.join(item["folder"], f"reference_{i}.npy")
             np.save(path, interpreter.get_tensor(detail["index"]))
             outputs.append(path)
         samples = []
         started = time.perf_counter()
         if spec.get("measure", True):
-            save(phase="measure")
             for _ in range(int(spec.get("warmup", 1))):
                 interpreter.invoke()
             number = int(spec.get("number", 1))
@@ -59,11 +66,9 @@ def main(argv: list[str]) -> int:
                 for _ in range(number):
                     interpreter.invoke()
                 samples.append((time.perf_counter() - t0) * 1000.0 / number)
-        save(phase="done", status="ok", outputs=outputs, samples_ms=samples, measure_s=time.perf_counter() - started)
-        return 0
-    except Exception as e:  # a model TFLite cannot run is a result, reported by the parent
-        save(status="runtime_error", error=f"TFLite: {type(e).__name__}: {e}".splitlines()[0][:500])
-        return 1
+        return {"status": "ok", "outputs": outputs, "samples_ms": samples, "measure_s": time.perf_counter() - started}
+    except Exception as e:  # a model TFLite cannot run is refused by the parent, naming the file
+        return {"status": "runtime_error", "error": f"TFLite: {type(e).__name__}: {e}".splitlines()[0][:500]}
 
 
 if __name__ == "__main__":

@@ -195,7 +195,7 @@ class Runner:
         with tempfile.TemporaryDirectory(prefix="perfbot-run-", dir=self.cache_dir) as scratch:
             scratch = Path(scratch)
             self.progress.start(len(items) + len(suite.workloads), f"{suite.name} on {device.name}")
-            references = {w.key: self._reference(w, suite, device, scratch) for w in suite.workloads}
+            references = self._references(suite, device, scratch)
             run_id = self.store.start_run(
                 suite=suite.name, device=device.name, arch=device.arch, target=device.target,
                 threads=device.threads, host_cpu=host_cpu() if device.is_local else None,
@@ -237,26 +237,33 @@ class Runner:
                         f"run `perfbot tune --suite {suite.name} --device {device.name}` first"
                     )
 
-    def _reference(self, workload: Workload, suite: Suite, device: Device, scratch: Path) -> Reference:
-        self.progress.step(f"{workload.key} TFLite")
-        model = materialize(workload, self.cache_dir)
-        folder = scratch / f"ref-{workload.content_hash[:16]}"
-        folder.mkdir(parents=True)
-        inputs = []
-        for i, array in enumerate(make_inputs(model, seed=int(workload.content_hash[:8], 16))):
-            inputs.append(folder / f"input_{i}.npy")
-            np.save(inputs[-1], array)
-        spec = {
-            "model": str(model), "inputs": [str(p) for p in inputs], "threads": device.threads,
-            "measure": device.tflite_baseline, "number": suite.number, "repeat": suite.repeat, "warmup": suite.warmup,
-        }
-        outcome = isolation.run_script(_own_python(), REFERENCE, spec, folder, timeout_s=device.timeout_s)
-        if outcome.status != "ok":
-            detail = outcome.error or outcome.log_tail.splitlines()[-1:] or outcome.status
-            raise BadModel(f"{model}: the TFLite interpreter cannot run it ({detail})")
-        self.progress.done(None)
-        return Reference(inputs, [Path(p) for p in outcome.data["outputs"]], outcome.data.get("samples_ms", []),
-                         outcome.data.get("measure_s", 0.0))
+    def _references(self, suite: Suite, device: Device, scratch: Path) -> dict[str, Reference]:
+        """TFLite outputs (and latency, where the device has a baseline) for every workload, in one child."""
+        items = []
+        for workload in suite.workloads:
+            self.progress.step(f"{workload.key} TFLite")
+            model = materialize(workload, self.cache_dir)
+            folder = scratch / f"ref-{workload.content_hash[:16]}"
+            folder.mkdir(parents=True, exist_ok=True)
+            inputs = []
+            for i, array in enumerate(make_inputs(model, seed=workload.seed)):
+                inputs.append(folder / f"input_{i}.npy")
+                np.save(inputs[-1], array)
+            items.append({"model": str(model), "inputs": [str(p) for p in inputs], "folder": str(folder)})
+        spec = {"items": items, "threads": device.threads, "measure": device.tflite_baseline,
+                "number": suite.number, "repeat": suite.repeat, "warmup": suite.warmup}
+        timeout_s = device.timeout_s * max(len(items), 1)
+        outcome = isolation.run_script(_own_python(), REFERENCE, spec, scratch / "reference", timeout_s=timeout_s)
+        done = outcome.data.get("items", [])
+        references = {}
+        for workload, item, result in zip(suite.workloads, items, done + [None] * (len(items) - len(done))):
+            if result is None or result.get("status") != "ok":
+                detail = (result or {}).get("error") or outcome.error or outcome.status
+                raise BadModel(f"{item['model']}: the TFLite interpreter cannot run it ({detail})")
+            references[workload.key] = Reference([Path(p) for p in item["inputs"]], [Path(p) for p in result["outputs"]],
+                                                 result.get("samples_ms", []), result.get("measure_s", 0.0))
+            self.progress.done(None)
+        return references
 
     def _item(self, server, workload, config, suite, device, reference, workdir) -> ItemResult:
         spec = {
