@@ -7,6 +7,8 @@ short-lived child of perfbot's interpreter (which has TVM's `rpc` extra).
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -71,7 +73,10 @@ class LocalTracker:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            try:  # the tracker and any worker it started share its session
+                os.killpg(self.process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -117,7 +119,7 @@ def rpc_pool(tmp_path):
             time.sleep(0.5)
         yield port
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)  # the server and the worker processes it started
         server.wait(10)
         local.stop()
 
