@@ -203,3 +203,59 @@ def devices(as_json, only_enabled, db_path):
     from bot import service
 
     service.devices(settings(), as_json, only_enabled, db_path)
+
+
+@main.command()
+@click.option("--versions", multiple=True, required=True, metavar="VERSION...",
+              help="apache-tvm releases, oldest first (repeat, or space-separated in quotes).")
+@click.option("--suite", "suite_name", default="smoke", show_default=True)
+@device_option
+@db_option
+@fails_cleanly
+def history(versions, suite_name, device_name, db_path):
+    """Run a suite on each TVM release and record them as consecutive base-branch points."""
+    from bot import history as release_history
+
+    names = [v for value in versions for v in value.split()]
+    release_history.run_history(settings(), names, suite_name, device_name, db_path)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
+              show_default=True, help="Folder for the static site.")
+@db_option
+@repo_option(required=False)
+@fails_cleanly
+def dashboard(out_dir, db_path, repo):
+    """Build the static plotly trend pages from the database."""
+    from bot import console
+    from dashboard.build import build_site
+
+    db = Path(db_path or settings().db_path)
+    report = build_site(db, out_dir, repo=repo)
+    console.console.print(f"{report.summary()}; open {out_dir / 'index.html'}")
+
+
+@main.group()
+def device():
+    """Prepare and serve devices that perfbot brings up itself (qemu-aarch64)."""
+
+
+@device.command("setup")
+@click.argument("name")
+@fails_cleanly
+def device_setup(name):
+    """Prepare a device's user space (for qemu-aarch64: Python and TVM for AArch64 in the cache)."""
+    from bot import qemu
+
+    qemu.setup_command(settings(), name)
+
+
+@device.command("serve")
+@click.argument("name")
+@fails_cleanly
+def device_serve(name):
+    """Run the device's RPC server, registered at its tracker, until interrupted."""
+    from bot import qemu
+
+    qemu.serve_command(settings(), name)

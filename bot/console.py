@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from collections import Counter
 from typing import Iterable
 
@@ -19,7 +21,8 @@ STATUS_STYLE = {
     "environment_error": "magenta",
 }
 
-console = Console(highlight=False)
+# Logs and pipes get a width that fits the results table instead of rich's 80 columns.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 errors = Console(stderr=True, highlight=False)
 
 
