@@ -228,11 +228,12 @@ def history(versions, suite_name, device_name, db_path):
 @fails_cleanly
 def dashboard(out_dir, db_path, repo):
     """Build the static plotly trend pages from the database."""
-    from bot import console
+    from bot import console, devices
     from dashboard.build import build_site
 
-    db = Path(db_path or settings().db_path)
-    report = build_site(db, out_dir, repo=repo)
+    config = settings()
+    db = Path(db_path or config.db_path)
+    report = build_site(db, out_dir, repo=repo, registry=devices.load(config.devices_path))
     console.console.print(f"{report.summary()}; open {out_dir / 'index.html'}")
 
 

@@ -39,6 +39,15 @@ class History:
         sql += f" order by {HISTORY_ORDER}, results.id"
         return [decode_row(r) for r in self.db.query(sql, args)]
 
+    def pr_results(self) -> list[dict]:
+        """Every result of complete PR runs, with the run's device, PR, commit and versions, oldest first."""
+        sql = """select results.*, runs.device, runs.sha, runs.repo, runs.pr, runs.base_sha, runs.started_at,
+                        runs.commit_time, runs.tvm_version, runs.emulated, runs.suite
+                 from results join runs on runs.id = results.run_id
+                 where runs.status = 'complete' and runs.kind = 'pr'
+                 order by runs.started_at, runs.id, results.id"""
+        return [decode_row(r) for r in self.db.query(sql)]
+
     def has_base_run(self, device: str, sha: str, suite: str) -> bool:
         row = self.db.execute(
             "select 1 from runs where status = 'complete' and kind = 'base' and device = ? and sha = ? and suite = ?",
