@@ -37,14 +37,14 @@ class Lease(threading.Thread):
         super().__init__(daemon=True, name=f"lease-{job_id}")
         self.db_path, self.job_id, self.worker, self.lease_s = db_path, job_id, worker, lease_s
         self.lost = threading.Event()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
         from bot.store import Store
 
         store = Store.open(self.db_path)
         try:
-            while not self._stop.wait(self.lease_s / 4):
+            while not self._halt.wait(self.lease_s / 4):
                 if not store.heartbeat(self.job_id, self.worker, self.lease_s):
                     self.lost.set()
                     return
@@ -52,7 +52,7 @@ class Lease(threading.Thread):
             store.close()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
 
 
