@@ -16,12 +16,14 @@ import logging
 import random
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot import commands, events, report
 from bot.config import GitHubSettings
 from bot.devices import Registry
 from bot.errors import GitHubError
-from bot.github import RateLimited
+from bot.github import GitHubUnavailable, RateLimited
+from bot.store.jobs import job_key
 
 log = logging.getLogger("perfbot.bot")
 
@@ -67,6 +69,7 @@ class CommentSeen:
     body: str
     action: str = "created"
     is_pull_request: bool = True
+    created_at: str = ""
 
 
 #: Event types the inbox can hold, by class name.
@@ -74,12 +77,14 @@ EVENT_TYPES = {cls.__name__: cls for cls in (PullSeen, PullGone, BaseHead, Comme
 
 
 class Bot:
-    def __init__(self, store, github, registry: Registry, settings: GitHubSettings, clock=time.time):
+    def __init__(self, store, github, registry: Registry, settings: GitHubSettings, clock=time.time,
+                 on_post=None):
         self.store = store
         self.github = github
         self.registry = registry
         self.settings = settings
         self.clock = clock
+        self.on_post = on_post  # see bot.publish.PostHook
 
     # Intake ----------------------------------------------------------------
 
@@ -99,8 +104,8 @@ class Bot:
                 give_up = item["attempts"] + 1 >= MAX_EVENT_ATTEMPTS
                 log.warning("event %s deferred: %s", item["id"], e)
                 self.store.inbox_retry(item["id"], str(e), retry, give_up)
-                if isinstance(e, RateLimited):
-                    break
+                if isinstance(e, (RateLimited, GitHubUnavailable)):
+                    break  # the rest would only fail the same way; they stay due for the next round
                 continue
             except Exception as e:  # a bug must not wedge the inbox: keep the event, log, move on
                 log.exception("event %s failed", item["id"])
@@ -143,18 +148,30 @@ class Bot:
     def sync_pull(self, pull: dict) -> None:
         """A PR as GitHub has it now: remember it, retire the old head's jobs, queue the new head's."""
         repo, number = pull["repo"], pull["number"]
+        if pull.get("state", "open") != "open":
+            self.close_pull(repo, number)
+            return
         known = self.store.pull(repo, number)
-        if known and known["head_sha"] == pull["head_sha"] and known["state"] == "open" and known.get("merge_base"):
+        if known and known["head_sha"] == pull["head_sha"] and known["state"] == "open" and known.get("merge_base") \
+                and known["base_ref"] == pull["base_ref"]:
             self.store.save_pull(**{**known, "title": pull.get("title") or known["title"]})
             return
-        merge_base = self.github.merge_base(repo, pull["base_ref"], pull["head_sha"])
-        self.store.save_pull(**{**pull, "merge_base": merge_base, "state": "open"})
+        self.remember_pull(pull)
         cancelled = self.store.cancel_jobs(repo, number, keep_sha=pull["head_sha"], reason="superseded by a new push")
         if cancelled:
             log.info("%s#%s: cancelled %d jobs of the previous head", repo, number, cancelled)
         if self.may_run(repo, number):
             self.schedule_pr(repo, number)
         self.store.mark_dirty(repo, number, f"head {pull['head_sha']}")
+
+    def remember_pull(self, pull: dict) -> None:
+        """Keep the PR as GitHub has it, with the merge base its results compare against.
+
+        Its updated_at becomes now: when the bot first saw this head (a fork's approval must be newer).
+        """
+        merge_base = self.github.merge_base(pull["repo"], pull["base_ref"], pull["head_sha"])
+        fields = {k: v for k, v in pull.items() if k != "updated_at"}
+        self.store.save_pull(**{**fields, "merge_base": merge_base, "state": "open"})
 
     def close_pull(self, repo: str, number: int) -> None:
         known = self.store.pull(repo, number)
@@ -180,16 +197,25 @@ class Bot:
         pull = self.store.pull(repo, number)
         head, base = pull["head_sha"], pull["merge_base"]
         changed = 0
+        base_time: list[str | None] = []  # read from GitHub once, and only when a baseline is queued
         for dev, suite_name in self.targets(device, suite):
-            if base and not self.store.has_base_run(dev.name, base, suite_name):
+            if base and self._needs_baseline(repo, base, dev.name, suite_name, config, force):
+                if not base_time:
+                    base_time.append(self._commit_time(repo, base))
                 self.store.enqueue(sha=base, device=dev.name, suite=suite_name, config=config, kind="base",
-                                   repo=repo, priority=BASELINE_PRIORITY,
-                                   commit_time=self._commit_time(repo, base))
+                                   repo=repo, priority=BASELINE_PRIORITY, commit_time=base_time[0], force=force)
             _, did = self.store.enqueue(sha=head, device=dev.name, suite=suite_name, config=config, kind="pr",
                                         repo=repo, pr=number, base_sha=base, priority=PR_PRIORITY,
                                         requested_by=requested_by, force=force)
             changed += did
         return changed
+
+    def _needs_baseline(self, repo: str, base: str, device: str, suite: str, config: str, rerun: bool) -> bool:
+        """No complete run of the merge base yet, and none queued (a rerun also retries a failed one)."""
+        if self.store.has_base_run(device, base, suite):
+            return False
+        queued = self.store.jobs("key = ?", [job_key(repo, base, device, suite, config, "base")])
+        return not queued or (rerun and queued[0]["state"] == "failed")
 
     def targets(self, device: str | None = None, suite: str | None = None):
         """(device, suite) pairs to run: enabled devices and their suites, narrowed by a command's options."""
@@ -232,17 +258,28 @@ class Bot:
             return
         mention = self.settings.mention
         found = commands.parse(e.body, mention)
-        if not found or e.author.lower() in (mention.lower(), f"{mention.lower()}[bot]"):
+        if not found or self._is_own(e):
             return
         if not self.store.first_sight_of_comment(e.comment_id, e.repo, e.number, e.author):
             return
         decisions = [self.command(e, command) for command in found]
         self.store.record_decision(e.comment_id, "; ".join(decisions))
 
+    def _is_own(self, e) -> bool:
+        """The bot's own comments (its report, its replies) are never commands to itself."""
+        author = e.author.lower()
+        mention = self.settings.mention.lower()
+        if author in (mention, f"{mention}[bot]") or report.marker(self.settings.mention) in e.body:
+            return True
+        if self.github.dry_run:
+            return False
+        me = self.github.bot_login()
+        return me is not None and author == me.lower()
+
     def command(self, e, command: commands.Command) -> str:
         mention = self.settings.mention
         if command.verb == "help" and command.problem is None:
-            self.github.react(e.repo, e.comment_id, "eyes")
+            self._react(e, "eyes")
             self._reply(e, commands.help_text(mention))
             return "help"
         if command.problem:
@@ -254,27 +291,31 @@ class Bot:
                                    f"a maintainer can give the command for you")
         pull = self.store.pull(e.repo, e.number)
         if pull is None or pull["state"] != "open":
-            self.sync_pull(self.github_pull(e.repo, e.number))
+            fresh = self.github_pull(e.repo, e.number)  # a PR from before perfbot watched, or reopened
+            if fresh["state"] != "open":
+                return self._refuse(e, "this pull request is closed")
+            self.sync_pull(fresh)
             pull = self.store.pull(e.repo, e.number)
-        if pull["state"] != "open":
-            return self._refuse(e, "this pull request is closed")
         if command.verb == "cancel":
             n = self.store.cancel_jobs(e.repo, e.number, reason=f"cancelled by @{e.author}")
-            self.github.react(e.repo, e.comment_id, "eyes")
+            self._react(e, "eyes")
             self.store.mark_dirty(e.repo, e.number, f"cancel {e.comment_id}")
             return f"cancelled {n}"
-        if command.verb == "run":
+        unknown = self._unknown_option(command)
+        if unknown:
+            return self._refuse(e, unknown)
+        if pull["is_fork"] and not self.may_run(e.repo, e.number):
+            if _before(getattr(e, "created_at", ""), pull.get("updated_at")):
+                return self._refuse(e, f"this fork's head changed to `{pull['head_sha'][:10]}` after your "
+                                       f"comment, and an approval covers only the code you saw; comment "
+                                       f"`@{mention} run` again to run this head")
             self.store.approve(e.repo, e.number, pull["head_sha"], e.author)
+        if command.verb == "run":
             n = self.schedule_pr(e.repo, e.number, requested_by=e.author)
         else:
-            unknown = self._unknown_option(command)
-            if unknown:
-                return self._refuse(e, unknown)
-            if pull["is_fork"] and not self.may_run(e.repo, e.number):
-                self.store.approve(e.repo, e.number, pull["head_sha"], e.author)
             n = self.schedule_pr(e.repo, e.number, force=True, requested_by=e.author, device=command.device,
                                  suite=command.suite, config=command.config or "default")
-        self.github.react(e.repo, e.comment_id, "eyes")
+        self._react(e, "eyes")
         self.store.mark_dirty(e.repo, e.number, f"{command.verb} {e.comment_id}")
         return f"{command.verb}: {n} jobs queued"
 
@@ -291,8 +332,15 @@ class Bot:
             return f"unknown config `{command.config}` (known: default, tuned)"
         return None
 
+    def _react(self, e, content: str) -> None:
+        self.github.react(e.repo, e.comment_id, content)
+        self.store.log_post(repo=e.repo, pr=e.number, sha=None, kind="reaction", target=str(e.comment_id),
+                            body=content, dry_run=self.github.dry_run)
+        if self.on_post is not None:
+            self.on_post("reaction", e.repo, e.number, str(e.comment_id), content)
+
     def _refuse(self, e, why: str) -> str:
-        self.github.react(e.repo, e.comment_id, "confused")
+        self._react(e, "confused")
         self._reply(e, report.refusal(e.author, why))
         return f"refused: {why}"
 
@@ -300,9 +348,21 @@ class Bot:
         self.github.reply(e.repo, e.number, body)
         self.store.log_post(repo=e.repo, pr=e.number, sha=None, kind="reply", target=str(e.comment_id), body=body,
                             dry_run=self.github.dry_run)
+        if self.on_post is not None:
+            self.on_post("reply", e.repo, e.number, str(e.comment_id), body)
 
     def github_pull(self, repo: str, number: int) -> dict:
         return pull_fields(self.github.pull(repo, number))
+
+
+def _before(comment_time: str, head_seen: str | None) -> bool:
+    """Whether a comment was written before the bot saw the PR's current head (unknown times: no)."""
+    if not comment_time or not head_seen:
+        return False
+    try:
+        return datetime.fromisoformat(comment_time) < datetime.fromisoformat(head_seen)
+    except ValueError:
+        return False
 
 
 def pull_fields(pull) -> dict:

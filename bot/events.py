@@ -58,6 +58,7 @@ class CommentEvent:
     author_association: str
     body: str
     html_url: str
+    created_at: str = ""  # ISO 8601, as GitHub gives it
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def _issue_comment(p: _Fields) -> CommentEvent | None:
         author_association=p.text_or_none("comment.author_association") or "NONE",
         body=p.text_or_none("comment.body") or "",
         html_url=p.text("comment.html_url"),
+        created_at=p.text_or_none("comment.created_at") or "",
     )
 
 

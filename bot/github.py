@@ -7,7 +7,7 @@ PyGithub changes.
 
 Why it looks the way it does:
 
-- Polling is cheap: `open_pulls` and `branch_head` send the ETag of the last
+- Polling is cheap: `open_pulls`, `new_comments` and `branch_head` send the ETag of the last
   answer (If-None-Match). GitHub answers 304 for "nothing changed" and does
   not count that against the rate limit, so an idle poll costs nothing; the
   methods then return None.
@@ -27,6 +27,7 @@ Why it looks the way it does:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -102,6 +103,7 @@ class CommentInfo:
     created_at: str
     updated_at: str
     url: str
+    number: int | None = None  # the issue or pull request it is on
 
 
 class EtagCache(Protocol):
@@ -168,6 +170,11 @@ class GitHub:
     def close(self) -> None:
         self._gh.close()
 
+    @property
+    def etags(self) -> EtagCache:
+        """Where conditional requests keep their ETags (a poller may hold writes back until it has acted)."""
+        return self._etags
+
     # Reads -------------------------------------------------------------------------------------
 
     def open_pulls(self, repo: str, *, refresh: bool = False) -> list[PullInfo] | None:
@@ -195,6 +202,33 @@ class GitHub:
             return pulls if changed else None
 
         return self._call(f"list the open pull requests of {repo}", read)
+
+    def new_comments(self, repo: str, since: str) -> list[CommentInfo] | None:
+        """Comments on any issue or PR of the repo updated at or after `since` (ISO time), oldest update
+        first; None when GitHub says nothing changed since the stored ETags (free of rate limit).
+
+        One conditional request covers every PR, so watching comments costs nothing while nobody writes.
+        The ETag is kept per page, not per `since`: a 304 means the answer is byte for byte the stored one.
+        """
+
+        def read() -> list[CommentInfo] | None:
+            found: list[CommentInfo] = []
+            changed = False
+            for page in range(1, 1000):
+                fresh, value = self._conditional_get(
+                    f"comments:{repo}:page{page}", f"/repos/{repo}/issues/comments",
+                    {"since": since, "sort": "updated", "direction": "asc", "per_page": self._per_page,
+                     "page": page},
+                    lambda data, headers: {"comments": [dataclasses.asdict(_comment_info(c)) for c in data],
+                                           "next": _next_link(headers.get("link")) is not None},
+                    False)
+                changed |= fresh
+                found.extend(CommentInfo(**fields) for fields in value["comments"])
+                if not value["next"]:
+                    break
+            return found if changed else None
+
+        return self._call(f"list the new comments of {repo}", read)
 
     def pull(self, repo: str, number: int) -> PullInfo:
         data = self._call(f"read {repo}#{number}", lambda: self._json("GET", f"/repos/{repo}/pulls/{number}"))
@@ -501,8 +535,10 @@ def _pull_fields(data: dict) -> dict:
 
 
 def _comment_info(data: dict) -> CommentInfo:
+    number = re.search(r"/issues/(\d+)$", data.get("issue_url") or "")
     return CommentInfo(id=data["id"], author=_author(data), body=data.get("body") or "",
-                       created_at=data["created_at"], updated_at=data["updated_at"], url=data.get("html_url", ""))
+                       created_at=data["created_at"], updated_at=data["updated_at"], url=data.get("html_url", ""),
+                       number=int(number.group(1)) if number else None)
 
 
 def _author(comment: dict) -> str:

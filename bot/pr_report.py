@@ -10,8 +10,9 @@ Only deciding happens here (bot/report.py renders). The rules:
 - emulated devices never get a slower/faster verdict (their latency says
   nothing about hardware), but wrong results and compile errors count fully;
 - a device's commit status is failure for a wrong result, a new failure, or
-  a verdict of slower; pending while its jobs run; error when the TVM
-  environment could not be built; success otherwise.
+  a verdict of slower; pending while its jobs run, the baseline jobs it waits
+  for included; error when the TVM environment could not be built, a job
+  failed, or every job was cancelled with nothing measured; success otherwise.
 """
 
 from __future__ import annotations
@@ -67,10 +68,12 @@ class Row:
 class DeviceReport:
     device: Device
     rows: list[Row] = field(default_factory=list)
-    pending: int = 0
+    pending: int = 0  # queued jobs: the PR head's and the baseline's it waits for
     running: int = 0
     failed_jobs: list[str] = field(default_factory=list)
     tvm_version: str | None = None
+    cancelled: list[str] = field(default_factory=list)  # reasons of the head's cancelled jobs
+    baseline_failed: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> Counter:
@@ -81,6 +84,8 @@ class DeviceReport:
         if self.pending or self.running:
             return "pending"
         if any(r.status == "environment_error" for r in self.rows) or self.failed_jobs:
+            return "error"
+        if self.cancelled and not self.rows:
             return "error"
         if any(r.status == "wrong_result" or r.new_failure or r.verdict == "slower" for r in self.rows):
             return "failure"
@@ -117,17 +122,26 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
         return None
     head, base = pull["head_sha"], pull.get("merge_base") or pull.get("base_sha")
     jobs = store.jobs("repo = ? and pr = ? and sha = ? and kind = 'pr'", [repo, number, head])
-    device_names = sorted({j["device"] for j in jobs})
+    base_jobs = store.jobs("repo = ? and sha = ? and kind = 'base'", [repo, base]) if base else []
+    # Devices with jobs for the head, and devices whose results came without a job (`perfbot run --kind pr`
+    # in a GitHub Actions workflow, then `perfbot report`).
+    measured = store.runs("kind = 'pr' and status = 'complete' and sha = ? and (pr is null or pr = ?)", [head, number])
+    device_names = sorted({j["device"] for j in jobs} | {r["device"] for r in measured})
     devices = []
     for name in device_names:
         device = registry.devices.get(name) or Device(name=name, description="(no longer in devices.yml)",
                                                          arch="?", target={"kind": "llvm"})
         mine = [j for j in jobs if j["device"] == name]
+        suites = {j["suite"] for j in mine}
+        wanted = [j for j in mine if j["state"] != "cancelled"]
+        baseline = [j for j in base_jobs if j["device"] == name and j["suite"] in suites] if wanted else []
         report = DeviceReport(
             device,
-            pending=sum(j["state"] == "pending" for j in mine),
-            running=sum(j["state"] == "running" for j in mine),
+            pending=sum(j["state"] == "pending" for j in mine + baseline),
+            running=sum(j["state"] == "running" for j in mine + baseline),
             failed_jobs=[j["reason"] or "failed" for j in mine if j["state"] == "failed"],
+            cancelled=[j["reason"] or "cancelled" for j in mine if j["state"] == "cancelled"],
+            baseline_failed=[j["reason"] or "failed" for j in baseline if j["state"] == "failed"],
         )
         pr_results = store.results_at(name, head, "pr")
         base_results = store.results_at(name, base, "base") if base else []
@@ -137,7 +151,8 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
     return PrReport(
         repo=repo, number=number, title=pull.get("title") or "", head_sha=head, base_ref=pull.get("base_ref"),
         base_sha=base, devices=devices,
-        awaiting_approval=bool(pull.get("is_fork")) and not jobs and not store.approved(repo, number, head),
+        awaiting_approval=bool(pull.get("is_fork")) and not jobs and not measured
+        and not store.approved(repo, number, head),
         closed=pull.get("state") == "closed",
     )
 

@@ -4,7 +4,8 @@ PRs to publish sit in the outbox table (marked by the bot and the job
 worker). Publishing computes the whole comment from the database every time,
 so it is idempotent: a retry after GitHub was down posts the same text, and the
 comment is edited in place (found by id, else by its hidden marker), never
-duplicated. An unchanged body is not sent again.
+duplicated. An unchanged comment or status is not sent again: what was last
+sent is remembered in the database, so a restart does not resend it either.
 """
 
 from __future__ import annotations
@@ -13,21 +14,26 @@ import hashlib
 import logging
 import random
 import time
+from typing import Callable
 
 from bot import pr_report, report
 from bot.errors import GitHubError
-from bot.github import RateLimited
+from bot.github import GitHubUnavailable, RateLimited
 
 log = logging.getLogger("perfbot.publish")
 
+#: on_post(kind, repo, pr, target, body): told of every post, e.g. to print what a dry run would send.
+PostHook = Callable[[str, str, int, str, str], None]
+
 
 class Publisher:
-    def __init__(self, store, github, registry, settings, clock=time.time):
+    def __init__(self, store, github, registry, settings, clock=time.time, on_post: PostHook | None = None):
         self.store = store
         self.github = github
         self.registry = registry
         self.settings = settings
         self.clock = clock
+        self.on_post = on_post
 
     def publish_dirty(self) -> int:
         """Publish every PR whose turn has come; returns how many were published."""
@@ -40,8 +46,13 @@ class Publisher:
                     self.clock() + min(600.0, 10.0 * 2 ** item["attempts"]) * (0.5 + random.random() / 2)
                 log.warning("publishing %s#%s deferred: %s", item["repo"], item["pr"], e)
                 self.store.publish_failed(item["repo"], item["pr"], str(e), retry)
-                if isinstance(e, RateLimited):
-                    break
+                if isinstance(e, (RateLimited, GitHubUnavailable)):
+                    break  # the others would fail the same way; they stay due
+                continue
+            except Exception as e:  # a bug in one PR's report must not hold up the others
+                log.exception("publishing %s#%s failed", item["repo"], item["pr"])
+                self.store.publish_failed(item["repo"], item["pr"], f"{type(e).__name__}: {e}",
+                                          self.clock() + min(3600.0, 60.0 * 2 ** item["attempts"]))
                 continue
             self.store.published(item["repo"], item["pr"], item["reason"])
             done += 1
@@ -53,14 +64,15 @@ class Publisher:
         if built is None:
             return None
         body = report.comment(built, self.settings.mention, self.settings.dashboard_url)
+        if built.closed and self.store.comment_body_sha(repo, number) is None:
+            return body  # closed before perfbot said anything: nothing to tell
         digest = hashlib.sha256(body.encode()).hexdigest()
-        known_id = self.store.comment_id(repo, number)
-        if known_id is None or self.store.comment_body_sha(repo, number) != digest:
+        if self.store.comment_body_sha(repo, number) != digest:
+            known_id = self.store.comment_id(repo, number)
             comment_id = self.github.upsert_comment(repo, number, report.marker(self.settings.mention), body,
                                                     known_id=known_id)
             self.store.save_comment(repo, number, comment_id if comment_id is not None else known_id, digest)
-            self.store.log_post(repo=repo, pr=number, sha=built.head_sha, kind="comment", target=str(comment_id),
-                                body=body, dry_run=self.github.dry_run)
+            self._posted("comment", repo, number, built.head_sha, str(comment_id or known_id or "new"), body)
         if not built.closed:
             for device in built.devices:
                 self.set_status(repo, built.head_sha, device, number)
@@ -70,6 +82,16 @@ class Publisher:
         context = f"perfbot/{device.device.name}"
         description = report.status_description(device)
         url = f"{self.settings.dashboard_url}/pr/{number}.html" if self.settings.dashboard_url else None
+        key = f"status:{repo}@{sha}:{context}"
+        said = f"{device.state}: {description}"
+        if self.store.remembered(key) == said:
+            return
         self.github.set_status(repo, sha, context, device.state, description, url)
-        self.store.log_post(repo=repo, pr=number, sha=sha, kind="status", target=context,
-                            body=f"{device.state}: {description}", dry_run=self.github.dry_run)
+        self.store.remember(key, said)
+        self._posted("status", repo, number, sha, context, said)
+
+    def _posted(self, kind: str, repo: str, number: int, sha: str | None, target: str, body: str) -> None:
+        self.store.log_post(repo=repo, pr=number, sha=sha, kind=kind, target=target, body=body,
+                            dry_run=self.github.dry_run)
+        if self.on_post is not None:
+            self.on_post(kind, repo, number, target, body)

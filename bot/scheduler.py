@@ -21,7 +21,7 @@ from typing import Callable
 from bot.devices import Device
 from bot.errors import Cancelled, EnvironmentBroken, PerfbotError
 from bot.runner import Runner, Target
-from bot.suite.suites import get_suite
+from bot.suite.suites import Suite, get_suite
 
 log = logging.getLogger("perfbot.worker")
 
@@ -66,6 +66,8 @@ class JobWorker:
     lease_s: float = 120.0
     poll_s: float = 5.0
     progress: object = None
+    #: The suite a job names; tests and one-off setups may map names to other suites (e.g. a user model).
+    suite_for: Callable[[str], Suite] = get_suite
 
     def __post_init__(self):
         self.worker = self.worker or worker_name()
@@ -90,35 +92,37 @@ class JobWorker:
         log.info("job %s: %s %s on %s (%s)", job["id"], job["kind"], job["sha"][:10], job["device"], job["suite"])
         lease = Lease(self.store.path, job["id"], self.worker, self.lease_s)
         lease.start()
+        after_job(self.store, job, "started")  # the PR's status says "running" instead of "queued"
         try:
             target = self.env_for(job)
             runner = Runner(self.store, self.cache_dir, self.progress, should_stop=lease.lost.is_set)
-            outcome = runner.run(get_suite(job["suite"]), self.device, target, tuning=job["config"] == "tuned")
+            outcome = runner.run(self.suite_for(job["suite"]), self.device, target, tuning=job["config"] == "tuned")
         except Cancelled:
             log.info("job %s: lease lost (cancelled or taken over); stopped", job["id"])
             return "cancelled"
         except EnvironmentBroken as e:
             self.store.finish(job["id"], self.worker, "failed", reason=f"environment_error: {e}")
-            self._after(job)
+            after_job(self.store, job, "failed")
             return "failed"
         except PerfbotError as e:
             self.store.finish(job["id"], self.worker, "failed", reason=str(e))
-            self._after(job)
+            after_job(self.store, job, "failed")
             return "failed"
         finally:
             lease.stop()
         finished = self.store.finish(job["id"], self.worker, "done", run_id=outcome.run_id)
-        self._after(job)
+        after_job(self.store, job, "done")
         return "done" if finished else "lost"
 
-    def _after(self, job: dict) -> None:
-        """Whoever waits on this job's results gets their comment refreshed."""
-        if job["kind"] == "pr" and job["pr"]:
-            self.store.mark_dirty(job["repo"], job["pr"], f"job {job['id']}")
-        elif job["kind"] == "base":
-            for pull in self.store.pulls(job["repo"]):
-                if pull["merge_base"] == job["sha"]:
-                    self.store.mark_dirty(pull["repo"], pull["number"], f"baseline job {job['id']}")
+
+def after_job(store, job: dict, what: str) -> None:
+    """Whoever waits on a job's results gets their comment and statuses refreshed."""
+    if job["kind"] == "pr" and job["pr"]:
+        store.mark_dirty(job["repo"], job["pr"], f"job {job['id']} {what}")
+    elif job["kind"] == "base":
+        for pull in store.pulls(job["repo"]):
+            if pull["merge_base"] == job["sha"]:
+                store.mark_dirty(pull["repo"], pull["number"], f"baseline job {job['id']} {what}")
 
 
 def target_for(job: dict, env: str, python: Path) -> Target:

@@ -15,7 +15,7 @@ from pathlib import Path
 from bot import console, devices as device_registry, tracker
 from bot.app import Bot
 from bot.config import Settings
-from bot.errors import ConfigError, DeviceUnavailable, UnknownName
+from bot.errors import ConfigError, DeviceUnavailable, GitHubError, UnknownName
 from bot.publish import Publisher
 from bot.store import Store
 from bot.store.github_state import EtagStore
@@ -29,11 +29,23 @@ def _parts(settings: Settings, db_path: Path | None):
     store = Store.open(db_path or settings.db_path)
     registry = device_registry.load(settings.devices_path)
     github = GitHub(settings.github, etags=EtagStore(store))
+    on_post = None
     if github.dry_run:
         console.errors.print("[yellow]dry run[/]: no GITHUB_TOKEN or GitHub App set; "
                              "what would be posted is printed and kept in the posts table")
-    bot = Bot(store, github, registry, settings.github)
-    return store, registry, github, bot, Publisher(store, github, registry, settings.github)
+        on_post = print_post
+    bot = Bot(store, github, registry, settings.github, on_post=on_post)
+    return store, registry, github, bot, Publisher(store, github, registry, settings.github, on_post=on_post)
+
+
+def print_post(kind: str, repo: str, pr: int, target: str, body: str) -> None:
+    """What a dry run would have posted, on stdout."""
+    what = {"comment": "update the perfbot comment", "status": f"set commit status {target}",
+            "reply": f"reply to comment {target}", "reaction": f"react to comment {target} with"}.get(kind, kind)
+    if kind in ("comment", "reply"):
+        console.console.print(f"[dry run] would {what} on {repo}#{pr}:\n{body.rstrip()}\n", markup=False)
+    else:
+        console.console.print(f"[dry run] would {what} on {repo}#{pr}: {body}", markup=False)
 
 
 def _stop_on_signals() -> threading.Event:
@@ -43,16 +55,28 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def watch(settings: Settings, repo: str, branch: str, interval: float, once: bool, db_path) -> None:
+def watch(settings: Settings, repo: str, branch: str, interval: float, once: bool, db_path, *,
+          stop: threading.Event | None = None) -> None:
     from bot.watch import Poller, loop
 
     _check_repo(repo)
     store, registry, github, bot, publisher = _parts(settings, db_path)
-    console.errors.print(f"watching {repo} (base branch {branch}) every {interval:g} s; Ctrl-C stops")
-    loop(bot, publisher, Poller(bot, repo, branch), interval, _stop_on_signals(), once=once)
+    if not once:
+        console.errors.print(f"watching {repo} (base branch {branch}) every {interval:g} s; Ctrl-C stops")
+    try:
+        problem = loop(bot, publisher, Poller(bot, repo, branch), interval, stop or _stop_on_signals(), once=once)
+    finally:
+        store.close()
+    if once and isinstance(problem, GitHubError):
+        raise GitHubError(f"{problem}; what was found before is kept, the next `perfbot watch` goes on from there")
 
 
-def serve(settings: Settings, host: str, port: int, interval: float, db_path) -> None:
+def serve(settings: Settings, host: str, port: int, interval: float, db_path, *,
+          stop: threading.Event | None = None, on_ready=None) -> None:
+    """Receive webhooks into the inbox (the HTTP threads only store them) and handle and publish in a loop.
+
+    `stop` ends it (default: SIGINT or SIGTERM); `on_ready(server)` is called once the port is bound.
+    """
     from bot import webhook
     from bot.watch import loop
 
@@ -60,7 +84,8 @@ def serve(settings: Settings, host: str, port: int, interval: float, db_path) ->
         raise ConfigError("PERFBOT_WEBHOOK_SECRET is not set: webhooks are only accepted when signed with it")
     store, registry, github, bot, publisher = _parts(settings, db_path)
     # The HTTP threads get their own connection: a transaction of the loop must never swallow an intake.
-    intake = Bot(Store.open(store.path), github, registry, settings.github)
+    intake_store = Store.open(store.path)
+    intake = Bot(intake_store, github, registry, settings.github)
     lock = threading.Lock()
 
     def handle(event) -> None:
@@ -69,17 +94,27 @@ def serve(settings: Settings, host: str, port: int, interval: float, db_path) ->
 
     def seen(delivery_id: str) -> bool:
         with lock:
-            return not intake.store.first_delivery(delivery_id, "webhook")
+            return not intake_store.first_delivery(delivery_id, "webhook")
 
-    server = webhook.make_server(host, port, settings.github.webhook_secret, handle, seen)
-    thread = threading.Thread(target=server.serve_forever, daemon=True, name="webhooks")
+    def forget(delivery_id: str) -> None:
+        with lock:
+            intake_store.forget_delivery(delivery_id)
+
+    server = webhook.make_server(host, port, settings.github.webhook_secret, handle, seen, forget=forget)
+    thread = threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True, name="webhooks")
     thread.start()
-    console.errors.print(f"receiving webhooks on http://{host}:{server.server_address[1]}/ ; Ctrl-C stops")
-    stop = _stop_on_signals()
+    console.errors.print(f"receiving webhooks on http://{host}:{server.port}/ ; Ctrl-C stops")
+    if stop is None:
+        stop = _stop_on_signals()
     try:
+        if on_ready is not None:
+            on_ready(server)
         loop(bot, publisher, None, interval, stop)
     finally:
         server.shutdown()
+        server.server_close()
+        intake_store.close()
+        store.close()
 
 
 def work(settings: Settings, device_name: str, env_spec: str | None, source_checkout: Path | None, once: bool,
@@ -116,7 +151,13 @@ def enqueue(settings: Settings, repo: str, pr: int | None, sha: str | None, devi
     if device:
         registry.get(device)
     if pr is not None:
-        bot.sync_pull(pull_fields(github.pull(repo, pr)))
+        pull = pull_fields(github.pull(repo, pr))
+        if pull["state"] != "open":
+            raise UnknownName(f"{repo}#{pr} is {pull['state']}: only open pull requests are run")
+        bot.remember_pull(pull)
+        store.cancel_jobs(repo, pr, keep_sha=pull["head_sha"], reason="superseded by a new push")
+        if pull["is_fork"]:
+            store.approve(repo, pr, pull["head_sha"], "cli")  # the operator's own request is the approval
         n = bot.schedule_pr(repo, pr, force=True, requested_by="cli", device=device, suite=suite)
         store.mark_dirty(repo, pr, "enqueue")
         console.console.print(f"{n} job{'s' if n != 1 else ''} queued for {repo}#{pr}")
@@ -162,9 +203,16 @@ def status(settings: Settings, db_path) -> None:
     waiting = store.dirty(now=float("inf"))
     if waiting:
         console.console.print(f"{len(waiting)} PR report(s) waiting to be published")
+    for item in waiting:
+        if item["last_error"]:
+            console.console.print(f"  {item['repo']}#{item['pr']}: {item['attempts']} failed attempt(s), last: "
+                                  f"{item['last_error']}", markup=False)
     inbox = store.inbox_due(now=float("inf"))
     if inbox:
         console.console.print(f"{len(inbox)} event(s) waiting to be handled")
+    given_up = store.db.execute("select count(*) from inbox where state = 'failed'").fetchone()[0]
+    if given_up:
+        console.console.print(f"{given_up} event(s) given up after repeated failures (see the inbox table)")
 
 
 def devices(settings: Settings, as_json: bool, only_enabled: bool, db_path) -> None:

@@ -8,17 +8,25 @@ instead of being forgotten when the next poll answers 304 Not Modified.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 
-from bot import app
+from bot import app, commands
 from bot.errors import GitHubError
 
 log = logging.getLogger("perfbot.watch")
 
 
 class Poller:
+    """One poll: what changed on GitHub since the last one, as events in the bot's inbox.
+
+    Three conditional requests (open PRs, comments of the whole repository since the last one
+    seen, the base branch's head), each answered 304 and free while nothing happens. The
+    events are kept, with the new ETags and the comment watermark, in one transaction.
+    """
+
     def __init__(self, bot: "app.Bot", repo: str, branch: str = "main"):
         self.bot = bot
         self.store = bot.store
@@ -30,74 +38,103 @@ class Poller:
     def _start_key(self) -> str:
         return f"watch-start:{self.repo}"
 
+    @property
+    def _since_key(self) -> str:
+        return f"comments-since:{self.repo}"
+
     def started_at(self) -> str:
         """When perfbot first watched this repo: older comments are history, not commands."""
-        from bot.store import utcnow
-
         stamp = self.store.remembered(self._start_key)
         if stamp is None:
-            stamp = utcnow()
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             self.store.remember(self._start_key, stamp)
         return stamp
 
     def poll_once(self) -> dict:
         found = {"pulls": 0, "comments": 0, "base": 0}
-        since = self.started_at()
-        pulls = self.github.open_pulls(self.repo)
-        if pulls is not None:
-            open_now = {p.number for p in pulls}
-            for pull in pulls:
-                known = self.store.pull(self.repo, pull.number)
-                if known is None or known["head_sha"] != pull.head_sha or known["state"] != "open" \
-                        or not known.get("merge_base"):
-                    self.bot.receive(app.PullSeen(app.pull_fields(pull)))
-                    found["pulls"] += 1
-                seen_key = f"pr-updated:{self.repo}#{pull.number}"
-                if self.store.remembered(seen_key) != pull.updated_at:
-                    found["comments"] += self._comments(pull.number, since)
-                    self.store.remember(seen_key, pull.updated_at)
-            for known in self.store.pulls(self.repo, "open"):
-                if known["number"] not in open_now:
-                    self.bot.receive(app.PullGone(self.repo, known["number"]))
-                    found["pulls"] += 1
-        head = self.github.branch_head(self.repo, self.branch)
-        if head is not None and not self.store.jobs("repo = ? and sha = ? and kind = 'base'", [self.repo, head]):
-            self.bot.receive(app.BaseHead(self.repo, head))
-            found["base"] += 1
+        started = self.started_at()
+        since = self.store.remembered(self._since_key) or started
+        etags = self.github.etags
+        held = etags.hold() if hasattr(etags, "hold") else contextlib.nullcontext()
+        events: list = []
+        with held:
+            pulls = self.github.open_pulls(self.repo)
+            open_now: set[int] = set()
+            if pulls is not None:
+                open_now = {p.number for p in pulls}
+                for pull in pulls:
+                    known = self.store.pull(self.repo, pull.number)
+                    if known is None or known["head_sha"] != pull.head_sha or known["state"] != "open" \
+                            or not known.get("merge_base"):
+                        events.append(app.PullSeen(app.pull_fields(pull)))
+                        found["pulls"] += 1
+                for known in self.store.pulls(self.repo, "open"):
+                    if known["number"] not in open_now:
+                        events.append(app.PullGone(self.repo, known["number"]))
+                        found["pulls"] += 1
+            comments = self.github.new_comments(self.repo, since)
+            for comment in comments or []:
+                since = max(since, comment.updated_at)
+                if self._is_new_command(comment, started, open_now):
+                    events.append(app.CommentSeen(self.repo, comment.number, comment.id, comment.author,
+                                                  comment.body, created_at=comment.created_at))
+                    found["comments"] += 1
+            head = self.github.branch_head(self.repo, self.branch)
+            if head is not None and not self.store.jobs("repo = ? and sha = ? and kind = 'base'", [self.repo, head]):
+                events.append(app.BaseHead(self.repo, head))
+                found["base"] += 1
+            with self.store.transaction():
+                for event in events:
+                    self.bot.receive(event)
+                self.store.remember(self._since_key, since)
+                if hasattr(etags, "flush"):
+                    etags.flush()
         return found
 
-    def _comments(self, number: int, since: str) -> int:
-        n = 0
-        for comment in self.github.comments(self.repo, number, since=since):
-            if comment.created_at < since:
-                continue
-            self.bot.receive(app.CommentSeen(self.repo, number, comment.id, comment.author, comment.body))
-            n += 1
-        return n
+    def _is_new_command(self, comment, started: str, open_now: set[int]) -> bool:
+        """A comment written since watching began, on a PR, that mentions the bot on a line of its own."""
+        if comment.number is None or comment.created_at < started:
+            return False
+        if comment.number not in open_now and self.store.pull(self.repo, comment.number) is None:
+            return False  # an issue, or a PR closed before perfbot watched
+        if self.store.comment_handled(comment.id):
+            return False
+        return bool(commands.parse(comment.body, self.bot.settings.mention))
 
 
 def loop(bot: "app.Bot", publisher, poller: Poller | None, interval_s: float, stop: threading.Event,
-         once: bool = False) -> None:
-    """Poll (if watching), handle the inbox, publish; until stopped. GitHub trouble only delays."""
+         once: bool = False) -> Exception | None:
+    """Poll (if watching), handle the inbox, publish; until stopped. GitHub trouble only delays.
+
+    A failed poll doubles the wait (up to 15 minutes), or waits for the rate limit's reset;
+    returns the last round's poll failure, if any (what `watch --once` reports).
+    """
     backoff = interval_s
+    problem: Exception | None = None
     while not stop.is_set():
         delay = interval_s
+        problem = None
         try:
             if poller is not None:
                 found = poller.poll_once()
                 if any(found.values()):
                     log.info("poll: %s", found)
             backoff = interval_s
-        except GitHubError as e:
+        except Exception as e:  # noqa: BLE001 - the loop outlives any single failure
+            problem = e
             backoff = min(backoff * 2, 900.0)
-            delay = max(backoff, getattr(e, "reset_at", 0) - time.time() if getattr(e, "reset_at", None) else 0)
-            log.warning("poll failed, next in %.0f s: %s", delay, e)
+            reset_at = getattr(e, "reset_at", None)
+            delay = max(backoff, reset_at - time.time() if reset_at else 0)
+            if isinstance(e, GitHubError):
+                log.warning("poll failed, next in %.0f s: %s", delay, e)
+            else:
+                log.exception("poll failed, next in %.0f s", delay)
         try:
             bot.process_inbox()
             publisher.publish_dirty()
-        except Exception:  # noqa: BLE001 - the loop outlives any single failure
+        except Exception:  # noqa: BLE001
             log.exception("handling failed")
         if once:
-            return
+            return problem
         stop.wait(delay)
-
+    return problem

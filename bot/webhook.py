@@ -105,6 +105,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: WebhookServer
     protocol_version = "HTTP/1.1"
     server_version = "perfbot-webhook"
+    disable_nagle_algorithm = True  # the answer's headers and body are two writes: no delayed-ACK stall
     timeout = 30  # a client that stops sending does not hold a thread forever
 
     def do_GET(self) -> None:

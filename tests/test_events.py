@@ -55,7 +55,7 @@ def test_every_example_payload_parses_to_what_it_says(github_fixtures_dir, kind,
             action=action, repo=payload["repository"]["full_name"], number=payload["issue"]["number"],
             is_pull_request="pull_request" in payload["issue"], comment_id=comment["id"],
             author=comment["user"]["login"], author_association=comment["author_association"],
-            body=comment["body"], html_url=comment["html_url"])
+            body=comment["body"], html_url=comment["html_url"], created_at=comment["created_at"])
     elif kind == "push":
         assert event == PushEvent(repo=payload["repository"]["full_name"], ref=payload["ref"],
                                   after=payload["after"], before=payload["before"],
@@ -120,7 +120,8 @@ def test_a_comment_on_a_pull_request_from_the_fake_matches_the_schema(fake_githu
     event = events.parse("issue_comment", payload)
     assert event == CommentEvent(action="created", repo="apache/tvm", number=number, is_pull_request=True,
                                  comment_id=comment_id, author="bob", author_association="NONE",
-                                 body="@perfbot rerun", html_url=payload["comment"]["html_url"])
+                                 body="@perfbot rerun", html_url=payload["comment"]["html_url"],
+                                 created_at=payload["comment"]["created_at"])
 
 
 def test_unknown_events_are_ignored():

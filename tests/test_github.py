@@ -155,9 +155,39 @@ def test_comments_across_pages_and_since(fake):
     assert comments[0] == CommentInfo(id=ids[0], author="bob", body="comment 0",
                                       created_at=fake.comment(ids[0]).created_at,
                                       updated_at=fake.comment(ids[0]).updated_at,
-                                      url=f"https://github.com/{REPO}/pull/{number}#issuecomment-{ids[0]}")
+                                      url=f"https://github.com/{REPO}/pull/{number}#issuecomment-{ids[0]}",
+                                      number=number)
     assert github.comments(REPO, number, since="2100-01-01T00:00:00Z") == []
     assert len(github.comments(REPO, number, since="2000-01-01T00:00:00Z")) == 75
+
+
+def test_new_comments_of_the_whole_repo_are_conditional_and_name_their_pr(fake):
+    first, second = fake.add_pull(REPO, author="bob"), fake.add_pull(REPO, author="eve")
+    github = connect(fake, per_page=2)
+    assert github.new_comments(REPO, "2000-01-01T00:00:00Z") == []
+    ids = [fake.add_comment(REPO, n, "bob", f"on {n}") for n in (first, second, first)]
+    found = github.new_comments(REPO, "2000-01-01T00:00:00Z")
+    assert [(c.id, c.number, c.body) for c in found] == [(ids[0], first, f"on {first}"),
+                                                         (ids[1], second, f"on {second}"),
+                                                         (ids[2], first, f"on {first}")]
+    fake.clear_requests()
+    remaining = fake.remaining()
+    assert github.new_comments(REPO, "2000-01-01T00:00:00Z") is None  # nothing new: both pages 304
+    assert [r.status for r in fake.requests] == [304, 304] and fake.remaining() == remaining
+    fake.edit_comment(ids[1], "edited")
+    assert "edited" in [c.body for c in github.new_comments(REPO, fake.comment(ids[1]).updated_at)]
+
+
+def test_a_stopped_github_is_unreachable_and_comes_back_at_the_same_address(fake):
+    github = connect(fake)
+    number = fake.add_pull(REPO, author="bob")
+    assert github.pull(REPO, number).number == number  # a keep-alive connection is open now
+    url = fake.url
+    fake.stop()
+    with pytest.raises(GitHubUnavailable, match="cannot reach GitHub"):
+        github.pull(REPO, number)
+    fake.start()
+    assert fake.url == url and github.pull(REPO, number).number == number
 
 
 def test_bot_login_and_rate_limit(fake):

@@ -16,6 +16,7 @@ import sqlite_utils
 
 from bot.errors import DatabaseError
 from bot.store import schema
+from bot.store.dashboard_queries import DashboardQueries
 from bot.store.github_state import GitHubState
 from bot.store.history import History
 from bot.store.jobs import Jobs
@@ -26,7 +27,7 @@ def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-class Store(Results, History, Jobs, GitHubState):
+class Store(Results, History, Jobs, GitHubState, DashboardQueries):
     """A perfbot database on disk."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None):

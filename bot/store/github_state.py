@@ -9,6 +9,7 @@ ETags of conditional requests.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -78,13 +79,32 @@ class GitHubState:
         )
         return cursor.rowcount == 1
 
+    def forget_delivery(self, delivery_id: str) -> None:
+        """Handling a delivery failed: a redelivery of it is new again."""
+        self.db.execute("delete from deliveries where id = ?", [delivery_id])
+
     def first_sight_of_comment(self, comment_id: int, repo: str, pr: int, author: str) -> bool:
-        """Claim a PR comment for handling; False when webhook or poll already handled it."""
+        """Claim a PR comment for handling; False when webhook or poll already handled it.
+
+        A comment claimed by an attempt that failed half-way (GitHub went down) has no decision
+        yet and can be claimed again, so the retry carries its commands out.
+        """
         cursor = self.db.execute(
             "insert or ignore into seen_comments (comment_id, repo, pr, author, seen_at) values (?, ?, ?, ?, ?)",
             [comment_id, repo, pr, author, _now()],
         )
-        return cursor.rowcount == 1
+        if cursor.rowcount == 1:
+            return True
+        row = self.db.execute("select decision from seen_comments where comment_id = ?", [comment_id]).fetchone()
+        return row is not None and row[0] is None
+
+    def comment_handled(self, comment_id: int) -> bool:
+        row = self.db.execute("select decision from seen_comments where comment_id = ?", [comment_id]).fetchone()
+        return row is not None and row[0] is not None
+
+    def decision(self, comment_id: int) -> str | None:
+        row = self.db.execute("select decision from seen_comments where comment_id = ?", [comment_id]).fetchone()
+        return row[0] if row else None
 
     def record_decision(self, comment_id: int, decision: str) -> None:
         self.db["seen_comments"].update(comment_id, {"decision": decision})
@@ -92,6 +112,12 @@ class GitHubState:
     # Outbox: PRs whose comment and statuses need publishing -----------------
 
     def mark_dirty(self, repo: str, pr: int, reason: str) -> None:
+        """Ask for the PR's comment and statuses to be published (again).
+
+        The reason is stamped so that each mark is distinct: a publisher that read an older mark
+        does not clear a newer one (see `published`).
+        """
+        reason = f"{reason} @{time.time_ns()}"
         self.db.execute(
             """insert into outbox (repo, pr, reason, attempts, next_attempt, created_at) values (?, ?, ?, 0, 0, ?)
                on conflict (repo, pr) do update set reason = excluded.reason, next_attempt = 0""",
@@ -160,14 +186,41 @@ class GitHubState:
 
 
 class EtagStore:
-    """bot.github's ETag cache, kept in the poll_state table so an idle poll stays free after a restart."""
+    """bot.github's ETag cache, kept in the poll_state table so an idle poll stays free after a restart.
+
+    Inside `hold()` new ETags stay in memory until `flush()`: a poller flushes them in the same
+    transaction that keeps what it found, so an answer is never marked "seen" (and later answered
+    304) before the bot has kept the events it carried. Leaving `hold()` without a flush drops them,
+    and the next poll reads those answers again.
+    """
 
     def __init__(self, store):
         self.store = store
+        self._held: dict[str, tuple[str, str]] | None = None
 
     def get(self, key: str) -> tuple[str, str] | None:
-        rows = list(self.store.db["poll_state"].rows_where("key = ?", [key]))
+        if self._held is not None and key in self._held:
+            return self._held[key]
+        rows = list(self.store.db["poll_state"].rows_where("key = ? and etag is not null", [key]))
         return (rows[0]["etag"], rows[0]["value"]) if rows else None
 
     def put(self, key: str, etag: str, value: str) -> None:
-        self.store.db["poll_state"].upsert({"key": key, "etag": etag, "value": value}, pk="key")
+        if self._held is not None:
+            self._held[key] = (etag, value)
+        else:
+            self.store.db["poll_state"].upsert({"key": key, "etag": etag, "value": value}, pk="key")
+
+    @contextmanager
+    def hold(self):
+        self._held = {}
+        try:
+            yield self
+        finally:
+            self._held = None
+
+    def flush(self) -> None:
+        if not self._held:
+            return
+        held, self._held = self._held, {}
+        for key, (etag, value) in held.items():
+            self.store.db["poll_state"].upsert({"key": key, "etag": etag, "value": value}, pk="key")

@@ -30,8 +30,9 @@ class Jobs:
                 commit_time: str | None = None) -> tuple[int, bool]:
         """Queue a job; returns (job id, whether anything changed).
 
-        Enqueueing a job that is pending or running is a no-op. A finished,
-        failed or cancelled job is queued again only with `force` (a rerun).
+        Enqueueing a job that is pending or running is a no-op. A cancelled job
+        is queued again (it is wanted after all: a reopened PR, a push back to an
+        earlier head); a finished or failed one only with `force` (a rerun).
         """
         from bot.store import utcnow
 
@@ -41,7 +42,7 @@ class Jobs:
             existing = list(self.db["jobs"].rows_where("key = ?", [key]))
             if existing:
                 job = existing[0]
-                if job["state"] in ACTIVE or not force:
+                if job["state"] in ACTIVE or not (force or job["state"] == "cancelled"):
                     return job["id"], False
                 self.db["jobs"].update(job["id"], {
                     "state": "pending", "attempts": 0, "worker": None, "lease_expires": None, "run_id": None,

@@ -60,3 +60,14 @@ def validate_webhook(github_fixtures_dir):
         Draft7Validator(schema, registry=registry).validate(payload)
 
     return validate
+
+
+@pytest.fixture
+def world(fake_github, tmp_path):
+    """The bot's real parts (store on disk, PyGithub, inbox, outbox, queue) around a fake GitHub with apache/tvm."""
+    from tests.fake_github.world import REPO, World
+
+    fake_github.add_repo(REPO)
+    w = World(fake_github, tmp_path)
+    yield w
+    w.close()

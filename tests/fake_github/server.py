@@ -9,7 +9,9 @@ fork, push to it, set a collaborator's permission, ...) and inspect what the
 bot did (comments, reactions, statuses, and `requests`, the log of every
 request it received). Faults are queued: `fail_next` (5xx), `secondary_limit_next`
 (403/429 with Retry-After) and `exhaust_rate_limit` (the primary limit, answered
-with GitHub's own 403 body until the reset time passes).
+with GitHub's own 403 body until the reset time passes). `stop()` is an outage
+(connection refused, open keep-alive connections cut); `start()` again serves on
+the same port. `not_modified()` lists the conditional requests answered 304.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import itertools
 import json
 import re
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -145,7 +148,8 @@ class _Identity:
 class _Bucket:
     limit: int
     remaining: int
-    reset: int
+    reset: int  # unix seconds, as the X-RateLimit-Reset header says
+    resets_at: float | None = None  # when it really resets, if not at `reset`
 
 
 class HTTPError(Exception):
@@ -188,25 +192,41 @@ class FakeGitHub:
         self._created = iso(time.time() - 86400 * 365)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0  # kept across stop() and start(), so a "GitHub outage" ends at the same address
+        self._connections: set = set()
         self.add_token(self.token, login)
 
     # Lifecycle ------------------------------------------------------------------------------
 
     def start(self) -> "FakeGitHub":
+        """Serve on 127.0.0.1: a free port the first time, the same port after a stop()."""
         handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-github",
                                         daemon=True)
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop answering, as in an outage: the port refuses connections and open keep-alive ones are cut."""
         if self._server:
             self._server.shutdown()
             self._server.server_close()
             self._thread.join(5)
             self._server = None
+            with self._lock:
+                connections, self._connections = list(self._connections), set()
+            for connection in connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
 
     def __enter__(self) -> "FakeGitHub":
         return self.start()
@@ -216,7 +236,7 @@ class FakeGitHub:
 
     @property
     def port(self) -> int:
-        return self._server.server_address[1]
+        return self._port
 
     @property
     def url(self) -> str:
@@ -379,6 +399,7 @@ class FakeGitHub:
             comment = Comment(next(self._ids), pull.repo, number, author, body, association, now, now)
             self._comments[comment.id] = comment
             pull.comment_count += 1
+            pull.updated_at = now
             return comment.id
 
     def edit_comment(self, comment_id: int, body: str) -> None:
@@ -432,12 +453,19 @@ class FakeGitHub:
         with self._lock:
             self._faults.append(_Fault("secondary", count, status, match, retry_after=retry_after))
 
+    def clear_faults(self) -> None:
+        """Answer normally again (faults queued by fail_next and secondary_limit_next are dropped)."""
+        with self._lock:
+            self._faults.clear()
+
     def exhaust_rate_limit(self, reset_in: float = 3.0, token: str | None = None) -> int:
         """Use up the primary rate limit of `token` (default: the main token) until `reset_in` seconds pass."""
         with self._lock:
             bucket = self._bucket(f"token:{token or self.token}", self.rate_limit_total)
             bucket.remaining = 0
-            bucket.reset = int(time.time() + reset_in + 0.999)
+            now = time.time()
+            bucket.reset = int(now + reset_in + 0.999)  # GitHub announces whole seconds...
+            bucket.resets_at = now + reset_in  # ... this one frees up after exactly reset_in, never later
             return bucket.reset
 
     def remaining(self, token: str | None = None) -> int:
@@ -450,11 +478,15 @@ class FakeGitHub:
     def _bucket(self, key: str, limit: int) -> _Bucket:
         bucket = self._buckets.get(key)
         now = time.time()
-        if bucket is None or now >= bucket.reset:
+        if bucket is None or now >= (bucket.resets_at if bucket.resets_at is not None else bucket.reset):
             bucket = self._buckets[key] = _Bucket(limit, limit, int(now) + 3600)
         return bucket
 
     # Request log ---------------------------------------------------------------------------
+
+    def not_modified(self) -> list[Request]:
+        """The conditional requests answered 304 (which GitHub does not count against the rate limit)."""
+        return [r for r in self.requests if r.status == 304]
 
     def writes(self) -> list[Request]:
         return [r for r in self.requests if r.is_write]
@@ -898,6 +930,20 @@ class FakeGitHub:
                        key=lambda c: c.id)
         return _Response(200, None, paginated=([self._comment_shape(c) for c in found], request.query))
 
+    def list_repo_comments(self, request, identity, full) -> _Response:
+        """GET /repos/{repo}/issues/comments: every issue and PR comment, `since` on updated_at."""
+        repo = self._repo_or_404(full)
+        q = request.query
+        since = q.get("since")
+        sort = q.get("sort", "created")
+        if sort not in ("created", "updated"):
+            raise HTTPError(422, "Validation Failed", doc="/issues/comments#list-issue-comments-for-a-repository")
+        found = [c for c in self._comments.values()
+                 if c.repo.lower() == repo.full_name.lower() and (since is None or c.updated_at >= since)]
+        found.sort(key=(lambda c: (c.updated_at, c.id)) if sort == "updated" else (lambda c: c.id),
+                   reverse=q.get("direction", "asc") == "desc")
+        return _Response(200, None, paginated=([self._comment_shape(c) for c in found], q))
+
     def create_comment(self, request, identity, full, number) -> _Response:
         login = self._need_user(identity)
         pull = self._pull_or_404(full, number)
@@ -908,6 +954,7 @@ class FakeGitHub:
         comment = Comment(next(self._ids), pull.repo, pull.number, login, body, "NONE", now, now)
         self._comments[comment.id] = comment
         pull.comment_count += 1
+        pull.updated_at = now
         shape = self._comment_shape(comment)
         return _Response(201, shape, {"Location": shape["url"]})
 
@@ -976,6 +1023,7 @@ _ROUTES: list[tuple[str, str, Callable]] = [
     ("GET", _REPO + r"/commits/(.+)", FakeGitHub.get_commit),
     ("GET", _REPO + r"/compare/(.+?)\.\.\.(.+)", FakeGitHub.compare),
     ("GET", _REPO + r"/collaborators/([^/]+)/permission", FakeGitHub.get_permission),
+    ("GET", _REPO + r"/issues/comments", FakeGitHub.list_repo_comments),
     ("GET", _REPO + r"/issues/(\d+)/comments", FakeGitHub.list_comments),
     ("POST", _REPO + r"/issues/(\d+)/comments", FakeGitHub.create_comment),
     ("GET", _REPO + r"/issues/comments/(\d+)", FakeGitHub.get_comment),
@@ -991,9 +1039,20 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GitHub.com"
     sys_version = ""
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
     def version_string(self) -> str:
         return "GitHub.com"
+
+    def setup(self) -> None:
+        super().setup()
+        with self.fake._lock:
+            self.fake._connections.add(self.connection)
+
+    def finish(self) -> None:
+        with self.fake._lock:
+            self.fake._connections.discard(self.connection)
+        super().finish()
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -1,0 +1,40 @@
+"""Read-only queries for the dashboard: every point of history in one query, only the columns it draws."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.store.history import HISTORY_ORDER
+
+_COLUMNS = """results.id, results.run_id, results.workload, results.scheme, results.layout, results.pipeline,
+              results.status, results.samples_ms, results.median_ms, results.tflite_median_ms, results.ratio,
+              results.max_abs_diff, results.mismatch_fraction, results.error,
+              runs.device, runs.suite, runs.sha, runs.repo, runs.pr, runs.base_sha, runs.commit_time,
+              runs.started_at, runs.tvm_version, runs.emulated"""
+
+
+class DashboardQueries:
+    db: Any
+
+    def dashboard_points(self, kind: str) -> list[dict]:
+        """Every result of complete runs of one kind ('base' or 'pr'), in history order, `samples_ms` decoded.
+
+        Base-branch points come oldest commit first (commit time, else when
+        measured); PR points in the order they were measured. A run's result
+        rows carry the run's device, commit, PR and versions.
+        """
+        order = HISTORY_ORDER if kind == "base" else "runs.started_at, runs.id"
+        cursor = self.db.execute(
+            f"""select {_COLUMNS} from results join runs on runs.id = results.run_id
+                where runs.status = 'complete' and runs.kind = ? order by {order}, results.id""",
+            [kind],
+        )
+        names = [d[0] for d in cursor.description]
+        rows = []
+        for values in cursor:
+            row = dict(zip(names, values))
+            samples = row["samples_ms"]
+            row["samples_ms"] = json.loads(samples) if samples else []
+            rows.append(row)
+        return rows

@@ -1,0 +1,125 @@
+"""What every page needs: the history grouped by series, links, names and number formats."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+from dashboard.html import esc
+
+#: progress(done, total): called after each page is written.
+Progress = Callable[[int, int], None]
+
+
+_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]*(-[A-Za-z0-9_.]+)*")
+
+
+def slug(*parts) -> str:
+    """A file name for a page: readable, and distinct for distinct names.
+
+    Parts are joined with `--`; a part that is not plain (other characters,
+    `--` of its own) is cleaned up and the name gets a hash of the original.
+    """
+    texts = [str(p) for p in parts]
+    name = "--".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", t).strip("-.")[:80] or "_" for t in texts)
+    if not all(_SAFE.fullmatch(t) for t in texts) or len(name) > 150:
+        name = name[:150] + "--" + hashlib.sha1("\x1f".join(texts).encode()).hexdigest()[:10]
+    return name
+
+
+def config_of(row: dict) -> str:
+    return f"{row['layout']}/{row['pipeline']}"
+
+
+def num(value) -> float | None:
+    """A number for a figure: 5 significant digits (smaller pages), None for missing or not finite."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(f"{value:.5g}")
+
+
+def ms(value) -> str:
+    return f"{value:,.3f}" if isinstance(value, (int, float)) and math.isfinite(value) else "–"
+
+
+def when(row: dict) -> str:
+    """A point's place on the time axis: the commit's time, else when it was measured (UTC, to the minute)."""
+    text = row.get("commit_time") or row.get("started_at") or ""
+    return text[:16].replace("T", " ")
+
+
+class Site:
+    """What every page needs: the grouped history, links, and the page counter."""
+
+    def __init__(self, out_dir: Path, repo: str | None, github_url: str, base: list[dict], prs: list[dict],
+                 progress: Progress | None):
+        self.out, self.repo, self.github = out_dir, repo, github_url.rstrip("/")
+        self.pages = 0
+        self.written: set[str] = set()
+        self.progress = progress
+        self.series: dict[tuple, list[dict]] = defaultdict(list)  # (device, workload, scheme) -> base results
+        for r in base:
+            self.series[(r["device"], r["workload"], r["scheme"])].append(r)
+        self.pr_points: dict[tuple, list[dict]] = defaultdict(list)
+        for r in prs:
+            self.pr_points[(r["device"], r["workload"], r["scheme"])].append(r)
+        self.keys = sorted(set(self.series) | set(self.pr_points))
+        self.emulated = {r["device"] for r in base + prs if r.get("emulated")}
+        repos = Counter(r.get("repo") for r in prs if r.get("repo"))
+        #: PR pages of this repository are pr/<number>.html, the address the PR comment links to.
+        self.home_repo = repo or (repos.most_common(1)[0][0] if repos else None)
+        self.pr_numbers = sorted({(r.get("repo") or self.home_repo or "", r["pr"]) for r in prs if r.get("pr")},
+                                 key=lambda p: (p[0] != (self.home_repo or ""), p[0], -p[1]))
+        self.run_info: dict[tuple, list] = {}  # (run id, link prefix) -> a point's link and hover text
+        self.regressions: list[tuple] = []  # (change, key, config, row), filled by the trend pages
+        self.pr_summaries: dict[tuple, tuple[str, str]] = {}  # (repo, number) -> (title, summary)
+
+    def tick(self, total: int) -> None:
+        if self.progress is not None:
+            self.progress(self.pages, total)
+
+    def write(self, name: str, text: str) -> None:
+        (self.out / name).write_text(text, encoding="utf-8")
+        self.written.add(name)
+        self.pages += 1
+
+    # links: GitHub when the repository is known, pages of this site otherwise
+
+    def repo_of(self, row: dict) -> str | None:
+        return row.get("repo") or self.repo
+
+    def commit_url(self, repo: str | None, sha: str | None) -> str | None:
+        if not (repo and sha):
+            return None
+        return f"{self.github}/{quote(repo, safe='/')}/commit/{quote(sha, safe='')}"
+
+    def pull_url(self, repo: str | None, number: int | None) -> str | None:
+        if not (repo and number):
+            return None
+        return f"{self.github}/{quote(repo, safe='/')}/pull/{int(number)}"
+
+    def commit_link(self, row: dict, sha_key: str = "sha") -> str:
+        sha = row.get(sha_key)
+        if not sha:
+            return "–"
+        url = self.commit_url(self.repo_of(row), sha)
+        text = f"<code>{esc(sha[:10])}</code>"
+        return f'<a href="{esc(url)}">{text}</a>' if url else text
+
+    def trend_href(self, key: tuple, depth: int) -> str:
+        return "../" * depth + f"trend/{slug(*key)}.html"
+
+    def pr_href(self, repo: str, number: int, depth: int) -> str:
+        if not repo or repo == self.home_repo:
+            return "../" * depth + f"pr/{int(number)}.html"
+        return "../" * depth + f"pr/{slug(repo, number)}.html"
+
+    def series_name(self, key: tuple) -> str:
+        device, workload, scheme = key
+        tag = '<span class="tag">emulated</span>' if device in self.emulated else ""
+        return f"{esc(device)}{tag} · {esc(workload)} · {esc(scheme)}"
