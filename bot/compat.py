@@ -1,8 +1,18 @@
 """Which apache-tvm-ffi goes with which apache-tvm: pairs seen to work and to break here.
 
-apache-tvm wheels do not pin their tvm-ffi companion tightly enough, and the
-newest companion is not always safe. The pip provider installs the pinned
-companion, and refuses a pair known to break, with the reason.
+apache-tvm wheels ask only for a minimum apache-tvm-ffi (0.25.0: >=0.1.12, 0.26.0:
+>=0.1.13.post2, 0.27.0.post1: >=0.1.14.post0), so pip installs the newest one, and
+the newest is not always compatible. The pip provider (bot/envs.py) installs the
+companion pinned here and refuses a pinned pair known to break, with the reason;
+an environment that ends up with a bad pair anyway (a range in the spec) is
+refused by the check after its build.
+
+How each pair was checked (x86_64, Python 3.11, pip environments built by
+bot/envs.py): "import" is `import tvm`; "run" is `perfbot run --suite smoke`
+(every item ok against TFLite); "tune" is `perfbot tune --suite smoke --trials 8`
+(12 MetaSchedule tunings in a child process each).
+To add a release: build `pip:apache-tvm==X apache-tvm-ffi==Y` for the candidates,
+run and tune the smoke suite with `--env`, and record what happened here.
 """
 
 from __future__ import annotations
@@ -15,19 +25,27 @@ class Pair:
     tvm: str
     ffi: str
     works: bool
-    note: str
+    note: str  # what happens, as said in an error: "does not import (...)"
+    checked: str  # how it was seen: import, run, tune
 
 
 KNOWN_PAIRS = (
-    Pair("0.25.0", "0.1.15.post2", False, "does not import (undefined symbol)"),
-    Pair("0.25.0", "0.1.12", True, "imports and runs the suite"),
-    Pair("0.26.0", "0.1.14.post0", True, "runs the suite"),
-    Pair("0.27.0.post1", "0.1.15.post2", False, "segfaults inside MetaSchedule tuning"),
-    Pair("0.27.0.post1", "0.1.14.post0", True, "runs and tunes the suite"),
+    Pair("0.25.0", "0.1.15.post2", False,
+         "does not import (libtvm_runtime.so: undefined symbol tvm::ffi::json::Stringify)", "import"),
+    Pair("0.25.0", "0.1.12", True, "imports and runs the suite", "run"),
+    Pair("0.26.0", "0.1.15.post2", False, "segfaults inside MetaSchedule tuning", "tune: 12 of 12 SIGSEGV"),
+    Pair("0.26.0", "0.1.13.post2", True, "runs and tunes the suite", "tune: 12 of 12 ok"),
+    Pair("0.26.0", "0.1.14.post0", True, "runs and tunes the suite", "run; tune: 12 of 12 ok"),
+    Pair("0.27.0.post1", "0.1.15.post2", False, "segfaults inside MetaSchedule tuning", "tune: 12 of 12 SIGSEGV"),
+    Pair("0.27.0.post1", "0.1.14.post0", True, "runs and tunes the suite", "run; tune"),
 )
 
-#: The companion to install with each known release.
-COMPANIONS = {p.tvm: p.ffi for p in KNOWN_PAIRS if p.works}
+#: The companion to install with each known release: the newest apache-tvm-ffi seen to work with it.
+COMPANIONS = {
+    "0.25.0": "0.1.12",
+    "0.26.0": "0.1.14.post0",
+    "0.27.0.post1": "0.1.14.post0",
+}
 
 
 def companion(tvm_version: str) -> str | None:

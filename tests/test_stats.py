@@ -1,101 +1,269 @@
 """Verdicts and change points: invariants, known answers, refusals."""
 
+import itertools
+import json
 import math
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.stats import MIN_SAMPLES, change_points, compare, noise_level
+from bot.stats import MIN_SAMPLES, NOISE_FACTOR, VERDICTS, ChangePoint, change_points, compare, noise_level
 
 latency = st.floats(min_value=0.01, max_value=1e4, allow_nan=False, allow_infinity=False)
 samples = st.lists(latency, min_size=MIN_SAMPLES, max_size=30)
+noise = st.none() | st.floats(min_value=0, max_value=0.2)
 FLIP = {"slower": "faster", "faster": "slower", "unchanged": "unchanged", "inconclusive": "inconclusive"}
 
 
+def noisy(level, n=10, seed=0, spread=0.02):
+    """n latencies around `level` with relative log-normal noise."""
+    return list(level * np.exp(np.random.default_rng(seed).normal(0, spread, n)))
+
+
+# --- compare: invariants --------------------------------------------------------------------------------------
+
+
 @settings(max_examples=150, deadline=None)
-@given(samples, samples)
-def test_swapping_sides_flips_the_verdict_and_the_interval(base, pr):
-    a, b = compare(base, pr), compare(pr, base)
-    assert b.verdict == FLIP[a.verdict]
+@given(samples, samples, noise)
+def test_swapping_sides_flips_the_verdict_and_the_interval(base, pr, level):
+    a, b = compare(base, pr, noise=level), compare(pr, base, noise=level)
+    assert a.verdict in VERDICTS and b.verdict == FLIP[a.verdict]
     assert math.log1p(a.change) == pytest.approx(-math.log1p(b.change), abs=1e-9)
     assert math.log1p(a.ci_low) == pytest.approx(-math.log1p(b.ci_high), abs=1e-9)
+    assert a.p_value == pytest.approx(b.p_value)
 
 
 @settings(max_examples=100, deadline=None)
-@given(samples)
-def test_identical_samples_are_unchanged(values):
-    result = compare(values, list(values))
-    assert result.verdict == "unchanged" and result.change == 0
+@given(samples, noise)
+def test_identical_samples_are_unchanged(values, level):
+    result = compare(values, list(reversed(values)), noise=level)
+    assert result.verdict == "unchanged" and result.change == 0 and not result.near_noise
+    assert result.ci_low <= 0 <= result.ci_high
 
 
 @settings(max_examples=100, deadline=None)
-@given(samples, samples, st.floats(min_value=1e-3, max_value=1e3))
-def test_units_do_not_matter(base, pr, factor):
-    assert compare(base, pr).verdict == compare([x * factor for x in base], [x * factor for x in pr]).verdict
+@given(samples, samples, st.floats(min_value=1e-3, max_value=1e3), noise)
+def test_units_do_not_matter(base, pr, factor, level):
+    plain = compare(base, pr, noise=level)
+    scaled = compare([x * factor for x in base], [x * factor for x in pr], noise=level)
+    assert plain.verdict == scaled.verdict
+    assert plain.change == pytest.approx(scaled.change, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(samples, samples, st.randoms(use_true_random=False))
+def test_the_order_of_samples_does_not_matter(base, pr, random):
+    shuffled_base, shuffled_pr = list(base), list(pr)
+    random.shuffle(shuffled_base), random.shuffle(shuffled_pr)
+    assert compare(base, pr) == compare(shuffled_base, shuffled_pr)
+
+
+@settings(max_examples=150, deadline=None)
+@given(samples, samples, noise)
+def test_the_interval_holds_the_estimate_and_a_verdict_needs_it_to_exclude_zero(base, pr, level):
+    result = compare(base, pr, noise=level)
+    assert result.ci_low <= result.change <= result.ci_high
+    assert 0 <= result.p_value <= 1
+    if result.verdict == "slower":
+        assert result.ci_low > 0 and result.change > result.threshold and result.p_value < 0.01
+    if result.verdict == "faster":
+        assert result.ci_high < 0 and math.log1p(result.change) < -math.log1p(result.threshold)
+    assert not result.near_noise or result.verdict == "slower"
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(latency, min_size=MIN_SAMPLES, max_size=8, unique=True),
+       st.lists(latency, min_size=MIN_SAMPLES, max_size=8, unique=True))
+def test_the_interval_is_the_inversion_of_the_exact_test(base, pr):
+    """Without ties and with few samples, scipy's Mann-Whitney p is exact: interval and test must agree."""
+    assume(not set(base) & set(pr))
+    result = compare(base, pr)
+    assert (result.ci_low > 0 or result.ci_high < 0) == (result.p_value < 0.01)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(latency, max_size=MIN_SAMPLES - 1), samples)
 def test_too_few_samples_is_inconclusive_never_a_guess(few, enough):
-    assert compare(few, enough).verdict == "inconclusive"
-    assert compare(enough, few).verdict == "inconclusive"
-    assert "need" in compare(few, enough).reason
+    for result in (compare(few, enough), compare(enough, few)):
+        assert result.verdict == "inconclusive" and result.change is None and result.p_value is None
+        assert f"need {MIN_SAMPLES} a side" in result.reason
 
 
-def noisy(level, n=10, seed=0, spread=0.02):
-    return list(level * np.exp(np.random.default_rng(seed).normal(0, spread, n)))
+def test_five_a_side_can_decide_at_99_percent_but_not_at_999():
+    """With 5 a side the smallest two-sided Mann-Whitney p is 2/252: enough for 99%, not for 99.9%."""
+    base, pr = [10.0, 10.1, 10.2, 10.3, 10.4], [12.0, 12.1, 12.2, 12.3, 12.4]
+    assert compare(base, pr).verdict == "slower"
+    strict = compare(base, pr, confidence=0.999)
+    assert strict.verdict == "inconclusive" and "cannot reach 99.9% confidence" in strict.reason
+    assert compare(base * 2, pr * 2, confidence=0.999).verdict == "slower"
 
 
-@pytest.mark.parametrize("factor, verdict", [(1.10, "slower"), (1.25, "slower"), (0.85, "faster"), (1.02, "unchanged")])
+# --- compare: known answers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("factor, verdict", [(1.10, "slower"), (1.25, "slower"), (0.85, "faster"), (1.02, "unchanged"),
+                                             (1.0, "unchanged")])
 def test_clear_shifts_are_found_and_small_ones_are_not(factor, verdict):
     result = compare(noisy(100, seed=1), noisy(100 * factor, seed=2))
     assert result.verdict == verdict
-    assert result.ci_low <= result.change <= result.ci_high
+    assert result.change == pytest.approx(factor - 1, abs=0.025)
+    assert (result.n_base, result.n_pr) == (10, 10)
 
 
 def test_a_noisy_series_raises_the_threshold():
-    base, pr = noisy(100, seed=1), noisy(108, seed=2)
+    base, pr = noisy(100, seed=1, spread=0.01), noisy(108, seed=2, spread=0.01)
     assert compare(base, pr).verdict == "slower"
-    quiet_history = compare(base, pr, noise=0.01)
-    noisy_history = compare(base, pr, noise=0.05)
-    assert quiet_history.verdict == "slower" and noisy_history.verdict == "unchanged"
-    assert noisy_history.threshold == pytest.approx(0.15)
+    quiet_history = compare(base, pr, noise=0.005)
+    noisy_history = compare(base, pr, noise=0.03)
+    assert quiet_history.verdict == "slower" and quiet_history.threshold == 0.05
+    assert noisy_history.verdict == "unchanged" and "within" in noisy_history.reason
+    assert noisy_history.threshold == pytest.approx(NOISE_FACTOR * 0.03)
+
+
+def test_a_large_minimum_effect_is_honoured():
+    base, pr = noisy(100, seed=1, spread=0.005), noisy(110, seed=2, spread=0.005)
+    assert compare(base, pr, min_effect=0.05).verdict == "slower"
+    assert compare(base, pr, min_effect=0.15).verdict == "unchanged"
+
+
+def test_samples_that_overlap_are_not_significant():
+    result = compare([10, 11, 12, 13, 14, 15], [12, 13, 14, 15, 16, 17])
+    assert result.verdict == "unchanged" and "not significant" in result.reason and result.p_value > 0.01
 
 
 def test_near_noise_asks_for_a_rerun_only_when_the_interval_reaches_the_threshold():
     clear = compare(noisy(100, seed=1, spread=0.005), noisy(130, seed=2, spread=0.005))
     assert clear.verdict == "slower" and not clear.near_noise
-    borderline = compare(noisy(100, seed=3, n=8, spread=0.03), noisy(108, seed=4, n=8, spread=0.03))
-    assert borderline.verdict != "slower" or borderline.near_noise
+    borderline = compare(noisy(100, seed=3, spread=0.02), noisy(108, seed=4, spread=0.02))
+    assert borderline.verdict == "slower" and borderline.ci_low < 0.05 and borderline.near_noise
 
 
-@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
-def test_impossible_latencies_are_refused_by_value(bad):
-    with pytest.raises(ValueError, match="PR samples must be positive"):
-        compare([1.0] * 5, [1.0] * 4 + [bad])
+def test_the_reason_says_what_decided():
+    assert "is beyond the 5.0% minimum effect, p=" in compare(noisy(100, seed=1), noisy(120, seed=2)).reason
+    noisy_history = compare(noisy(100, seed=1), noisy(130, seed=2), noise=0.04).reason
+    assert f"is beyond the {NOISE_FACTOR * 0.04:.1%} threshold ({NOISE_FACTOR:g}x run-to-run noise)" in noisy_history
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("side", ["base", "PR"])
+def test_impossible_latencies_are_refused_by_value(bad, side):
+    good, broken = [1.0] * 5, [1.0] * 4 + [bad]
+    with pytest.raises(ValueError, match=rf"{side} samples must be positive finite latencies, got {bad!r}"):
+        compare(broken, good) if side == "base" else compare(good, broken)
+
+
+@pytest.mark.parametrize("options", [{"confidence": 1.0}, {"confidence": 0.0}, {"min_effect": -0.1},
+                                     {"noise": -0.01}, {"noise": float("nan")}])
+def test_impossible_settings_are_refused(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        compare([1.0] * 5, [1.0] * 5, **options)
+
+
+def test_many_samples_use_the_normal_approximation_and_still_agree_with_the_test():
+    base, pr = noisy(100, n=200, seed=1, spread=0.05), noisy(103, n=300, seed=2, spread=0.05)
+    result = compare(base, pr, min_effect=0.01)
+    assert result.verdict == "slower" and result.p_value < 0.01 and result.ci_low > 0
+    assert result.change == pytest.approx(0.03, abs=0.012)
+
+
+# --- noise_level ----------------------------------------------------------------------------------------------
 
 
 def test_noise_level_is_relative_and_ignores_one_step():
     flat = noisy(100, n=40, seed=5, spread=0.03)
     stepped = flat[:20] + [x * 1.5 for x in flat[20:]]
     assert noise_level(flat) == pytest.approx(0.03, rel=0.4)
+    assert noise_level([x * 1000 for x in flat]) == pytest.approx(noise_level(flat))
     assert noise_level(stepped) == pytest.approx(noise_level(flat), rel=0.3)
-    assert noise_level([1.0, 2.0]) is None
 
 
-def test_change_points_are_found_where_the_series_shifted():
-    values = noisy(100, n=30, seed=1) + noisy(115, n=25, seed=2) + noisy(90, n=30, seed=3)
+def test_noise_level_counts_slow_drift_that_successive_runs_hide():
+    """Runs wandering by 4% over a day differ little one to the next, but a week-old base sees all of it."""
+    drift = [x * (1 + 0.04 * math.sin(i / 6)) for i, x in enumerate(noisy(100, n=60, seed=7, spread=0.002))]
+    steps = np.diff(np.log(drift))
+    assert np.median(np.abs(steps)) < 0.01  # one run to the next: under 1%
+    assert noise_level(drift) > 0.01
+    assert noise_level(drift[:20] + [x * 1.3 for x in drift[20:]]) == pytest.approx(noise_level(drift), rel=0.5)
+
+
+def test_noise_level_is_robust_to_one_wild_run():
+    flat = noisy(100, n=30, seed=6, spread=0.01)
+    assert noise_level(flat[:15] + [400.0] + flat[15:]) == pytest.approx(noise_level(flat), rel=0.3)
+
+
+def test_noise_level_needs_three_usable_points():
+    assert noise_level([]) is None and noise_level([1.0, 2.0]) is None
+    assert noise_level([1.0, None, float("nan"), 0.0, 2.0]) is None
+    assert noise_level([1.0, 1.0, 1.0]) == 0.0
+
+
+# --- change_points --------------------------------------------------------------------------------------------
+
+
+def steps(levels_and_lengths, seed=0, spread=0.01):
+    values = []
+    for i, (level, length) in enumerate(levels_and_lengths):
+        values += noisy(level, n=length, seed=seed * 100 + i, spread=spread)
+    return values
+
+
+@pytest.mark.parametrize("pieces, expected", [
+    ([(100, 30), (115, 25), (90, 30)], [30, 55]),  # up, then down below the start
+    ([(100, 50), (80, 50)], [50]),  # one improvement
+    ([(100, 3), (130, 40)], [3]),  # right at the start
+    ([(100, 40), (130, 3)], [40]),  # right at the end
+    ([(10, 100), (12, 100), (10, 100), (8, 100), (11, 100)], [100, 200, 300, 400]),  # a 500-point history
+    ([(100, 20), (106, 20), (112.4, 20)], [20, 40]),  # two small steps in a row
+])
+def test_change_points_are_found_exactly_where_the_series_shifted(pieces, expected):
+    values = steps(pieces, seed=len(pieces))
     points = change_points(values)
-    assert [p.index for p in points] == [30, 55]
-    assert points[0].change == pytest.approx(0.15, abs=0.03)
-    assert points[1].change == pytest.approx(90 / 115 - 1, abs=0.03)
+    assert [p.index for p in points] == expected
+    for point, (before, _), (after, _) in zip(points, pieces, pieces[1:]):
+        assert point.before == pytest.approx(before, rel=0.01) and point.after == pytest.approx(after, rel=0.01)
+        assert point.change == pytest.approx(after / before - 1, abs=0.01) and point.p_value < 0.001
 
 
-@pytest.mark.parametrize("seed", range(10))
-def test_a_flat_noisy_series_has_no_change_points(seed):
-    assert change_points(noisy(50, n=200, seed=seed, spread=0.05)) == []
+def test_a_noise_free_staircase_is_exact():
+    [point] = change_points([1.0] * 3 + [2.0] * 3)
+    assert point == ChangePoint(3, 1.0, 2.0, 1.0, point.p_value) and point.p_value < 1e-6
+    assert [p.index for p in change_points([5.0] * 10 + [6.0] * 10 + [5.0] * 10)] == [10, 20]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(min_value=1.0, max_value=1.0), st.integers(min_value=5, max_value=40)),
+                min_size=1, max_size=5),
+       st.lists(st.sampled_from([1.12, 1.25, 1.5, 0.85, 0.7]), min_size=4, max_size=4),
+       st.integers(min_value=0, max_value=10_000), st.floats(min_value=1e-3, max_value=1e3))
+def test_any_staircase_with_clear_steps_is_found_exactly_at_any_scale(pieces, factors, seed, unit):
+    """Levels moving by 12% or more in 0.5% noise: every step found where it is, in ms or in hours."""
+    level, levels = unit, []
+    for (_, length), factor in zip(pieces, [1.0, *factors]):
+        level *= factor
+        levels.append((level, length))
+    values = steps(levels, seed=seed, spread=0.005)
+    expected = list(np.cumsum([length for _, length in levels])[:-1])
+    assert [p.index for p in change_points(values)] == expected
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("kind", ["normal", "heavy-tailed"])
+def test_a_flat_noisy_series_has_no_change_points(seed, kind):
+    rng = np.random.default_rng(seed)
+    n = [20, 60, 200, 500][seed % 4]
+    shocks = rng.normal(0, 0.02, n) if kind == "normal" else 0.01 * rng.standard_t(2, n)
+    assert change_points(list(50 * np.exp(shocks))) == []
+
+
+def test_one_wild_point_is_not_a_level():
+    values = noisy(100, n=60, seed=3, spread=0.01)
+    values[30] = 300.0
+    values[45:47] = [250.0, 260.0]  # two in a row are still shorter than a level
+    assert change_points(values) == []
 
 
 def test_a_shift_below_the_minimum_effect_is_not_a_change_point():
@@ -104,6 +272,49 @@ def test_a_shift_below_the_minimum_effect_is_not_a_change_point():
     assert [p.index for p in change_points(values, min_effect=0.01)] == [40]
 
 
-def test_short_or_broken_series_have_no_change_points():
-    assert change_points([1.0, 2.0, 3.0]) == []
-    assert change_points([1.0] * 5 + [float("nan")] * 5) == []
+def test_short_series_have_no_change_points_and_broken_ones_are_refused():
+    assert change_points([]) == [] and change_points([1.0, 2.0, 3.0]) == []
+    with pytest.raises(ValueError, match="got nan"):
+        change_points([1.0] * 5 + [float("nan")] * 5)
+    with pytest.raises(ValueError, match="got -2.0"):
+        change_points([1.0] * 5 + [-2.0])
+
+
+def test_change_points_are_fast_enough_for_every_series_of_the_dashboard():
+    flat = noisy(10, n=500, seed=1, spread=0.03)
+    stepped = steps([(10, 100), (12, 100), (10, 100), (8, 100), (11, 100)], seed=2)
+    for values in (flat, stepped):
+        change_points(values)
+        timings = []
+        for _ in range(5):
+            started = time.perf_counter()
+            change_points(values)
+            timings.append(time.perf_counter() - started)
+        assert min(timings) < 0.025, f"{min(timings) * 1000:.1f} ms for 500 points"
+
+
+# --- on real samples recorded on this machine (benchmarks/stats_accuracy.py --save) -----------------------------
+
+RECORDED = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "quiet.json"
+
+
+@pytest.fixture(scope="module")
+def tflite_runs():
+    if not RECORDED.is_file():
+        pytest.skip(f"{RECORDED} is missing")
+    return json.loads(RECORDED.read_text())["workloads"]["tflite-conv"]
+
+
+def test_real_runs_of_one_build_agree_and_a_real_10_percent_slowdown_is_caught(tflite_runs):
+    base, slower = tflite_runs["base"][:12], tflite_runs["+10%"][:12]
+    noise = noise_level([float(np.median(run)) for run in base])
+    assert noise < 0.01
+    for a, b in itertools.permutations(range(len(base)), 2):
+        assert compare(base[a], base[b], noise=noise).verdict == "unchanged"
+        assert compare(base[a], slower[b], noise=noise).verdict == "slower"
+
+
+def test_a_real_history_steps_where_the_slower_build_starts(tflite_runs):
+    medians = [float(np.median(run)) for run in tflite_runs["base"] + tflite_runs["+10%"]]
+    [point] = change_points(medians)
+    assert point.index == len(tflite_runs["base"]) and point.change == pytest.approx(0.10, abs=0.02)
