@@ -21,9 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from bot import devices
-from bot.runner import Runner, Target
+from bot.engine.runner import Runner, Target
 from bot.store import Store
-from bot.suite.suites import get_suite
+from bot.engine.suite.suites import get_suite
 
 
 def main() -> None:

@@ -28,17 +28,17 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bot import preflight, qemu
+from bot.engine import preflight, qemu
 from bot.devices import Device, Rpc
 
 
 def seed_items(cache: Path):
     """Seconds to bring the device up, and the seed layer's item results (one per layout)."""
-    from bot.runner import Runner, Target
+    from bot.engine.runner import Runner, Target
     from bot.store import Store
-    from bot.suite.inception import SEED
-    from bot.suite.suites import Suite
-    from bot.suite.workloads import qconv
+    from bot.engine.suite.inception import SEED
+    from bot.engine.suite.suites import Suite
+    from bot.engine.suite.workloads import qconv
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -1,14 +1,14 @@
 """A PR page: per device, the table the PR comment shows, with links to the trend pages.
 
 What each row says (verdict, change, new failure) is decided by
-bot.pr_report, the same decision the comment renders; this only lays it out.
+bot.verdicts, the same decision the comment renders; this only lays it out.
 """
 
 from __future__ import annotations
 
-from bot import pr_report
+from bot import verdicts
 from bot.devices import Registry
-from bot.report import LABELS, VERDICT_ORDER, summary_line, tail
+from bot.github.comment import LABELS, VERDICT_ORDER, summary_line, tail
 from dashboard.html import esc, link, page, table
 from dashboard.site import Site, config_of, ms
 
@@ -18,7 +18,7 @@ STATE_CLASS = {"success": "ok", "failure": "bad", "error": "bad", "pending": "wa
 def write_page(site: Site, store, registry: Registry, pr: tuple[str, int]) -> None:
     repo, number = pr
     pull = store.pull(repo, number) if repo else None
-    built = pr_report.build(store, registry, repo, number) if pull else None
+    built = verdicts.build(store, registry, repo, number) if pull else None
     title = (pull or {}).get("title") or ""
     head = f"<p>{link(site.pull_url(repo, number), esc(f'{repo}#{number}' if repo else f'#{number}'))}"
     head += f": <b>{esc(title)}</b>" if title else ""
@@ -40,7 +40,7 @@ def write_page(site: Site, store, registry: Registry, pr: tuple[str, int]) -> No
     site.write(site.pr_href(repo, number, 0), page(f"PR #{number}", body, 1))
 
 
-def _device(site: Site, report: pr_report.DeviceReport) -> str:
+def _device(site: Site, report: verdicts.DeviceReport) -> str:
     d = report.device
     emulated = d.emulated or d.name in site.emulated
     out = (f'<h2>{esc(d.name)}{"<span class=tag>emulated</span>" if emulated else ""} '
@@ -85,7 +85,7 @@ def _device(site: Site, report: pr_report.DeviceReport) -> str:
     return out
 
 
-def _change(row: pr_report.Row) -> str:
+def _change(row: verdicts.Row) -> str:
     c = row.comparison
     if c is None or c.change is None:
         return "–"
@@ -95,18 +95,18 @@ def _change(row: pr_report.Row) -> str:
     return text
 
 
-def _verdict(row: pr_report.Row) -> str:
+def _verdict(row: verdicts.Row) -> str:
     word = esc(LABELS.get(row.verdict, row.verdict))
     if row.new_failure:
         return f'<span class="bad">new {word}</span>'
-    if row.verdict in ("slower", "wrong_result", *pr_report.FAILURES):
+    if row.verdict in ("slower", "wrong_result", *verdicts.FAILURES):
         return f'<span class="bad">{word}</span>'
     if row.verdict == "faster":
         return f'<span class="ok">{word}</span>'
     return word
 
 
-def _correctness(row: pr_report.Row) -> str:
+def _correctness(row: verdicts.Row) -> str:
     if row.max_abs_diff is None:
         return "–"
     text = f"{'✓' if row.status != 'wrong_result' else '✗'} max diff {row.max_abs_diff:g}"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.suite.graph import SCHEMES, GraphBuilder
+from bot.engine.suite.graph import SCHEMES, GraphBuilder
 
 pytest_plugins = ["tests.fake_github.fixtures"]
 

@@ -30,7 +30,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.commands import parse  # noqa: E402 - after the path is set
+from bot.github.commands import parse  # noqa: E402 - after the path is set
 
 
 def default_suite(spec: dict, event: str) -> str:

@@ -186,7 +186,7 @@ class GitHubState:
 
 
 class EtagStore:
-    """bot.github's ETag cache, kept in the poll_state table so an idle poll stays free after a restart.
+    """bot.github.client's ETag cache, kept in the poll_state table so an idle poll stays free after a restart.
 
     Inside `hold()` new ETags stay in memory until `flush()`: a poller flushes them in the same
     transaction that keeps what it found, so an answer is never marked "seen" (and later answered

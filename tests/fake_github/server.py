@@ -1,6 +1,6 @@
 """A fake GitHub REST API on 127.0.0.1 for tests: real HTTP, GitHub's shapes, faults on demand.
 
-PyGithub (through bot.github) talks to it exactly as it talks to api.github.com:
+PyGithub (through bot.github.client) talks to it exactly as it talks to api.github.com:
 tokens in the Authorization header, ETag / If-None-Match with 304 answers that
 cost no rate limit, X-RateLimit-* headers, Link pagination, GitHub's error bodies.
 

@@ -15,14 +15,14 @@ import uuid
 from pathlib import Path
 
 from bot import devices
-from bot.app import Bot
+from bot.github.bot import Bot
 from bot.config import GitHubSettings
-from bot.github import GitHub, RetryPolicy
-from bot.publish import Publisher
-from bot.scheduler import after_job
+from bot.github.client import GitHub, RetryPolicy
+from bot.github.publish import Publisher
+from bot.engine.job_worker import after_job
 from bot.store import Store
 from bot.store.github_state import EtagStore
-from bot.watch import Poller
+from bot.github.poll import Poller
 
 REPO = "apache/tvm"
 SECRET = "webhook-secret"
@@ -119,7 +119,7 @@ class World:
 
     def deliver(self, event: str, payload: dict) -> None:
         """A webhook event straight into the bot's inbox (the HTTP receiver has its own tests)."""
-        from bot import events
+        from bot.github import events
 
         self.bot.receive(events.parse(event, payload))
 

@@ -1,0 +1,344 @@
+"""Runs inside the TVM environment under test: compile, run, check, or tune.
+
+This file is executed by path in a child process (see bot/isolation.py) with
+the interpreter of the TVM build being measured, so it imports only the
+standard library, numpy, tvm and the `tflite` schema package: never `bot`.
+
+It reads a job spec (JSON) and keeps a result file (JSON) up to date as it
+goes, phase by phase, so that when TVM segfaults or hangs the parent still
+knows where it died. Python exceptions become a status here; crashes and
+timeouts are classified by the parent.
+
+    python measure.py SPEC.json RESULT.json
+    python measure.py --serve       # fork server, see bot/engine/isolation.py
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+
+#: Phases in order; an exception in a compile phase is a compile_error, later a runtime_error.
+COMPILE_PHASES = ("import", "convert", "tune", "compile")
+RUNTIME_PHASES = ("export", "connect", "upload", "load", "run", "check", "measure")
+
+
+class Result:
+    """The result file, rewritten atomically at every step."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.data: dict = {"phase": "start"}
+
+    def update(self, **fields) -> None:
+        self.data.update(fields)
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.data, f)
+        os.replace(tmp, self.path)
+
+    def phase(self, name: str) -> None:
+        print(f"[perfbot-worker] phase {name}", flush=True)
+        self.update(phase=name)
+
+
+def versions(tvm) -> dict:
+    info = {"tvm_version": getattr(tvm, "__version__", None), "tvm_ffi_version": None, "tvm_commit": None}
+    try:
+        import tvm_ffi
+
+        info["tvm_ffi_version"] = getattr(tvm_ffi, "__version__", None)
+    except ImportError:
+        pass
+    try:
+        libinfo = tvm.support.libinfo()
+        info["tvm_commit"] = libinfo.get("GIT_COMMIT_HASH") or None
+    except Exception:
+        pass
+    return info
+
+
+def resolve_target(tvm, target, threads: int):
+    """The device's target; "host" means this machine's own CPU as LLVM sees it."""
+    if target == "host":
+        from tvm.target import codegen
+
+        target = {"kind": "llvm", "mcpu": codegen.llvm_get_system_cpu(), "num-cores": threads}
+    return tvm.target.Target(target)
+
+
+def load_model(spec):
+    import tflite
+    from tvm.relax.frontend.tflite import from_tflite
+
+    with open(spec["model"], "rb") as f:
+        buf = f.read()
+    return from_tflite(tflite.Model.GetRootAsModel(buf, 0))
+
+
+def convert_layout(relax, mod, layout: str):
+    """NHWC is what the TFLite frontend imports; NCHW goes through Relax's ConvertLayout."""
+    if layout == "NHWC":
+        return mod
+    if layout == "NCHW":
+        # Pools follow the convs' layout on their own; naming them here is refused by Relax.
+        return relax.transform.ConvertLayout({"relax.nn.conv2d": ["NCHW", "OIHW"]})(mod)
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+def tuning_preprocess(tvm, relax, mod, target):
+    """The passes static_shape_tuning runs before MetaSchedule: tuning and applying must agree on them."""
+    from tvm.relax import transform
+    from tvm.relax.pipeline import zero_pipeline
+
+    with target:
+        return tvm.transform.Sequential(
+            [transform.DecomposeOpsForInference(), transform.CanonicalizeBindings(), zero_pipeline()]
+        )(mod)
+
+
+def compile_module(tvm, relax, mod, target, spec):
+    if spec["pipeline"] == "tuned":
+        db = spec.get("tuning_dir")
+        if not db or not os.path.isdir(db):
+            raise RuntimeError(f"no tuning database at {db}: run `perfbot tune` for this device first")
+        mod = tuning_preprocess(tvm, relax, mod, target)
+        with target:
+            mod = relax.transform.MetaScheduleApplyDatabase(db)(mod)
+    return tvm.compile(mod, target=target)
+
+
+def rpc_session(tvm, device: dict):
+    from tvm import rpc
+
+    tracker = rpc.connect_tracker(device["host"], int(device["port"]))
+    return tracker.request(device["key"], priority=1, session_timeout=int(device.get("session_timeout", 0)))
+
+
+def prepare(tvm, relax, executable, spec, result: Result):
+    """Load the compiled module where it runs: this process, or a board over RPC."""
+    device = spec["device"]
+    if device["kind"] == "local":
+        result.phase("load")
+        dev = tvm.cpu()
+        return relax.VirtualMachine(executable, dev), dev, None
+    from tvm.support import cc
+
+    result.phase("export")
+    lib_path = os.path.join(spec["workdir"], "model.so")
+    executable.export_library(lib_path, fcompile=cc.cross_compiler(device["cross_compiler"]))
+    result.phase("connect")
+    remote = rpc_session(tvm, device)
+    result.phase("upload")
+    remote.upload(lib_path)
+    result.phase("load")
+    lib = remote.load_module("model.so")
+    dev = remote.cpu()
+    return relax.VirtualMachine(lib, dev), dev, remote
+
+
+def outputs_of(value) -> list:
+    if hasattr(value, "numpy"):
+        return [value.numpy()]
+    return [v for item in value for v in outputs_of(item)]
+
+
+def check(np, outputs: list, references: list, tolerance: float) -> dict:
+    """Max |tvm - tflite| in quantized units (integer outputs) and the fraction of differing elements."""
+    if len(outputs) != len(references):
+        return {"max_abs_diff": None, "mismatch_fraction": 1.0, "correct": False,
+                "error": f"TVM gave {len(outputs)} outputs, TFLite {len(references)}"}
+    worst, differing, total = 0.0, 0, 0
+    for out, ref in zip(outputs, references):
+        if out.shape != ref.shape:
+            return {"max_abs_diff": None, "mismatch_fraction": 1.0, "correct": False,
+                    "error": f"output shape {out.shape} differs from TFLite's {ref.shape}"}
+        diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
+        if np.issubdtype(ref.dtype, np.floating):
+            # Float outputs have no quantized unit: count a unit as 1/256 of the output's range.
+            scale = max(float(np.max(np.abs(ref))), 1e-12) / 256.0
+            diff = diff / scale
+        worst = max(worst, float(diff.max()) if diff.size else 0.0)
+        differing += int(np.count_nonzero(diff > 0))
+        total += diff.size
+    return {"max_abs_diff": worst, "mismatch_fraction": differing / total if total else 0.0,
+            "correct": worst <= tolerance}
+
+
+def measure(spec, result: Result) -> None:
+    import numpy as np
+
+    result.phase("import")
+    import tvm
+    from tvm import relax
+
+    result.update(**versions(tvm))
+    target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)))
+    result.update(target=str(target.export() if hasattr(target, "export") else target))
+    started = time.perf_counter()
+    mod = load_model(spec)
+    result.phase("convert")
+    mod = convert_layout(relax, mod, spec["layout"])
+    result.phase("compile")
+    executable = compile_module(tvm, relax, mod, target, spec)
+    result.update(compile_s=time.perf_counter() - started)
+
+    run_started = time.perf_counter()  # running starts with loading: export, upload, VM creation
+    vm, dev, remote = prepare(tvm, relax, executable, spec, result)
+    inputs = [np.load(p) for p in spec["inputs"]]
+    device_inputs = [tvm.runtime.tensor(x, dev) for x in inputs]
+    result.phase("run")
+    outputs = outputs_of(vm["main"](*device_inputs))
+    result.phase("check")
+    if spec.get("reference"):
+        references = [np.load(p) for p in spec["reference"]]
+        result.update(**check(np, outputs, references, float(spec.get("tolerance", 1))))
+    result.phase("measure")
+    vm.set_input("main", *device_inputs)
+    for _ in range(int(spec.get("warmup", 1))):
+        vm.invoke_stateful("main")
+    timer = vm.time_evaluator("invoke_stateful", dev, number=int(spec["number"]), repeat=int(spec["repeat"]))
+    samples = [float(s) * 1000.0 for s in timer("main").results]
+    result.update(samples_ms=samples, measure_s=time.perf_counter() - run_started)
+    del remote
+
+
+def tune(spec, result: Result) -> None:
+    result.phase("import")
+    import tvm
+    from tvm import relax
+    from tvm.s_tir import meta_schedule as ms
+
+    result.update(**versions(tvm))
+    target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)))
+    mod = load_model(spec)
+    result.phase("convert")
+    mod = convert_layout(relax, mod, spec["layout"])
+    result.phase("tune")
+    started = time.perf_counter()
+    mod = tuning_preprocess(tvm, relax, mod, target)
+    builder, runner = "local", "local"
+    device = spec["device"]
+    if device["kind"] == "rpc":
+        from tvm.support import cc
+
+        def export(mod, path=None):  # noqa: ARG001 - MetaSchedule's f_export signature
+            path = os.path.join(spec["workdir"], f"cand_{time.monotonic_ns()}.so") if path is None else path
+            mod.export_library(path, fcompile=cc.cross_compiler(device["cross_compiler"]))
+            return path
+
+        builder = ms.builder.LocalBuilder(f_export=export)
+        runner = ms.runner.RPCRunner(
+            ms.runner.RPCConfig(
+                tracker_host=device["host"], tracker_port=int(device["port"]), tracker_key=device["key"],
+                session_timeout_sec=int(device.get("session_timeout", 600)),
+            )
+        )
+    trials = int(spec["trials"])
+    ms.relax_integration.tune_relax(
+        mod, params={}, target=target, work_dir=spec["tuning_dir"], max_trials_global=trials,
+        max_trials_per_task=trials, builder=builder, runner=runner, seed=int(spec.get("seed", 0)),
+    )
+    result.update(tune_s=time.perf_counter() - started)
+
+
+def main(argv: list[str]) -> int:
+    spec_path, result_path = argv[1], argv[2]
+    faulthandler.enable()
+    with open(spec_path) as f:
+        spec = json.load(f)
+    result = Result(result_path)
+    op = {"measure": measure, "tune": tune}[spec["op"]]
+    try:
+        op(spec, result)
+    except BaseException as e:  # every failure becomes a result, including SystemExit from TVM
+        phase = result.data.get("phase")
+        if phase == "import" and "tvm_version" not in result.data:
+            status = "environment_error"
+        elif phase in COMPILE_PHASES:
+            status = "compile_error"
+        else:
+            status = "runtime_error"
+        traceback.print_exc()
+        message = f"{type(e).__name__}: {e}".strip()
+        result.update(status=status, error=message.splitlines()[0][:500] if message else type(e).__name__)
+        return 1
+    if spec["op"] == "measure" and result.data.get("correct") is False:
+        result.update(status="wrong_result")
+    else:
+        result.update(status="ok")
+    result.phase("done")
+    return 0
+
+
+def serve() -> int:
+    """Import TVM once, then fork a child per job read from stdin (protocol: bot/isolation.py).
+
+    The protocol goes over a private copy of stdout; fds 1 and 2 are pointed
+    at a log so that whatever TVM prints cannot corrupt it.
+    """
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+
+    def say(**message):
+        channel.write(json.dumps(message) + "\n")
+
+    try:
+        import numpy  # noqa: F401 - imported once here so that children start warm
+        import tflite  # noqa: F401
+        import tvm
+        from tvm import relax  # noqa: F401
+        from tvm.relax.frontend.tflite import from_tflite  # noqa: F401
+    except BaseException as e:
+        say(ready=False, error=f"import tvm failed: {type(e).__name__}: {e}".splitlines()[0][:500])
+        return 1
+    say(ready=True, **versions(tvm))
+    for line in sys.stdin:
+        job = json.loads(line)
+        pid = os.fork()
+        if pid == 0:  # the child: its own process group, its own log, never returns
+            code = 70
+            try:
+                os.setsid()
+                log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                os.dup2(log, 1)
+                os.dup2(log, 2)
+                stdin = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(stdin, 0)
+                sys.stdout = os.fdopen(1, "w", buffering=1)
+                sys.stderr = os.fdopen(2, "w", buffering=1)
+                faulthandler.enable(sys.stderr)
+                code = main(["worker", job["spec"], job["result"]])
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        deadline = time.monotonic() + float(job["timeout"])
+        timed_out = False
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                timed_out = True
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _, status = os.waitpid(pid, 0)
+                break
+            time.sleep(0.01)
+        say(returncode=os.waitstatus_to_exitcode(status), timed_out=timed_out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve() if sys.argv[1:] == ["--serve"] else main(sys.argv))

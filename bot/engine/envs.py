@@ -1,0 +1,404 @@
+"""TVM builds under test, each in an environment of its own.
+
+The bot never imports the TVM it measures: it provisions an environment per
+build and runs bot/child/measure.py with that environment's interpreter. Specs:
+
+- `python:PATH`: an interpreter that already has TVM (`default()` is the one
+  perfbot itself runs in). Checked by running it: it must import tvm.
+- `pip:REQUIREMENTS`, e.g. `pip:apache-tvm==0.26.0`: a virtual environment in
+  the cache with that release, its known-good apache-tvm-ffi (bot/compat.py)
+  and what the worker imports. 10-20 s to build here when the wheels are in
+  pip's cache, 1-2 minutes from PyPI; then reused.
+- `source:CHECKOUT@SHA`: a TVM git checkout built the way a PR is built:
+  cmake + Ninja with LLVM, through ccache, in a clone of its own per commit,
+  with the apache-tvm-ffi of the same tree. `source_plan()` is the dry run:
+  every command, folder and variable, without running anything.
+  How long a real build takes is an estimate, not measured here: a cold build
+  of libtvm with LLVM is roughly 40-70 minutes on this 2-core x86_64 machine
+  and 8-15 minutes on 16 cores (from TVM's own CI builds); with ccache warm
+  (CCACHE_BASEDIR makes the per-commit folders share hits) a nearby commit
+  rebuilds in a few minutes.
+
+Every environment is built in a staging folder next to its final place,
+checked by importing TVM with its own interpreter, and only then renamed into
+place, so a half-built one is never used. Builds of one spec are serialised
+by a lock file, so two workers never build the same environment at once.
+A build that fails leaves `<folder>.broken` (the recipe's digest, then the
+log): later runs report it as an environment error at once instead of
+rebuilding it every run, until `rebuild=True` (`--rebuild`) or until the
+recipe changes (a new companion in bot/compat.py, for example).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from bot.engine import compat
+from bot.errors import EnvironmentBroken, UnknownName
+
+#: What the worker and the TFLite import need besides TVM itself: numpy, the TFLite schema
+#: package, MetaSchedule's cost model, and TVM's `rpc` extra.
+WORKER_PACKAGES = ("numpy", "tflite>=2.18", "xgboost-cpu", "tornado", "psutil", "cloudpickle")
+
+#: TVM's own Python dependencies, which a source build installs itself (a wheel brings them).
+TVM_PYTHON_PACKAGES = ("ml_dtypes", "scipy", "packaging", "typing_extensions")
+
+#: Tools a source build needs; ccache is used when it is there.
+SOURCE_TOOLS = ("git", "cmake", "ninja", "llvm-config")
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Environment:
+    key: str  # the spec, normalised: what runs record
+    python: Path
+
+
+def default() -> str:
+    """The spec of the interpreter perfbot runs in (the dev install has apache-tvm)."""
+    return f"python:{sys.executable}"
+
+
+def provision(spec: str, cache_dir: Path | None, progress: Progress | None = None,
+              rebuild: bool = False) -> Environment:
+    """The environment for a spec, built if needed, or EnvironmentBroken/UnknownName in one line.
+
+    `progress` receives one line per step (pip's Collecting/Downloading/Installing lines
+    during an install). `rebuild` throws away a cached or broken environment first.
+    """
+    progress = progress or (lambda line: None)
+    kind, _, rest = spec.partition(":")
+    rest = rest.strip()
+    if kind == "python" and rest:
+        return _python(rest, cache_dir)
+    if kind in ("pip", "source") and cache_dir is None:
+        raise EnvironmentBroken(f"{spec}: no cache folder to build it in (set PERFBOT_CACHE)")
+    if kind == "pip" and rest:
+        return _pip(rest, Path(cache_dir), progress, rebuild)
+    if kind == "source" and "@" in rest:
+        checkout, _, sha = rest.rpartition("@")
+        return _source(Path(checkout).expanduser(), sha, Path(cache_dir), progress, rebuild)
+    raise UnknownName(f"environment {spec!r}: expected python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA")
+
+
+def folder_for(key: str, cache_dir: Path) -> Path:
+    """Where the environment of a key lives: cache_dir/envs/<kind>-<hash of the key>."""
+    kind = key.split(":", 1)[0]
+    return Path(cache_dir) / "envs" / f"{kind}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+# -- python -----------------------------------------------------------------------------
+
+def _python(path: str, cache_dir: Path | None) -> Environment:
+    """An interpreter that is there, runs, and imports TVM (checked by running it, once per process
+    per interpreter file); otherwise EnvironmentBroken in one line, with the output kept in a log."""
+    python = Path(path).expanduser()
+    key = f"python:{python}"
+    if not python.is_file() or not os.access(python, os.X_OK):
+        raise EnvironmentBroken(f"python:{path}: no executable interpreter there")
+    seen = (python, python.stat().st_mtime_ns)
+    if seen not in _checked_interpreters:
+        ok, output = probe(python)
+        if not ok:
+            log = _save_log(key, cache_dir, output)
+            raise EnvironmentBroken(f"{key}: TVM does not import: {_last_line(output)}; log: {log}")
+        _checked_interpreters.add(seen)
+    return Environment(key, python)
+
+
+#: Interpreters (path, mtime) already seen to import TVM in this process.
+_checked_interpreters: set[tuple[Path, int]] = set()
+
+#: Run by the interpreter under test: TVM must import; tvm-ffi is reported when there is one (TVM >= 0.21).
+PROBE = """
+import tvm
+try:
+    import tvm_ffi
+    ffi = tvm_ffi.__version__
+except ImportError:
+    ffi = "none"
+print("tvm", tvm.__version__, "tvm-ffi", ffi)
+"""
+
+
+def probe(python: Path, timeout: float = 300) -> tuple[bool, str]:
+    """(whether TVM imports with this interpreter, what it printed: `tvm X tvm-ffi Y` when it does)."""
+    try:
+        out = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return False, f"{type(e).__name__}: {e}"
+    output = out.stdout + out.stderr
+    if out.returncode < 0:  # a crash says nothing on stderr: the signal is the reason
+        return False, f"{output}\nkilled by signal {-out.returncode}"
+    if out.returncode != 0:
+        return False, output if output.strip() else f"exit code {out.returncode}"
+    return True, output
+
+
+def probed_versions(output: str) -> tuple[str, str] | None:
+    """(tvm, tvm-ffi) from a successful probe's output."""
+    m = re.search(r"^tvm (\S+) tvm-ffi (\S+)$", output, re.M)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def _last_line(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    return (lines[-1] if lines else "no output")[:300]
+
+
+def _save_log(key: str, cache_dir: Path | None, output: str) -> Path:
+    """Keep a failed check's output next to the environments (the temp folder when there is no cache)."""
+    for base in ([Path(cache_dir)] if cache_dir else []) + [Path(tempfile.gettempdir()) / "perfbot"]:
+        log = folder_for(key, base).with_suffix(".log")
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(f"$ {key.split(':', 1)[1]} -c <import tvm>\n{output}")
+            return log
+        except OSError:
+            continue
+    return log
+
+
+# -- pip --------------------------------------------------------------------------------
+
+_PIN = re.compile(r"(apache-tvm(?:-ffi)?)(?:\[[\w,-]+\])?==([\w.+!-]+)", re.I)
+_FFI = re.compile(r"apache[-_.]tvm[-_.]ffi(?![\w-])", re.I)
+
+
+def pip_requirements(requirement: str) -> list[str]:
+    """What a pip environment installs: the requirements given (space-separated), the known-good
+    apache-tvm-ffi for a pinned apache-tvm unless the spec names apache-tvm-ffi itself, and the
+    worker's needs.
+
+    A pinned pair known to break is refused with the reason, before anything is downloaded.
+    """
+    wanted = requirement.split()
+    pins = {m.group(1).lower(): m.group(2) for r in wanted if (m := _PIN.fullmatch(r))}
+    tvm, ffi = pins.get("apache-tvm"), pins.get("apache-tvm-ffi")
+    if tvm and ffi and (pair := compat.broken(tvm, ffi)):
+        better = compat.companion(tvm)
+        raise EnvironmentBroken(f"pip:{requirement}: apache-tvm {tvm} with apache-tvm-ffi {ffi} {pair.note}"
+                                + (f"; use apache-tvm-ffi=={better}" if better else ""))
+    if tvm and compat.companion(tvm) and not any(_FFI.match(r) for r in wanted):
+        wanted.append(f"apache-tvm-ffi=={compat.companion(tvm)}")
+    return wanted + list(WORKER_PACKAGES)
+
+
+def _pip(requirement: str, cache_dir: Path, progress: Progress, rebuild: bool) -> Environment:
+    requirement = " ".join(requirement.split())
+    key = f"pip:{requirement}"
+    packages = pip_requirements(requirement)
+
+    def build(staging: Path, log) -> None:
+        _step([sys.executable, "-m", "venv", str(staging)], log, progress, "create virtual environment")
+        _step([str(staging / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+               "--progress-bar", "off", *packages], log, progress, f"pip install {' '.join(packages)}")
+
+    recipe = "\n".join([f"python {sys.version.split()[0]}", *packages])
+    return _cached(key, cache_dir, build, progress, rebuild, recipe)
+
+
+# -- source -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SourcePlan:
+    """Everything a source build would do, decided before anything runs."""
+
+    key: str  # what runs record: source:<checkout>@<sha>
+    folder: Path  # the finished environment: <folder>/src (the tree, built in src/build), <folder>/venv
+    staging: Path  # where it is built, renamed to `folder` when TVM imports
+    ccache_dir: Path | None  # shared by every source build in the cache
+    env: dict[str, str] = field(default_factory=dict)  # variables the commands run with, besides os.environ
+    commands: tuple[tuple[str, ...], ...] = ()
+    python_in: str = "venv/bin/python"
+
+    @property
+    def recipe(self) -> str:
+        """What the build depends on, staging paths left out: a change rebuilds, and retries a broken one."""
+        return "\n".join(" ".join(c) for c in self.commands).replace(str(self.staging), "<env>")
+
+
+def source_plan(checkout: Path, sha: str, cache_dir: Path, *, jobs: int | None = None,
+                ccache: bool | None = None, fetch: bool = True) -> SourcePlan:
+    """The dry run of `source:CHECKOUT@SHA`: the commands, in order, that build it.
+
+    1. fetch the commit into the checkout (skipped when it is already there), then clone
+       the checkout (`--shared`, so no objects are copied) into `src/` and check the
+       commit out with its submodules: the user's checkout is never moved, and the
+       environment does not change when it is;
+    2. configure and build with cmake + Ninja, LLVM linked statically, RPC on,
+       compilers behind ccache when there is one, in `src/build` (TVM's Python finds
+       its libraries in `<tree>/build/lib` there);
+    3. a virtual environment with TVM's and the worker's Python packages, the tree's own
+       apache-tvm-ffi (`3rdparty/tvm-ffi`, TVM >= 0.21), and a relative .pth line that
+       puts `src/python` on the path, so the folder still works after its rename.
+    """
+    checkout = Path(checkout).expanduser().resolve()
+    key = f"source:{checkout}@{sha}"
+    folder = folder_for(key, cache_dir)
+    staging = folder.with_name(folder.name + ".staging")
+    src, build, venv = staging / "src", staging / "src" / "build", staging / "venv"
+    python = str(venv / "bin" / "python")
+    ccache = shutil.which("ccache") is not None if ccache is None else ccache
+    ccache_dir = Path(cache_dir) / "ccache" if ccache else None
+    launchers = ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] if ccache else []
+    pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    pth = ("import pathlib, site; (pathlib.Path(site.getsitepackages()[0]) / 'tvm-source.pth')"
+           ".write_text('../../../../src/python\\n')")
+    commands = [
+        *([["git", "-C", str(checkout), "fetch", "--quiet", "origin", sha]] if fetch else []),
+        ["git", "clone", "--quiet", "--shared", "--no-checkout", str(checkout), str(src)],
+        ["git", "-C", str(src), "checkout", "--quiet", "--detach", sha],
+        ["git", "-C", str(src), "submodule", "update", "--init", "--recursive", "--quiet"],
+        ["cmake", "-S", str(src), "-B", str(build), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+         "-DUSE_LLVM=llvm-config --ignore-libllvm --link-static", "-DHIDE_PRIVATE_SYMBOLS=ON",
+         "-DUSE_RPC=ON", *launchers],
+        ["cmake", "--build", str(build), "--parallel", *([str(jobs)] if jobs else [])],  # Ninja: every core
+        [sys.executable, "-m", "venv", str(venv)],
+        *([[*pip, *TVM_PYTHON_PACKAGES, *WORKER_PACKAGES]] if TVM_PYTHON_PACKAGES or WORKER_PACKAGES else []),
+        [*pip, str(src / "3rdparty" / "tvm-ffi")],
+        [python, "-c", pth],
+    ]
+    env = {"CCACHE_DIR": str(ccache_dir), "CCACHE_BASEDIR": str(staging), "CCACHE_NOHASHDIR": "true"} if ccache else {}
+    return SourcePlan(key, folder, staging, ccache_dir, env, tuple(tuple(c) for c in commands))
+
+
+def _source(checkout: Path, sha: str, cache_dir: Path, progress: Progress, rebuild: bool) -> Environment:
+    spec = f"source:{checkout}@{sha}"
+    if not re.fullmatch(r"[0-9a-fA-F]{7,40}", sha):
+        raise UnknownName(f"{spec}: {sha!r} is not a commit SHA")
+    if not (checkout / ".git").exists():
+        raise EnvironmentBroken(f"{spec}: {checkout} is not a git checkout of TVM")
+    missing = [tool for tool in SOURCE_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise EnvironmentBroken(f"{spec}: missing build tools: {', '.join(missing)} "
+                                f"(apt-get install git cmake ninja-build llvm-dev ccache)")
+    present = subprocess.run(["git", "-C", str(checkout), "cat-file", "-e", f"{sha}^{{commit}}"],
+                             capture_output=True).returncode == 0
+    plan = source_plan(checkout, sha, cache_dir, fetch=not present)
+    if plan.ccache_dir is None:
+        progress("ccache not found: building without it (every build is a cold build)")
+
+    def build(staging: Path, log) -> None:
+        assert staging == plan.staging
+        env = {**os.environ, **plan.env}
+        for command in plan.commands:
+            _step(list(command), log, progress, " ".join(command[:4]), env=env)
+
+    return _cached(plan.key, cache_dir, build, progress, rebuild, plan.recipe, python_in=plan.python_in)
+
+
+# -- the cache ----------------------------------------------------------------------------
+
+def status(key: str, cache_dir: Path) -> str:
+    """`ready`, `broken` or `missing`: what provision would find for a key, without building."""
+    folder = folder_for(key, cache_dir)
+    if (folder / "perfbot-recipe.txt").is_file():
+        return "ready"
+    return "broken" if folder.with_suffix(".broken").is_file() else "missing"
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _cached(key: str, cache_dir: Path, build, progress: Progress, rebuild: bool, recipe: str,
+            python_in: str = "bin/python") -> Environment:
+    folder = folder_for(key, cache_dir)
+    with _locked(folder.with_suffix(".lock")):
+        return _cached_locked(key, folder, build, progress, rebuild, recipe, python_in)
+
+
+def _cached_locked(key, folder: Path, build, progress, rebuild, recipe, python_in) -> Environment:
+    broken_note = folder.with_suffix(".broken")
+    recipe_file = folder / "perfbot-recipe.txt"
+    if rebuild:
+        shutil.rmtree(folder, ignore_errors=True)
+        broken_note.unlink(missing_ok=True)
+    if folder.is_dir() and recipe_file.is_file() and recipe_file.read_text() == recipe:
+        return Environment(key, folder / python_in)
+    if broken_note.is_file() and broken_note.read_text().split("\n", 1)[0] == _digest(recipe):
+        reason = broken_note.read_text().rstrip().rsplit("\n", 1)[-1].removeprefix("perfbot: ")
+        raise EnvironmentBroken(f"{key}: environment failed to build before ({reason}); log: {broken_note} "
+                                f"(rebuild with --rebuild)")
+    staging = folder.with_name(folder.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    log_path = folder.with_suffix(".log")
+    progress(f"building environment {key} in {folder}")
+    with open(log_path, "w") as log:
+        log.write(f"# {key}\n# recipe:\n{recipe}\n\n")
+        try:
+            build(staging, log)
+            failure = _check(key, staging / python_in, log)
+        except EnvironmentBroken as e:
+            failure = str(e)
+        if failure:
+            log.write(f"perfbot: {failure}\n")
+    if failure:
+        shutil.rmtree(staging, ignore_errors=True)
+        broken_note.write_text(_digest(recipe) + "\n" + log_path.read_text())
+        raise EnvironmentBroken(f"{key}: {failure}; log: {broken_note}")
+    (staging / "perfbot-recipe.txt").write_text(recipe)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staging, folder)
+    broken_note.unlink(missing_ok=True)
+    progress(f"environment {key} ready")
+    return Environment(key, folder / python_in)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: pip output lines worth showing while an install runs.
+_PROGRESS_LINES = ("Collecting", "Downloading", "Installing", "Building", "Successfully", "ERROR", "[")
+
+
+def _step(command: list[str], log, progress: Progress, title: str, env: dict | None = None) -> None:
+    progress(title)
+    log.write(f"$ {' '.join(command)}\n")
+    log.flush()
+    try:
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                stdin=subprocess.DEVNULL)
+    except OSError as e:
+        raise EnvironmentBroken(f"`{title}` could not start: {e}") from None
+    for line in proc.stdout:
+        log.write(line)
+        if line.lstrip().startswith(_PROGRESS_LINES):
+            progress(line.strip()[:120])
+    if proc.wait() != 0:
+        log.flush()
+        raise EnvironmentBroken(f"`{title}` failed with code {proc.returncode}")
+
+
+def _check(key: str, python: Path, log) -> str | None:
+    """None when TVM imports with the new interpreter and the pair is not known to break, else why."""
+    ok, output = probe(python)
+    log.write(f"$ {python} -c <import tvm>\n{output}\n")
+    if not ok:
+        return f"TVM does not import: {_last_line(output)}"
+    versions = probed_versions(output)
+    if versions and (pair := compat.broken(*versions)):
+        return f"apache-tvm {versions[0]} with apache-tvm-ffi {versions[1]} {pair.note}"
+    return None

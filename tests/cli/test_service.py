@@ -1,0 +1,212 @@
+"""The long-running commands as an operator runs them: `perfbot serve`, `watch`, `enqueue`, `report`, `status`.
+
+`serve` is tested over real HTTP with signed deliveries, in a thread and as a
+process stopped by SIGTERM; the other commands through click's CliRunner with
+settings from environment variables, as in production.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import service
+from bot.cli import main
+from bot.config import Settings
+from bot.store import Store
+from tests.fake_github.world import DEVICES, REPO, SECRET, signed
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def setup(fake_github, tmp_path):
+    fake_github.add_repo(REPO)
+    fake_github.set_permission(REPO, "alice", "write")
+    devices = tmp_path / "devices.yml"
+    devices.write_text(DEVICES)
+    env = {"GITHUB_API_URL": fake_github.url, "GITHUB_TOKEN": fake_github.token, "PERFBOT_DEVICES": str(devices),
+           "PERFBOT_DB": str(tmp_path / "perf.db"), "PERFBOT_CACHE": str(tmp_path / "cache"),
+           "PERFBOT_WEBHOOK_SECRET": SECRET, "PERFBOT_DASHBOARD_URL": "https://perf.example.org/tvm"}
+    return fake_github, env, tmp_path
+
+
+def post(port: int, body: bytes, headers: dict) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", "/webhook", body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read() or b"null")
+    finally:
+        connection.close()
+
+
+def wait_for(condition, timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def served(setup):
+    """`serve` running in a thread; yields (fake, port, db path)."""
+    fake, env, tmp_path = setup
+    settings = Settings.from_env(env)
+    ready, stop = threading.Event(), threading.Event()
+    port = []
+
+    def on_ready(server):
+        port.append(server.port)
+        ready.set()
+
+    thread = threading.Thread(target=service.serve, args=(settings, "127.0.0.1", 0, 0.1, None),
+                              kwargs={"stop": stop, "on_ready": on_ready}, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    yield fake, port[0], settings.db_path
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_serve_takes_signed_webhooks_queues_jobs_and_comments(served):
+    fake, port, db = served
+    number = fake.add_pull(REPO, author="alice")
+    head = fake.pull(REPO, number).head_sha
+    body, headers = signed(fake.pull_request_event(REPO, number, "opened"), "pull_request")
+
+    assert post(port, body, {**headers, "X-Hub-Signature-256": "sha256=" + "0" * 64})[0] == 401
+    unsigned = {k: v for k, v in headers.items() if k != "X-Hub-Signature-256"}
+    assert post(port, body, unsigned)[0] == 401
+    assert post(port, body, headers) == (202, {"status": "accepted", "delivery": headers["X-GitHub-Delivery"]})
+    assert post(port, body, headers) == (200, {"status": "duplicate", "delivery": headers["X-GitHub-Delivery"]})
+
+    wait_for(lambda: fake.latest_statuses(REPO, head).get("perfbot/rpi4"))
+    store = Store.open(db)
+    assert {(j["kind"], j["state"]) for j in store.jobs()} == {("base", "pending"), ("pr", "pending")}
+    assert len([c for c in fake.comments(REPO, number) if c.author == fake.login]) == 1
+
+    said = fake.add_comment(REPO, number, "alice", "@perfbot rerun")
+    body, headers = signed(fake.issue_comment_event(said), "issue_comment")
+    assert post(port, body, headers)[0] == 202
+    wait_for(lambda: fake.reactions(said) == ["eyes"])
+    store.close()
+
+
+def test_a_delivery_that_fails_inside_is_answered_500_and_its_redelivery_is_handled(served, monkeypatch):
+    fake, port, db = served
+    from bot.github.bot import Bot
+
+    real = Bot.receive
+    calls = []
+
+    def flaky(self, event):
+        calls.append(event)
+        if len(calls) == 1:
+            raise RuntimeError("disk full")
+        return real(self, event)
+
+    monkeypatch.setattr(Bot, "receive", flaky)
+    number = fake.add_pull(REPO, author="alice")
+    body, headers = signed(fake.pull_request_event(REPO, number, "opened"), "pull_request")
+    assert post(port, body, headers) == (500, {"error": "internal error; the delivery can be redelivered"})
+    assert post(port, body, headers)[0] == 202  # GitHub's redelivery, same delivery id
+    wait_for(lambda: fake.latest_statuses(REPO, fake.pull(REPO, number).head_sha))
+
+
+def test_serve_refuses_to_start_without_a_webhook_secret(setup):
+    fake, env, tmp_path = setup
+    env = {k: v for k, v in env.items() if k != "PERFBOT_WEBHOOK_SECRET"}
+    result = CliRunner().invoke(main, ["serve", "--port", "0"], env={**env, "PERFBOT_WEBHOOK_SECRET": ""})
+    assert result.exit_code == 1
+    assert "PERFBOT_WEBHOOK_SECRET is not set" in result.output
+
+
+def test_serve_as_a_process_stops_cleanly_on_sigterm(setup):
+    fake, env, tmp_path = setup
+    process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0",
+                                "--interval", "0.5"], env={**os.environ, **env}, stderr=subprocess.PIPE,
+                               text=True, cwd=tmp_path)
+    try:
+        line = process.stderr.readline()
+        while "receiving webhooks" not in line:
+            assert line, "serve exited before listening"
+            line = process.stderr.readline()
+        port = int(re.search(r":(\d+)/", line).group(1))
+        body, headers = signed(fake.ping_event(REPO), "ping")
+        assert post(port, body, headers)[0] == 202
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_watch_once_in_a_dry_run_prints_what_it_would_post(setup):
+    fake, env, tmp_path = setup
+    number = fake.add_pull(REPO, author="alice")
+    env = {**env, "GITHUB_TOKEN": ""}
+    result = CliRunner().invoke(main, ["watch", "--repo", REPO, "--once"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"[dry run] would update the perfbot comment on {REPO}#{number}:" in result.output
+    assert f"[dry run] would set commit status perfbot/rpi4 on {REPO}#{number}: pending: 0 running, 2 queued" \
+        in result.output
+    assert fake.writes() == []
+    store = Store.open(tmp_path / "perf.db")
+    assert {p["kind"] for p in store.posts()} == {"comment", "status"}
+    store.close()
+
+
+def test_enqueue_report_and_status_by_hand(setup):
+    fake, env, tmp_path = setup
+    number = fake.add_pull(REPO, author="alice")
+    runner = CliRunner()
+    result = runner.invoke(main, ["enqueue", "--repo", REPO, "--pr", str(number), "--device", "rpi4"], env=env)
+    assert result.exit_code == 0, result.output
+    assert f"1 job queued for {REPO}#{number}" in result.output
+    again = runner.invoke(main, ["enqueue", "--repo", REPO, "--pr", str(number), "--device", "rpi4"], env=env)
+    assert "0 jobs queued" in again.output  # still pending: nothing to add
+
+    result = runner.invoke(main, ["status"], env=env)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"rpi4\s+│\s+2\s+│\s+0", result.output)  # the PR's job and its baseline
+    assert "1 PR report(s) waiting to be published" in result.output
+
+    result = runner.invoke(main, ["report", "--repo", REPO, "--pr", str(number)], env=env)
+    assert result.exit_code == 0, result.output
+    assert "<!-- perfbot:report -->" in result.output and "2 jobs pending" in result.output
+    assert len([c for c in fake.comments(REPO, number) if c.author == fake.login]) == 1
+
+    unknown = runner.invoke(main, ["enqueue", "--repo", REPO, "--pr", str(number), "--device", "nope"], env=env)
+    assert unknown.exit_code == 1 and "unknown device 'nope'" in unknown.output
+
+
+def test_commands_name_the_setting_that_is_wrong(setup):
+    fake, env, tmp_path = setup
+    result = CliRunner().invoke(main, ["watch", "--repo", "tvm", "--once"], env=env)
+    assert result.exit_code == 1 and "--repo 'tvm': expected OWNER/NAME" in result.output
+    result = CliRunner().invoke(main, ["status"], env={**env, "PERFBOT_DB": str(tmp_path / "none.db")})
+    assert result.exit_code == 1 and "no perfbot database here" in result.output
+
+
+def test_watch_once_says_when_github_would_not_answer(setup):
+    fake, env, tmp_path = setup
+    fake.exhaust_rate_limit(reset_in=600)
+    result = CliRunner().invoke(main, ["watch", "--repo", REPO, "--once"], env=env)
+    assert result.exit_code == 1
+    assert "rate limit is used up until" in result.output and "the next `perfbot watch` goes on" in result.output

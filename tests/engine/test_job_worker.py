@@ -1,0 +1,124 @@
+"""The job worker for real: claim -> Runner (real TVM and TFLite in child processes) -> record -> report.
+
+The queue is filled by the bot from a PR on the fake GitHub; the suite is a
+one-workload model so that the whole path takes seconds, not minutes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pytest
+
+from bot.engine import envs
+from bot.github.bot import Bot
+from bot.errors import EnvironmentBroken
+from bot.engine.job_worker import JobWorker, target_for
+from bot.store import Store
+from bot.engine.suite.suites import user_suite
+from tests.fake_github.world import REPO, World
+
+pytestmark = pytest.mark.timeout(300)
+
+LOCAL = """
+devices:
+  local:
+    description: The machine perfbot runs on
+    arch: x86_64
+    target: host
+    connection: local
+    threads: 1
+    suites: [smoke]
+"""
+
+
+@pytest.fixture
+def local_world(fake_github, tmp_path):
+    fake_github.add_repo(REPO)
+    world = World(fake_github, tmp_path, devices_yaml=LOCAL)
+    yield world
+    world.close()
+
+
+def env_for(job: dict):
+    env = envs.provision(envs.default(), cache_dir=None)
+    return target_for(job, env.key, env.python)
+
+
+def tiny_suite(model):
+    return lambda name: dataclasses.replace(user_suite(model), repeat=5)
+
+
+def open_pr(world) -> tuple[int, str, str]:
+    world.fake.set_permission(REPO, "alice", "write")
+    number = world.fake.add_pull(REPO, author="alice")
+    world.poll()
+    pull = world.fake.pull(REPO, number)
+    return number, pull.head_sha, pull.base_sha
+
+
+def test_the_worker_measures_baseline_then_pr_and_the_comment_shows_the_results(local_world, tiny_model, tmp_path):
+    world = local_world
+    number, head, base = open_pr(world)
+    device = world.registry.get("local")
+    worker = JobWorker(world.store, device, tmp_path / "cache", env_for, worker="w1", suite_for=tiny_suite(tiny_model))
+    assert worker.run_forever(once=True) == 2
+
+    runs = world.store.runs()
+    assert [(r["kind"], r["sha"], r["status"]) for r in runs] == [("base", base, "complete"), ("pr", head, "complete")]
+    assert all(r["job_id"] for r in runs) and runs[1]["pr"] == number and runs[1]["base_sha"] == base
+    assert {j["state"] for j in world.jobs()} == {"done"}
+    results = world.store.results(runs[1]["id"])
+    assert {r["status"] for r in results} == {"ok"} and len(results) == 2  # NHWC and NCHW
+    assert all(len(r["samples_ms"]) == 5 and r["ratio"] for r in results)
+
+    world.handle()
+    body = world.report(number)
+    assert "`tiny_conv`" in body and "no results yet" not in body and "pending" not in body
+    assert world.statuses(head)["perfbot/local"] in ("success", "failure")
+    assert len(world.bot_comments(number)) == 1
+
+
+def test_a_push_while_a_job_runs_stops_it_and_the_new_head_runs_next(local_world, tiny_model, tmp_path):
+    world = local_world
+    number, head, base = open_pr(world)
+    device = world.registry.get("local")
+    world.store.db.execute("update jobs set state = 'done' where kind = 'base'")  # only the PR's job is left
+    pushed = threading.Event()
+
+    def push_during(job):
+        if job["sha"] == head and not pushed.is_set():
+            world.fake.push_pull(REPO, number)
+            bot_store = Store.open(world.db_path)  # the bot runs in another process, on its own connection
+            bot = Bot(bot_store, world.github, world.registry, world.settings, clock=world.clock)
+            bot.sync_pull(bot.github_pull(REPO, number))
+            bot_store.close()
+            pushed.set()
+            time.sleep(1.5)  # the lease's heartbeat (every lease_s / 4) notices the job is cancelled
+        return env_for(job)
+
+    worker = JobWorker(world.store, device, tmp_path / "cache", push_during, worker="w1", lease_s=5,
+                       suite_for=tiny_suite(tiny_model))
+    job = world.store.claim("local", "w1", 5)
+    assert worker.work(job) == "cancelled"
+    assert world.store.job(job["id"])["state"] == "cancelled"
+    assert [r["status"] for r in world.store.runs()] == ["aborted"]
+    new_head = world.fake.pull(REPO, number).head_sha
+    assert [(j["sha"], j["state"]) for j in world.jobs(kind="pr", state="pending")] == [(new_head, "pending")]
+
+
+def test_a_broken_environment_fails_the_job_and_says_so_on_the_pr(local_world, tmp_path):
+    world = local_world
+    number, head, base = open_pr(world)
+
+    def broken(job):
+        raise EnvironmentBroken("pip:apache-tvm==0.99: no such release on PyPI")
+
+    worker = JobWorker(world.store, world.registry.get("local"), tmp_path / "cache", broken, worker="w1")
+    assert worker.run_forever(once=True) == 2
+    assert {j["state"] for j in world.jobs()} == {"failed"}
+    world.handle()
+    assert "A job failed: environment_error: pip:apache-tvm==0.99: no such release on PyPI" in world.report(number)
+    assert world.statuses(head) == {"perfbot/local": "error"}

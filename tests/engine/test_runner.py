@@ -1,0 +1,151 @@
+"""The engine with the real TVM and TFLite: every outcome becomes a recorded result."""
+
+import dataclasses
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot import devices
+from bot.engine import preflight, tracker
+from bot.errors import BadModel, DeviceUnavailable
+from bot.engine.runner import Runner, Target
+from bot.store import Store
+from bot.engine.suite.suites import Suite, get_suite, user_suite
+from bot.engine.suite.tflite_writer import ModelWriter
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def device(tmp_path, name="dev", **spec):
+    spec = {"arch": "x86_64", "target": "host", "connection": "local", "threads": 1, **spec}
+    path = tmp_path / "devices.yml"
+    path.write_text(json.dumps({"devices": {name: spec}}))
+    return devices.load(path).get(name)
+
+
+def run(tmp_path, suite, dev, bot_python):
+    store = Store.open(tmp_path / "perf.db")
+    target = Target(python=bot_python, env=f"python:{bot_python}")
+    outcome = Runner(store, tmp_path / "cache").run(suite, dev, target)
+    return store, outcome
+
+
+def small(suite: Suite, repeat=5) -> Suite:
+    return dataclasses.replace(suite, repeat=repeat)
+
+
+def test_a_correct_model_is_recorded_with_every_sample_and_its_tflite_ratio(tmp_path, tiny_model, bot_python):
+    store, outcome = run(tmp_path, small(user_suite(tiny_model)), device(tmp_path), bot_python)
+    assert [(r.config.name, r.status) for r in outcome.results] == [("NHWC/default", "ok"), ("NCHW/default", "ok")]
+    rows = store.results(outcome.run_id)
+    assert len(rows) == 2
+    for row in rows:
+        assert row["status"] == "ok" and len(row["samples_ms"]) == 5 and row["median_ms"] > 0
+        assert row["tflite_median_ms"] > 0 and row["ratio"] == pytest.approx(row["median_ms"] / row["tflite_median_ms"])
+        assert row["max_abs_diff"] <= 1 and row["workload"] == "tiny_conv" and row["scheme"] == "int8"
+    run_row = store.run(outcome.run_id)
+    assert run_row["status"] == "complete" and run_row["tvm_version"].startswith("0.")
+    assert run_row["tvm_ffi_version"] and run_row["threads"] == 1 and run_row["host_cpu"]
+
+
+def test_a_difference_beyond_the_tolerance_is_a_wrong_result(tmp_path, bot_python):
+    """The 1x7 smoke layer differs from TFLite by one unit in NHWC; with tolerance 0 that is wrong."""
+    workload = [w for w in get_suite("smoke").workloads if "1x7" in w.name and w.scheme == "uint8"][0]
+    strict = Suite("strict", (dataclasses.replace(workload, tolerance=0.0),), repeat=3)
+    _, outcome = run(tmp_path, strict, device(tmp_path), bot_python)
+    for r in outcome.results:
+        assert r.status == ("wrong_result" if r.max_abs_diff > 0 else "ok")
+        assert r.mismatch_fraction == (0 if r.max_abs_diff == 0 else pytest.approx(r.mismatch_fraction))
+    assert any(r.status == "wrong_result" for r in outcome.results)
+
+
+@pytest.mark.parametrize("target, timeout_s, status, text", [
+    ({"kind": "llvm", "mtriple": "bogus-triple-xyz"}, 300, "compile_error", "bogus-triple-xyz"),
+    ({"kind": "opencl"}, 300, "runtime_error", ""),
+    ({"kind": "llvm", "mcpu": "i386", "mattr": ["+avx512f"]}, 300, "crash", "LLVM ERROR"),
+    ("host", 0.3, "timeout", "0.3"),
+])
+def test_failures_become_results_and_the_run_goes_on(tmp_path, tiny_model, bot_python, target, timeout_s, status, text):
+    dev = device(tmp_path, target=target, timeout_s=timeout_s)
+    suite = small(user_suite(tiny_model))
+    if status == "timeout":  # the story's layer: each item takes over a second
+        suite = Suite("slow", get_suite("smoke").workloads[:1], repeat=5)
+    store, outcome = run(tmp_path, suite, dev, bot_python)
+    assert [r.status for r in outcome.results] == [status, status]  # the second item still ran
+    rows = store.results(outcome.run_id)
+    assert [r["status"] for r in rows] == [status, status]
+    assert all(text in r["error"] for r in rows) and all(r["error"] for r in rows)
+    assert store.run(outcome.run_id)["status"] == "complete"
+
+
+def test_a_model_tflite_cannot_run_is_refused_before_anything_is_written(tmp_path, bot_python):
+    w = ModelWriter()
+    x = w.tensor("x", (1, 4), "float32")
+    y = w.tensor("y", (1, 4), "float32")
+    w.operator(9999, [x], [y])  # no such builtin operator
+    path = tmp_path / "odd.tflite"
+    path.write_bytes(w.finish([x], [y]))
+    with pytest.raises(BadModel, match="odd.tflite: the TFLite interpreter cannot run it"):
+        run(tmp_path, user_suite(path), device(tmp_path), bot_python)
+    assert Store.open(tmp_path / "perf.db").runs() == []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def rpc_pool(tmp_path):
+    """TVM's real RPC tracker and one server registered under a key, on 127.0.0.1."""
+    port = free_port()
+    local = tracker.start("127.0.0.1", port, log=tmp_path / "tracker.log")
+    server_port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tvm.exec.rpc_server", "--host", "127.0.0.1", "--port", str(server_port),
+         "--port-end", str(server_port + 1), "--tracker", f"127.0.0.1:{port}", "--key", "x86-board"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while tracker.key_state(tracker.summary("127.0.0.1", port), "x86-board") == "offline":
+            assert time.monotonic() < deadline, "RPC server did not register"
+            time.sleep(0.5)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the server and the worker processes it started
+        server.wait(10)
+        local.stop()
+
+
+def test_an_rpc_device_behind_the_tracker_is_measured_there(tmp_path, tiny_model, bot_python, rpc_pool):
+    dev = device(tmp_path, connection={"type": "rpc", "tracker": f"127.0.0.1:{rpc_pool}", "key": "x86-board"},
+                 cross_compiler="g++", tflite_baseline=False)
+    with preflight.device_ready(dev, tmp_path):
+        store, outcome = run(tmp_path, small(user_suite(tiny_model), repeat=3), dev, bot_python)
+    assert [r.status for r in outcome.results] == ["ok", "ok"], outcome.results[0].error
+    assert all(len(r.samples_ms) == 3 and r.ratio is None for r in outcome.results)
+
+
+def test_an_unreachable_tracker_is_one_line_before_any_write(tmp_path):
+    port = free_port()
+    dev = device(tmp_path, connection={"type": "rpc", "tracker": f"127.0.0.1:{port}", "key": "k"},
+                 cross_compiler="g++", tflite_baseline=False)
+    with pytest.raises(DeviceUnavailable, match=f"RPC tracker 127.0.0.1:{port} is not reachable"):
+        with preflight.device_ready(dev, tmp_path):
+            pass
+
+
+def test_a_key_nobody_serves_is_refused(tmp_path, rpc_pool):
+    dev = device(tmp_path, connection={"type": "rpc", "tracker": f"127.0.0.1:{rpc_pool}", "key": "nobody"},
+                 cross_compiler="g++", tflite_baseline=False)
+    with pytest.raises(DeviceUnavailable, match="no RPC server is registered under key 'nobody'"):
+        with preflight.device_ready(dev, tmp_path):
+            pass
