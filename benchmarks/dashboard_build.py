@@ -47,8 +47,15 @@ def main() -> None:
     table = Table(title="dashboard build", title_justify="left")
     for column in ("results", "fill s", "first s", "best s", "pages", "site MB", "max page KB"):
         table.add_column(column, justify="right")
-    table.add_row(f"{results:,}", f"{fill_s:.1f}", f"{times[0]:.2f}", f"{min(times):.2f}", str(report.pages),
-                  f"{size / 1e6:.1f}", f"{largest / 1e3:.0f}")
+    table.add_row(
+        f"{results:,}",
+        f"{fill_s:.1f}",
+        f"{times[0]:.2f}",
+        f"{min(times):.2f}",
+        str(report.pages),
+        f"{size / 1e6:.1f}",
+        f"{largest / 1e3:.0f}",
+    )
     Console().print(table)
 
 

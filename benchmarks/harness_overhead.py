@@ -22,8 +22,8 @@ from rich.table import Table
 
 from bot import devices
 from bot.engine.runner import Runner, Target
-from bot.store import Store
 from bot.engine.suite.suites import get_suite
+from bot.store import Store
 
 
 def main() -> None:
@@ -42,8 +42,15 @@ def main() -> None:
         target = Target(python=Path(sys.executable), env=f"python:{sys.executable}")
         for number in range(1, args.runs + 1):
             t = Runner(store, scratch / "cache").run(suite, device, target).timing
-            table.add_row(str(number), f"{t.wall_s:.1f}", f"{t.compile_s:.1f}", f"{t.measure_s:.1f}",
-                          f"{t.tflite_s:.2f}", f"{t.overhead_s:.1f}", f"{100 * t.overhead_s / t.wall_s:.1f}")
+            table.add_row(
+                str(number),
+                f"{t.wall_s:.1f}",
+                f"{t.compile_s:.1f}",
+                f"{t.measure_s:.1f}",
+                f"{t.tflite_s:.2f}",
+                f"{t.overhead_s:.1f}",
+                f"{100 * t.overhead_s / t.wall_s:.1f}",
+            )
     Console().print(table)
 
 

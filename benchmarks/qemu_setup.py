@@ -28,33 +28,46 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bot.engine import preflight, qemu
 from bot.devices import Device, Rpc
+from bot.engine import preflight, qemu
 
 
 def seed_items(cache: Path):
     """Seconds to bring the device up, and the seed layer's item results (one per layout)."""
     from bot.engine.runner import Runner, Target
-    from bot.store import Store
     from bot.engine.suite.inception import SEED
     from bot.engine.suite.suites import Suite
     from bot.engine.suite.workloads import qconv
+    from bot.store import Store
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    device = Device(name="qemu-aarch64", description="benchmark", arch="aarch64",
-                    target={"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mattr": ["+neon"],
-                            "keys": ["arm_cpu", "cpu"], "num-cores": 1},
-                    rpc=Rpc("127.0.0.1", port, "qemu-aarch64"), cross_compiler=qemu.CROSS_COMPILER,
-                    tflite_baseline=False, emulated=True, timeout_s=900)
+    device = Device(
+        name="qemu-aarch64",
+        description="benchmark",
+        arch="aarch64",
+        target={
+            "kind": "llvm",
+            "mtriple": "aarch64-linux-gnu",
+            "mattr": ["+neon"],
+            "keys": ["arm_cpu", "cpu"],
+            "num-cores": 1,
+        },
+        rpc=Rpc("127.0.0.1", port, "qemu-aarch64"),
+        cross_compiler=qemu.CROSS_COMPILER,
+        tflite_baseline=False,
+        emulated=True,
+        timeout_s=900,
+    )
     suite = Suite("qemu-seed", (qconv(SEED, "uint8"),))
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         with preflight.device_ready(device, cache):
             up = time.perf_counter() - started
             outcome = Runner(Store.open(Path(scratch) / "perf.db"), Path(scratch)).run(
-                suite, device, Target(python=Path(sys.executable), env="python:bench"))
+                suite, device, Target(python=Path(sys.executable), env="python:bench")
+            )
     for result in outcome.results:
         if result.status != "ok":
             raise SystemExit(f"{result.config.name} ended {result.status}: {result.error}")
@@ -74,8 +87,13 @@ def main() -> None:
         table.add_column(column, justify="right")
 
     def row(step, report):
-        table.add_row(step, f"{report.seconds:.1f}", f"{report.disk_bytes / 1e6:.0f}",
-                      f"{report.download_bytes / 1e6:.0f}", str(report.reused))
+        table.add_row(
+            step,
+            f"{report.seconds:.1f}",
+            f"{report.disk_bytes / 1e6:.0f}",
+            f"{report.download_bytes / 1e6:.0f}",
+            str(report.reused),
+        )
 
     try:
         shutil.rmtree(qemu.folder(cache), ignore_errors=True)
@@ -89,8 +107,10 @@ def main() -> None:
             up, results = seed_items(cache)
             Console().print(f"qemu-aarch64 up (tracker + server under qemu) in {up:.1f} s")
             for r in results:
-                Console().print(f"seed conv uint8 {r.config.name}: item {r.wall_s:.1f} s (compile {r.compile_s:.1f} s), "
-                                f"median {r.median_ms:.0f} ms per run, max abs diff {r.max_abs_diff:g}")
+                Console().print(
+                    f"seed conv uint8 {r.config.name}: item {r.wall_s:.1f} s (compile {r.compile_s:.1f} s), "
+                    f"median {r.median_ms:.0f} ms per run, max abs diff {r.max_abs_diff:g}"
+                )
     finally:
         if scratch:
             shutil.rmtree(scratch, ignore_errors=True)

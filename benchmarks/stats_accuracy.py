@@ -57,7 +57,7 @@ import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -138,8 +138,9 @@ def hog(seed: int) -> None:
 
 def _spawn(spec: dict) -> list[float]:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], env=env, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", json.dumps(spec)], env=env, check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -150,18 +151,23 @@ def measure(runs: int, number: int, repeat: int, warmup: int, progress) -> dict:
     for name in workloads:
         call_s, unit_s = np.median([_spawn({"workload": name, "calibrate": True}) for _ in range(3)], axis=0)
         cases[name] = {"base": 0, **{f"+{f:.0%}": max(1, round(f * call_s / unit_s)) for f in EXTRA}}
-    data = {"workloads": {name: {case: [] for case in units} for name, units in cases.items()},
-            "units": cases}
+    data = {"workloads": {name: {case: [] for case in units} for name, units in cases.items()}, "units": cases}
     order = [(name, case) for name, units in cases.items() for case in units]
     for r in range(runs):
         for name, case in order:  # interleaved: every case sees the same drift
-            spec = {"workload": name, "units": cases[name][case], "number": number, "repeat": repeat,
-                    "warmup": warmup}
+            spec = {"workload": name, "units": cases[name][case], "number": number, "repeat": repeat, "warmup": warmup}
             data["workloads"][name][case].append([round(s, 6) for s in _spawn(spec)])
         progress(r + 1, runs)
-    data.update(number=number, repeat=repeat, warmup=warmup, runs=runs, machine=platform.node(),
-                cpus=os.cpu_count(), python=platform.python_version(),
-                taken=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    data.update(
+        number=number,
+        repeat=repeat,
+        warmup=warmup,
+        runs=runs,
+        machine=platform.node(),
+        cpus=os.cpu_count(),
+        python=platform.python_version(),
+        taken=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
     return data
 
 
@@ -172,16 +178,18 @@ def judge(base_runs, pr_runs, pairs, noise, scale=1.0, **options) -> dict:
     """Verdict counts over `pairs` of (base run, PR run), and what one rerun of near-noise slowers leaves."""
     from bot.stats import compare
 
-    counts = dict.fromkeys(("slower", "faster", "unchanged", "inconclusive", "slower after rerun",
-                            "faster after rerun"), 0)
+    counts = dict.fromkeys(
+        ("slower", "faster", "unchanged", "inconclusive", "slower after rerun", "faster after rerun"), 0
+    )
     for i, j in pairs:
         base = base_runs[i]
         pr = [x * scale for x in pr_runs[j]]
         result = compare(base, pr, noise=noise, **options)
         counts[result.verdict] += 1
         if result.verdict == "slower" and result.near_noise:
-            k = next(k for k in itertools.chain(range(j + 1, len(pr_runs)), range(j))
-                     if pr_runs is not base_runs or k != i)
+            k = next(
+                k for k in itertools.chain(range(j + 1, len(pr_runs)), range(j)) if pr_runs is not base_runs or k != i
+            )
             result = compare(base, pr + [x * scale for x in pr_runs[k]], noise=noise, **options)
         if result.verdict in ("slower", "faster"):
             counts[f"{result.verdict} after rerun"] += 1
@@ -198,8 +206,13 @@ def evaluate(data: dict, **options) -> list[dict]:
         medians = [float(np.median(run)) for run in base]
         noise = noise_level(medians)
         within = float(np.median([np.std(np.log(run)) for run in base]))
-        info = {"workload": name, "ms": float(np.median(np.concatenate(base))), "noise": noise, "within": within,
-                "runs": len(base)}
+        info = {
+            "workload": name,
+            "ms": float(np.median(np.concatenate(base))),
+            "noise": noise,
+            "within": within,
+            "runs": len(base),
+        }
         same = list(itertools.combinations(range(len(base)), 2))
         same += [(j, i) for i, j in same]  # both directions: a PR faster than base is a false alarm too
         rows.append({**info, "case": "A/A", "true": 0.0, **judge(base, base, same, noise, **options)})
@@ -207,15 +220,22 @@ def evaluate(data: dict, **options) -> list[dict]:
         after += [(j, i) for i, j in after]
         rows.append({**info, "case": "A/A, next run", "true": 0.0, **judge(base, base, after, noise, **options)})
         for scale in SCALES:
-            rows.append({**info, "case": f"scaled x{scale:.2f}", "true": scale - 1,
-                         **judge(base, base, same, noise, scale, **options)})
+            rows.append(
+                {
+                    **info,
+                    "case": f"scaled x{scale:.2f}",
+                    "true": scale - 1,
+                    **judge(base, base, same, noise, scale, **options),
+                }
+            )
         for case, runs in cases.items():
             if case == "base":
                 continue
             true = float(np.median(np.concatenate(runs)) / np.median(np.concatenate(base)) - 1)
             every = list(itertools.product(range(len(base)), range(len(runs))))
-            rows.append({**info, "case": f"extra work {case}", "true": true,
-                         **judge(base, runs, every, noise, **options)})
+            rows.append(
+                {**info, "case": f"extra work {case}", "true": true, **judge(base, runs, every, noise, **options)}
+            )
     return rows
 
 
@@ -231,33 +251,64 @@ def show(data: dict, rows: list[dict], options: dict, source: str) -> None:
     from rich.table import Table
 
     console = Console(width=160)
-    title = (f"bot.stats.compare on real samples ({source}): {data['runs']} runs a case, number={data['number']} "
-             f"repeat={data['repeat']} warmup={data['warmup']}, one child process a run"
-             + (f"; {options}" if options else ""))
+    title = (
+        f"bot.stats.compare on real samples ({source}): {data['runs']} runs a case, number={data['number']} "
+        f"repeat={data['repeat']} warmup={data['warmup']}, one child process a run"
+        + (f"; {options}" if options else "")
+    )
     table = Table(title=title, title_justify="left")
-    for column in ("workload", "median ms", "run noise", "within run", "case", "true change", "comparisons",
-                   "slower", "faster", "inconcl.", "reported after a rerun"):
+    for column in (
+        "workload",
+        "median ms",
+        "run noise",
+        "within run",
+        "case",
+        "true change",
+        "comparisons",
+        "slower",
+        "faster",
+        "inconcl.",
+        "reported after a rerun",
+    ):
         table.add_column(column, justify="right" if column not in ("workload", "case") else "left")
     for row in rows:
         n = row["n"]
         reported = _reported(row) / n
-        missed = row["case"].startswith("A/A") and reported > 0.01 \
-            or row["case"].endswith(("x1.10", "+10%")) and reported < 0.95
+        missed = (
+            row["case"].startswith("A/A")
+            and reported > 0.01
+            or row["case"].endswith(("x1.10", "+10%"))
+            and reported < 0.95
+        )
         style = "bold red" if missed else ""
-        table.add_row(row["workload"], f"{row['ms']:.3f}",
-                      "-" if row["noise"] is None else f"{row['noise']:.2%}", f"{row['within']:.2%}",
-                      row["case"], f"{row['true']:+.1%}", str(n),
-                      f"{row['slower'] / n:.1%}", f"{row['faster'] / n:.1%}", f"{row['inconclusive'] / n:.1%}",
-                      f"[{style}]{reported:.1%}[/]" if style else f"{reported:.1%}")
+        table.add_row(
+            row["workload"],
+            f"{row['ms']:.3f}",
+            "-" if row["noise"] is None else f"{row['noise']:.2%}",
+            f"{row['within']:.2%}",
+            row["case"],
+            f"{row['true']:+.1%}",
+            str(n),
+            f"{row['slower'] / n:.1%}",
+            f"{row['faster'] / n:.1%}",
+            f"{row['inconclusive'] / n:.1%}",
+            f"[{style}]{reported:.1%}[/]" if style else f"{reported:.1%}",
+        )
     console.print(table)
+
     def rate(name: str, case: str) -> str:
-        chosen = [r for r in rows if r["workload"] == name
-                  and (r["case"] == case or case == "10%" and r["case"].endswith(("x1.10", "+10%")))]
+        chosen = [
+            r
+            for r in rows
+            if r["workload"] == name and (r["case"] == case or case == "10%" and r["case"].endswith(("x1.10", "+10%")))
+        ]
         return f"{sum(_reported(r) for r in chosen) / sum(r['n'] for r in chosen):.1%}"
 
     for name in dict.fromkeys(r["workload"] for r in rows):
-        console.print(f"{name}: A/A false alarms {rate(name, 'A/A')} (next run only: {rate(name, 'A/A, next run')}; "
-                      f"target <= 1%), 10% slowdowns caught {rate(name, '10%')} (target >= 95%)")
+        console.print(
+            f"{name}: A/A false alarms {rate(name, 'A/A')} (next run only: {rate(name, 'A/A, next run')}; "
+            f"target <= 1%), 10% slowdowns caught {rate(name, '10%')} (target >= 95%)"
+        )
 
 
 def main() -> None:
@@ -271,8 +322,13 @@ def main() -> None:
     parser.add_argument("--save", type=Path, help="write the measured samples here (JSON)")
     parser.add_argument("--min-effect", type=float, help="passed to compare (default: compare's)")
     parser.add_argument("--confidence", type=float, help="passed to compare (default: compare's)")
-    parser.add_argument("--load", type=int, default=0, metavar="N",
-                        help="measure with N processes of intermittent CPU load alongside (a busy shared machine)")
+    parser.add_argument(
+        "--load",
+        type=int,
+        default=0,
+        metavar="N",
+        help="measure with N processes of intermittent CPU load alongside (a busy shared machine)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--hog", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -285,15 +341,21 @@ def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     if args.samples:
         data = json.loads(args.samples.read_text())
-        source = (f"recorded {data.get('taken', '?')[:16]} on a {data.get('cpus', '?')}-CPU machine"
-                  + (f", {data['load']} load processes alongside" if data.get("load") else ""))
+        source = f"recorded {data.get('taken', '?')[:16]} on a {data.get('cpus', '?')}-CPU machine" + (
+            f", {data['load']} load processes alongside" if data.get("load") else ""
+        )
     else:
         runs = 12 if args.quick else args.runs
         started = time.perf_counter()
         hogs = [subprocess.Popen([sys.executable, __file__, "--hog", str(i)]) for i in range(args.load)]
         try:
-            data = measure(runs, args.number, args.repeat, args.warmup,
-                           lambda done, total: print(f"\rmeasured {done}/{total} rounds", end="", file=sys.stderr))
+            data = measure(
+                runs,
+                args.number,
+                args.repeat,
+                args.warmup,
+                lambda done, total: print(f"\rmeasured {done}/{total} rounds", end="", file=sys.stderr),
+            )
         finally:
             for process in hogs:
                 process.kill()

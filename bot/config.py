@@ -49,7 +49,7 @@ class Settings:
     github: GitHubSettings
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         devices = env.get("PERFBOT_DEVICES")
         if devices is None and Path("devices.yml").is_file():

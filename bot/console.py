@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-
 from collections import Counter
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,8 +30,13 @@ class BarProgress:
 
     def __init__(self):
         self._bar = Progress(
-            TextColumn("[bold]{task.fields[title]}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TextColumn("{task.description}"), console=errors, transient=False,
+            TextColumn("[bold]{task.fields[title]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=errors,
+            transient=False,
         )
         self._task = None
 
@@ -78,15 +82,27 @@ def diff(value: float | None) -> str:
 
 def results_table(results: Iterable, title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for column, justify in (("workload", "left"), ("scheme", "left"), ("config", "left"), ("status", "left"),
-                            ("TVM ms", "right"), ("TFLite ms", "right"), ("TVM/TFLite", "right"),
-                            ("max abs diff", "right")):
+    for column, justify in (
+        ("workload", "left"),
+        ("scheme", "left"),
+        ("config", "left"),
+        ("status", "left"),
+        ("TVM ms", "right"),
+        ("TFLite ms", "right"),
+        ("TVM/TFLite", "right"),
+        ("max abs diff", "right"),
+    ):
         table.add_column(column, justify=justify)
     for r in results:
         table.add_row(
-            r.workload.name, r.workload.scheme, r.config.name,
+            r.workload.name,
+            r.workload.scheme,
+            r.config.name,
             f"[{STATUS_STYLE.get(r.status, 'red')}]{r.status}[/]",
-            ms(r.median_ms), ms(r.tflite_median_ms), ratio(r.ratio), diff(r.max_abs_diff),
+            ms(r.median_ms),
+            ms(r.tflite_median_ms),
+            ratio(r.ratio),
+            diff(r.max_abs_diff),
         )
     return table
 

@@ -21,8 +21,18 @@ from bot.errors import ConfigError, UnknownName
 KNOWN_SUITES = ("smoke", "conv", "full")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _KEYS = {
-    "description", "arch", "target", "connection", "cross_compiler", "threads",
-    "runner_labels", "suites", "tflite_baseline", "emulated", "enabled", "timeout_s",
+    "description",
+    "arch",
+    "target",
+    "connection",
+    "cross_compiler",
+    "threads",
+    "runner_labels",
+    "suites",
+    "tflite_baseline",
+    "emulated",
+    "enabled",
+    "timeout_s",
 }
 
 
@@ -134,7 +144,9 @@ def _device(source: str, name: str, spec: Any) -> Device:
     target = spec["target"]
     if isinstance(target, str):
         if target != "host":
-            raise fail("target", 'expected a JSON dict such as {"kind": "llvm", "mtriple": "aarch64-linux-gnu"} or "host"')
+            raise fail(
+                "target", 'expected a JSON dict such as {"kind": "llvm", "mtriple": "aarch64-linux-gnu"} or "host"'
+            )
     elif not isinstance(target, dict) or not isinstance(target.get("kind"), str):
         raise fail("target", 'expected a dict with a "kind", e.g. {"kind": "llvm"}')
 

@@ -51,13 +51,12 @@ minimum effect between their medians; the weakest failing boundary is merged
 away until all pass. 500 points take a few milliseconds.
 """
 
-
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 import numpy as np
 from scipy import special
@@ -101,8 +100,14 @@ def _clean(values: Sequence[float], what: str) -> np.ndarray:
     return array
 
 
-def compare(base: Sequence[float], pr: Sequence[float], *, min_effect: float = 0.05,
-            noise: float | None = None, confidence: float = 0.99) -> Comparison:
+def compare(
+    base: Sequence[float],
+    pr: Sequence[float],
+    *,
+    min_effect: float = 0.05,
+    noise: float | None = None,
+    confidence: float = 0.99,
+) -> Comparison:
     """Is the PR slower, faster or unchanged against base? See the module docstring.
 
     `base` and `pr` are every latency sample of each side (several runs may be
@@ -136,8 +141,9 @@ def compare(base: Sequence[float], pr: Sequence[float], *, min_effect: float = 0
         p_value = 1.0
     change, limit = math.expm1(shift), math.log1p(threshold)
     significant = p_value < alpha and (low > 0 or high < 0)
-    why = f"{threshold:.1%} " + (f"threshold ({NOISE_FACTOR:g}x run-to-run noise)" if threshold > min_effect
-                                 else "minimum effect")
+    why = f"{threshold:.1%} " + (
+        f"threshold ({NOISE_FACTOR:g}x run-to-run noise)" if threshold > min_effect else "minimum effect"
+    )
     if significant and abs(shift) > limit:
         verdict = "slower" if shift > 0 else "faster"
         reason = f"{change:+.1%} is beyond the {why}, p={p_value:.2g}"
@@ -219,8 +225,9 @@ class ChangePoint:
     p_value: float  # a t-test between the two levels against the series' noise
 
 
-def change_points(values: Sequence[float], *, min_effect: float = 0.05, alpha: float = 0.001,
-                  min_size: int = 3, penalty: float = 3.0) -> list[ChangePoint]:
+def change_points(
+    values: Sequence[float], *, min_effect: float = 0.05, alpha: float = 0.001, min_size: int = 3, penalty: float = 3.0
+) -> list[ChangePoint]:
     """Where a series shifted, oldest first. See the module docstring.
 
     `values` are latencies (positive, finite) in time order. A level must last
@@ -241,15 +248,18 @@ def change_points(values: Sequence[float], *, min_effect: float = 0.05, alpha: f
     bounds = _optimal_partition(fitted / sigma, min_size, penalty * math.log(n))
     while True:
         checks = [_boundary(fitted, sigma, bounds, i) for i in range(1, len(bounds) - 1)]
-        failing = [(p, -abs(shift), i) for i, (shift, p) in enumerate(checks, start=1)
-                   if abs(shift) < math.log1p(min_effect) or not p < alpha]
+        failing = [
+            (p, -abs(shift), i)
+            for i, (shift, p) in enumerate(checks, start=1)
+            if abs(shift) < math.log1p(min_effect) or not p < alpha
+        ]
         if not failing:
             break
         del bounds[max(failing)[2]]  # the least significant, then the smallest, goes first
     points = []
     for i, (_, p) in enumerate(checks, start=1):
-        before = float(np.median(series[bounds[i - 1]:bounds[i]]))
-        after = float(np.median(series[bounds[i]:bounds[i + 1]]))
+        before = float(np.median(series[bounds[i - 1] : bounds[i]]))
+        after = float(np.median(series[bounds[i] : bounds[i + 1]]))
         points.append(ChangePoint(bounds[i], before, after, after / before - 1, p))
     return points
 

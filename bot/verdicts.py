@@ -129,8 +129,9 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
     device_names = sorted({j["device"] for j in jobs} | {r["device"] for r in measured})
     devices = []
     for name in device_names:
-        device = registry.devices.get(name) or Device(name=name, description="(no longer in devices.yml)",
-                                                         arch="?", target={"kind": "llvm"})
+        device = registry.devices.get(name) or Device(
+            name=name, description="(no longer in devices.yml)", arch="?", target={"kind": "llvm"}
+        )
         mine = [j for j in jobs if j["device"] == name]
         suites = {j["suite"] for j in mine}
         wanted = [j for j in mine if j["state"] != "cancelled"]
@@ -149,9 +150,16 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
         report.tvm_version = next((r.get("tvm_version") for r in reversed(pr_results) if r.get("tvm_version")), None)
         devices.append(report)
     return PrReport(
-        repo=repo, number=number, title=pull.get("title") or "", head_sha=head, base_ref=pull.get("base_ref"),
-        base_sha=base, devices=devices,
-        awaiting_approval=bool(pull.get("is_fork")) and not jobs and not measured
+        repo=repo,
+        number=number,
+        title=pull.get("title") or "",
+        head_sha=head,
+        base_ref=pull.get("base_ref"),
+        base_sha=base,
+        devices=devices,
+        awaiting_approval=bool(pull.get("is_fork"))
+        and not jobs
+        and not measured
         and not store.approved(repo, number, head),
         closed=pull.get("state") == "closed",
     )
@@ -161,8 +169,9 @@ def _key(r: dict) -> tuple:
     return r["workload"], r["scheme"], r["layout"], r["pipeline"]
 
 
-def _rows(store, device: str, pr_results: list[dict], base_results: list[dict], emulated: bool,
-          min_effect: float) -> list[Row]:
+def _rows(
+    store, device: str, pr_results: list[dict], base_results: list[dict], emulated: bool, min_effect: float
+) -> list[Row]:
     rows = []
     base_by_key: dict[tuple, list[dict]] = {}
     for r in base_results:
@@ -180,13 +189,22 @@ def _rows(store, device: str, pr_results: list[dict], base_results: list[dict], 
         if latest["status"] == "ok" and pr_samples and base_samples:
             noise = stats.noise_level(store.series_medians(device, *key))
             comparison = stats.compare(base_samples, pr_samples, min_effect=min_effect, noise=noise)
-        rows.append(Row(
-            workload=key[0], scheme=key[1], layout=key[2], pipeline=key[3], status=latest["status"],
-            base_status=base_latest["status"] if base_latest else None,
-            base_ms=statistics.median(base_samples) if base_samples else None,
-            pr_ms=statistics.median(pr_samples) if pr_samples else None,
-            ratio=latest.get("ratio"), max_abs_diff=latest.get("max_abs_diff"),
-            mismatch_fraction=latest.get("mismatch_fraction"), error=latest.get("error"),
-            comparison=comparison, emulated=emulated,
-        ))
+        rows.append(
+            Row(
+                workload=key[0],
+                scheme=key[1],
+                layout=key[2],
+                pipeline=key[3],
+                status=latest["status"],
+                base_status=base_latest["status"] if base_latest else None,
+                base_ms=statistics.median(base_samples) if base_samples else None,
+                pr_ms=statistics.median(pr_samples) if pr_samples else None,
+                ratio=latest.get("ratio"),
+                max_abs_diff=latest.get("max_abs_diff"),
+                mismatch_fraction=latest.get("mismatch_fraction"),
+                error=latest.get("error"),
+                comparison=comparison,
+                emulated=emulated,
+            )
+        )
     return rows

@@ -17,7 +17,8 @@ import plotly.offline
 from bot import devices
 from bot.devices import Registry
 from bot.store import Store
-from dashboard import index, prs as pr_pages, trend
+from dashboard import index, trend
+from dashboard import prs as pr_pages
 from dashboard.html import esc, page
 from dashboard.site import Progress, Site, slug  # noqa: F401  (slug: the file name of a trend page)
 
@@ -36,12 +37,21 @@ class BuildReport:
     def summary(self) -> str:
         if self.empty:
             return f"no results yet: wrote an empty-state page to {self.out_dir}"
-        return (f"{self.pages} pages ({self.trend_pages} trends, {self.pr_pages} PRs) from {self.results:,} results "
-                f"in {self.seconds:.1f} s")
+        return (
+            f"{self.pages} pages ({self.trend_pages} trends, {self.pr_pages} PRs) from {self.results:,} results "
+            f"in {self.seconds:.1f} s"
+        )
 
 
-def build_site(db_path: Path, out_dir: Path, *, repo: str | None = None, registry: Registry | None = None,
-               github_url: str = "https://github.com", progress: Progress | None = None) -> BuildReport:
+def build_site(
+    db_path: Path,
+    out_dir: Path,
+    *,
+    repo: str | None = None,
+    registry: Registry | None = None,
+    github_url: str = "https://github.com",
+    progress: Progress | None = None,
+) -> BuildReport:
     """Write the static site for the database at `db_path` into `out_dir`.
 
     A missing or empty database gives an empty-state index that says how to
@@ -107,10 +117,12 @@ def _local_runs(store: Store, limit: int = 10) -> list[tuple[dict, list[dict]]]:
 
 
 def _empty(report: BuildReport, why: str, started: float) -> BuildReport:
-    body = (f"<p>{esc(why)}</p><p>Record a first run with <code>perfbot run</code> (a try on this machine), "
-            f"<code>perfbot run --kind base --repo OWNER/NAME --sha SHA</code> (a point of base-branch history) or "
-            f"<code>perfbot history --versions '0.25.0 0.26.0 0.27.0'</code> (one point per TVM release), "
-            f"then build this site again with <code>perfbot dashboard --out site/</code>.</p>")
+    body = (
+        f"<p>{esc(why)}</p><p>Record a first run with <code>perfbot run</code> (a try on this machine), "
+        f"<code>perfbot run --kind base --repo OWNER/NAME --sha SHA</code> (a point of base-branch history) or "
+        f"<code>perfbot history --versions '0.25.0 0.26.0 0.27.0'</code> (one point per TVM release), "
+        f"then build this site again with <code>perfbot dashboard --out site/</code>.</p>"
+    )
     _write_shell(report.out_dir)
     (report.out_dir / "index.html").write_text(page("perfbot: no results yet", body), encoding="utf-8")
     _remove_stale(report.out_dir, {"index.html"})

@@ -31,6 +31,7 @@ CLICK_JS = """function perfbotLinks(gd){gd.on("plotly_click",function(e){var p=e
 var u=p&&p.customdata&&p.customdata[0],m=(gd.layout&&gd.layout.meta)||{};if(!u)return;
 if(!/^(https?:\\/\\/|\\.\\.\\/)/.test(u)){if(!m.link)return;u=m.link+u;}window.open(u,"_blank","noopener");});}"""
 
+
 def esc(value) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
@@ -50,18 +51,23 @@ def script_json(value) -> str:
 def page(title: str, body: str, depth: int = 0, plotly: bool = False) -> str:
     root = "../" * depth
     head = f'<script src="{root}plotly.min.js"></script><script>{CLICK_JS}</script>' if plotly else ""
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title)}</title>'
-            f'<link rel="icon" href="data:,"><style>{STYLE}</style>{head}</head><body>'
-            f'<p><a href="{root}index.html">perfbot</a></p><h1>{esc(title)}</h1>{body}</body></html>')
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(title)}</title>'
+        f'<link rel="icon" href="data:,"><style>{STYLE}</style>{head}</head><body>'
+        f'<p><a href="{root}index.html">perfbot</a></p><h1>{esc(title)}</h1>{body}</body></html>'
+    )
 
 
 def table(headers: list[str], rows: list[list[str]], numeric: tuple[int, ...] = ()) -> str:
     """Cells are HTML already (escape before); headers are plain text; `numeric` columns align right."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
-        + "</tr>" for row in rows)
+        "<tr>"
+        + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>" for i, c in enumerate(row))
+        + "</tr>"
+        for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -71,6 +77,8 @@ def link(href: str | None, text: str) -> str:
 
 
 def chart(div_id: str, figure: dict, height: int = 660) -> str:
-    return (f'<div id="{esc(div_id)}" style="height:{height}px"></div>'
-            f'<script>Plotly.newPlot({script_json(div_id)},{script_json(figure["data"])},'
-            f'{script_json(figure["layout"])},{{"responsive":true,"displaylogo":false}}).then(perfbotLinks);</script>')
+    return (
+        f'<div id="{esc(div_id)}" style="height:{height}px"></div>'
+        f"<script>Plotly.newPlot({script_json(div_id)},{script_json(figure['data'])},"
+        f'{script_json(figure["layout"])},{{"responsive":true,"displaylogo":false}}).then(perfbotLinks);</script>'
+    )

@@ -45,10 +45,20 @@ def _overview(site: Site, latest: dict, counts: Counter, in_newest: dict) -> str
         if bad:
             status += ", " + ", ".join(f'<span class="bad">{n} {esc(s)}</span>' for s, n in sorted(statuses.items()))
         tag = '<span class="tag">emulated</span>' if run.get("emulated") or device in site.emulated else ""
-        cells.append([esc(device) + tag, esc(suite), site.commit_link(run), esc(when(run)),
-                      esc(run.get("tvm_version") or "?"), status, str(counts[(device, suite)])])
+        cells.append(
+            [
+                esc(device) + tag,
+                esc(suite),
+                site.commit_link(run),
+                esc(when(run)),
+                esc(run.get("tvm_version") or "?"),
+                status,
+                str(counts[(device, suite)]),
+            ]
+        )
     return "<h2>Devices and suites: the newest base-branch run</h2>" + table(
-        ["device", "suite", "commit", "commit time", "TVM", "results", "runs"], cells, numeric=(6,))
+        ["device", "suite", "commit", "commit time", "TVM", "results", "runs"], cells, numeric=(6,)
+    )
 
 
 def _failing(site: Site, latest: dict, in_newest: dict) -> str:
@@ -58,12 +68,21 @@ def _failing(site: Site, latest: dict, in_newest: dict) -> str:
             if r["status"] == "ok":
                 continue
             error = (r.get("error") or "").strip().splitlines()
-            cells.append([link(site.trend_href(key, 0), site.series_name(key)), esc(config_of(r)),
-                          f'<span class="bad">{esc(r["status"])}</span>', _since(site, key, r),
-                          esc(error[-1][:200]) if error else ""])
+            cells.append(
+                [
+                    link(site.trend_href(key, 0), site.series_name(key)),
+                    esc(config_of(r)),
+                    f'<span class="bad">{esc(r["status"])}</span>',
+                    _since(site, key, r),
+                    esc(error[-1][:200]) if error else "",
+                ]
+            )
     head = "<h2>Failing in the newest run</h2>"
-    return head + (table(["series", "config", "status", "since", "last line of output"], cells) if cells
-                   else "<p>Nothing fails.</p>")
+    return head + (
+        table(["series", "config", "status", "since", "last line of output"], cells)
+        if cells
+        else "<p>Nothing fails.</p>"
+    )
 
 
 def _since(site: Site, key: tuple, failed: dict) -> str:
@@ -78,19 +97,32 @@ def _since(site: Site, key: tuple, failed: dict) -> str:
 
 def _regressions(site: Site) -> str:
     worst = sorted(site.regressions, key=lambda item: -item[0])[:MAX_REGRESSIONS]
-    head = ("<h2>Worst regressions</h2><p class=muted>Change points in base-branch history where latency rose, "
-            "largest first (emulated devices left out).</p>")
+    head = (
+        "<h2>Worst regressions</h2><p class=muted>Change points in base-branch history where latency rose, "
+        "largest first (emulated devices left out).</p>"
+    )
     if not worst:
         return head + "<p>None found.</p>"
-    cells = [[link(site.trend_href(key, 0), site.series_name(key)), esc(config), site.commit_link(row),
-              esc(when(row)), f'<span class="bad">{change:+.1%}</span>'] for change, key, config, row in worst]
-    return head + table(["series", "config", "first commit of the new level", "commit time", "change"], cells,
-                        numeric=(4,))
+    cells = [
+        [
+            link(site.trend_href(key, 0), site.series_name(key)),
+            esc(config),
+            site.commit_link(row),
+            esc(when(row)),
+            f'<span class="bad">{change:+.1%}</span>',
+        ]
+        for change, key, config, row in worst
+    ]
+    return head + table(
+        ["series", "config", "first commit of the new level", "commit time", "change"], cells, numeric=(4,)
+    )
 
 
 def _ratios(site: Site, latest: dict, in_newest: dict) -> str:
-    out = ("<h2>TVM against TFLite in the newest run</h2><p class=muted>TVM median / TFLite median: under 1 "
-           "means TVM is faster.</p>")
+    out = (
+        "<h2>TVM against TFLite in the newest run</h2><p class=muted>TVM median / TFLite median: under 1 "
+        "means TVM is faster.</p>"
+    )
     for (device, suite), run in sorted(latest.items()):
         results = in_newest[run["id"]]
         if not results:
@@ -115,7 +147,8 @@ def _ratios(site: Site, latest: dict, in_newest: dict) -> str:
             cells.append(row)
         tag = '<span class="tag">emulated</span>' if device in site.emulated else ""
         out += f"<h3>{esc(device)}{tag} · {esc(suite)}</h3>" + table(
-            ["workload", "scheme", *configs], cells, numeric=tuple(range(2, 2 + len(configs))))
+            ["workload", "scheme", *configs], cells, numeric=tuple(range(2, 2 + len(configs)))
+        )
     return out
 
 
@@ -137,11 +170,39 @@ def _local(site: Site, local: list[tuple[dict, list[dict]]]) -> str:
     for run, results in local:
         for r in results:
             status = esc(r["status"]) if r["status"] == "ok" else f'<span class="bad">{esc(r["status"])}</span>'
-            cells.append([str(run["id"]), esc(run["device"]), esc(when(run)), esc(run.get("tvm_version") or "?"),
-                          f"<code>{esc(r['workload'])}</code>", esc(r.get("scheme")), esc(config_of(r)), status,
-                          ms(r.get("median_ms")), ms(r.get("tflite_median_ms")),
-                          f"{r['ratio']:.2f}" if r.get("ratio") else "–"])
-    return ("<h2>Newest local runs</h2><p class=muted>Tries with <code>perfbot run</code>: not base-branch "
-            "history, so not in the trends.</p>"
-            + table(["run", "device", "started", "TVM", "workload", "scheme", "config", "status", "TVM ms",
-                     "TFLite ms", "TVM/TFLite"], cells[:MAX_LOCAL_ROWS], numeric=(0, 8, 9, 10)))
+            cells.append(
+                [
+                    str(run["id"]),
+                    esc(run["device"]),
+                    esc(when(run)),
+                    esc(run.get("tvm_version") or "?"),
+                    f"<code>{esc(r['workload'])}</code>",
+                    esc(r.get("scheme")),
+                    esc(config_of(r)),
+                    status,
+                    ms(r.get("median_ms")),
+                    ms(r.get("tflite_median_ms")),
+                    f"{r['ratio']:.2f}" if r.get("ratio") else "–",
+                ]
+            )
+    return (
+        "<h2>Newest local runs</h2><p class=muted>Tries with <code>perfbot run</code>: not base-branch "
+        "history, so not in the trends.</p>"
+        + table(
+            [
+                "run",
+                "device",
+                "started",
+                "TVM",
+                "workload",
+                "scheme",
+                "config",
+                "status",
+                "TVM ms",
+                "TFLite ms",
+                "TVM/TFLite",
+            ],
+            cells[:MAX_LOCAL_ROWS],
+            numeric=(0, 8, 9, 10),
+        )
+    )

@@ -6,8 +6,8 @@ import hashlib
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 from urllib.parse import quote
 
 from dashboard.html import esc
@@ -56,8 +56,15 @@ def when(row: dict) -> str:
 class Site:
     """What every page needs: the grouped history, links, and the page counter."""
 
-    def __init__(self, out_dir: Path, repo: str | None, github_url: str, base: list[dict], prs: list[dict],
-                 progress: Progress | None):
+    def __init__(
+        self,
+        out_dir: Path,
+        repo: str | None,
+        github_url: str,
+        base: list[dict],
+        prs: list[dict],
+        progress: Progress | None,
+    ):
         self.out, self.repo, self.github = out_dir, repo, github_url.rstrip("/")
         self.pages = 0
         self.written: set[str] = set()
@@ -73,8 +80,10 @@ class Site:
         repos = Counter(r.get("repo") for r in prs if r.get("repo"))
         #: PR pages of this repository are pr/<number>.html, the address the PR comment links to.
         self.home_repo = repo or (repos.most_common(1)[0][0] if repos else None)
-        self.pr_numbers = sorted({(r.get("repo") or self.home_repo or "", r["pr"]) for r in prs if r.get("pr")},
-                                 key=lambda p: (p[0] != (self.home_repo or ""), p[0], -p[1]))
+        self.pr_numbers = sorted(
+            {(r.get("repo") or self.home_repo or "", r["pr"]) for r in prs if r.get("pr")},
+            key=lambda p: (p[0] != (self.home_repo or ""), p[0], -p[1]),
+        )
         self.run_info: dict[tuple, list] = {}  # (run id, link prefix) -> a point's link and hover text
         self.regressions: list[tuple] = []  # (change, key, config, row), filled by the trend pages
         self.pr_summaries: dict[tuple, tuple[str, str]] = {}  # (repo, number) -> (title, summary)

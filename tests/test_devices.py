@@ -49,14 +49,35 @@ def test_rpc_device_parses():
         ("devices: [a, b]", "d.yml: expected a top-level 'devices:' mapping"),
         ("devices:\n  x: {arch: a, target: host}", "d.yml: device 'x': connection: missing"),
         ("devices:\n  x: {arch: a, target: llvm, connection: local}", "device 'x': target: expected a JSON dict"),
-        ("devices:\n  x: {arch: a, target: {mtriple: q}, connection: local}", "device 'x': target: expected a dict with a \"kind\""),
-        ("devices:\n  x: {arch: a, target: host, connection: local, threads: 0}", "device 'x': threads: expected a whole number >= 1, got 0"),
+        (
+            "devices:\n  x: {arch: a, target: {mtriple: q}, connection: local}",
+            "device 'x': target: expected a dict with a \"kind\"",
+        ),
+        (
+            "devices:\n  x: {arch: a, target: host, connection: local, threads: 0}",
+            "device 'x': threads: expected a whole number >= 1, got 0",
+        ),
         ("devices:\n  x: {arch: a, target: host, connection: local, thread: 2}", "device 'x': thread: unknown key"),
-        ("devices:\n  x: {arch: a, target: host, connection: local, suites: [smoke, huge]}", "device 'x': suites: unknown suite 'huge'"),
-        ("devices:\n  x: {arch: a, target: host, connection: local, enabled: maybe}", "device 'x': enabled: expected true or false, got 'maybe'"),
-        ("devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: nohost, key: k}, tflite_baseline: false}", "device 'x': connection.tracker: expected HOST:PORT"),
-        ("devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: 'h:1'}, tflite_baseline: false}", "device 'x': connection.key: expected the key"),
-        ("devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: 'h:1', key: k}}", "device 'x': tflite_baseline: TFLite runs where perfbot runs"),
+        (
+            "devices:\n  x: {arch: a, target: host, connection: local, suites: [smoke, huge]}",
+            "device 'x': suites: unknown suite 'huge'",
+        ),
+        (
+            "devices:\n  x: {arch: a, target: host, connection: local, enabled: maybe}",
+            "device 'x': enabled: expected true or false, got 'maybe'",
+        ),
+        (
+            "devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: nohost, key: k}, tflite_baseline: false}",
+            "device 'x': connection.tracker: expected HOST:PORT",
+        ),
+        (
+            "devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: 'h:1'}, tflite_baseline: false}",
+            "device 'x': connection.key: expected the key",
+        ),
+        (
+            "devices:\n  x: {arch: a, target: host, connection: {type: rpc, tracker: 'h:1', key: k}}",
+            "device 'x': tflite_baseline: TFLite runs where perfbot runs",
+        ),
         ("devices:\n  X Y: {arch: a, target: host, connection: local}", "device 'X Y': name: use lower-case"),
         ("devices:\n  x: {arch: a\n", "d.yml: line"),
     ],
@@ -70,7 +91,9 @@ def test_mistakes_name_file_device_and_key(text, message):
 
 def test_unknown_device_lists_known_ones():
     registry = devices.load(ROOT / "devices.yml")
-    with pytest.raises(UnknownName, match="unknown device 'rpi5' in .*devices.yml: known devices are android-pixel, graviton3, local"):
+    with pytest.raises(
+        UnknownName, match="unknown device 'rpi5' in .*devices.yml: known devices are android-pixel, graviton3, local"
+    ):
         registry.get("rpi5")
 
 

@@ -48,10 +48,18 @@ def read_replay(path: Path) -> list[Exchange]:
         if not lines[i].strip():
             i += 1
             continue
-        _scheme, method, _host, _port, target, request_headers, _body, status, headers, body = lines[i:i + 10]
-        exchanges.append(Exchange(path.name, method, target, ast.literal_eval(request_headers), int(status),
-                                  {k.lower(): v for k, v in ast.literal_eval(headers)},
-                                  json.loads(body) if body.strip() else None))
+        _scheme, method, _host, _port, target, request_headers, _body, status, headers, body = lines[i : i + 10]
+        exchanges.append(
+            Exchange(
+                path.name,
+                method,
+                target,
+                ast.literal_eval(request_headers),
+                int(status),
+                {k.lower(): v for k, v in ast.literal_eval(headers)},
+                json.loads(body) if body.strip() else None,
+            )
+        )
         i += 11
     return exchanges
 
@@ -122,8 +130,11 @@ def world():
             "create_comment": ("POST", f"{base}/issues/{number}/comments", {"body": "hello"}),
             "edit_comment": ("PATCH", f"{base}/issues/comments/{comment_id}", {"body": "edited"}),
             "reaction": ("POST", f"{base}/issues/comments/{comment_id}/reactions", {"content": "eyes"}),
-            "status": ("POST", f"{base}/statuses/{head}", {"state": "success", "context": "perfbot/rpi4",
-                                                           "description": "ok", "target_url": "https://x"}),
+            "status": (
+                "POST",
+                f"{base}/statuses/{head}",
+                {"state": "success", "context": "perfbot/rpi4", "description": "ok", "target_url": "https://x"},
+            ),
             "permission": ("GET", f"{base}/collaborators/carol/permission", None),
         }
         responses = {kind: _call(fake, *call) for kind, call in calls.items()}
@@ -205,8 +216,7 @@ def test_pagination_links_look_like_githubs(github_fixtures_dir, fake_github):
         links = {rel: target for target, _page, rel in link_format.findall(response.headers.get("Link", ""))}
         url = links.get("next")
     assert [len(p.json()) for p in pages] == [30, 30, 15]
-    first, middle, last = (dict((rel, int(n)) for _t, n, rel in link_format.findall(p.headers["Link"]))
-                           for p in pages)
+    first, middle, last = (dict((rel, int(n)) for _t, n, rel in link_format.findall(p.headers["Link"])) for p in pages)
     assert first == {"next": 2, "last": 3}
     assert middle == {"prev": 1, "next": 3, "last": 3, "first": 1}
     assert last == {"prev": 2, "first": 1}
@@ -294,11 +304,14 @@ def test_tokens_are_checked(fake_github):
     assert _call(fake_github, "GET", "/repos/apache/tvm", token="ghp_unknown").status_code == 401
     anonymous = _call(fake_github, "GET", "/repos/apache/tvm", token=None)
     assert anonymous.status_code == 200 and anonymous.headers["X-RateLimit-Limit"] == "60"
-    assert _call(fake_github, "POST", f"/repos/apache/tvm/issues/{number}/comments", {"body": "x"},
-                 token=None).status_code == 401
+    assert (
+        _call(fake_github, "POST", f"/repos/apache/tvm/issues/{number}/comments", {"body": "x"}, token=None).status_code
+        == 401
+    )
     fake_github.add_token("ghp_other", "octocat")
-    created = _call(fake_github, "POST", f"/repos/apache/tvm/issues/{number}/comments", {"body": "x"},
-                    token="ghp_other")
+    created = _call(
+        fake_github, "POST", f"/repos/apache/tvm/issues/{number}/comments", {"body": "x"}, token="ghp_other"
+    )
     assert created.status_code == 201 and created.json()["user"]["login"] == "octocat"
     strict = FakeGitHub(allow_anonymous=False).start()
     try:
@@ -314,7 +327,12 @@ def test_the_request_log(fake_github):
     _call(fake_github, "POST", f"/repos/apache/tvm/issues/{number}/comments?x=1", {"body": "hello"})
     request = fake_github.requests[-1]
     assert (request.method, request.path, request.query, request.body, request.status) == (
-        "POST", f"/repos/apache/tvm/issues/{number}/comments", {"x": "1"}, {"body": "hello"}, 201)
+        "POST",
+        f"/repos/apache/tvm/issues/{number}/comments",
+        {"x": "1"},
+        {"body": "hello"},
+        201,
+    )
     assert request.headers["authorization"] == f"token {fake_github.token}"
     assert fake_github.writes() == [request]
 
@@ -365,10 +383,14 @@ def test_app_installation_tokens_need_a_valid_jwt(fake_github):
 
     def key_pair():
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                    serialization.NoEncryption()).decode()
-        public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        private = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        public = (
+            key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
         return private, public
 
     private, public = key_pair()
@@ -378,8 +400,12 @@ def test_app_installation_tokens_need_a_valid_jwt(fake_github):
 
     def token_request(key, iss, installation=77):
         signed = jwt.encode({"iat": now - 60, "exp": now + 300, "iss": iss}, key, algorithm="RS256")
-        return requests.post(f"{fake_github.url}/app/installations/{installation}/access_tokens",
-                             headers={"Authorization": f"Bearer {signed}"}, json={}, timeout=10)
+        return requests.post(
+            f"{fake_github.url}/app/installations/{installation}/access_tokens",
+            headers={"Authorization": f"Bearer {signed}"},
+            json={},
+            timeout=10,
+        )
 
     assert token_request(other_private, "4242").status_code == 401
     assert token_request(private, "9999").status_code == 401

@@ -76,8 +76,10 @@ def test_the_interval_holds_the_estimate_and_a_verdict_needs_it_to_exclude_zero(
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(latency, min_size=MIN_SAMPLES, max_size=8, unique=True),
-       st.lists(latency, min_size=MIN_SAMPLES, max_size=8, unique=True))
+@given(
+    st.lists(latency, min_size=MIN_SAMPLES, max_size=8, unique=True),
+    st.lists(latency, min_size=MIN_SAMPLES, max_size=8, unique=True),
+)
 def test_the_interval_is_the_inversion_of_the_exact_test(base, pr):
     """Without ties and with few samples, scipy's Mann-Whitney p is exact: interval and test must agree."""
     assume(not set(base) & set(pr))
@@ -105,8 +107,9 @@ def test_five_a_side_can_decide_at_99_percent_but_not_at_999():
 # --- compare: known answers -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("factor, verdict", [(1.10, "slower"), (1.25, "slower"), (0.85, "faster"), (1.02, "unchanged"),
-                                             (1.0, "unchanged")])
+@pytest.mark.parametrize(
+    "factor, verdict", [(1.10, "slower"), (1.25, "slower"), (0.85, "faster"), (1.02, "unchanged"), (1.0, "unchanged")]
+)
 def test_clear_shifts_are_found_and_small_ones_are_not(factor, verdict):
     result = compare(noisy(100, seed=1), noisy(100 * factor, seed=2))
     assert result.verdict == verdict
@@ -156,8 +159,10 @@ def test_impossible_latencies_are_refused_by_value(bad, side):
         compare(broken, good) if side == "base" else compare(good, broken)
 
 
-@pytest.mark.parametrize("options", [{"confidence": 1.0}, {"confidence": 0.0}, {"min_effect": -0.1},
-                                     {"noise": -0.01}, {"noise": float("nan")}])
+@pytest.mark.parametrize(
+    "options",
+    [{"confidence": 1.0}, {"confidence": 0.0}, {"min_effect": -0.1}, {"noise": -0.01}, {"noise": float("nan")}],
+)
 def test_impossible_settings_are_refused(options):
     with pytest.raises(ValueError, match=next(iter(options))):
         compare([1.0] * 5, [1.0] * 5, **options)
@@ -211,14 +216,17 @@ def steps(levels_and_lengths, seed=0, spread=0.01):
     return values
 
 
-@pytest.mark.parametrize("pieces, expected", [
-    ([(100, 30), (115, 25), (90, 30)], [30, 55]),  # up, then down below the start
-    ([(100, 50), (80, 50)], [50]),  # one improvement
-    ([(100, 3), (130, 40)], [3]),  # right at the start
-    ([(100, 40), (130, 3)], [40]),  # right at the end
-    ([(10, 100), (12, 100), (10, 100), (8, 100), (11, 100)], [100, 200, 300, 400]),  # a 500-point history
-    ([(100, 20), (106, 20), (112.4, 20)], [20, 40]),  # two small steps in a row
-])
+@pytest.mark.parametrize(
+    "pieces, expected",
+    [
+        ([(100, 30), (115, 25), (90, 30)], [30, 55]),  # up, then down below the start
+        ([(100, 50), (80, 50)], [50]),  # one improvement
+        ([(100, 3), (130, 40)], [3]),  # right at the start
+        ([(100, 40), (130, 3)], [40]),  # right at the end
+        ([(10, 100), (12, 100), (10, 100), (8, 100), (11, 100)], [100, 200, 300, 400]),  # a 500-point history
+        ([(100, 20), (106, 20), (112.4, 20)], [20, 40]),  # two small steps in a row
+    ],
+)
 def test_change_points_are_found_exactly_where_the_series_shifted(pieces, expected):
     values = steps(pieces, seed=len(pieces))
     points = change_points(values)
@@ -235,10 +243,16 @@ def test_a_noise_free_staircase_is_exact():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.floats(min_value=1.0, max_value=1.0), st.integers(min_value=5, max_value=40)),
-                min_size=1, max_size=5),
-       st.lists(st.sampled_from([1.12, 1.25, 1.5, 0.85, 0.7]), min_size=4, max_size=4),
-       st.integers(min_value=0, max_value=10_000), st.floats(min_value=1e-3, max_value=1e3))
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=1.0, max_value=1.0), st.integers(min_value=5, max_value=40)),
+        min_size=1,
+        max_size=5,
+    ),
+    st.lists(st.sampled_from([1.12, 1.25, 1.5, 0.85, 0.7]), min_size=4, max_size=4),
+    st.integers(min_value=0, max_value=10_000),
+    st.floats(min_value=1e-3, max_value=1e3),
+)
 def test_any_staircase_with_clear_steps_is_found_exactly_at_any_scale(pieces, factors, seed, unit):
     """Levels moving by 12% or more in 0.5% noise: every step found where it is, in ms or in hours."""
     level, levels = unit, []

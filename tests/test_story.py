@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -23,11 +22,29 @@ def operator(tmp_path, fake_github):
     fake_github.add_repo("apache/tvm")
     fake_github.add_token("s3cret-token", "perfbot")
     devices = tmp_path / "devices.yml"
-    devices.write_text(json.dumps({"devices": {"local": {
-        "arch": "x86_64", "target": "host", "connection": "local", "threads": 1, "suites": ["smoke"]}}}))
-    env = {**os.environ, "GITHUB_API_URL": fake_github.url, "GITHUB_TOKEN": "s3cret-token",
-           "PERFBOT_DEVICES": str(devices), "PERFBOT_DB": str(tmp_path / "perf.db"),
-           "PERFBOT_CACHE": str(tmp_path / "cache")}
+    devices.write_text(
+        json.dumps(
+            {
+                "devices": {
+                    "local": {
+                        "arch": "x86_64",
+                        "target": "host",
+                        "connection": "local",
+                        "threads": 1,
+                        "suites": ["smoke"],
+                    }
+                }
+            }
+        )
+    )
+    env = {
+        **os.environ,
+        "GITHUB_API_URL": fake_github.url,
+        "GITHUB_TOKEN": "s3cret-token",
+        "PERFBOT_DEVICES": str(devices),
+        "PERFBOT_DB": str(tmp_path / "perf.db"),
+        "PERFBOT_CACHE": str(tmp_path / "cache"),
+    }
 
     def perfbot(*args, check=True):
         out = subprocess.run(PERFBOT + list(args), env=env, capture_output=True, text=True, cwd=tmp_path, timeout=500)

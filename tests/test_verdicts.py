@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import devices
-from bot.verdicts import build
 from bot.store import Store
+from bot.verdicts import build
 from tests.fake_github.world import DEVICES, failed, ok
 
 REPO = "apache/tvm"
@@ -18,8 +18,21 @@ SLOWER = [v * 1.3 for v in STEADY]
 @pytest.fixture
 def store(tmp_path):
     s = Store.open(tmp_path / "perf.db")
-    s.save_pull(repo=REPO, number=7, title="t", author="alice", head_sha=HEAD, head_repo=REPO, head_ref="x",
-                base_ref="main", base_sha=BASE, merge_base=BASE, is_fork=False, state="open", url="u")
+    s.save_pull(
+        repo=REPO,
+        number=7,
+        title="t",
+        author="alice",
+        head_sha=HEAD,
+        head_repo=REPO,
+        head_ref="x",
+        base_ref="main",
+        base_sha=BASE,
+        merge_base=BASE,
+        is_fork=False,
+        state="open",
+        url="u",
+    )
     yield s
     s.close()
 
@@ -31,12 +44,31 @@ def registry():
 
 def record(store, device, kind, sha, results, *, emulated=False):
     """A finished job with its complete run."""
-    job_id, _ = store.enqueue(sha=sha, device=device, suite="smoke", kind=kind, repo=REPO,
-                              pr=7 if kind == "pr" else None, base_sha=BASE if kind == "pr" else None, force=True, priority=100)
+    job_id, _ = store.enqueue(
+        sha=sha,
+        device=device,
+        suite="smoke",
+        kind=kind,
+        repo=REPO,
+        pr=7 if kind == "pr" else None,
+        base_sha=BASE if kind == "pr" else None,
+        force=True,
+        priority=100,
+    )
     job = store.claim(device, "w")
     assert job["id"] == job_id
-    run_id = store.start_run(suite="smoke", device=device, arch="aarch64", kind=kind, repo=REPO, sha=sha,
-                             pr=7 if kind == "pr" else None, job_id=job_id, emulated=emulated, tvm_version="0.27.0")
+    run_id = store.start_run(
+        suite="smoke",
+        device=device,
+        arch="aarch64",
+        kind=kind,
+        repo=REPO,
+        sha=sha,
+        pr=7 if kind == "pr" else None,
+        job_id=job_id,
+        emulated=emulated,
+        tvm_version="0.27.0",
+    )
     for r in results:
         store.add_result(run_id, **{"layout": "NHWC", "pipeline": "default", **r})
     store.finish_run(run_id)
@@ -64,8 +96,9 @@ def test_an_emulated_device_never_gets_slower_or_faster(store, registry):
 
 def test_an_emulated_wrong_result_still_counts(store, registry):
     record(store, "qemu-a72", "base", BASE, [ok("qconv_a", STEADY)], emulated=True)
-    record(store, "qemu-a72", "pr", HEAD, [ok("qconv_a", STEADY, status="wrong_result", max_abs_diff=9.0)],
-           emulated=True)
+    record(
+        store, "qemu-a72", "pr", HEAD, [ok("qconv_a", STEADY, status="wrong_result", max_abs_diff=9.0)], emulated=True
+    )
     (device,) = build(store, registry, REPO, 7).devices
     assert device.rows[0].verdict == "wrong_result" and device.state == "failure"
 
@@ -116,8 +149,9 @@ def test_an_unknown_pr_has_no_report(store, registry):
 def test_results_recorded_without_a_job_are_reported(store, registry):
     """`perfbot run --kind pr` in a workflow, then `perfbot report`: no queue involved."""
     for kind, sha, samples in (("base", BASE, STEADY), ("pr", HEAD, SLOWER)):
-        run_id = store.start_run(suite="smoke", device="rpi4", arch="aarch64", kind=kind, repo=REPO, sha=sha,
-                                 pr=7 if kind == "pr" else None)
+        run_id = store.start_run(
+            suite="smoke", device="rpi4", arch="aarch64", kind=kind, repo=REPO, sha=sha, pr=7 if kind == "pr" else None
+        )
         store.add_result(run_id, **{"layout": "NHWC", "pipeline": "default", **ok("qconv_a", samples)})
         store.finish_run(run_id)
     report = build(store, registry, REPO, 7)

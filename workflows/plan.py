@@ -40,8 +40,9 @@ def default_suite(spec: dict, event: str) -> str:
     return suites[0]
 
 
-def wanted_runs(devices: dict, event: str, device: str = "", suite: str = "", comment: str = "",
-                mention: str = "perfbot") -> list[tuple[str, str]]:
+def wanted_runs(
+    devices: dict, event: str, device: str = "", suite: str = "", comment: str = "", mention: str = "perfbot"
+) -> list[tuple[str, str]]:
     """(device, suite) pairs to run, in devices.yml order, without repeats."""
     enabled = {name: spec for name, spec in devices.items() if spec.get("enabled", True)}
     runs: list[tuple[str, str]] = []
@@ -49,8 +50,11 @@ def wanted_runs(devices: dict, event: str, device: str = "", suite: str = "", co
         for command in parse(comment, mention):
             if command.problem or command.verb not in ("rerun", "run"):
                 continue
-            runs += [(name, command.suite or default_suite(spec, event)) for name, spec in enabled.items()
-                     if command.device in (None, name)]
+            runs += [
+                (name, command.suite or default_suite(spec, event))
+                for name, spec in enabled.items()
+                if command.device in (None, name)
+            ]
     elif event == "workflow_dispatch" and device:
         if device not in devices:
             raise SystemExit(f"plan: device {device!r} is not in devices.yml (known: {', '.join(devices)})")
@@ -68,8 +72,12 @@ def matrix(devices: dict, runs: list[tuple[str, str]]) -> dict:
     jobs: dict[tuple[str, ...], list[str]] = {}
     for name, suite in runs:
         jobs.setdefault(tuple(devices[name]["runner_labels"]), []).append(f"{name}:{suite}")
-    return {"include": [{"runner": " ".join(labels), "labels": list(labels), "runs": " ".join(items)}
-                        for labels, items in jobs.items()]}
+    return {
+        "include": [
+            {"runner": " ".join(labels), "labels": list(labels), "runs": " ".join(items)}
+            for labels, items in jobs.items()
+        ]
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,8 +88,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--suite", default="")
     args = ap.parse_args(argv)
     devices = yaml.safe_load(args.devices.read_text())["devices"]
-    runs = wanted_runs(devices, args.event, args.device, args.suite, os.environ.get("COMMENT", ""),
-                       os.environ.get("PERFBOT_NAME", "perfbot"))
+    runs = wanted_runs(
+        devices,
+        args.event,
+        args.device,
+        args.suite,
+        os.environ.get("COMMENT", ""),
+        os.environ.get("PERFBOT_NAME", "perfbot"),
+    )
     print("matrix=" + json.dumps(matrix(devices, runs), separators=(",", ":")))
     print(f"any={'true' if runs else 'false'}")
     return 0

@@ -151,13 +151,21 @@ def outputs_of(value) -> list:
 def check(np, outputs: list, references: list, tolerance: float) -> dict:
     """Max |tvm - tflite| in quantized units (integer outputs) and the fraction of differing elements."""
     if len(outputs) != len(references):
-        return {"max_abs_diff": None, "mismatch_fraction": 1.0, "correct": False,
-                "error": f"TVM gave {len(outputs)} outputs, TFLite {len(references)}"}
+        return {
+            "max_abs_diff": None,
+            "mismatch_fraction": 1.0,
+            "correct": False,
+            "error": f"TVM gave {len(outputs)} outputs, TFLite {len(references)}",
+        }
     worst, differing, total = 0.0, 0, 0
     for out, ref in zip(outputs, references):
         if out.shape != ref.shape:
-            return {"max_abs_diff": None, "mismatch_fraction": 1.0, "correct": False,
-                    "error": f"output shape {out.shape} differs from TFLite's {ref.shape}"}
+            return {
+                "max_abs_diff": None,
+                "mismatch_fraction": 1.0,
+                "correct": False,
+                "error": f"output shape {out.shape} differs from TFLite's {ref.shape}",
+            }
         diff = np.abs(out.astype(np.float64) - ref.astype(np.float64))
         if np.issubdtype(ref.dtype, np.floating):
             # Float outputs have no quantized unit: count a unit as 1/256 of the output's range.
@@ -166,8 +174,11 @@ def check(np, outputs: list, references: list, tolerance: float) -> dict:
         worst = max(worst, float(diff.max()) if diff.size else 0.0)
         differing += int(np.count_nonzero(diff > 0))
         total += diff.size
-    return {"max_abs_diff": worst, "mismatch_fraction": differing / total if total else 0.0,
-            "correct": worst <= tolerance}
+    return {
+        "max_abs_diff": worst,
+        "mismatch_fraction": differing / total if total else 0.0,
+        "correct": worst <= tolerance,
+    }
 
 
 def measure(spec, result: Result) -> None:
@@ -235,14 +246,23 @@ def tune(spec, result: Result) -> None:
         builder = ms.builder.LocalBuilder(f_export=export)
         runner = ms.runner.RPCRunner(
             ms.runner.RPCConfig(
-                tracker_host=device["host"], tracker_port=int(device["port"]), tracker_key=device["key"],
+                tracker_host=device["host"],
+                tracker_port=int(device["port"]),
+                tracker_key=device["key"],
                 session_timeout_sec=int(device.get("session_timeout", 600)),
             )
         )
     trials = int(spec["trials"])
     ms.relax_integration.tune_relax(
-        mod, params={}, target=target, work_dir=spec["tuning_dir"], max_trials_global=trials,
-        max_trials_per_task=trials, builder=builder, runner=runner, seed=int(spec.get("seed", 0)),
+        mod,
+        params={},
+        target=target,
+        work_dir=spec["tuning_dir"],
+        max_trials_global=trials,
+        max_trials_per_task=trials,
+        builder=builder,
+        runner=runner,
+        seed=int(spec.get("seed", 0)),
     )
     result.update(tune_s=time.perf_counter() - started)
 

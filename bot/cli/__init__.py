@@ -40,21 +40,27 @@ def fails_cleanly(command):
 
 def db_option(command):
     return click.option(
-        "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        "--db",
+        "db_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
         help="SQLite database (default: $PERFBOT_DB or ./perf.db).",
     )(command)
 
 
 def device_option(command):
-    return click.option("--device", "device_name", default="local", show_default=True,
-                        help="Device from devices.yml.")(command)
+    return click.option("--device", "device_name", default="local", show_default=True, help="Device from devices.yml.")(
+        command
+    )
 
 
 def env_option(command):
     return click.option(
-        "--env", "env_spec", default=None,
+        "--env",
+        "env_spec",
+        default=None,
         help="TVM build under test: python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA "
-             "(default: the interpreter perfbot runs in).",
+        "(default: the interpreter perfbot runs in).",
     )(command)
 
 
@@ -70,13 +76,23 @@ def main(verbose: int) -> None:
 @main.command()
 @click.option("--suite", "suite_name", default="smoke", show_default=True, help="smoke, conv or full.")
 @device_option
-@click.option("--model", "model_path", type=click.Path(path_type=Path), default=None,
-              help="Your own .tflite file instead of a suite.")
+@click.option(
+    "--model",
+    "model_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Your own .tflite file instead of a suite.",
+)
 @db_option
 @click.option("--tuning", is_flag=True, help="Also run the tuned pipeline from `perfbot tune`'s database.")
 @env_option
-@click.option("--kind", type=click.Choice(["local", "base", "pr"]), default="local", show_default=True,
-              help="What the run is of: a local try, a base-branch commit, or a PR head.")
+@click.option(
+    "--kind",
+    type=click.Choice(["local", "base", "pr"]),
+    default="local",
+    show_default=True,
+    help="What the run is of: a local try, a base-branch commit, or a PR head.",
+)
 @click.option("--repo", default=None, help="OWNER/NAME of the TVM repository the commit belongs to.")
 @click.option("--sha", default=None, help="Commit of the TVM build under test.")
 @click.option("--pr", "pr_number", type=int, default=None, help="Pull request number (with --kind pr).")
@@ -86,16 +102,33 @@ def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, re
     """Compile, run and check a suite (or your model) with TVM against TFLite, and record it."""
     from bot.cli import measure
 
-    measure.run(settings(), suite_name, device_name, model_path, db_path, tuning, env_spec,
-                     kind=kind, repo=repo, sha=sha, pr=pr_number, base_sha=base_sha)
+    measure.run(
+        settings(),
+        suite_name,
+        device_name,
+        model_path,
+        db_path,
+        tuning,
+        env_spec,
+        kind=kind,
+        repo=repo,
+        sha=sha,
+        pr=pr_number,
+        base_sha=base_sha,
+    )
 
 
 @main.command()
 @click.option("--suite", "suite_name", default="smoke", show_default=True)
 @device_option
 @click.option("--model", "model_path", type=click.Path(path_type=Path), default=None)
-@click.option("--trials", type=click.IntRange(min=1), default=64, show_default=True,
-              help="MetaSchedule trials per workload and layout.")
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="MetaSchedule trials per workload and layout.",
+)
 @db_option
 @env_option
 @fails_cleanly
@@ -107,8 +140,12 @@ def tune(suite_name, device_name, model_path, trials, db_path, env_spec):
 
 
 def repo_option(required: bool = True):
-    return click.option("--repo", envvar="PERFBOT_REPO", required=required,
-                        help="OWNER/NAME of the watched repository (or $PERFBOT_REPO).")
+    return click.option(
+        "--repo",
+        envvar="PERFBOT_REPO",
+        required=required,
+        help="OWNER/NAME of the watched repository (or $PERFBOT_REPO).",
+    )
 
 
 @main.command()
@@ -128,8 +165,13 @@ def watch(repo, branch, interval, once, db_path):
 @main.command()
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", type=int, default=8080, show_default=True)
-@click.option("--interval", type=click.FloatRange(min=0.5), default=5, show_default=True,
-              help="Seconds between publishing rounds.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.5),
+    default=5,
+    show_default=True,
+    help="Seconds between publishing rounds.",
+)
 @db_option
 @fails_cleanly
 def serve(host, port, interval, db_path):
@@ -142,11 +184,22 @@ def serve(host, port, interval, db_path):
 @main.command()
 @device_option
 @env_option
-@click.option("--source", "source_checkout", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="A TVM git checkout: each job builds its own sha from it (source:CHECKOUT@SHA).")
+@click.option(
+    "--source",
+    "source_checkout",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A TVM git checkout: each job builds its own sha from it (source:CHECKOUT@SHA).",
+)
 @click.option("--once", is_flag=True, help="Exit when the queue is empty.")
-@click.option("--lease", "lease_s", type=click.FloatRange(min=5), default=120, show_default=True,
-              help="Seconds a claimed job stays this worker's without a heartbeat.")
+@click.option(
+    "--lease",
+    "lease_s",
+    type=click.FloatRange(min=5),
+    default=120,
+    show_default=True,
+    help="Seconds a claimed job stays this worker's without a heartbeat.",
+)
 @db_option
 @fails_cleanly
 def worker(device_name, env_spec, source_checkout, once, lease_s, db_path):
@@ -206,8 +259,13 @@ def devices(as_json, only_enabled, db_path):
 
 
 @main.command()
-@click.option("--versions", multiple=True, required=True, metavar="VERSION...",
-              help="apache-tvm releases, oldest first (repeat, or space-separated in quotes).")
+@click.option(
+    "--versions",
+    multiple=True,
+    required=True,
+    metavar="VERSION...",
+    help="apache-tvm releases, oldest first (repeat, or space-separated in quotes).",
+)
 @click.option("--suite", "suite_name", default="smoke", show_default=True)
 @device_option
 @db_option
@@ -221,8 +279,14 @@ def history(versions, suite_name, device_name, db_path):
 
 
 @main.command()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("site"),
-              show_default=True, help="Folder for the static site.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Folder for the static site.",
+)
 @db_option
 @repo_option(required=False)
 @fails_cleanly

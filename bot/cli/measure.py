@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot import console, devices
-from bot.engine import preflight
 from bot.config import Settings
-from bot.errors import UnknownName
+from bot.engine import preflight
 from bot.engine.runner import Runner, Target
-from bot.store import Store
 from bot.engine.suite.suites import get_suite, user_suite
+from bot.errors import UnknownName
+from bot.store import Store
 
 
 def resolve_suite(suite_name: str, model_path: Path | None):
@@ -38,7 +38,9 @@ def run(settings: Settings, suite_name, device_name, model_path, db_path, tuning
         store = Store.open(db)
         with console.BarProgress() as progress:
             outcome = Runner(store, settings.cache_dir, progress).run(suite, device, target, tuning=tuning)
-    title = f"{suite.name} on {device.name}" + (" (emulated: latency not comparable with hardware)" if device.emulated else "")
+    title = f"{suite.name} on {device.name}" + (
+        " (emulated: latency not comparable with hardware)" if device.emulated else ""
+    )
     console.console.print(console.results_table(outcome.results, title))
     console.console.print(
         f"{console.summary(outcome.results)}. Recorded as run {outcome.run_id} in {db}. "
@@ -65,6 +67,12 @@ def tune(settings: Settings, suite_name, device_name, model_path, trials, db_pat
         table.add_column(column)
     for r in results:
         where = str(r.database) if r.database else (r.error or "").splitlines()[0] if r.error else ""
-        table.add_row(r.workload.name, r.workload.scheme, r.layout,
-                      f"[{console.STATUS_STYLE.get(r.status, 'red')}]{r.status}[/]", f"{r.seconds:.1f}", where)
+        table.add_row(
+            r.workload.name,
+            r.workload.scheme,
+            r.layout,
+            f"[{console.STATUS_STYLE.get(r.status, 'red')}]{r.status}[/]",
+            f"{r.seconds:.1f}",
+            where,
+        )
     console.console.print(table)

@@ -12,11 +12,12 @@ import signal
 import threading
 from pathlib import Path
 
-from bot import console, devices as device_registry
-from bot.engine import tracker
-from bot.github.bot import Bot
+from bot import console
+from bot import devices as device_registry
 from bot.config import Settings
+from bot.engine import tracker
 from bot.errors import ConfigError, DeviceUnavailable, GitHubError, UnknownName
+from bot.github.bot import Bot
 from bot.github.publish import Publisher
 from bot.store import Store
 from bot.store.github_state import EtagStore
@@ -32,8 +33,10 @@ def _parts(settings: Settings, db_path: Path | None):
     github = GitHub(settings.github, etags=EtagStore(store))
     on_post = None
     if github.dry_run:
-        console.errors.print("[yellow]dry run[/]: no GITHUB_TOKEN or GitHub App set; "
-                             "what would be posted is printed and kept in the posts table")
+        console.errors.print(
+            "[yellow]dry run[/]: no GITHUB_TOKEN or GitHub App set; "
+            "what would be posted is printed and kept in the posts table"
+        )
         on_post = print_post
     bot = Bot(store, github, registry, settings.github, on_post=on_post)
     return store, registry, github, bot, Publisher(store, github, registry, settings.github, on_post=on_post)
@@ -41,8 +44,12 @@ def _parts(settings: Settings, db_path: Path | None):
 
 def print_post(kind: str, repo: str, pr: int, target: str, body: str) -> None:
     """What a dry run would have posted, on stdout."""
-    what = {"comment": "update the perfbot comment", "status": f"set commit status {target}",
-            "reply": f"reply to comment {target}", "reaction": f"react to comment {target} with"}.get(kind, kind)
+    what = {
+        "comment": "update the perfbot comment",
+        "status": f"set commit status {target}",
+        "reply": f"reply to comment {target}",
+        "reaction": f"react to comment {target} with",
+    }.get(kind, kind)
     if kind in ("comment", "reply"):
         console.console.print(f"[dry run] would {what} on {repo}#{pr}:\n{body.rstrip()}\n", markup=False)
     else:
@@ -56,8 +63,16 @@ def _stop_on_signals() -> threading.Event:
     return stop
 
 
-def watch(settings: Settings, repo: str, branch: str, interval: float, once: bool, db_path, *,
-          stop: threading.Event | None = None) -> None:
+def watch(
+    settings: Settings,
+    repo: str,
+    branch: str,
+    interval: float,
+    once: bool,
+    db_path,
+    *,
+    stop: threading.Event | None = None,
+) -> None:
     from bot.github.poll import Poller, loop
 
     _check_repo(repo)
@@ -72,8 +87,16 @@ def watch(settings: Settings, repo: str, branch: str, interval: float, once: boo
         raise GitHubError(f"{problem}; what was found before is kept, the next `perfbot watch` goes on from there")
 
 
-def serve(settings: Settings, host: str, port: int, interval: float, db_path, *,
-          stop: threading.Event | None = None, on_ready=None) -> None:
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    interval: float,
+    db_path,
+    *,
+    stop: threading.Event | None = None,
+    on_ready=None,
+) -> None:
     """Receive webhooks into the inbox (the HTTP threads only store them) and handle and publish in a loop.
 
     `stop` ends it (default: SIGINT or SIGTERM); `on_ready(server)` is called once the port is bound.
@@ -118,8 +141,15 @@ def serve(settings: Settings, host: str, port: int, interval: float, db_path, *,
         store.close()
 
 
-def work(settings: Settings, device_name: str, env_spec: str | None, source_checkout: Path | None, once: bool,
-         lease_s: float, db_path) -> None:
+def work(
+    settings: Settings,
+    device_name: str,
+    env_spec: str | None,
+    source_checkout: Path | None,
+    once: bool,
+    lease_s: float,
+    db_path,
+) -> None:
     from bot.engine import envs, preflight
     from bot.engine.job_worker import JobWorker, target_for
 
@@ -141,8 +171,9 @@ def work(settings: Settings, device_name: str, env_spec: str | None, source_chec
     console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")
 
 
-def enqueue(settings: Settings, repo: str, pr: int | None, sha: str | None, device: str | None,
-            suite: str | None, db_path) -> None:
+def enqueue(
+    settings: Settings, repo: str, pr: int | None, sha: str | None, device: str | None, suite: str | None, db_path
+) -> None:
     from bot.github.bot import pull_fields
 
     _check_repo(repo)
@@ -165,8 +196,16 @@ def enqueue(settings: Settings, repo: str, pr: int | None, sha: str | None, devi
     else:
         n = 0
         for dev, suite_name in bot.targets(device, suite):
-            n += store.enqueue(sha=sha, device=dev.name, suite=suite_name, kind="base", repo=repo,
-                               priority=5, force=True, requested_by="cli")[1]
+            n += store.enqueue(
+                sha=sha,
+                device=dev.name,
+                suite=suite_name,
+                kind="base",
+                repo=repo,
+                priority=5,
+                force=True,
+                requested_by="cli",
+            )[1]
         console.console.print(f"{n} job{'s' if n != 1 else ''} queued for {repo}@{sha[:10]}")
 
 
@@ -199,15 +238,19 @@ def status(settings: Settings, db_path) -> None:
     console.console.print(table if counts else "queue: empty")
     running = store.jobs("state = 'running'")
     for job in running:
-        console.console.print(f"running: job {job['id']} {job['kind']} {job['sha'][:10]} {job['suite']} on "
-                              f"{job['device']} by {job['worker']}")
+        console.console.print(
+            f"running: job {job['id']} {job['kind']} {job['sha'][:10]} {job['suite']} on "
+            f"{job['device']} by {job['worker']}"
+        )
     waiting = store.dirty(now=float("inf"))
     if waiting:
         console.console.print(f"{len(waiting)} PR report(s) waiting to be published")
     for item in waiting:
         if item["last_error"]:
-            console.console.print(f"  {item['repo']}#{item['pr']}: {item['attempts']} failed attempt(s), last: "
-                                  f"{item['last_error']}", markup=False)
+            console.console.print(
+                f"  {item['repo']}#{item['pr']}: {item['attempts']} failed attempt(s), last: {item['last_error']}",
+                markup=False,
+            )
     inbox = store.inbox_due(now=float("inf"))
     if inbox:
         console.console.print(f"{len(inbox)} event(s) waiting to be handled")
@@ -227,12 +270,20 @@ def devices(settings: Settings, as_json: bool, only_enabled: bool, db_path) -> N
         if only_enabled and not device.enabled:
             continue
         last = store.latest_run(device.name) if store else None
-        rows.append({
-            "name": device.name, "enabled": device.enabled, "arch": device.arch, "description": device.description,
-            "connection": "local" if device.is_local else f"rpc {device.rpc.tracker} key {device.rpc.key}",
-            "state": _state(device), "runner_labels": list(device.runner_labels), "suites": list(device.suites),
-            "emulated": device.emulated, "last_result": last["finished_at"] if last else None,
-        })
+        rows.append(
+            {
+                "name": device.name,
+                "enabled": device.enabled,
+                "arch": device.arch,
+                "description": device.description,
+                "connection": "local" if device.is_local else f"rpc {device.rpc.tracker} key {device.rpc.key}",
+                "state": _state(device),
+                "runner_labels": list(device.runner_labels),
+                "suites": list(device.suites),
+                "emulated": device.emulated,
+                "last_result": last["finished_at"] if last else None,
+            }
+        )
     if as_json:
         print(json.dumps(rows, indent=2))
         return
@@ -240,8 +291,15 @@ def devices(settings: Settings, as_json: bool, only_enabled: bool, db_path) -> N
     for column in ("name", "enabled", "arch", "connection", "state", "suites", "last result"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r["name"], "yes" if r["enabled"] else "no", r["arch"], r["connection"], r["state"],
-                      ", ".join(r["suites"]), r["last_result"] or "never")
+        table.add_row(
+            r["name"],
+            "yes" if r["enabled"] else "no",
+            r["arch"],
+            r["connection"],
+            r["state"],
+            ", ".join(r["suites"]),
+            r["last_result"] or "never",
+        )
     console.console.print(table)
 
 

@@ -30,8 +30,13 @@ class Pair:
 
 
 KNOWN_PAIRS = (
-    Pair("0.25.0", "0.1.15.post2", False,
-         "does not import (libtvm_runtime.so: undefined symbol tvm::ffi::json::Stringify)", "import"),
+    Pair(
+        "0.25.0",
+        "0.1.15.post2",
+        False,
+        "does not import (libtvm_runtime.so: undefined symbol tvm::ffi::json::Stringify)",
+        "import",
+    ),
     Pair("0.25.0", "0.1.12", True, "imports and runs the suite", "run"),
     Pair("0.26.0", "0.1.15.post2", False, "segfaults inside MetaSchedule tuning", "tune: 12 of 12 SIGSEGV"),
     Pair("0.26.0", "0.1.13.post2", True, "runs and tunes the suite", "tune: 12 of 12 ok"),

@@ -39,10 +39,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from bot.engine import compat
 from bot.errors import EnvironmentBroken, UnknownName
@@ -71,8 +71,9 @@ def default() -> str:
     return f"python:{sys.executable}"
 
 
-def provision(spec: str, cache_dir: Path | None, progress: Progress | None = None,
-              rebuild: bool = False) -> Environment:
+def provision(
+    spec: str, cache_dir: Path | None, progress: Progress | None = None, rebuild: bool = False
+) -> Environment:
     """The environment for a spec, built if needed, or EnvironmentBroken/UnknownName in one line.
 
     `progress` receives one line per step (pip's Collecting/Downloading/Installing lines
@@ -100,6 +101,7 @@ def folder_for(key: str, cache_dir: Path) -> Path:
 
 
 # -- python -----------------------------------------------------------------------------
+
 
 def _python(path: str, cache_dir: Path | None) -> Environment:
     """An interpreter that is there, runs, and imports TVM (checked by running it, once per process
@@ -136,8 +138,9 @@ print("tvm", tvm.__version__, "tvm-ffi", ffi)
 def probe(python: Path, timeout: float = 300) -> tuple[bool, str]:
     """(whether TVM imports with this interpreter, what it printed: `tvm X tvm-ffi Y` when it does)."""
     try:
-        out = subprocess.run([str(python), "-c", PROBE], capture_output=True, text=True, timeout=timeout,
-                             stdin=subprocess.DEVNULL)
+        out = subprocess.run(
+            [str(python), "-c", PROBE], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         return False, f"{type(e).__name__}: {e}"
     output = out.stdout + out.stderr
@@ -190,8 +193,10 @@ def pip_requirements(requirement: str) -> list[str]:
     tvm, ffi = pins.get("apache-tvm"), pins.get("apache-tvm-ffi")
     if tvm and ffi and (pair := compat.broken(tvm, ffi)):
         better = compat.companion(tvm)
-        raise EnvironmentBroken(f"pip:{requirement}: apache-tvm {tvm} with apache-tvm-ffi {ffi} {pair.note}"
-                                + (f"; use apache-tvm-ffi=={better}" if better else ""))
+        raise EnvironmentBroken(
+            f"pip:{requirement}: apache-tvm {tvm} with apache-tvm-ffi {ffi} {pair.note}"
+            + (f"; use apache-tvm-ffi=={better}" if better else "")
+        )
     if tvm and compat.companion(tvm) and not any(_FFI.match(r) for r in wanted):
         wanted.append(f"apache-tvm-ffi=={compat.companion(tvm)}")
     return wanted + list(WORKER_PACKAGES)
@@ -204,14 +209,28 @@ def _pip(requirement: str, cache_dir: Path, progress: Progress, rebuild: bool) -
 
     def build(staging: Path, log) -> None:
         _step([sys.executable, "-m", "venv", str(staging)], log, progress, "create virtual environment")
-        _step([str(staging / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
-               "--progress-bar", "off", *packages], log, progress, f"pip install {' '.join(packages)}")
+        _step(
+            [
+                str(staging / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--progress-bar",
+                "off",
+                *packages,
+            ],
+            log,
+            progress,
+            f"pip install {' '.join(packages)}",
+        )
 
     recipe = "\n".join([f"python {sys.version.split()[0]}", *packages])
     return _cached(key, cache_dir, build, progress, rebuild, recipe)
 
 
 # -- source -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SourcePlan:
@@ -231,8 +250,15 @@ class SourcePlan:
         return "\n".join(" ".join(c) for c in self.commands).replace(str(self.staging), "<env>")
 
 
-def source_plan(checkout: Path, sha: str, cache_dir: Path, *, jobs: int | None = None,
-                ccache: bool | None = None, fetch: bool = True) -> SourcePlan:
+def source_plan(
+    checkout: Path,
+    sha: str,
+    cache_dir: Path,
+    *,
+    jobs: int | None = None,
+    ccache: bool | None = None,
+    fetch: bool = True,
+) -> SourcePlan:
     """The dry run of `source:CHECKOUT@SHA`: the commands, in order, that build it.
 
     1. fetch the commit into the checkout (skipped when it is already there), then clone
@@ -256,16 +282,29 @@ def source_plan(checkout: Path, sha: str, cache_dir: Path, *, jobs: int | None =
     ccache_dir = Path(cache_dir) / "ccache" if ccache else None
     launchers = ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] if ccache else []
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    pth = ("import pathlib, site; (pathlib.Path(site.getsitepackages()[0]) / 'tvm-source.pth')"
-           ".write_text('../../../../src/python\\n')")
+    pth = (
+        "import pathlib, site; (pathlib.Path(site.getsitepackages()[0]) / 'tvm-source.pth')"
+        ".write_text('../../../../src/python\\n')"
+    )
     commands = [
         *([["git", "-C", str(checkout), "fetch", "--quiet", "origin", sha]] if fetch else []),
         ["git", "clone", "--quiet", "--shared", "--no-checkout", str(checkout), str(src)],
         ["git", "-C", str(src), "checkout", "--quiet", "--detach", sha],
         ["git", "-C", str(src), "submodule", "update", "--init", "--recursive", "--quiet"],
-        ["cmake", "-S", str(src), "-B", str(build), "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-         "-DUSE_LLVM=llvm-config --ignore-libllvm --link-static", "-DHIDE_PRIVATE_SYMBOLS=ON",
-         "-DUSE_RPC=ON", *launchers],
+        [
+            "cmake",
+            "-S",
+            str(src),
+            "-B",
+            str(build),
+            "-G",
+            "Ninja",
+            "-DCMAKE_BUILD_TYPE=Release",
+            "-DUSE_LLVM=llvm-config --ignore-libllvm --link-static",
+            "-DHIDE_PRIVATE_SYMBOLS=ON",
+            "-DUSE_RPC=ON",
+            *launchers,
+        ],
         ["cmake", "--build", str(build), "--parallel", *([str(jobs)] if jobs else [])],  # Ninja: every core
         [sys.executable, "-m", "venv", str(venv)],
         *([[*pip, *TVM_PYTHON_PACKAGES, *WORKER_PACKAGES]] if TVM_PYTHON_PACKAGES or WORKER_PACKAGES else []),
@@ -284,10 +323,15 @@ def _source(checkout: Path, sha: str, cache_dir: Path, progress: Progress, rebui
         raise EnvironmentBroken(f"{spec}: {checkout} is not a git checkout of TVM")
     missing = [tool for tool in SOURCE_TOOLS if shutil.which(tool) is None]
     if missing:
-        raise EnvironmentBroken(f"{spec}: missing build tools: {', '.join(missing)} "
-                                f"(apt-get install git cmake ninja-build llvm-dev ccache)")
-    present = subprocess.run(["git", "-C", str(checkout), "cat-file", "-e", f"{sha}^{{commit}}"],
-                             capture_output=True).returncode == 0
+        raise EnvironmentBroken(
+            f"{spec}: missing build tools: {', '.join(missing)} (apt-get install git cmake ninja-build llvm-dev ccache)"
+        )
+    present = (
+        subprocess.run(
+            ["git", "-C", str(checkout), "cat-file", "-e", f"{sha}^{{commit}}"], capture_output=True
+        ).returncode
+        == 0
+    )
     plan = source_plan(checkout, sha, cache_dir, fetch=not present)
     if plan.ccache_dir is None:
         progress("ccache not found: building without it (every build is a cold build)")
@@ -302,6 +346,7 @@ def _source(checkout: Path, sha: str, cache_dir: Path, progress: Progress, rebui
 
 
 # -- the cache ----------------------------------------------------------------------------
+
 
 def status(key: str, cache_dir: Path) -> str:
     """`ready`, `broken` or `missing`: what provision would find for a key, without building."""
@@ -322,8 +367,9 @@ def _locked(path: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _cached(key: str, cache_dir: Path, build, progress: Progress, rebuild: bool, recipe: str,
-            python_in: str = "bin/python") -> Environment:
+def _cached(
+    key: str, cache_dir: Path, build, progress: Progress, rebuild: bool, recipe: str, python_in: str = "bin/python"
+) -> Environment:
     folder = folder_for(key, cache_dir)
     with _locked(folder.with_suffix(".lock")):
         return _cached_locked(key, folder, build, progress, rebuild, recipe, python_in)
@@ -339,8 +385,9 @@ def _cached_locked(key, folder: Path, build, progress, rebuild, recipe, python_i
         return Environment(key, folder / python_in)
     if broken_note.is_file() and broken_note.read_text().split("\n", 1)[0] == _digest(recipe):
         reason = broken_note.read_text().rstrip().rsplit("\n", 1)[-1].removeprefix("perfbot: ")
-        raise EnvironmentBroken(f"{key}: environment failed to build before ({reason}); log: {broken_note} "
-                                f"(rebuild with --rebuild)")
+        raise EnvironmentBroken(
+            f"{key}: environment failed to build before ({reason}); log: {broken_note} (rebuild with --rebuild)"
+        )
     staging = folder.with_name(folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     log_path = folder.with_suffix(".log")
@@ -379,8 +426,9 @@ def _step(command: list[str], log, progress: Progress, title: str, env: dict | N
     log.write(f"$ {' '.join(command)}\n")
     log.flush()
     try:
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                                stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, stdin=subprocess.DEVNULL
+        )
     except OSError as e:
         raise EnvironmentBroken(f"`{title}` could not start: {e}") from None
     for line in proc.stdout:

@@ -33,10 +33,7 @@ TAIL_LINES = 25
 #: Seconds the fork server may take on top of an item's own limit before it is presumed stuck.
 GRACE_S = 30.0
 
-_BOOTSTRAP = (
-    "import runpy, sys; sys.argv = sys.argv[1:]; "
-    "runpy.run_path(sys.argv[0], run_name='__main__')"
-)
+_BOOTSTRAP = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
 @dataclass
@@ -84,8 +81,12 @@ def run_script(
         try:
             proc = subprocess.Popen(
                 [str(python), "-c", _BOOTSTRAP, str(script), str(spec_path), str(result_path)],
-                cwd=workdir, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=child_environment(env), start_new_session=True,
+                cwd=workdir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=child_environment(env),
+                start_new_session=True,
             )
         except OSError as e:
             return ChildOutcome("environment_error", error=f"cannot start {python}: {e.strerror}")
@@ -98,8 +99,9 @@ def run_script(
     return classify(result_path, log_path, returncode, timed_out, timeout_s, time.perf_counter() - started)
 
 
-def classify(result_path: Path, log_path: Path, returncode: int | None, timed_out: bool, timeout_s: float,
-             wall_s: float) -> ChildOutcome:
+def classify(
+    result_path: Path, log_path: Path, returncode: int | None, timed_out: bool, timeout_s: float, wall_s: float
+) -> ChildOutcome:
     data = _read_json(result_path)
     tail = _tail(log_path)
     phase = data.get("phase", "start")
@@ -124,15 +126,21 @@ class ForkServer:
     child's process group at the limit, and answers {"returncode", "timed_out"}.
     """
 
-    def __init__(self, python: str | Path, script: Path, workdir: Path, env: dict[str, str] | None = None,
-                 start_timeout_s: float = 180.0):
+    def __init__(
+        self,
+        python: str | Path,
+        script: Path,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        start_timeout_s: float = 180.0,
+    ):
         self.python, self.script, self.workdir, self.env = str(python), script, workdir, env
         self.start_timeout_s = start_timeout_s
         self.proc: subprocess.Popen | None = None
         self.failure: ChildOutcome | None = None
         self._buffer = b""
 
-    def __enter__(self) -> "ForkServer":
+    def __enter__(self) -> ForkServer:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -146,8 +154,12 @@ class ForkServer:
             try:
                 self.proc = subprocess.Popen(
                     [self.python, "-c", _BOOTSTRAP, str(self.script), "--serve"],
-                    cwd=self.workdir, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=out,
-                    env=child_environment(self.env), start_new_session=True,
+                    cwd=self.workdir,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=out,
+                    env=child_environment(self.env),
+                    start_new_session=True,
                 )
             except OSError as e:
                 self.failure = ChildOutcome("environment_error", error=f"cannot start {self.python}: {e.strerror}")
@@ -156,8 +168,9 @@ class ForkServer:
         hello = self._read_line(self.start_timeout_s)
         if not hello or not hello.get("ready"):
             error = (hello or {}).get("error") or f"TVM environment did not start ({self._exit_note()})"
-            self.failure = ChildOutcome("environment_error", error=error, log_tail=_tail(log),
-                                        wall_s=time.perf_counter() - started)
+            self.failure = ChildOutcome(
+                "environment_error", error=error, log_tail=_tail(log), wall_s=time.perf_counter() - started
+            )
             self.close()
 
     def run(self, spec: dict, workdir: Path, timeout_s: float) -> ChildOutcome:

@@ -14,14 +14,14 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from bot.devices import Device
-from bot.errors import Cancelled, EnvironmentBroken, PerfbotError
 from bot.engine.runner import Runner, Target
 from bot.engine.suite.suites import Suite, get_suite
+from bot.errors import Cancelled, EnvironmentBroken, PerfbotError
 
 log = logging.getLogger("perfbot.worker")
 
@@ -126,5 +126,14 @@ def after_job(store, job: dict, what: str) -> None:
 
 
 def target_for(job: dict, env: str, python: Path) -> Target:
-    return Target(python=python, env=env, kind=job["kind"], repo=job["repo"], sha=job["sha"], pr=job["pr"],
-                  base_sha=job["base_sha"], commit_time=job.get("commit_time"), job_id=job["id"])
+    return Target(
+        python=python,
+        env=env,
+        kind=job["kind"],
+        repo=job["repo"],
+        sha=job["sha"],
+        pr=job["pr"],
+        base_sha=job["base_sha"],
+        commit_time=job.get("commit_time"),
+        job_id=job["id"],
+    )

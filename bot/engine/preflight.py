@@ -12,8 +12,8 @@ import shutil
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from bot.engine import tracker
 from bot.devices import Device
+from bot.engine import tracker
 from bot.errors import DeviceUnavailable
 
 
@@ -38,9 +38,13 @@ def device_ready(device: Device, cache_dir: Path):
 
 
 def _missing_compiler(device: Device) -> str:
-    hint = "`apt-get install gcc-aarch64-linux-gnu`" if "aarch64-linux-gnu" in device.cross_compiler else "your toolchain"
-    return (f"device {device.name}: cross compiler {device.cross_compiler!r} not found on PATH; "
-            f"install it with {hint} or set cross_compiler in devices.yml")
+    hint = (
+        "`apt-get install gcc-aarch64-linux-gnu`" if "aarch64-linux-gnu" in device.cross_compiler else "your toolchain"
+    )
+    return (
+        f"device {device.name}: cross compiler {device.cross_compiler!r} not found on PATH; "
+        f"install it with {hint} or set cross_compiler in devices.yml"
+    )
 
 
 def _is_qemu(device: Device) -> bool:

@@ -43,9 +43,9 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from bot.child import QEMU_SERVER_SCRIPT
 from bot.errors import DeviceUnavailable, UnknownName
@@ -128,18 +128,24 @@ def check_ready(cache_dir: Path) -> None:
         if shutil.which(tool) is None:
             raise DeviceUnavailable(f"{NAME}: {tool} not found on PATH; install it with `{install}`")
     if not can_link(CROSS_COMPILER):
-        raise DeviceUnavailable(f"{NAME}: {CROSS_COMPILER} cannot link shared libraries (no crti.o); "
-                                f"install it with `apt-get install libc6-dev-arm64-cross`")
+        raise DeviceUnavailable(
+            f"{NAME}: {CROSS_COMPILER} cannot link shared libraries (no crti.o); "
+            f"install it with `apt-get install libc6-dev-arm64-cross`"
+        )
     root = folder(cache_dir)
     marker = read_marker(root)
     if marker is None or not python_path(root).is_file():
         raise DeviceUnavailable(f"{NAME}: no AArch64 user space in {root}; prepare it with `{SETUP_HINT}`")
     if marker.get("wanted") != wanted():
         made = (marker.get("wanted") or {}).get("wheels", {}).get("apache-tvm")
-        what = (f"for apache-tvm {made}, this perfbot wants {WHEELS['apache-tvm']}" if made != WHEELS["apache-tvm"]
-                else f"with other versions than this perfbot wants (see its {MARKER})")
-        raise DeviceUnavailable(f"{NAME}: the AArch64 user space in {root} was made {what}; "
-                                f"refresh it with `{SETUP_HINT}`")
+        what = (
+            f"for apache-tvm {made}, this perfbot wants {WHEELS['apache-tvm']}"
+            if made != WHEELS["apache-tvm"]
+            else f"with other versions than this perfbot wants (see its {MARKER})"
+        )
+        raise DeviceUnavailable(
+            f"{NAME}: the AArch64 user space in {root} was made {what}; refresh it with `{SETUP_HINT}`"
+        )
 
 
 def can_link(compiler: str) -> bool:
@@ -169,8 +175,10 @@ class SetupReport:
 
     def summary(self) -> str:
         what = "reused" if self.reused else "prepared"
-        return (f"{NAME} user space {what} in {self.folder}: {self.disk_bytes / 1e6:.0f} MB "
-                f"(+{self.download_bytes / 1e6:.0f} MB downloads), {self.seconds:.1f} s")
+        return (
+            f"{NAME} user space {what} in {self.folder}: {self.disk_bytes / 1e6:.0f} MB "
+            f"(+{self.download_bytes / 1e6:.0f} MB downloads), {self.seconds:.1f} s"
+        )
 
 
 def setup(cache_dir: Path, progress: Progress | None = None) -> SetupReport:
@@ -189,8 +197,14 @@ def setup(cache_dir: Path, progress: Progress | None = None) -> SetupReport:
         if is_set_up(cache_dir):
             marker = read_marker(root)
             say(f"{root} is already set up (apache-tvm {WHEELS['apache-tvm']}); reusing it")
-            return SetupReport(root, time.perf_counter() - started, int(marker.get("disk_bytes") or disk_usage(root)),
-                               True, disk_usage(downloads(cache_dir)), marker.get("versions"))
+            return SetupReport(
+                root,
+                time.perf_counter() - started,
+                int(marker.get("disk_bytes") or disk_usage(root)),
+                True,
+                disk_usage(downloads(cache_dir)),
+                marker.get("versions"),
+            )
         staging = cache_dir / f".{NAME}.staging"
         if staging.exists():
             say(f"removing an unfinished setup in {staging}")
@@ -199,9 +213,13 @@ def setup(cache_dir: Path, progress: Progress | None = None) -> SetupReport:
         try:
             versions = populate(staging, downloads(cache_dir), say)
             disk = disk_usage(staging)
-            marker = {"wanted": wanted(), "versions": versions, "disk_bytes": disk,
-                      "seconds": round(time.perf_counter() - started, 1),
-                      "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            marker = {
+                "wanted": wanted(),
+                "versions": versions,
+                "disk_bytes": disk,
+                "seconds": round(time.perf_counter() - started, 1),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            }
             (staging / MARKER).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n")
             _replace(staging, root)
         except BaseException:
@@ -251,8 +269,10 @@ def _require_qemu() -> None:
         raise DeviceUnavailable(f"{NAME}: {QEMU} not found on PATH; install it with `apt-get install qemu-user-static`")
     for tool in ("apt-get", "apt-cache", "dpkg", "dpkg-deb"):
         if shutil.which(tool) is None:
-            raise DeviceUnavailable(f"{NAME}: setup needs Debian's apt and dpkg, and {tool} is not on PATH; "
-                                    f"prepare the user space on a Debian or Ubuntu host")
+            raise DeviceUnavailable(
+                f"{NAME}: setup needs Debian's apt and dpkg, and {tool} is not on PATH; "
+                f"prepare the user space on a Debian or Ubuntu host"
+            )
 
 
 def ensure_arm64_apt(say: Progress) -> None:
@@ -260,17 +280,23 @@ def ensure_arm64_apt(say: Progress) -> None:
     foreign = _run(["dpkg", "--print-foreign-architectures"], "dpkg").split()
     if "arm64" not in foreign:
         if os.geteuid() != 0:
-            raise DeviceUnavailable(f"{NAME}: apt does not know arm64 packages; run `{ARCH_HINT}`, then `{SETUP_HINT}` again")
+            raise DeviceUnavailable(
+                f"{NAME}: apt does not know arm64 packages; run `{ARCH_HINT}`, then `{SETUP_HINT}` again"
+            )
         say("adding the arm64 architecture to apt: dpkg --add-architecture arm64")
         _run(["dpkg", "--add-architecture", "arm64"], "dpkg --add-architecture arm64")
         _apt_update(say)
     if not _apt_show([f"python{PYTHON_VERSION}:arm64"]):
         if os.geteuid() != 0:
-            raise DeviceUnavailable(f"{NAME}: apt has no arm64 package lists yet; run `{ARCH_HINT}`, then `{SETUP_HINT}` again")
+            raise DeviceUnavailable(
+                f"{NAME}: apt has no arm64 package lists yet; run `{ARCH_HINT}`, then `{SETUP_HINT}` again"
+            )
         _apt_update(say)
         if not _apt_show([f"python{PYTHON_VERSION}:arm64"]):
-            raise DeviceUnavailable(f"{NAME}: apt has no python{PYTHON_VERSION}:arm64 package; "
-                                    f"this host's Debian release must provide Python {PYTHON_VERSION} (Debian 12)")
+            raise DeviceUnavailable(
+                f"{NAME}: apt has no python{PYTHON_VERSION}:arm64 package; "
+                f"this host's Debian release must provide Python {PYTHON_VERSION} (Debian 12)"
+            )
 
 
 def _apt_update(say: Progress) -> None:
@@ -280,8 +306,9 @@ def _apt_update(say: Progress) -> None:
 
 def _apt_show(names: list[str]) -> list[dict]:
     """`apt-cache show` stanzas of the candidate versions; unknown, virtual and arch-all names give none."""
-    out = subprocess.run(["apt-cache", "show", "--no-all-versions", *names],
-                         capture_output=True, text=True, check=False).stdout
+    out = subprocess.run(
+        ["apt-cache", "show", "--no-all-versions", *names], capture_output=True, text=True, check=False
+    ).stdout
     return [parse_stanza(block) for block in out.split("\n\n") if block.strip()]
 
 
@@ -360,16 +387,33 @@ def download_debs(debs: dict[str, str], into: Path, say: Progress) -> list[Path]
         _run(["apt-get", "download", "-q", *missing], "apt-get download", cwd=into, timeout_s=1800)
     for f in files:
         if not f.is_file():
-            raise DeviceUnavailable(f"{NAME}: apt-get download did not give {f.name}; run `sudo apt-get update` and retry")
+            raise DeviceUnavailable(
+                f"{NAME}: apt-get download did not give {f.name}; run `sudo apt-get update` and retry"
+            )
     return files
 
 
 def download_wheels(into: Path, say: Progress) -> list[Path]:
     """The pinned aarch64 wheels and their dependencies, from PyPI (files already there are kept)."""
     into.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pip", "download", "--progress-bar", "off", "--disable-pip-version-check", "--dest", str(into),
-               "--only-binary=:all:", "--python-version", PYTHON_VERSION, "--implementation", "cp",
-               "--abi", "cp" + PYTHON_VERSION.replace(".", "")]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--progress-bar",
+        "off",
+        "--disable-pip-version-check",
+        "--dest",
+        str(into),
+        "--only-binary=:all:",
+        "--python-version",
+        PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--abi",
+        "cp" + PYTHON_VERSION.replace(".", ""),
+    ]
     for platform in PLATFORMS:
         command += ["--platform", platform]
     requirements = [f"{name}=={version}" for name, version in WHEELS.items()]
@@ -392,7 +436,7 @@ def unzip_wheel(wheel: Path, site: Path) -> tuple[str, str]:
         for info in z.infolist():
             path = info.filename
             if path.startswith(data_dir):
-                kind, _, rest = path[len(data_dir):].partition("/")
+                kind, _, rest = path[len(data_dir) :].partition("/")
                 if kind not in ("purelib", "platlib") or not rest:
                     continue  # scripts, headers, data: nothing the server runs
                 path = rest
@@ -424,22 +468,36 @@ def relative_symlinks(root: Path) -> None:
 
 def verify(root: Path, timeout_s: float = 600) -> dict:
     """Import TVM's RPC server under qemu in the folder; the versions it reports."""
-    code = ("import json, platform, time; t = time.time(); import numpy, tvm, tvm.rpc.server, tvm_ffi; "
-            "print(json.dumps({'machine': platform.machine(), 'python': platform.python_version(), "
-            "'tvm': tvm.__version__, 'tvm_ffi': tvm_ffi.__version__, 'numpy': numpy.__version__, "
-            "'import_s': round(time.time() - t, 1)}))")
+    code = (
+        "import json, platform, time; t = time.time(); import numpy, tvm, tvm.rpc.server, tvm_ffi; "
+        "print(json.dumps({'machine': platform.machine(), 'python': platform.python_version(), "
+        "'tvm': tvm.__version__, 'tvm_ffi': tvm_ffi.__version__, 'numpy': numpy.__version__, "
+        "'import_s': round(time.time() - t, 1)}))"
+    )
     try:
-        out = subprocess.run(emulated_command(root, ["-c", code]), env=emulated_env(root), capture_output=True,
-                             text=True, timeout=timeout_s, check=False)
+        out = subprocess.run(
+            emulated_command(root, ["-c", code]),
+            env=emulated_env(root),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
     except subprocess.TimeoutExpired:
         raise DeviceUnavailable(f"{NAME}: `import tvm` under qemu in {root} took over {timeout_s:g} s") from None
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
         raise DeviceUnavailable(f"{NAME}: `import tvm` fails under qemu in {root}: {last}")
     found = json.loads(out.stdout.strip().splitlines()[-1])
-    if (found["machine"], found["tvm"], found["tvm_ffi"]) != ("aarch64", WHEELS["apache-tvm"], WHEELS["apache-tvm-ffi"]):
-        raise DeviceUnavailable(f"{NAME}: the user space in {root} runs {found}, not apache-tvm "
-                                f"{WHEELS['apache-tvm']} with apache-tvm-ffi {WHEELS['apache-tvm-ffi']} on aarch64")
+    if (found["machine"], found["tvm"], found["tvm_ffi"]) != (
+        "aarch64",
+        WHEELS["apache-tvm"],
+        WHEELS["apache-tvm-ffi"],
+    ):
+        raise DeviceUnavailable(
+            f"{NAME}: the user space in {root} runs {found}, not apache-tvm "
+            f"{WHEELS['apache-tvm']} with apache-tvm-ffi {WHEELS['apache-tvm-ffi']} on aarch64"
+        )
     return found
 
 
@@ -451,9 +509,15 @@ def emulated_command(root: Path, args: list[str]) -> list[str]:
 def emulated_env(root: Path, threads: int = 1) -> dict[str, str]:
     """A clean environment for the emulated Python: its own site folder, nothing from the host's Pythons."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "QEMU_", "LD_", "VIRTUAL_ENV"))}
-    env.update(PYTHONPATH=str(site_path(root)), PYTHONNOUSERSITE="1", PYTHONUNBUFFERED="1",
-               PYTHONFAULTHANDLER="1", TVM_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               LANG="C.UTF-8")
+    env.update(
+        PYTHONPATH=str(site_path(root)),
+        PYTHONNOUSERSITE="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONFAULTHANDLER="1",
+        TVM_NUM_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
+        LANG="C.UTF-8",
+    )
     return env
 
 
@@ -479,7 +543,9 @@ def _run(command: list[str], what: str, cwd: Path | None = None, timeout_s: floa
     except subprocess.TimeoutExpired:
         raise DeviceUnavailable(f"{NAME}: {what} did not finish within {timeout_s:g} s") from None
     if out.returncode != 0:
-        lines = [l for l in out.stderr.strip().splitlines() if not l.startswith("W:")] or [f"exit code {out.returncode}"]
+        lines = [line for line in out.stderr.strip().splitlines() if not line.startswith("W:")] or [
+            f"exit code {out.returncode}"
+        ]
         raise DeviceUnavailable(f"{NAME}: {what} failed: {lines[-1].strip()}")
     return out.stdout
 
@@ -511,15 +577,16 @@ class QemuServer:
 
     stop = close
 
-    def __enter__(self) -> "QemuServer":
+    def __enter__(self) -> QemuServer:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-def start_server(cache_dir: Path, host: str, port: int, key: str, threads: int = 1,
-                 timeout_s: float = 300.0) -> QemuServer:
+def start_server(
+    cache_dir: Path, host: str, port: int, key: str, threads: int = 1, timeout_s: float = 300.0
+) -> QemuServer:
     """Start the AArch64 RPC server under qemu, registered at the tracker host:port under key.
 
     Returns once the tracker lists the key (importing TVM under emulation takes
@@ -534,12 +601,28 @@ def start_server(cache_dir: Path, host: str, port: int, key: str, threads: int =
     log = logs / f"{NAME}-server-{port}.log"  # one per tracker port, rewritten at each start
     ready = logs / f"{NAME}-server.{os.getpid()}.ready"
     ready.unlink(missing_ok=True)
-    args = [str(SERVER_SCRIPT), "--tracker", f"{host}:{port}", "--key", key, "--host", host,
-            "--ready-file", str(ready), "--parent-pid", str(os.getpid())]
+    args = [
+        str(SERVER_SCRIPT),
+        "--tracker",
+        f"{host}:{port}",
+        "--key",
+        key,
+        "--host",
+        host,
+        "--ready-file",
+        str(ready),
+        "--parent-pid",
+        str(os.getpid()),
+    ]
     with open(log, "wb") as out:
-        process = subprocess.Popen(emulated_command(root, args), env=emulated_env(root, threads),
-                                   stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            emulated_command(root, args),
+            env=emulated_env(root, threads),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     server = QemuServer(host, port, key, process, log)
     deadline = time.monotonic() + timeout_s
     try:
@@ -562,13 +645,20 @@ def start_server(cache_dir: Path, host: str, port: int, key: str, threads: int =
 def _alive_or_fail(server: QemuServer, deadline: float, doing: str) -> None:
     if server.process.poll() is not None or time.monotonic() > deadline:
         ended = "exited" if server.process.poll() is not None else "timed out"
-        tail = [l for l in server.log.read_text(errors="replace").splitlines() if l.strip()][-1:] if server.log.is_file() else []
-        raise DeviceUnavailable(f"{NAME}: the RPC server under qemu did not {doing} ({ended}); "
-                                f"see {server.log}" + (f": {tail[0].strip()[:300]}" if tail else ""))
+        tail = (
+            [line for line in server.log.read_text(errors="replace").splitlines() if line.strip()][-1:]
+            if server.log.is_file()
+            else []
+        )
+        raise DeviceUnavailable(
+            f"{NAME}: the RPC server under qemu did not {doing} ({ended}); "
+            f"see {server.log}" + (f": {tail[0].strip()[:300]}" if tail else "")
+        )
 
 
-def serve(cache_dir: Path, tracker_host: str, tracker_port: int, key: str, threads: int = 1,
-          progress: Progress | None = None) -> None:
+def serve(
+    cache_dir: Path, tracker_host: str, tracker_port: int, key: str, threads: int = 1, progress: Progress | None = None
+) -> None:
     """Run the emulated device's RPC server until interrupted (a local tracker too, if none answers on loopback)."""
     from bot.engine import tracker
 
@@ -582,8 +672,10 @@ def serve(cache_dir: Path, tracker_host: str, tracker_port: int, key: str, threa
         local = tracker.start(tracker_host, tracker_port, log=Path(cache_dir) / "tracker.log")
     try:
         with start_server(cache_dir, tracker_host, tracker_port, key, threads) as server:
-            say(f"{NAME} serving under key {key!r} at tracker {tracker_host}:{tracker_port} "
-                f"(server port {server.port}, log {server.log}); Ctrl-C stops it")
+            say(
+                f"{NAME} serving under key {key!r} at tracker {tracker_host}:{tracker_port} "
+                f"(server port {server.port}, log {server.log}); Ctrl-C stops it"
+            )
             code = server.process.wait()
             raise DeviceUnavailable(f"{NAME}: the RPC server under qemu exited with code {code}; see {server.log}")
     finally:

@@ -16,21 +16,21 @@ printed, and the other releases go on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import requests
-from rich.markup import escape
 from packaging.version import InvalidVersion, Version
+from rich.markup import escape
 
 from bot import console, devices
-from bot.engine import envs, preflight
 from bot.config import Settings
-from bot.errors import EnvironmentBroken, UnknownName
-from bot.engine.runner import ItemResult, Quiet, RunOutcome, Runner, Target, Timing, configs
-from bot.store import Store
+from bot.engine import envs, preflight
+from bot.engine.runner import ItemResult, Quiet, Runner, RunOutcome, Target, Timing, configs
 from bot.engine.suite.suites import Suite, get_suite
+from bot.errors import EnvironmentBroken, UnknownName
+from bot.store import Store
 
 PYPI_JSON = "https://pypi.org/pypi/apache-tvm/json"
 REPO = "apache/tvm"
@@ -87,9 +87,17 @@ def release_order(versions: list[str], times: dict[str, str]) -> list[str]:
     return sorted(versions, key=parsed.__getitem__)
 
 
-def run_history(settings: Settings, versions: list[str], suite_name: str = "smoke", device_name: str = "local",
-                db_path: Path | None = None, progress: Lines | None = None, *, rebuild: bool = False,
-                release_time: Callable[[list[str]], dict[str, str]] = release_times) -> list[ReleaseRun]:
+def run_history(
+    settings: Settings,
+    versions: list[str],
+    suite_name: str = "smoke",
+    device_name: str = "local",
+    db_path: Path | None = None,
+    progress: Lines | None = None,
+    *,
+    rebuild: bool = False,
+    release_time: Callable[[list[str]], dict[str, str]] = release_times,
+) -> list[ReleaseRun]:
     """Run the suite on each release, oldest first, and record every one; print the table.
 
     `progress` gets one line per step (environment builds included); without it the console
@@ -110,14 +118,24 @@ def run_history(settings: Settings, versions: list[str], suite_name: str = "smok
         store = Store.open(db)
         for version in ordered:
             say(f"apache-tvm {version}")
-            done.append(_release(store, settings, suite, device, version, times.get(version), say, rebuild,
-                                 interactive))
+            done.append(
+                _release(store, settings, suite, device, version, times.get(version), say, rebuild, interactive)
+            )
     console.console.print(release_table(done, suite.name, device.name))
     return done
 
 
-def _release(store, settings, suite: Suite, device, version: str, commit_time: str | None, say: Lines,
-             rebuild: bool, interactive: bool) -> ReleaseRun:
+def _release(
+    store,
+    settings,
+    suite: Suite,
+    device,
+    version: str,
+    commit_time: str | None,
+    say: Lines,
+    rebuild: bool,
+    interactive: bool,
+) -> ReleaseRun:
     spec = f"pip:apache-tvm=={version}"
     fields = dict(kind="base", repo=REPO, sha=tag(version), commit_time=commit_time)
     try:
@@ -138,15 +156,33 @@ def _release(store, settings, suite: Suite, device, version: str, commit_time: s
 
 def record_environment_error(store, suite: Suite, device, env_key: str, error: str, **fields) -> RunOutcome:
     """A run whose TVM environment could not be built: every item `environment_error`, with why."""
-    results = [ItemResult(workload, config, "environment_error", error=error)
-               for workload in suite.workloads for config in configs(tuning=False)]
+    results = [
+        ItemResult(workload, config, "environment_error", error=error)
+        for workload in suite.workloads
+        for config in configs(tuning=False)
+    ]
     with store.transaction():
-        run_id = store.start_run(suite=suite.name, device=device.name, arch=device.arch, target=device.target,
-                                 threads=device.threads, emulated=device.emulated, env=env_key, **fields)
+        run_id = store.start_run(
+            suite=suite.name,
+            device=device.name,
+            arch=device.arch,
+            target=device.target,
+            threads=device.threads,
+            emulated=device.emulated,
+            env=env_key,
+            **fields,
+        )
         for r in results:
-            store.add_result(run_id, workload=r.workload.name, scheme=r.workload.scheme, layout=r.config.layout,
-                             pipeline=r.config.pipeline, status=r.status, error=r.error,
-                             workload_hash=r.workload.content_hash)
+            store.add_result(
+                run_id,
+                workload=r.workload.name,
+                scheme=r.workload.scheme,
+                layout=r.config.layout,
+                pipeline=r.config.pipeline,
+                status=r.status,
+                error=r.error,
+                workload_hash=r.workload.content_hash,
+            )
         store.finish_run(run_id, "complete")
     return RunOutcome(run_id, results, Timing())
 
@@ -163,8 +199,10 @@ def table_rows(runs: list[ReleaseRun]) -> tuple[list[str], list[list[str]]]:
             cells.setdefault(key, {})[run.version] = f"{r.median_ms:.2f}" if r.status == "ok" else r.status
             if r.tflite_median_ms:
                 tflite[key] = f"{r.tflite_median_ms:.2f}"
-    rows = [[workload, config, *[row.get(run.version, "-") for run in runs], tflite.get((workload, config), "-")]
-            for (workload, config), row in cells.items()]
+    rows = [
+        [workload, config, *[row.get(run.version, "-") for run in runs], tflite.get((workload, config), "-")]
+        for (workload, config), row in cells.items()
+    ]
     return header, rows
 
 

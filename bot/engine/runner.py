@@ -14,7 +14,6 @@ written, so bad input leaves the database as it was.
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import statistics
 import tempfile
@@ -26,12 +25,12 @@ from typing import Protocol
 import numpy as np
 
 from bot import __version__
-from bot.engine import isolation
 from bot.child import MEASURE_SCRIPT, REFERENCE_SCRIPT
 from bot.devices import Device
-from bot.errors import BadModel, Cancelled, PerfbotError
+from bot.engine import isolation
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
+from bot.errors import BadModel, Cancelled, PerfbotError
 
 LAYOUTS = ("NHWC", "NCHW")
 
@@ -168,8 +167,12 @@ def worker_device(device: Device) -> dict:
     if device.rpc is None:
         return {"kind": "local"}
     return {
-        "kind": "rpc", "host": device.rpc.host, "port": device.rpc.port, "key": device.rpc.key,
-        "cross_compiler": device.cross_compiler, "session_timeout": int(device.timeout_s),
+        "kind": "rpc",
+        "host": device.rpc.host,
+        "port": device.rpc.port,
+        "key": device.rpc.key,
+        "cross_compiler": device.cross_compiler,
+        "session_timeout": int(device.timeout_s),
     }
 
 
@@ -197,11 +200,23 @@ class Runner:
             self.progress.start(len(items) + len(suite.workloads), f"{suite.name} on {device.name}")
             references = self._references(suite, device, scratch)
             run_id = self.store.start_run(
-                suite=suite.name, device=device.name, arch=device.arch, target=device.target,
-                threads=device.threads, host_cpu=host_cpu() if device.is_local else None,
-                emulated=device.emulated, tuning=tuning, env=target.env, kind=target.kind, repo=target.repo,
-                sha=target.sha, pr=target.pr, base_sha=target.base_sha, commit_time=target.commit_time,
-                job_id=target.job_id, perfbot_version=__version__,
+                suite=suite.name,
+                device=device.name,
+                arch=device.arch,
+                target=device.target,
+                threads=device.threads,
+                host_cpu=host_cpu() if device.is_local else None,
+                emulated=device.emulated,
+                tuning=tuning,
+                env=target.env,
+                kind=target.kind,
+                repo=target.repo,
+                sha=target.sha,
+                pr=target.pr,
+                base_sha=target.base_sha,
+                commit_time=target.commit_time,
+                job_id=target.job_id,
+                perfbot_version=__version__,
             )
             timing = Timing(tflite_s=sum(r.seconds for r in references.values()))
             results: list[ItemResult] = []
@@ -211,8 +226,9 @@ class Runner:
                     if self.should_stop():
                         raise Cancelled(f"run {run_id} stopped before {workload.key} {config.name}")
                     self.progress.step(f"{workload.key} {config.name}")
-                    result = self._item(server, workload, config, suite, device, references[workload.key],
-                                        scratch / f"item{number}")
+                    result = self._item(
+                        server, workload, config, suite, device, references[workload.key], scratch / f"item{number}"
+                    )
                     self._record(run_id, result, with_versions=not any(r.versions for r in results))
                     results.append(result)
                     timing.compile_s += result.compile_s or 0.0
@@ -250,18 +266,30 @@ class Runner:
                 inputs.append(folder / f"input_{i}.npy")
                 np.save(inputs[-1], array)
             items.append({"model": str(model), "inputs": [str(p) for p in inputs], "folder": str(folder)})
-        spec = {"items": items, "threads": device.threads, "measure": device.tflite_baseline,
-                "number": suite.number, "repeat": suite.repeat, "warmup": suite.warmup}
+        spec = {
+            "items": items,
+            "threads": device.threads,
+            "measure": device.tflite_baseline,
+            "number": suite.number,
+            "repeat": suite.repeat,
+            "warmup": suite.warmup,
+        }
         timeout_s = device.timeout_s * max(len(items), 1)
-        outcome = isolation.run_script(_own_python(), REFERENCE_SCRIPT, spec, scratch / "reference", timeout_s=timeout_s)
+        outcome = isolation.run_script(
+            _own_python(), REFERENCE_SCRIPT, spec, scratch / "reference", timeout_s=timeout_s
+        )
         done = outcome.data.get("items", [])
         references = {}
         for workload, item, result in zip(suite.workloads, items, done + [None] * (len(items) - len(done))):
             if result is None or result.get("status") != "ok":
                 detail = (result or {}).get("error") or outcome.error or outcome.status
                 raise BadModel(f"{item['model']}: the TFLite interpreter cannot run it ({detail})")
-            references[workload.key] = Reference([Path(p) for p in item["inputs"]], [Path(p) for p in result["outputs"]],
-                                                 result.get("samples_ms", []), result.get("measure_s", 0.0))
+            references[workload.key] = Reference(
+                [Path(p) for p in item["inputs"]],
+                [Path(p) for p in result["outputs"]],
+                result.get("samples_ms", []),
+                result.get("measure_s", 0.0),
+            )
             self.progress.done(None)
         return references
 
@@ -288,11 +316,17 @@ class Runner:
         if outcome.status != "ok":
             error = "\n".join(part for part in (outcome.error, outcome.log_tail) if part)
         return ItemResult(
-            workload=workload, config=config, status=outcome.status,
+            workload=workload,
+            config=config,
+            status=outcome.status,
             samples_ms=data.get("samples_ms") or [],
             tflite_samples_ms=reference.samples_ms,
-            max_abs_diff=data.get("max_abs_diff"), mismatch_fraction=data.get("mismatch_fraction"),
-            error=error, compile_s=data.get("compile_s"), measure_s=data.get("measure_s"), wall_s=outcome.wall_s,
+            max_abs_diff=data.get("max_abs_diff"),
+            mismatch_fraction=data.get("mismatch_fraction"),
+            error=error,
+            compile_s=data.get("compile_s"),
+            measure_s=data.get("measure_s"),
+            wall_s=outcome.wall_s,
             versions={k: data.get(k) for k in ("tvm_version", "tvm_ffi_version", "tvm_commit") if data.get(k)},
         )
 
@@ -301,12 +335,22 @@ class Runner:
             if with_versions and result.versions:
                 self.store.update_run(run_id, **result.versions)
             self.store.add_result(
-                run_id, workload=result.workload.name, scheme=result.workload.scheme,
-                layout=result.config.layout, pipeline=result.config.pipeline, status=result.status,
-                samples_ms=result.samples_ms, median_ms=result.median_ms,
-                tflite_samples_ms=result.tflite_samples_ms, tflite_median_ms=result.tflite_median_ms,
-                ratio=result.ratio, max_abs_diff=result.max_abs_diff, mismatch_fraction=result.mismatch_fraction,
-                error=result.error, compile_s=result.compile_s, wall_s=result.wall_s,
+                run_id,
+                workload=result.workload.name,
+                scheme=result.workload.scheme,
+                layout=result.config.layout,
+                pipeline=result.config.pipeline,
+                status=result.status,
+                samples_ms=result.samples_ms,
+                median_ms=result.median_ms,
+                tflite_samples_ms=result.tflite_samples_ms,
+                tflite_median_ms=result.tflite_median_ms,
+                ratio=result.ratio,
+                max_abs_diff=result.max_abs_diff,
+                mismatch_fraction=result.mismatch_fraction,
+                error=result.error,
+                compile_s=result.compile_s,
+                wall_s=result.wall_s,
                 workload_hash=result.workload.content_hash,
             )
 

@@ -34,7 +34,10 @@ def summary(host: str, port: int, timeout_s: float = 20.0) -> dict:
     try:
         out = subprocess.run(
             [sys.executable, "-c", _SUMMARY, host, str(port)],
-            capture_output=True, text=True, timeout=timeout_s, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         raise DeviceUnavailable(f"RPC tracker {host}:{port} did not answer within {timeout_s:g} s") from None
@@ -88,9 +91,22 @@ def start(host: str = "127.0.0.1", port: int = 9190, log: Path | None = None, ti
     """Start `python -m tvm.exec.rpc_tracker` on exactly this port and wait until it listens."""
     out = open(log, "ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "tvm.exec.rpc_tracker", "--host", host, "--port", str(port),
-         "--port-end", str(port + 1), "--silent"],
-        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "tvm.exec.rpc_tracker",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--port-end",
+            str(port + 1),
+            "--silent",
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:

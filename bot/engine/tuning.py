@@ -13,9 +13,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.engine import isolation
-from bot.devices import Device
 from bot.child import MEASURE_SCRIPT
+from bot.devices import Device
+from bot.engine import isolation
 from bot.engine.runner import LAYOUTS, Target, child_env, tuning_dir, worker_device
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, materialize
@@ -34,8 +34,9 @@ class TuneResult:
     error: str | None
 
 
-def tune_suite(store, cache_dir: Path, suite: Suite, device: Device, target: Target, trials: int,
-               progress=None) -> list[TuneResult]:
+def tune_suite(
+    store, cache_dir: Path, suite: Suite, device: Device, target: Target, trials: int, progress=None
+) -> list[TuneResult]:
     results = []
     items = [(w, layout) for w in suite.workloads for layout in LAYOUTS]
     if progress:
@@ -48,13 +49,22 @@ def tune_suite(store, cache_dir: Path, suite: Suite, device: Device, target: Tar
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         spec = {
-            "op": "tune", "model": str(materialize(workload, cache_dir)), "layout": layout,
-            "target": device.target, "threads": device.threads, "device": worker_device(device),
-            "trials": trials, "tuning_dir": str(staging),
+            "op": "tune",
+            "model": str(materialize(workload, cache_dir)),
+            "layout": layout,
+            "target": device.target,
+            "threads": device.threads,
+            "device": worker_device(device),
+            "trials": trials,
+            "tuning_dir": str(staging),
         }
         outcome = isolation.run_script(
-            target.python, MEASURE_SCRIPT, spec, cache_dir / "tuning-work" / f"{device.name}-{number}",
-            timeout_s=device.timeout_s + trials * SECONDS_PER_TRIAL, env=child_env(device),
+            target.python,
+            MEASURE_SCRIPT,
+            spec,
+            cache_dir / "tuning-work" / f"{device.name}-{number}",
+            timeout_s=device.timeout_s + trials * SECONDS_PER_TRIAL,
+            env=child_env(device),
         )
         database = None
         if outcome.status == "ok":
@@ -65,10 +75,18 @@ def tune_suite(store, cache_dir: Path, suite: Suite, device: Device, target: Tar
             shutil.rmtree(staging, ignore_errors=True)
         error = None if outcome.status == "ok" else "\n".join(p for p in (outcome.error, outcome.log_tail) if p)
         store.record_tuning(
-            device=device.name, target=device.target, workload=workload.name, scheme=workload.scheme,
-            layout=layout, trials=trials, status=outcome.status, duration_s=outcome.wall_s,
-            database_dir=str(database) if database else None, error=error,
-            tvm_version=outcome.data.get("tvm_version"), tvm_ffi_version=outcome.data.get("tvm_ffi_version"),
+            device=device.name,
+            target=device.target,
+            workload=workload.name,
+            scheme=workload.scheme,
+            layout=layout,
+            trials=trials,
+            status=outcome.status,
+            duration_s=outcome.wall_s,
+            database_dir=str(database) if database else None,
+            error=error,
+            tvm_version=outcome.data.get("tvm_version"),
+            tvm_ffi_version=outcome.data.get("tvm_ffi_version"),
         )
         result = TuneResult(workload, layout, outcome.status, outcome.wall_s, database, error)
         results.append(result)

@@ -18,10 +18,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.github import commands, comment, events
 from bot.config import GitHubSettings
 from bot.devices import Registry
 from bot.errors import GitHubError
+from bot.github import commands, comment, events
 from bot.github.client import GitHubUnavailable, RateLimited
 from bot.store.jobs import job_key
 
@@ -77,8 +77,7 @@ EVENT_TYPES = {cls.__name__: cls for cls in (PullSeen, PullGone, BaseHead, Comme
 
 
 class Bot:
-    def __init__(self, store, github, registry: Registry, settings: GitHubSettings, clock=time.time,
-                 on_post=None):
+    def __init__(self, store, github, registry: Registry, settings: GitHubSettings, clock=time.time, on_post=None):
         self.store = store
         self.github = github
         self.registry = registry
@@ -109,15 +108,16 @@ class Bot:
                 continue
             except Exception as e:  # a bug must not wedge the inbox: keep the event, log, move on
                 log.exception("event %s failed", item["id"])
-                self.store.inbox_retry(item["id"], f"{type(e).__name__}: {e}", self._backoff(item["attempts"]),
-                                       item["attempts"] + 1 >= 3)
+                self.store.inbox_retry(
+                    item["id"], f"{type(e).__name__}: {e}", self._backoff(item["attempts"]), item["attempts"] + 1 >= 3
+                )
                 continue
             self.store.inbox_done(item["id"])
             handled += 1
         return handled
 
     def _backoff(self, attempts: int) -> float:
-        return self.clock() + min(600.0, 5.0 * 2 ** attempts) * (0.5 + random.random() / 2)
+        return self.clock() + min(600.0, 5.0 * 2**attempts) * (0.5 + random.random() / 2)
 
     def handle(self, event) -> None:
         if isinstance(event, events.PullRequestEvent):
@@ -152,8 +152,13 @@ class Bot:
             self.close_pull(repo, number)
             return
         known = self.store.pull(repo, number)
-        if known and known["head_sha"] == pull["head_sha"] and known["state"] == "open" and known.get("merge_base") \
-                and known["base_ref"] == pull["base_ref"]:
+        if (
+            known
+            and known["head_sha"] == pull["head_sha"]
+            and known["state"] == "open"
+            and known.get("merge_base")
+            and known["base_ref"] == pull["base_ref"]
+        ):
             self.store.save_pull(**{**known, "title": pull.get("title") or known["title"]})
             return
         self.remember_pull(pull)
@@ -188,11 +193,21 @@ class Bot:
             return True
         if self.store.approved(repo, number, pull["head_sha"]):
             return True
-        return commands.may_command(self.github.permission(repo, pull["author"]), pull["author"],
-                                    self.settings.allowlist)
+        return commands.may_command(
+            self.github.permission(repo, pull["author"]), pull["author"], self.settings.allowlist
+        )
 
-    def schedule_pr(self, repo: str, number: int, *, force: bool = False, requested_by: str | None = None,
-                    device: str | None = None, suite: str | None = None, config: str = "default") -> int:
+    def schedule_pr(
+        self,
+        repo: str,
+        number: int,
+        *,
+        force: bool = False,
+        requested_by: str | None = None,
+        device: str | None = None,
+        suite: str | None = None,
+        config: str = "default",
+    ) -> int:
         """Queue the head's jobs (and any missing baseline first); returns how many were (re)queued."""
         pull = self.store.pull(repo, number)
         head, base = pull["head_sha"], pull["merge_base"]
@@ -202,11 +217,30 @@ class Bot:
             if base and self._needs_baseline(repo, base, dev.name, suite_name, config, force):
                 if not base_time:
                     base_time.append(self._commit_time(repo, base))
-                self.store.enqueue(sha=base, device=dev.name, suite=suite_name, config=config, kind="base",
-                                   repo=repo, priority=BASELINE_PRIORITY, commit_time=base_time[0], force=force)
-            _, did = self.store.enqueue(sha=head, device=dev.name, suite=suite_name, config=config, kind="pr",
-                                        repo=repo, pr=number, base_sha=base, priority=PR_PRIORITY,
-                                        requested_by=requested_by, force=force)
+                self.store.enqueue(
+                    sha=base,
+                    device=dev.name,
+                    suite=suite_name,
+                    config=config,
+                    kind="base",
+                    repo=repo,
+                    priority=BASELINE_PRIORITY,
+                    commit_time=base_time[0],
+                    force=force,
+                )
+            _, did = self.store.enqueue(
+                sha=head,
+                device=dev.name,
+                suite=suite_name,
+                config=config,
+                kind="pr",
+                repo=repo,
+                pr=number,
+                base_sha=base,
+                priority=PR_PRIORITY,
+                requested_by=requested_by,
+                force=force,
+            )
             changed += did
         return changed
 
@@ -222,7 +256,7 @@ class Bot:
         devices = [self.registry.get(device)] if device else self.registry.enabled()
         pairs = []
         for dev in devices:
-            for suite_name in ([suite] if suite else dev.suites):
+            for suite_name in [suite] if suite else dev.suites:
                 pairs.append((dev, suite_name))
         return pairs
 
@@ -237,7 +271,7 @@ class Bot:
     def on_push(self, e) -> None:
         if e.deleted or not e.ref.startswith("refs/heads/"):
             return
-        branch = e.ref[len("refs/heads/"):]
+        branch = e.ref[len("refs/heads/") :]
         if branch != (e.default_branch or "main"):
             return
         self.schedule_base(e.repo, e.after)
@@ -246,8 +280,15 @@ class Bot:
         changed = 0
         commit_time = self._commit_time(repo, sha)
         for dev, suite_name in self.targets():
-            _, did = self.store.enqueue(sha=sha, device=dev.name, suite=suite_name, kind="base", repo=repo,
-                                        priority=BASE_PRIORITY, commit_time=commit_time)
+            _, did = self.store.enqueue(
+                sha=sha,
+                device=dev.name,
+                suite=suite_name,
+                kind="base",
+                repo=repo,
+                priority=BASE_PRIORITY,
+                commit_time=commit_time,
+            )
             changed += did
         return changed
 
@@ -286,9 +327,12 @@ class Bot:
             return self._refuse(e, f"{command.problem} in `{command.line}`; try `@{mention} help`")
         permission = self.github.permission(e.repo, e.author)
         if not commands.may_command(permission, e.author, self.settings.allowlist):
-            return self._refuse(e, f"`{command.line}` needs write access to {e.repo} (you have "
-                                   f"{permission or 'no'} access) or a place on the bot's allowlist; "
-                                   f"a maintainer can give the command for you")
+            return self._refuse(
+                e,
+                f"`{command.line}` needs write access to {e.repo} (you have "
+                f"{permission or 'no'} access) or a place on the bot's allowlist; "
+                f"a maintainer can give the command for you",
+            )
         pull = self.store.pull(e.repo, e.number)
         if pull is None or pull["state"] != "open":
             fresh = self.github_pull(e.repo, e.number)  # a PR from before perfbot watched, or reopened
@@ -306,15 +350,25 @@ class Bot:
             return self._refuse(e, unknown)
         if pull["is_fork"] and not self.may_run(e.repo, e.number):
             if _before(getattr(e, "created_at", ""), pull.get("updated_at")):
-                return self._refuse(e, f"this fork's head changed to `{pull['head_sha'][:10]}` after your "
-                                       f"comment, and an approval covers only the code you saw; comment "
-                                       f"`@{mention} run` again to run this head")
+                return self._refuse(
+                    e,
+                    f"this fork's head changed to `{pull['head_sha'][:10]}` after your "
+                    f"comment, and an approval covers only the code you saw; comment "
+                    f"`@{mention} run` again to run this head",
+                )
             self.store.approve(e.repo, e.number, pull["head_sha"], e.author)
         if command.verb == "run":
             n = self.schedule_pr(e.repo, e.number, requested_by=e.author)
         else:
-            n = self.schedule_pr(e.repo, e.number, force=True, requested_by=e.author, device=command.device,
-                                 suite=command.suite, config=command.config or "default")
+            n = self.schedule_pr(
+                e.repo,
+                e.number,
+                force=True,
+                requested_by=e.author,
+                device=command.device,
+                suite=command.suite,
+                config=command.config or "default",
+            )
         self._react(e, "eyes")
         self.store.mark_dirty(e.repo, e.number, f"{command.verb} {e.comment_id}")
         return f"{command.verb}: {n} jobs queued"
@@ -334,8 +388,15 @@ class Bot:
 
     def _react(self, e, content: str) -> None:
         self.github.react(e.repo, e.comment_id, content)
-        self.store.log_post(repo=e.repo, pr=e.number, sha=None, kind="reaction", target=str(e.comment_id),
-                            body=content, dry_run=self.github.dry_run)
+        self.store.log_post(
+            repo=e.repo,
+            pr=e.number,
+            sha=None,
+            kind="reaction",
+            target=str(e.comment_id),
+            body=content,
+            dry_run=self.github.dry_run,
+        )
         if self.on_post is not None:
             self.on_post("reaction", e.repo, e.number, str(e.comment_id), content)
 
@@ -346,8 +407,15 @@ class Bot:
 
     def _reply(self, e, body: str) -> None:
         self.github.reply(e.repo, e.number, body)
-        self.store.log_post(repo=e.repo, pr=e.number, sha=None, kind="reply", target=str(e.comment_id), body=body,
-                            dry_run=self.github.dry_run)
+        self.store.log_post(
+            repo=e.repo,
+            pr=e.number,
+            sha=None,
+            kind="reply",
+            target=str(e.comment_id),
+            body=body,
+            dry_run=self.github.dry_run,
+        )
         if self.on_post is not None:
             self.on_post("reply", e.repo, e.number, str(e.comment_id), body)
 
@@ -368,8 +436,16 @@ def _before(comment_time: str, head_seen: str | None) -> bool:
 def pull_fields(pull) -> dict:
     """The pull_requests row for a PR, from a webhook event or from bot.github.client.PullInfo."""
     return {
-        "repo": pull.repo, "number": pull.number, "title": pull.title, "author": pull.author,
-        "head_sha": pull.head_sha, "head_repo": pull.head_repo, "head_ref": pull.head_ref,
-        "base_ref": pull.base_ref, "base_sha": pull.base_sha, "is_fork": pull.is_fork,
-        "state": pull.state, "url": getattr(pull, "url", None) or getattr(pull, "html_url", None),
+        "repo": pull.repo,
+        "number": pull.number,
+        "title": pull.title,
+        "author": pull.author,
+        "head_sha": pull.head_sha,
+        "head_repo": pull.head_repo,
+        "head_ref": pull.head_ref,
+        "base_ref": pull.base_ref,
+        "base_sha": pull.base_sha,
+        "is_fork": pull.is_fork,
+        "state": pull.state,
+        "url": getattr(pull, "url", None) or getattr(pull, "html_url", None),
     }

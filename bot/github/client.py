@@ -33,9 +33,10 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Protocol, TypeVar
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
 
 import github
 import requests
@@ -144,10 +145,20 @@ class RetryPolicy:
 class GitHub:
     """GitHub as the bot sees it. See the module docstring for the retry and dry-run rules."""
 
-    def __init__(self, settings: GitHubSettings, *, etags: EtagCache | None = None, sleep=time.sleep,
-                 clock=time.time, retry: RetryPolicy | None = None, jitter=random.random, per_page: int = 100,
-                 timeout: int = 15, seconds_between_requests: float | None = 0.25,
-                 seconds_between_writes: float | None = 1.0):
+    def __init__(
+        self,
+        settings: GitHubSettings,
+        *,
+        etags: EtagCache | None = None,
+        sleep=time.sleep,
+        clock=time.time,
+        retry: RetryPolicy | None = None,
+        jitter=random.random,
+        per_page: int = 100,
+        timeout: int = 15,
+        seconds_between_requests: float | None = 0.25,
+        seconds_between_writes: float | None = 1.0,
+    ):
         self.settings = settings
         self.dry_run = settings.dry_run
         self._etags = etags if etags is not None else MemoryEtagCache()
@@ -156,9 +167,15 @@ class GitHub:
         self._auth_kind, auth, self._app_auth = _auth(settings)
         for secret in (settings.token, settings.app_private_key):
             _REDACT.add(secret)
-        self._client_options = dict(base_url=settings.api_url, timeout=timeout, user_agent="perfbot",
-                                    per_page=per_page, retry=None, seconds_between_requests=seconds_between_requests,
-                                    seconds_between_writes=seconds_between_writes)
+        self._client_options = dict(
+            base_url=settings.api_url,
+            timeout=timeout,
+            user_agent="perfbot",
+            per_page=per_page,
+            retry=None,
+            seconds_between_requests=seconds_between_requests,
+            seconds_between_writes=seconds_between_writes,
+        )
         self._gh = github.Github(auth=auth, **self._client_options)
         self._requester = self._gh.requester
         self._login: str | None = None
@@ -189,12 +206,15 @@ class GitHub:
             changed = False
             for page in range(1, 1000):
                 fresh, value = self._conditional_get(
-                    f"pulls:{repo}:open:page{page}", f"/repos/{repo}/pulls",
-                    {"state": "open", "sort": "created", "direction": "desc", "per_page": self._per_page,
-                     "page": page},
-                    lambda data, headers: {"pulls": [_pull_fields(p) for p in data],
-                                           "next": _next_link(headers.get("link")) is not None},
-                    refresh)
+                    f"pulls:{repo}:open:page{page}",
+                    f"/repos/{repo}/pulls",
+                    {"state": "open", "sort": "created", "direction": "desc", "per_page": self._per_page, "page": page},
+                    lambda data, headers: {
+                        "pulls": [_pull_fields(p) for p in data],
+                        "next": _next_link(headers.get("link")) is not None,
+                    },
+                    refresh,
+                )
                 changed |= fresh
                 pulls.extend(PullInfo(**fields) for fields in value["pulls"])
                 if not value["next"]:
@@ -216,12 +236,15 @@ class GitHub:
             changed = False
             for page in range(1, 1000):
                 fresh, value = self._conditional_get(
-                    f"comments:{repo}:page{page}", f"/repos/{repo}/issues/comments",
-                    {"since": since, "sort": "updated", "direction": "asc", "per_page": self._per_page,
-                     "page": page},
-                    lambda data, headers: {"comments": [dataclasses.asdict(_comment_info(c)) for c in data],
-                                           "next": _next_link(headers.get("link")) is not None},
-                    False)
+                    f"comments:{repo}:page{page}",
+                    f"/repos/{repo}/issues/comments",
+                    {"since": since, "sort": "updated", "direction": "asc", "per_page": self._per_page, "page": page},
+                    lambda data, headers: {
+                        "comments": [dataclasses.asdict(_comment_info(c)) for c in data],
+                        "next": _next_link(headers.get("link")) is not None,
+                    },
+                    False,
+                )
                 changed |= fresh
                 found.extend(CommentInfo(**fields) for fields in value["comments"])
                 if not value["next"]:
@@ -238,21 +261,30 @@ class GitHub:
         """The branch's head sha, or None when it has not moved since the stored ETag (free of rate limit)."""
 
         def read() -> str | None:
-            fresh, value = self._conditional_get(f"branch:{repo}:{branch}", f"/repos/{repo}/branches/{branch}", None,
-                                                 lambda data, headers: {"sha": data["commit"]["sha"]}, refresh)
+            fresh, value = self._conditional_get(
+                f"branch:{repo}:{branch}",
+                f"/repos/{repo}/branches/{branch}",
+                None,
+                lambda data, headers: {"sha": data["commit"]["sha"]},
+                refresh,
+            )
             return value["sha"] if fresh else None
 
         return self._call(f"read the head of {repo}@{branch}", read)
 
     def merge_base(self, repo: str, base: str, head: str) -> str:
         """The commit the PR's changes start from: what its results compare against."""
-        data = self._call(f"compare {base}...{head} in {repo}",
-                          lambda: self._json("GET", f"/repos/{repo}/compare/{base}...{head}", {"per_page": 1}))
+        data = self._call(
+            f"compare {base}...{head} in {repo}",
+            lambda: self._json("GET", f"/repos/{repo}/compare/{base}...{head}", {"per_page": 1}),
+        )
         return data["merge_base_commit"]["sha"]
 
     def commit_time(self, repo: str, sha: str) -> str:
         """The committer date, ISO 8601 as GitHub gives it (e.g. 2024-05-01T12:00:00Z)."""
-        data = self._call(f"read commit {sha[:12]} of {repo}", lambda: self._json("GET", f"/repos/{repo}/commits/{sha}"))
+        data = self._call(
+            f"read commit {sha[:12]} of {repo}", lambda: self._json("GET", f"/repos/{repo}/commits/{sha}")
+        )
         return data["commit"]["committer"]["date"]
 
     def permission(self, repo: str, user: str) -> str:
@@ -277,8 +309,12 @@ class GitHub:
 
     def comments(self, repo: str, number: int, since: str | None = None) -> list[CommentInfo]:
         """The PR's conversation comments, oldest first (all pages); `since` is an ISO time of last update."""
-        return [_comment_info(c) for c in self._call(f"list the comments of {repo}#{number}",
-                                                     lambda: list(self._iter_comments(repo, number, since)))]
+        return [
+            _comment_info(c)
+            for c in self._call(
+                f"list the comments of {repo}#{number}", lambda: list(self._iter_comments(repo, number, since))
+            )
+        ]
 
     def bot_login(self) -> str | None:
         """The login the bot comments as (`slug[bot]` for an app), or None when running dry or unknowable."""
@@ -295,8 +331,7 @@ class GitHub:
 
     # Writes ------------------------------------------------------------------------------------
 
-    def upsert_comment(self, repo: str, number: int, marker: str, body: str,
-                       known_id: int | None = None) -> int | None:
+    def upsert_comment(self, repo: str, number: int, marker: str, body: str, known_id: int | None = None) -> int | None:
         """Edit the bot's comment in place: by known_id if it still exists (and still carries the marker),
         else the first comment carrying the hidden marker (search all pages), else create one.
         Skips the PATCH when the body is unchanged. Never creates a second one.
@@ -362,8 +397,9 @@ class GitHub:
 
         self._call(f"react {content} to comment {comment_id} on {repo}", post)
 
-    def set_status(self, repo: str, sha: str, context: str, state: str, description: str,
-                   target_url: str | None = None) -> None:
+    def set_status(
+        self, repo: str, sha: str, context: str, state: str, description: str, target_url: str | None = None
+    ) -> None:
         """A commit status (state: pending, success, failure or error); the description is cut to 140 chars."""
         if state not in STATUS_STATES:
             raise ValueError(f"commit status state {state!r}: expected one of {', '.join(STATUS_STATES)}")
@@ -375,8 +411,10 @@ class GitHub:
         body = {"state": state, "context": context, "description": description}
         if target_url:
             body["target_url"] = target_url
-        self._call(f"set status {context} on {repo}@{sha[:12]}",
-                   lambda: self._json("POST", f"/repos/{repo}/statuses/{sha}", body=body))
+        self._call(
+            f"set status {context} on {repo}@{sha[:12]}",
+            lambda: self._json("POST", f"/repos/{repo}/statuses/{sha}", body=body),
+        )
 
     # Requests ----------------------------------------------------------------------------------
 
@@ -388,8 +426,9 @@ class GitHub:
         _headers, data = self._requester.requestJsonAndCheck(verb, path, parameters=params, input=body)
         return data
 
-    def _conditional_get(self, key: str, path: str, params: dict | None,
-                         keep: Callable[[Any, dict], Any], refresh: bool) -> tuple[bool, Any]:
+    def _conditional_get(
+        self, key: str, path: str, params: dict | None, keep: Callable[[Any, dict], Any], refresh: bool
+    ) -> tuple[bool, Any]:
         """(changed, value): GET with the stored ETag; on 304 the stored value, else `keep(data, headers)`."""
         cached = None if refresh else self._etags.get(key)
         headers = {"If-None-Match": cached[0]} if cached else {}
@@ -458,15 +497,18 @@ class GitHub:
                 wait = _retry_after(headers)
                 if e.status in (403, 429) and wait is not None:
                     if wait > policy.max_retry_after or attempt == policy.attempts:
-                        raise RateLimited(f"{what}: GitHub's secondary rate limit asks to wait {wait:g}s",
-                                          reset_at=self._clock() + wait) from None
+                        raise RateLimited(
+                            f"{what}: GitHub's secondary rate limit asks to wait {wait:g}s",
+                            reset_at=self._clock() + wait,
+                        ) from None
                     log.warning("%s: secondary rate limit; waiting %gs as GitHub asks", what, wait)
                     self._sleep(wait)
                     continue
                 if e.status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0" or _is_limit(message)):
                     reset = _number(headers.get("x-ratelimit-reset")) or self._clock() + 60.0
-                    raise RateLimited(f"{what}: GitHub's rate limit is used up until {_iso(reset)}",
-                                      reset_at=reset) from None
+                    raise RateLimited(
+                        f"{what}: GitHub's rate limit is used up until {_iso(reset)}", reset_at=reset
+                    ) from None
                 if e.status < 500:
                     raise self._refusal(what, e.status, message) from None
                 problem = f"GitHub answered {e.status} {message}".rstrip()
@@ -475,8 +517,7 @@ class GitHub:
             if attempt == policy.attempts:
                 break
             delay = min(policy.max_delay, policy.first_delay * 2 ** (attempt - 1)) * (0.5 + self._jitter() / 2)
-            log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", what, problem, delay, attempt,
-                        policy.attempts)
+            log.warning("%s: %s; retrying in %.1fs (attempt %d of %d)", what, problem, delay, attempt, policy.attempts)
             self._sleep(delay)
         raise GitHubUnavailable(f"{what}: {problem}; gave up after {policy.attempts} attempts") from None
 
@@ -489,13 +530,16 @@ class GitHub:
 
     def _refusal(self, what: str, status: int, message: str) -> GitHubError:
         if status == 401:
-            hint = {"token": "check GITHUB_TOKEN",
-                    "app": "check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY_FILE and GITHUB_APP_INSTALLATION_ID",
-                    "none": "set GITHUB_TOKEN (or a GitHub App) to authenticate"}[self._auth_kind]
+            hint = {
+                "token": "check GITHUB_TOKEN",
+                "app": "check GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY_FILE and GITHUB_APP_INSTALLATION_ID",
+                "none": "set GITHUB_TOKEN (or a GitHub App) to authenticate",
+            }[self._auth_kind]
             return GitHubAuthError(f"{what}: GitHub refused perfbot's credentials (401 {message}); {hint}")
         if status == 404:
-            return GitHubNotFound(f"{what}: GitHub answered 404 {message} (it does not exist, or these "
-                                  f"credentials may not see it)")
+            return GitHubNotFound(
+                f"{what}: GitHub answered 404 {message} (it does not exist, or these credentials may not see it)"
+            )
         return GitHubError(f"{what}: GitHub refused it ({status} {message})")
 
 
@@ -508,14 +552,17 @@ def _auth(settings: GitHubSettings):
         return "token", github.Auth.Token(settings.token), None
     if settings.app_id and settings.app_private_key:
         if settings.app_installation_id is None:
-            raise ConfigError("GITHUB_APP_ID is set but GITHUB_APP_INSTALLATION_ID is not: the bot acts as one "
-                              "installation of the app (see the app's installation page for its id)")
+            raise ConfigError(
+                "GITHUB_APP_ID is set but GITHUB_APP_INSTALLATION_ID is not: the bot acts as one "
+                "installation of the app (see the app's installation page for its id)"
+            )
         app_auth = github.Auth.AppAuth(settings.app_id, settings.app_private_key)
         try:
             app_auth.create_jwt()
         except Exception as e:  # PyJWT and cryptography raise several kinds for a bad key
-            raise ConfigError(f"GITHUB_APP_PRIVATE_KEY(_FILE): not a usable RSA private key "
-                              f"({type(e).__name__})") from None
+            raise ConfigError(
+                f"GITHUB_APP_PRIVATE_KEY(_FILE): not a usable RSA private key ({type(e).__name__})"
+            ) from None
         return "app", app_auth.get_installation_auth(int(settings.app_installation_id)), app_auth
     return "none", None, None
 
@@ -525,20 +572,34 @@ def _pull_fields(data: dict) -> dict:
     base_repo = data["base"]["repo"]["full_name"]
     head_repo = (data["head"].get("repo") or {}).get("full_name")
     return {
-        "repo": base_repo, "number": data["number"], "title": data["title"],
+        "repo": base_repo,
+        "number": data["number"],
+        "title": data["title"],
         "author": (data.get("user") or {}).get("login") or "ghost",
-        "head_sha": data["head"]["sha"], "head_repo": head_repo, "head_ref": data["head"]["ref"],
-        "base_ref": data["base"]["ref"], "base_sha": data["base"]["sha"],
-        "is_fork": is_fork(base_repo, head_repo), "state": data["state"], "draft": bool(data.get("draft")),
-        "url": data["html_url"], "updated_at": data["updated_at"],
+        "head_sha": data["head"]["sha"],
+        "head_repo": head_repo,
+        "head_ref": data["head"]["ref"],
+        "base_ref": data["base"]["ref"],
+        "base_sha": data["base"]["sha"],
+        "is_fork": is_fork(base_repo, head_repo),
+        "state": data["state"],
+        "draft": bool(data.get("draft")),
+        "url": data["html_url"],
+        "updated_at": data["updated_at"],
     }
 
 
 def _comment_info(data: dict) -> CommentInfo:
     number = re.search(r"/issues/(\d+)$", data.get("issue_url") or "")
-    return CommentInfo(id=data["id"], author=_author(data), body=data.get("body") or "",
-                       created_at=data["created_at"], updated_at=data["updated_at"], url=data.get("html_url", ""),
-                       number=int(number.group(1)) if number else None)
+    return CommentInfo(
+        id=data["id"],
+        author=_author(data),
+        body=data.get("body") or "",
+        created_at=data["created_at"],
+        updated_at=data["updated_at"],
+        url=data.get("html_url", ""),
+        number=int(number.group(1)) if number else None,
+    )
 
 
 def _author(comment: dict) -> str:
@@ -592,14 +653,13 @@ def _number(value: str | None) -> float | None:
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class _Redactor(logging.Filter):
     """Removes secrets from PyGithub's debug log (it logs response bodies, and an installation token is one)."""
 
-    _PATTERNS = [re.compile(r'("token"\s*:\s*")[^"]+(")'),
-                 re.compile(r"\b(gh[pousr]_|github_pat_)[A-Za-z0-9_]{10,}")]
+    _PATTERNS = [re.compile(r'("token"\s*:\s*")[^"]+(")'), re.compile(r"\b(gh[pousr]_|github_pat_)[A-Za-z0-9_]{10,}")]
 
     def __init__(self) -> None:
         super().__init__()

@@ -89,15 +89,17 @@ def may_command(permission: str | None, login: str, allowlist: frozenset[str] = 
 
 
 def help_text(mention: str = "perfbot") -> str:
-    return "\n".join([
-        f"perfbot measures quantized conv2d and Inception-v3 with this PR's TVM against its base branch and TFLite.",
-        "Commands (one per line, for people with write access to the repository):",
-        "",
-        "```",
-        f"@{mention} rerun                          run everything again for the head commit",
-        f"@{mention} rerun device=NAME suite=NAME   only that device and/or suite (suite: smoke, conv, full)",
-        f"@{mention} run                            approve this fork PR's current head commit for running",
-        f"@{mention} cancel                         cancel this PR's queued and running jobs",
-        f"@{mention} help                           this text",
-        "```",
-    ])
+    return "\n".join(
+        [
+            "perfbot measures quantized conv2d and Inception-v3 with this PR's TVM against its base branch and TFLite.",
+            "Commands (one per line, for people with write access to the repository):",
+            "",
+            "```",
+            f"@{mention} rerun                          run everything again for the head commit",
+            f"@{mention} rerun device=NAME suite=NAME   only that device and/or suite (suite: smoke, conv, full)",
+            f"@{mention} run                            approve this fork PR's current head commit for running",
+            f"@{mention} cancel                         cancel this PR's queued and running jobs",
+            f"@{mention} help                           this text",
+            "```",
+        ]
+    )

@@ -12,13 +12,41 @@ import re
 from bot.verdicts import DeviceReport, PrReport, Row
 
 #: Table rows: what needs attention first.
-VERDICT_ORDER = ("wrong_result", "compile_error", "runtime_error", "crash", "timeout", "environment_error",
-                 "slower", "faster", "unchanged", "inconclusive", "emulated", "no baseline")
+VERDICT_ORDER = (
+    "wrong_result",
+    "compile_error",
+    "runtime_error",
+    "crash",
+    "timeout",
+    "environment_error",
+    "slower",
+    "faster",
+    "unchanged",
+    "inconclusive",
+    "emulated",
+    "no baseline",
+)
 #: The summary line reads as the issue puts it: "2 slower, 1 wrong result, 14 unchanged, on 2 devices".
-SUMMARY_ORDER = ("slower", "wrong_result", "compile_error", "runtime_error", "crash", "timeout",
-                 "environment_error", "faster", "unchanged", "inconclusive", "emulated", "no baseline")
-LABELS = {"wrong_result": "wrong result", "compile_error": "compile error", "runtime_error": "runtime error",
-          "environment_error": "environment error"}
+SUMMARY_ORDER = (
+    "slower",
+    "wrong_result",
+    "compile_error",
+    "runtime_error",
+    "crash",
+    "timeout",
+    "environment_error",
+    "faster",
+    "unchanged",
+    "inconclusive",
+    "emulated",
+    "no baseline",
+)
+LABELS = {
+    "wrong_result": "wrong result",
+    "compile_error": "compile error",
+    "runtime_error": "runtime error",
+    "environment_error": "environment error",
+}
 ICONS = {"success": "✅", "failure": "❌", "pending": "⏳", "error": "⚠️"}
 #: Of each failure's output, the comment shows this many last lines...
 ERROR_LINES = 12
@@ -113,23 +141,45 @@ def device_section(device: DeviceReport, details: bool = True) -> list[str]:
     for reason in device.baseline_failed:
         lines.append(f"\nThe baseline run failed ({_one_line(reason)}): no comparison with the base branch.")
     if device.cancelled and not (device.pending or device.running):
-        lines.append(f"\n{len(device.cancelled)} job{'s' if len(device.cancelled) != 1 else ''} cancelled "
-                     f"({_one_line(device.cancelled[-1])}).")
+        lines.append(
+            f"\n{len(device.cancelled)} job{'s' if len(device.cancelled) != 1 else ''} cancelled "
+            f"({_one_line(device.cancelled[-1])})."
+        )
     if not device.rows:
         return lines
-    lines += ["", "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
-              "|---|---|---|--:|--:|--:|---|--:|---|"]
-    for row in sorted(device.rows, key=lambda r: (VERDICT_ORDER.index(r.verdict) if r.verdict in VERDICT_ORDER
-                                                   else 99, r.workload, r.scheme, r.config)):
-        lines.append(f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
-                     f"{_change(row)} | {_verdict(row)} | {_ratio(row)} | {_correctness(row)} |")
+    lines += [
+        "",
+        "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
+        "|---|---|---|--:|--:|--:|---|--:|---|",
+    ]
+    for row in sorted(
+        device.rows,
+        key=lambda r: (
+            VERDICT_ORDER.index(r.verdict) if r.verdict in VERDICT_ORDER else 99,
+            r.workload,
+            r.scheme,
+            r.config,
+        ),
+    ):
+        lines.append(
+            f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
+            f"{_change(row)} | {_verdict(row)} | {_ratio(row)} | {_correctness(row)} |"
+        )
     failures = [r for r in device.rows if r.status != "ok" and r.error]
     if failures and details:
-        lines += ["", f"<details><summary>{len(failures)} failure{'s' if len(failures) != 1 else ''} on "
-                      f"{d.name}: last lines of output</summary>", ""]
+        lines += [
+            "",
+            f"<details><summary>{len(failures)} failure{'s' if len(failures) != 1 else ''} on "
+            f"{d.name}: last lines of output</summary>",
+            "",
+        ]
         for row in failures[:MAX_FAILURES_SHOWN]:
-            lines += [f"**`{row.workload}` {row.scheme} {row.config}**: {LABELS.get(row.status, row.status)}", "",
-                      fence(tail(row.error)), ""]
+            lines += [
+                f"**`{row.workload}` {row.scheme} {row.config}**: {LABELS.get(row.status, row.status)}",
+                "",
+                fence(tail(row.error)),
+                "",
+            ]
         if len(failures) > MAX_FAILURES_SHOWN:
             lines += [f"and {len(failures) - MAX_FAILURES_SHOWN} more; the dashboard has every one.", ""]
         lines.append("</details>")
@@ -140,7 +190,7 @@ def tail(text: str, lines: int = ERROR_LINES, chars: int = ERROR_CHARS) -> str:
     """The last lines of an error output: where Python and TVM put the message that matters."""
     kept = text.strip().splitlines()[-lines:]
     out = "\n".join(kept)
-    return out if len(out) <= chars else "…" + out[-(chars - 1):]
+    return out if len(out) <= chars else "…" + out[-(chars - 1) :]
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -149,8 +199,9 @@ def _one_line(text: str, limit: int = 300) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def comment(report: PrReport, mention: str, dashboard_url: str | None = None, notes: list[str] = (),
-            details: bool = True) -> str:
+def comment(
+    report: PrReport, mention: str, dashboard_url: str | None = None, notes: list[str] = (), details: bool = True
+) -> str:
     lines = [marker(mention), f"### perfbot: {summary_line(report)}", ""]
     if report.closed:
         lines += ["This pull request is closed; its queued jobs were cancelled.", ""]
@@ -176,7 +227,7 @@ def comment(report: PrReport, mention: str, dashboard_url: str | None = None, no
     if len(text) > MAX_COMMENT and details:  # a huge suite full of failures: drop their output first
         return comment(report, mention, dashboard_url, notes, details=False)
     if len(text) > MAX_COMMENT:
-        text = text[:MAX_COMMENT - 200].rsplit("\n|", 1)[0] + "\n\n(cut to fit GitHub's comment size limit)\n"
+        text = text[: MAX_COMMENT - 200].rsplit("\n|", 1)[0] + "\n\n(cut to fit GitHub's comment size limit)\n"
     return text
 
 
@@ -187,8 +238,9 @@ def status_description(device: DeviceReport) -> str:
     elif device.state == "error" and device.cancelled and not device.failed_jobs and not device.rows:
         text = _one_line(device.cancelled[-1])
     elif device.state == "error":
-        text = "could not measure: " + (_one_line(device.failed_jobs[0]) if device.failed_jobs
-                                        else "TVM environment broken")
+        text = "could not measure: " + (
+            _one_line(device.failed_jobs[0]) if device.failed_jobs else "TVM environment broken"
+        )
     else:
         counts = device.counts
         parts = [plural(counts[v], v) for v in SUMMARY_ORDER if counts.get(v)]

@@ -13,9 +13,9 @@ import logging
 import threading
 import time
 
+from bot.errors import GitHubError
 from bot.github import commands
 from bot.github.bot import BaseHead, Bot, CommentSeen, PullGone, PullSeen, pull_fields
-from bot.errors import GitHubError
 
 log = logging.getLogger("perfbot.watch")
 
@@ -28,7 +28,7 @@ class Poller:
     events are kept, with the new ETags and the comment watermark, in one transaction.
     """
 
-    def __init__(self, bot: "Bot", repo: str, branch: str = "main"):
+    def __init__(self, bot: Bot, repo: str, branch: str = "main"):
         self.bot = bot
         self.store = bot.store
         self.github = bot.github
@@ -65,8 +65,12 @@ class Poller:
                 open_now = {p.number for p in pulls}
                 for pull in pulls:
                     known = self.store.pull(self.repo, pull.number)
-                    if known is None or known["head_sha"] != pull.head_sha or known["state"] != "open" \
-                            or not known.get("merge_base"):
+                    if (
+                        known is None
+                        or known["head_sha"] != pull.head_sha
+                        or known["state"] != "open"
+                        or not known.get("merge_base")
+                    ):
                         events.append(PullSeen(pull_fields(pull)))
                         found["pulls"] += 1
                 for known in self.store.pulls(self.repo, "open"):
@@ -77,8 +81,16 @@ class Poller:
             for comment in comments or []:
                 since = max(since, comment.updated_at)
                 if self._is_new_command(comment, started, open_now):
-                    events.append(CommentSeen(self.repo, comment.number, comment.id, comment.author,
-                                                  comment.body, created_at=comment.created_at))
+                    events.append(
+                        CommentSeen(
+                            self.repo,
+                            comment.number,
+                            comment.id,
+                            comment.author,
+                            comment.body,
+                            created_at=comment.created_at,
+                        )
+                    )
                     found["comments"] += 1
             head = self.github.branch_head(self.repo, self.branch)
             if head is not None and not self.store.jobs("repo = ? and sha = ? and kind = 'base'", [self.repo, head]):
@@ -103,8 +115,9 @@ class Poller:
         return bool(commands.parse(comment.body, self.bot.settings.mention))
 
 
-def loop(bot: "Bot", publisher, poller: Poller | None, interval_s: float, stop: threading.Event,
-         once: bool = False) -> Exception | None:
+def loop(
+    bot: Bot, publisher, poller: Poller | None, interval_s: float, stop: threading.Event, once: bool = False
+) -> Exception | None:
     """Poll (if watching), handle the inbox, publish; until stopped. GitHub trouble only delays.
 
     A failed poll doubles the wait (up to 15 minutes), or waits for the rate limit's reset;

@@ -14,11 +14,11 @@ import hashlib
 import logging
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from bot import verdicts
-from bot.github import comment
 from bot.errors import GitHubError
+from bot.github import comment
 from bot.github.client import GitHubUnavailable, RateLimited
 
 log = logging.getLogger("perfbot.publish")
@@ -43,8 +43,11 @@ class Publisher:
             try:
                 self.publish(item["repo"], item["pr"])
             except GitHubError as e:
-                retry = e.reset_at if isinstance(e, RateLimited) and e.reset_at else \
-                    self.clock() + min(600.0, 10.0 * 2 ** item["attempts"]) * (0.5 + random.random() / 2)
+                retry = (
+                    e.reset_at
+                    if isinstance(e, RateLimited) and e.reset_at
+                    else self.clock() + min(600.0, 10.0 * 2 ** item["attempts"]) * (0.5 + random.random() / 2)
+                )
                 log.warning("publishing %s#%s deferred: %s", item["repo"], item["pr"], e)
                 self.store.publish_failed(item["repo"], item["pr"], str(e), retry)
                 if isinstance(e, (RateLimited, GitHubUnavailable)):
@@ -52,8 +55,12 @@ class Publisher:
                 continue
             except Exception as e:  # a bug in one PR's report must not hold up the others
                 log.exception("publishing %s#%s failed", item["repo"], item["pr"])
-                self.store.publish_failed(item["repo"], item["pr"], f"{type(e).__name__}: {e}",
-                                          self.clock() + min(3600.0, 60.0 * 2 ** item["attempts"]))
+                self.store.publish_failed(
+                    item["repo"],
+                    item["pr"],
+                    f"{type(e).__name__}: {e}",
+                    self.clock() + min(3600.0, 60.0 * 2 ** item["attempts"]),
+                )
                 continue
             self.store.published(item["repo"], item["pr"], item["reason"])
             done += 1
@@ -70,8 +77,9 @@ class Publisher:
         digest = hashlib.sha256(body.encode()).hexdigest()
         if self.store.comment_body_sha(repo, number) != digest:
             known_id = self.store.comment_id(repo, number)
-            comment_id = self.github.upsert_comment(repo, number, comment.marker(self.settings.mention), body,
-                                                    known_id=known_id)
+            comment_id = self.github.upsert_comment(
+                repo, number, comment.marker(self.settings.mention), body, known_id=known_id
+            )
             self.store.save_comment(repo, number, comment_id if comment_id is not None else known_id, digest)
             self._posted("comment", repo, number, built.head_sha, str(comment_id or known_id or "new"), body)
         if not built.closed:
@@ -92,7 +100,8 @@ class Publisher:
         self._posted("status", repo, number, sha, context, said)
 
     def _posted(self, kind: str, repo: str, number: int, sha: str | None, target: str, body: str) -> None:
-        self.store.log_post(repo=repo, pr=number, sha=sha, kind=kind, target=target, body=body,
-                            dry_run=self.github.dry_run)
+        self.store.log_post(
+            repo=repo, pr=number, sha=sha, kind=kind, target=target, body=body, dry_run=self.github.dry_run
+        )
         if self.on_post is not None:
             self.on_post(kind, repo, number, target, body)

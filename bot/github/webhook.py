@@ -32,12 +32,13 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.github import events
 from bot.errors import ConfigError
+from bot.github import events
 
 PATHS = ("/", "/webhook")
 HEALTH_PATH = "/healthz"
@@ -63,8 +64,15 @@ class WebhookServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], secret: str | None, handle: Callable[[Any], None],
-                 seen: Callable[[str], bool], forget: Callable[[str], None] | None, logger: logging.Logger):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        secret: str | None,
+        handle: Callable[[Any], None],
+        seen: Callable[[str], bool],
+        forget: Callable[[str], None] | None,
+        logger: logging.Logger,
+    ):
         self.secret = secret
         self.handle_event = handle
         self.seen = seen
@@ -82,9 +90,17 @@ class WebhookServer(ThreadingHTTPServer):
         return f"http://{host}:{self.port}"
 
 
-def make_server(host: str, port: int, secret: str | None, handle: Callable[[Any], None],
-                seen: Callable[[str], bool], logger: logging.Logger | None = None, *,
-                forget: Callable[[str], None] | None = None, allow_insecure: bool = False) -> WebhookServer:
+def make_server(
+    host: str,
+    port: int,
+    secret: str | None,
+    handle: Callable[[Any], None],
+    seen: Callable[[str], bool],
+    logger: logging.Logger | None = None,
+    *,
+    forget: Callable[[str], None] | None = None,
+    allow_insecure: bool = False,
+) -> WebhookServer:
     """A bound receiver (port 0 picks a free port: see `.port`); call serve_forever() and later shutdown().
 
     `seen(delivery_id)` records a delivery and answers True if it was already recorded;
@@ -93,8 +109,10 @@ def make_server(host: str, port: int, secret: str | None, handle: Callable[[Any]
     logger = logger or logging.getLogger("perfbot.webhook")
     if not secret:
         if not allow_insecure:
-            raise ConfigError("PERFBOT_WEBHOOK_SECRET is not set: set it to the secret of the repository's "
-                              "webhook (Settings > Webhooks) so that forged deliveries are refused")
+            raise ConfigError(
+                "PERFBOT_WEBHOOK_SECRET is not set: set it to the secret of the repository's "
+                "webhook (Settings > Webhooks) so that forged deliveries are refused"
+            )
         logger.warning("webhook receiver running WITHOUT a secret: signatures are not checked; local testing only")
     server = WebhookServer((host, port), secret, handle, seen, forget, logger)
     logger.info("webhook receiver listening on %s", server.url)
@@ -138,8 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
         event_name = self.headers.get("X-GitHub-Event")
         delivery = self.headers.get("X-GitHub-Delivery")
         if server.secret and not signature_matches(server.secret, body, self.headers.get("X-Hub-Signature-256")):
-            log.warning("delivery %s from %s refused: missing or wrong X-Hub-Signature-256", delivery,
-                        self.client_address[0])
+            log.warning(
+                "delivery %s from %s refused: missing or wrong X-Hub-Signature-256", delivery, self.client_address[0]
+            )
             self._answer(401, {"error": "missing or wrong X-Hub-Signature-256"})
             return
         if not event_name or not delivery:
@@ -193,8 +212,9 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.server.forget(delivery)
         except Exception:
-            self.server.log.exception("could not forget delivery %s; a redelivery will be taken as a duplicate",
-                                      delivery)
+            self.server.log.exception(
+                "could not forget delivery %s; a redelivery will be taken as a duplicate", delivery
+            )
 
     def _answer(self, status: int, body: dict, *, close: bool = False, headers: dict | None = None) -> None:
         data = json.dumps(body).encode()

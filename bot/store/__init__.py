@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
@@ -24,7 +24,7 @@ from bot.store.results import Results
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 class Store(Results, History, Jobs, GitHubState, DashboardQueries):
@@ -35,7 +35,7 @@ class Store(Results, History, Jobs, GitHubState, DashboardQueries):
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path, create: bool = True) -> "Store":
+    def open(cls, path: str | Path, create: bool = True) -> Store:
         """Open (and migrate) a database; `create=False` refuses to make a new file."""
         path = Path(path)
         if not create and not path.exists():
@@ -54,13 +54,15 @@ class Store(Results, History, Jobs, GitHubState, DashboardQueries):
                 f"{path}: written by a newer perfbot (schema {version}, this one knows {schema.LATEST}); upgrade perfbot"
             )
         if version == 0 and db.table_names() and "runs" not in db.table_names():
-            raise DatabaseError(f"{path}: an SQLite file that is not a perfbot database (tables: {', '.join(db.table_names()[:5])})")
+            raise DatabaseError(
+                f"{path}: an SQLite file that is not a perfbot database (tables: {', '.join(db.table_names()[:5])})"
+            )
         store = cls(db, path)
         store._migrate(version)
         return store
 
     @classmethod
-    def memory(cls) -> "Store":
+    def memory(cls) -> Store:
         store = cls(sqlite_utils.Database(memory=True), None)
         store._migrate(0)
         return store

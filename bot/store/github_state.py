@@ -141,13 +141,26 @@ class GitHubState:
     # Inbox: events waiting to be handled ----------------------------------
 
     def inbox_add(self, event: str, payload: str) -> int:
-        return self.db["inbox"].insert({"event": event, "payload": payload, "received_at": _now(),
-                                        "attempts": 0, "next_attempt": 0.0, "state": "pending"}).last_pk
+        return (
+            self.db["inbox"]
+            .insert(
+                {
+                    "event": event,
+                    "payload": payload,
+                    "received_at": _now(),
+                    "attempts": 0,
+                    "next_attempt": 0.0,
+                    "state": "pending",
+                }
+            )
+            .last_pk
+        )
 
     def inbox_due(self, now: float | None = None, limit: int = 100) -> list[dict]:
         now = time.time() if now is None else now
-        return list(self.db["inbox"].rows_where("state = 'pending' and next_attempt <= ?", [now],
-                                                order_by="id", limit=limit))
+        return list(
+            self.db["inbox"].rows_where("state = 'pending' and next_attempt <= ?", [now], order_by="id", limit=limit)
+        )
 
     def inbox_done(self, item_id: int) -> None:
         self.db["inbox"].update(item_id, {"state": "done", "error": None})
@@ -169,10 +182,21 @@ class GitHubState:
 
     # Posts: what was (or, dry, would have been) posted -----------------------
 
-    def log_post(self, *, repo: str, pr: int | None, sha: str | None, kind: str, target: str, body: str,
-                 dry_run: bool) -> None:
-        self.db["posts"].insert({"at": _now(), "repo": repo, "pr": pr, "sha": sha, "kind": kind, "target": target,
-                                 "body": body, "dry_run": int(dry_run)})
+    def log_post(
+        self, *, repo: str, pr: int | None, sha: str | None, kind: str, target: str, body: str, dry_run: bool
+    ) -> None:
+        self.db["posts"].insert(
+            {
+                "at": _now(),
+                "repo": repo,
+                "pr": pr,
+                "sha": sha,
+                "kind": kind,
+                "target": target,
+                "body": body,
+                "dry_run": int(dry_run),
+            }
+        )
 
     def posts(self, repo: str | None = None, pr: int | None = None) -> list[dict]:
         clauses, args = [], []

@@ -13,22 +13,23 @@ HISTORY_ORDER = "coalesce(runs.commit_time, runs.started_at), runs.id"
 class History:
     db: Any
 
-    def series_medians(self, device: str, workload: str, scheme: str, layout: str, pipeline: str,
-                       limit: int = 30) -> list[float]:
+    def series_medians(
+        self, device: str, workload: str, scheme: str, layout: str, pipeline: str, limit: int = 30
+    ) -> list[float]:
         """Medians of the newest `limit` base-branch runs of one series, oldest first (for noise levels)."""
         rows = self.db.execute(
             f"""select results.median_ms from results join runs on runs.id = results.run_id
                 where runs.status = 'complete' and runs.kind = 'base' and runs.device = ?
                   and results.workload = ? and results.scheme = ? and results.layout = ? and results.pipeline = ?
                   and results.status = 'ok' and results.median_ms is not null
-                order by {HISTORY_ORDER.replace(', runs.id', ' desc, runs.id desc')} limit ?""",
+                order by {HISTORY_ORDER.replace(", runs.id", " desc, runs.id desc")} limit ?""",
             [device, workload, scheme, layout, pipeline, limit],
         ).fetchall()
         return [r[0] for r in reversed(rows)]
 
     def base_history(self, device: str | None = None) -> list[dict]:
         """Every result of complete base-branch runs (and release history), oldest commit first."""
-        sql = f"""select results.*, runs.device, runs.sha, runs.repo, runs.commit_time, runs.started_at,
+        sql = """select results.*, runs.device, runs.sha, runs.repo, runs.commit_time, runs.started_at,
                          runs.tvm_version, runs.tvm_ffi_version, runs.env, runs.suite, runs.emulated
                   from results join runs on runs.id = results.run_id
                   where runs.status = 'complete' and runs.kind = 'base'"""
@@ -54,4 +55,3 @@ class History:
             [device, sha, suite],
         ).fetchone()
         return row is not None
-

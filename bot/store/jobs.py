@@ -24,10 +24,22 @@ def job_key(repo: str | None, sha: str, device: str, suite: str, config: str, ki
 class Jobs:
     db: Any
 
-    def enqueue(self, *, sha: str, device: str, suite: str, config: str = "default", kind: str = "pr",
-                repo: str | None = None, pr: int | None = None, base_sha: str | None = None,
-                priority: int = 0, requested_by: str | None = None, force: bool = False,
-                commit_time: str | None = None) -> tuple[int, bool]:
+    def enqueue(
+        self,
+        *,
+        sha: str,
+        device: str,
+        suite: str,
+        config: str = "default",
+        kind: str = "pr",
+        repo: str | None = None,
+        pr: int | None = None,
+        base_sha: str | None = None,
+        priority: int = 0,
+        requested_by: str | None = None,
+        force: bool = False,
+        commit_time: str | None = None,
+    ) -> tuple[int, bool]:
         """Queue a job; returns (job id, whether anything changed).
 
         Enqueueing a job that is pending or running is a no-op. A cancelled job
@@ -44,18 +56,47 @@ class Jobs:
                 job = existing[0]
                 if job["state"] in ACTIVE or not (force or job["state"] == "cancelled"):
                     return job["id"], False
-                self.db["jobs"].update(job["id"], {
-                    "state": "pending", "attempts": 0, "worker": None, "lease_expires": None, "run_id": None,
-                    "updated_at": stamp, "reason": None, "requested_by": requested_by, "priority": priority,
-                    "pr": pr if pr is not None else job["pr"], "base_sha": base_sha or job["base_sha"],
-                })
+                self.db["jobs"].update(
+                    job["id"],
+                    {
+                        "state": "pending",
+                        "attempts": 0,
+                        "worker": None,
+                        "lease_expires": None,
+                        "run_id": None,
+                        "updated_at": stamp,
+                        "reason": None,
+                        "requested_by": requested_by,
+                        "priority": priority,
+                        "pr": pr if pr is not None else job["pr"],
+                        "base_sha": base_sha or job["base_sha"],
+                    },
+                )
                 return job["id"], True
-            job_id = self.db["jobs"].insert({
-                "key": key, "repo": repo, "pr": pr, "sha": sha, "base_sha": base_sha, "kind": kind,
-                "device": device, "suite": suite, "config": config, "state": "pending", "priority": priority,
-                "attempts": 0, "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
-                "commit_time": commit_time,
-            }).last_pk
+            job_id = (
+                self.db["jobs"]
+                .insert(
+                    {
+                        "key": key,
+                        "repo": repo,
+                        "pr": pr,
+                        "sha": sha,
+                        "base_sha": base_sha,
+                        "kind": kind,
+                        "device": device,
+                        "suite": suite,
+                        "config": config,
+                        "state": "pending",
+                        "priority": priority,
+                        "attempts": 0,
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                        "requested_by": requested_by,
+                        "commit_time": commit_time,
+                    }
+                )
+                .last_pk
+            )
             return job_id, True
 
     def claim(self, device: str, worker: str, lease_s: float = 120.0, now: float | None = None) -> dict | None:
@@ -91,8 +132,9 @@ class Jobs:
         )
         return cursor.rowcount == 1
 
-    def finish(self, job_id: int, worker: str, state: str = "done", run_id: int | None = None,
-               reason: str | None = None) -> bool:
+    def finish(
+        self, job_id: int, worker: str, state: str = "done", run_id: int | None = None, reason: str | None = None
+    ) -> bool:
         """Close a job this worker holds; False (and nothing changed) if it no longer holds it."""
         from bot.store import utcnow
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 RESULT_STATUSES = (
     "ok",
@@ -63,7 +64,9 @@ class Results:
     def results(self, run_id: int) -> list[dict]:
         return [decode_row(r) for r in self.db["results"].rows_where("run_id = ?", [run_id], order_by="id")]
 
-    def latest_run(self, device: str, sha: str | None = None, kind: str | None = None, suite: str | None = None) -> dict | None:
+    def latest_run(
+        self, device: str, sha: str | None = None, kind: str | None = None, suite: str | None = None
+    ) -> dict | None:
         """The newest complete run matching the given device, commit, kind and suite."""
         clauses, args = ["status = 'complete'", "device = ?"], [device]
         for column, value in (("sha", sha), ("kind", kind), ("suite", suite)):

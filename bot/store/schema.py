@@ -8,7 +8,7 @@ edit one that has shipped.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlite_utils
 
@@ -171,7 +171,17 @@ def _v2_github(db: sqlite_utils.Database) -> None:
     )
     db["poll_state"].create({"key": str, "etag": str, "last_modified": str, "value": str}, pk="key")
     db["posts"].create(
-        {"id": int, "at": str, "repo": str, "pr": int, "sha": str, "kind": str, "target": str, "body": str, "dry_run": int},
+        {
+            "id": int,
+            "at": str,
+            "repo": str,
+            "pr": int,
+            "sha": str,
+            "kind": str,
+            "target": str,
+            "body": str,
+            "dry_run": int,
+        },
         pk="id",
     )
 

@@ -20,8 +20,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import service
-from bot.cli import main
+from bot.cli import main, service
 from bot.config import Settings
 from bot.store import Store
 from tests.fake_github.world import DEVICES, REPO, SECRET, signed
@@ -35,9 +34,15 @@ def setup(fake_github, tmp_path):
     fake_github.set_permission(REPO, "alice", "write")
     devices = tmp_path / "devices.yml"
     devices.write_text(DEVICES)
-    env = {"GITHUB_API_URL": fake_github.url, "GITHUB_TOKEN": fake_github.token, "PERFBOT_DEVICES": str(devices),
-           "PERFBOT_DB": str(tmp_path / "perf.db"), "PERFBOT_CACHE": str(tmp_path / "cache"),
-           "PERFBOT_WEBHOOK_SECRET": SECRET, "PERFBOT_DASHBOARD_URL": "https://perf.example.org/tvm"}
+    env = {
+        "GITHUB_API_URL": fake_github.url,
+        "GITHUB_TOKEN": fake_github.token,
+        "PERFBOT_DEVICES": str(devices),
+        "PERFBOT_DB": str(tmp_path / "perf.db"),
+        "PERFBOT_CACHE": str(tmp_path / "cache"),
+        "PERFBOT_WEBHOOK_SECRET": SECRET,
+        "PERFBOT_DASHBOARD_URL": "https://perf.example.org/tvm",
+    }
     return fake_github, env, tmp_path
 
 
@@ -73,8 +78,12 @@ def served(setup):
         port.append(server.port)
         ready.set()
 
-    thread = threading.Thread(target=service.serve, args=(settings, "127.0.0.1", 0, 0.1, None),
-                              kwargs={"stop": stop, "on_ready": on_ready}, daemon=True)
+    thread = threading.Thread(
+        target=service.serve,
+        args=(settings, "127.0.0.1", 0, 0.1, None),
+        kwargs={"stop": stop, "on_ready": on_ready},
+        daemon=True,
+    )
     thread.start()
     assert ready.wait(10)
     yield fake, port[0], settings.db_path
@@ -138,9 +147,13 @@ def test_serve_refuses_to_start_without_a_webhook_secret(setup):
 
 def test_serve_as_a_process_stops_cleanly_on_sigterm(setup):
     fake, env, tmp_path = setup
-    process = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0",
-                                "--interval", "0.5"], env={**os.environ, **env}, stderr=subprocess.PIPE,
-                               text=True, cwd=tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve", "--host", "127.0.0.1", "--port", "0", "--interval", "0.5"],
+        env={**os.environ, **env},
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
     try:
         line = process.stderr.readline()
         while "receiving webhooks" not in line:
@@ -164,8 +177,10 @@ def test_watch_once_in_a_dry_run_prints_what_it_would_post(setup):
     result = CliRunner().invoke(main, ["watch", "--repo", REPO, "--once"], env=env)
     assert result.exit_code == 0, result.output
     assert f"[dry run] would update the perfbot comment on {REPO}#{number}:" in result.output
-    assert f"[dry run] would set commit status perfbot/rpi4 on {REPO}#{number}: pending: 0 running, 2 queued" \
+    assert (
+        f"[dry run] would set commit status perfbot/rpi4 on {REPO}#{number}: pending: 0 running, 2 queued"
         in result.output
+    )
     assert fake.writes() == []
     store = Store.open(tmp_path / "perf.db")
     assert {p["kind"] for p in store.posts()} == {"comment", "status"}

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot import devices, verdicts
-from bot.github import comment
 from bot.errors import DatabaseError
+from bot.github import comment
 from bot.store import Store
 from dashboard.build import build_site, slug
 from dashboard.html import chart, script_json
@@ -32,8 +32,15 @@ USER = slug("local", EVIL_WORKLOAD, "uint8")
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dash")
     store = Store.open(folder / "perf.db")
-    fill(store, devices=("local", "qemu-aarch64"), workloads=3, commits=24, pr_title=EVIL_TITLE,
-         pr_error=EVIL_ERROR, user_workload=EVIL_WORKLOAD)
+    fill(
+        store,
+        devices=("local", "qemu-aarch64"),
+        workloads=3,
+        commits=24,
+        pr_title=EVIL_TITLE,
+        pr_error=EVIL_ERROR,
+        user_workload=EVIL_WORKLOAD,
+    )
     store.close()
     calls = []
     built = build_site(folder / "perf.db", folder / "site", progress=lambda done, total: calls.append((done, total)))
@@ -76,8 +83,17 @@ def test_the_pr_comment_links_to_the_pr_page(site):
 def test_the_pr_page_shows_the_comment_table_with_links_to_trends(site):
     folder, _, _, _ = site
     text = read(folder, f"pr/{PR_NUMBER}.html")
-    for header in ("workload", "scheme", "config", "base ms", "PR ms", "change", "verdict", "TVM/TFLite",
-                   "correctness"):
+    for header in (
+        "workload",
+        "scheme",
+        "config",
+        "base ms",
+        "PR ms",
+        "change",
+        "verdict",
+        "TVM/TFLite",
+        "correctness",
+    ):
         assert f"<th>{header}</th>" in text
     assert "new compile error" in text and ">slower<" in text and "+30" in text
     assert text.index("new compile error") < text.index(">slower<")  # what needs attention first
@@ -96,8 +112,10 @@ def test_untrusted_text_is_escaped_in_every_page(site):
 
 
 def test_json_in_a_script_element_cannot_end_it():
-    evil = {"data": [{"name": "</script><script>alert(1)</script><!--", "text": ["a&b", "</SCRIPT >"]}],
-            "layout": {"title": {"text": "<!-- -->"}}}
+    evil = {
+        "data": [{"name": "</script><script>alert(1)</script><!--", "text": ["a&b", "</SCRIPT >"]}],
+        "layout": {"title": {"text": "<!-- -->"}},
+    }
     html = chart("c", evil)
     assert html.count("</script") == 1 and "<!--" not in html and "</SCRIPT" not in html
     payload = re.search(r"newPlot\(\"c\",(.*),\{\"responsive\"", html).group(1)
@@ -146,10 +164,27 @@ def test_sparse_records_still_build(tmp_path):
     store = Store.open(tmp_path / "perf.db")
     for kind, extra in (("local", {}), ("pr", {"sha": "abc"}), ("base", {})):
         run = store.start_run(suite="smoke", device="local", kind=kind, **extra)
-        store.add_result(run, workload="m.tflite", scheme="uint8", layout="NHWC", pipeline="default", status="ok",
-                         samples_ms=[1.0, 1.1], median_ms=1.05, tflite_median_ms=2.0, ratio=0.525)
-        store.add_result(run, workload="m.tflite", scheme="uint8", layout="NCHW", pipeline="default",
-                         status="crash", error="Segmentation fault")
+        store.add_result(
+            run,
+            workload="m.tflite",
+            scheme="uint8",
+            layout="NHWC",
+            pipeline="default",
+            status="ok",
+            samples_ms=[1.0, 1.1],
+            median_ms=1.05,
+            tflite_median_ms=2.0,
+            ratio=0.525,
+        )
+        store.add_result(
+            run,
+            workload="m.tflite",
+            scheme="uint8",
+            layout="NCHW",
+            pipeline="default",
+            status="crash",
+            error="Segmentation fault",
+        )
         store.finish_run(run)
     store.close()
     built = build_site(tmp_path / "perf.db", tmp_path / "site")
@@ -242,8 +277,9 @@ def screenshot(page, path):
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{path.replace('/', '_')[:80]}.png"), full_page=True)
 
 
-@pytest.mark.parametrize("path", ["index.html", f"pr/{PR_NUMBER}.html", f"trend/{STEP}.html", f"trend/{FAILING}.html",
-                                  f"trend/{USER}.html"])
+@pytest.mark.parametrize(
+    "path", ["index.html", f"pr/{PR_NUMBER}.html", f"trend/{STEP}.html", f"trend/{FAILING}.html", f"trend/{USER}.html"]
+)
 def test_pages_render_in_chromium_without_errors(browser, server, path):
     page, errors = open_page(browser, server, path)
     if path.startswith("trend/"):
@@ -289,7 +325,9 @@ def test_clicking_a_point_opens_its_commit_on_github(browser, server):
         gd.emit("plotly_click", {points: [{customdata: pr.customdata[0]}]});
         return [first, url];
     }""")
-    assert opened == ["https://github.com/apache/tvm/commit/0000abababababababababababababababababab",
-                      f"https://github.com/apache/tvm/pull/{PR_NUMBER}"]
+    assert opened == [
+        "https://github.com/apache/tvm/commit/0000abababababababababababababababababab",
+        f"https://github.com/apache/tvm/pull/{PR_NUMBER}",
+    ]
     assert errors == []
     page.close()

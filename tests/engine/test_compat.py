@@ -7,17 +7,21 @@ import pytest
 from bot.engine import compat, envs
 
 
-@pytest.mark.parametrize("tvm, ffi", [("0.25.0", "0.1.12"), ("0.26.0", "0.1.14.post0"),
-                                      ("0.27.0.post1", "0.1.14.post0"), ("9.9.9", None)])
+@pytest.mark.parametrize(
+    "tvm, ffi", [("0.25.0", "0.1.12"), ("0.26.0", "0.1.14.post0"), ("0.27.0.post1", "0.1.14.post0"), ("9.9.9", None)]
+)
 def test_known_releases_pin_the_companion_seen_to_work(tvm, ffi):
     assert compat.companion(tvm) == ffi
 
 
-@pytest.mark.parametrize("tvm, ffi, words", [
-    ("0.25.0", "0.1.15.post2", "does not import (libtvm_runtime.so: undefined symbol"),
-    ("0.26.0", "0.1.15.post2", "segfaults inside MetaSchedule tuning"),
-    ("0.27.0.post1", "0.1.15.post2", "segfaults inside MetaSchedule tuning"),
-])
+@pytest.mark.parametrize(
+    "tvm, ffi, words",
+    [
+        ("0.25.0", "0.1.15.post2", "does not import (libtvm_runtime.so: undefined symbol"),
+        ("0.26.0", "0.1.15.post2", "segfaults inside MetaSchedule tuning"),
+        ("0.27.0.post1", "0.1.15.post2", "segfaults inside MetaSchedule tuning"),
+    ],
+)
 def test_known_bad_pairs_say_why(tvm, ffi, words):
     assert words in compat.broken(tvm, ffi).note
 
@@ -38,5 +42,7 @@ def test_every_companion_was_seen_to_work_and_every_bad_pair_has_one():
 
 @pytest.mark.parametrize("tvm", sorted(compat.COMPANIONS))
 def test_the_pip_provider_installs_the_tables_companion(tvm):
-    assert envs.pip_requirements(f"apache-tvm=={tvm}")[:2] == [f"apache-tvm=={tvm}",
-                                                               f"apache-tvm-ffi=={compat.companion(tvm)}"]
+    assert envs.pip_requirements(f"apache-tvm=={tvm}")[:2] == [
+        f"apache-tvm=={tvm}",
+        f"apache-tvm-ffi=={compat.companion(tvm)}",
+    ]

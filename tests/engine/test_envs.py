@@ -29,19 +29,23 @@ def fake_python(tmp_path: Path, body: str) -> Path:
 
 # -- specs and python: -----------------------------------------------------------------
 
+
 def test_default_is_the_interpreter_perfbot_runs_in():
     assert envs.default() == f"python:{sys.executable}"
     env = envs.provision(envs.default(), None)
     assert env.python == Path(sys.executable) and env.key == f"python:{sys.executable}"
 
 
-@pytest.mark.parametrize("spec, error, text", [
-    ("conda:tvm", UnknownName, "expected python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA"),
-    ("pip:", UnknownName, "expected"),
-    ("python:/no/such/python", EnvironmentBroken, "python:/no/such/python: no executable interpreter"),
-    ("source:/tmp@not-a-sha", UnknownName, "'not-a-sha' is not a commit SHA"),
-    ("source:/nonexistent@abc1234", EnvironmentBroken, "is not a git checkout"),
-])
+@pytest.mark.parametrize(
+    "spec, error, text",
+    [
+        ("conda:tvm", UnknownName, "expected python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA"),
+        ("pip:", UnknownName, "expected"),
+        ("python:/no/such/python", EnvironmentBroken, "python:/no/such/python: no executable interpreter"),
+        ("source:/tmp@not-a-sha", UnknownName, "'not-a-sha' is not a commit SHA"),
+        ("source:/nonexistent@abc1234", EnvironmentBroken, "is not a git checkout"),
+    ],
+)
 def test_bad_specs_are_one_line(tmp_path, spec, error, text):
     with pytest.raises(error, match=text.replace("(", r"\(").replace(")", r"\)")) as caught:
         envs.provision(spec, tmp_path)
@@ -49,12 +53,17 @@ def test_bad_specs_are_one_line(tmp_path, spec, error, text):
 
 
 def test_an_interpreter_without_tvm_is_refused_with_its_error_and_a_log(tmp_path):
-    python = fake_python(tmp_path, "echo 'Traceback (most recent call last):' >&2\n"
-                                   "echo \"ModuleNotFoundError: No module named 'tvm'\" >&2\nexit 1")
+    python = fake_python(
+        tmp_path,
+        "echo 'Traceback (most recent call last):' >&2\n"
+        "echo \"ModuleNotFoundError: No module named 'tvm'\" >&2\nexit 1",
+    )
     with pytest.raises(EnvironmentBroken) as caught:
         envs.provision(f"python:{python}", tmp_path / "cache")
     message = str(caught.value)
-    assert message.startswith(f"python:{python}: TVM does not import: ModuleNotFoundError: No module named 'tvm'; log: ")
+    assert message.startswith(
+        f"python:{python}: TVM does not import: ModuleNotFoundError: No module named 'tvm'; log: "
+    )
     log = Path(message.rsplit("log: ", 1)[1])
     assert log.is_file() and log.parent == tmp_path / "cache" / "envs" and "Traceback" in log.read_text()
 
@@ -75,27 +84,35 @@ def test_the_real_interpreter_reports_its_tvm_and_tvm_ffi():
 
 # -- pip: the recipe -------------------------------------------------------------------
 
+
 def test_pip_recipe_pins_the_known_companion_and_what_the_worker_imports():
     packages = envs.pip_requirements("apache-tvm==0.25.0")
     assert packages[:2] == ["apache-tvm==0.25.0", "apache-tvm-ffi==0.1.12"]
     for needed in ("numpy", "tflite>=2.18", "xgboost-cpu", "tornado", "psutil", "cloudpickle"):
         assert needed in packages
     assert envs.pip_requirements("apache-tvm[rpc]==0.27.0.post1")[:2] == [
-        "apache-tvm[rpc]==0.27.0.post1", "apache-tvm-ffi==0.1.14.post0"]
+        "apache-tvm[rpc]==0.27.0.post1",
+        "apache-tvm-ffi==0.1.14.post0",
+    ]
 
 
-@pytest.mark.parametrize("requirement, first", [
-    ("apache-tvm==0.25.0 apache-tvm-ffi==0.1.11", ["apache-tvm==0.25.0", "apache-tvm-ffi==0.1.11"]),
-    ("apache-tvm==0.25.0 apache-tvm-ffi>=0.1.15", ["apache-tvm==0.25.0", "apache-tvm-ffi>=0.1.15"]),
-    ("apache-tvm", ["apache-tvm", "numpy"]),  # no release pinned: pip chooses, the import check judges
-    ("apache-tvm==9.9.9", ["apache-tvm==9.9.9", "numpy"]),  # unknown release: no companion to add
-])
+@pytest.mark.parametrize(
+    "requirement, first",
+    [
+        ("apache-tvm==0.25.0 apache-tvm-ffi==0.1.11", ["apache-tvm==0.25.0", "apache-tvm-ffi==0.1.11"]),
+        ("apache-tvm==0.25.0 apache-tvm-ffi>=0.1.15", ["apache-tvm==0.25.0", "apache-tvm-ffi>=0.1.15"]),
+        ("apache-tvm", ["apache-tvm", "numpy"]),  # no release pinned: pip chooses, the import check judges
+        ("apache-tvm==9.9.9", ["apache-tvm==9.9.9", "numpy"]),  # unknown release: no companion to add
+    ],
+)
 def test_a_companion_the_spec_names_itself_is_left_alone(requirement, first):
     assert envs.pip_requirements(requirement)[:2] == first
 
 
 def test_a_known_broken_pair_is_refused_before_any_download(tmp_path):
-    with pytest.raises(EnvironmentBroken, match="segfaults inside MetaSchedule tuning; use apache-tvm-ffi==0.1.14.post0"):
+    with pytest.raises(
+        EnvironmentBroken, match="segfaults inside MetaSchedule tuning; use apache-tvm-ffi==0.1.14.post0"
+    ):
         envs.provision("pip:apache-tvm==0.27.0.post1 apache-tvm-ffi==0.1.15.post2", tmp_path)
     assert not (tmp_path / "envs").exists()
 
@@ -105,7 +122,8 @@ def test_a_built_environment_with_a_known_broken_pair_is_refused(tmp_path):
     python = fake_python(tmp_path, "echo tvm 0.27.0.post1 tvm-ffi 0.1.15.post2")
     with open(tmp_path / "log", "w") as log:
         assert envs._check("pip:x", python, log) == (
-            "apache-tvm 0.27.0.post1 with apache-tvm-ffi 0.1.15.post2 segfaults inside MetaSchedule tuning")
+            "apache-tvm 0.27.0.post1 with apache-tvm-ffi 0.1.15.post2 segfaults inside MetaSchedule tuning"
+        )
         assert envs._check("pip:x", fake_python(tmp_path, "echo tvm 0.27.0.post1 tvm-ffi 0.1.14.post0"), log) is None
 
 
@@ -115,6 +133,7 @@ def test_pip_environments_need_a_cache_folder():
 
 
 # -- source: the plan (a dry run) ---------------------------------------------------------
+
 
 def test_source_plan_runs_the_steps_a_tvm_pr_build_runs(tmp_path):
     plan = envs.source_plan(Path("/src/tvm"), "abc1234", tmp_path, jobs=16, ccache=True)
@@ -145,8 +164,11 @@ def test_source_plan_keys_folders_and_ccache(tmp_path):
     assert one.staging.parent == one.folder.parent and one.staging != one.folder  # rename, not copy
     assert other.folder != one.folder
     assert one.ccache_dir == other.ccache_dir == tmp_path / "ccache"  # one ccache for every commit
-    assert one.env == {"CCACHE_DIR": str(tmp_path / "ccache"), "CCACHE_BASEDIR": str(one.staging),
-                       "CCACHE_NOHASHDIR": "true"}
+    assert one.env == {
+        "CCACHE_DIR": str(tmp_path / "ccache"),
+        "CCACHE_BASEDIR": str(one.staging),
+        "CCACHE_NOHASHDIR": "true",
+    }
     assert str(one.staging) not in one.recipe and "abc1234" in one.recipe
 
 
@@ -158,9 +180,19 @@ def test_source_plan_without_ccache_or_fetch(tmp_path):
 
 
 def git(*args, cwd):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@t"})
+    subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True).stdout.strip()
 
 
@@ -168,13 +200,15 @@ def stand_in_tvm(root: Path, version: str) -> str:
     """A git tree shaped like TVM's: CMakeLists.txt, python/tvm, 3rdparty/tvm-ffi. Returns the commit."""
     (root / "python" / "tvm").mkdir(parents=True, exist_ok=True)
     (root / "3rdparty" / "tvm-ffi" / "tvm_ffi").mkdir(parents=True, exist_ok=True)
-    (root / "CMakeLists.txt").write_text("cmake_minimum_required(VERSION 3.16)\nproject(stand_in NONE)\n"
-                                         "file(WRITE ${CMAKE_BINARY_DIR}/lib/built \"\")\n")
+    (root / "CMakeLists.txt").write_text(
+        'cmake_minimum_required(VERSION 3.16)\nproject(stand_in NONE)\nfile(WRITE ${CMAKE_BINARY_DIR}/lib/built "")\n'
+    )
     (root / "python" / "tvm" / "__init__.py").write_text(f"__version__ = {version!r}\n")
     (root / "3rdparty" / "tvm-ffi" / "tvm_ffi" / "__init__.py").write_text("__version__ = '0.0.1'\n")
     (root / "3rdparty" / "tvm-ffi" / "pyproject.toml").write_text(
         '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
-        '[project]\nname = "apache-tvm-ffi"\nversion = "0.0.1"\n[tool.setuptools]\npackages = ["tvm_ffi"]\n')
+        '[project]\nname = "apache-tvm-ffi"\nversion = "0.0.1"\n[tool.setuptools]\npackages = ["tvm_ffi"]\n'
+    )
     if not (root / ".git").exists():
         git("init", "-q", cwd=root)
     git("add", "-A", cwd=root)
@@ -195,8 +229,12 @@ def test_a_source_build_is_its_own_tree_built_checked_and_moved_into_place(tmp_p
     lines = []
     env = envs.provision(f"source:{checkout}@{first}", cache, progress=lines.append)
     second = stand_in_tvm(checkout, "0.0.second")  # the checkout moves on; the first environment must not
-    version = subprocess.run([str(env.python), "-c", "import tvm, tvm_ffi; print(tvm.__file__, tvm.__version__)"],
-                             capture_output=True, text=True, check=True).stdout.split()
+    version = subprocess.run(
+        [str(env.python), "-c", "import tvm, tvm_ffi; print(tvm.__file__, tvm.__version__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert version == [str(env.python.parent.parent.parent / "src" / "python" / "tvm" / "__init__.py"), "0.0.first"]
     assert (env.python.parent.parent.parent / "src" / "build" / "lib" / "built").is_file()
     assert env.key == f"source:{checkout}@{first}" and any(line.startswith("cmake --build") for line in lines)
@@ -209,6 +247,7 @@ def test_a_source_build_is_its_own_tree_built_checked_and_moved_into_place(tmp_p
 
 
 # -- pip: real builds --------------------------------------------------------------------
+
 
 def test_a_failed_build_is_remembered_not_retried_every_run(tmp_path, monkeypatch):
     """A real pip build that fails (no such release): reported with its log, then refused at once,
@@ -249,8 +288,11 @@ def test_a_release_is_provisioned_with_its_companion_and_reused(tmp_path):
     env = envs.provision("pip:apache-tvm==0.26.0", cache, progress=lines.append)
     ok, output = envs.probe(env.python)
     assert ok and envs.probed_versions(output) == ("0.26.0", "0.1.14.post0")
-    out = subprocess.run([str(env.python), "-c", "import tflite, xgboost, tornado, psutil, cloudpickle, numpy"],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [str(env.python), "-c", "import tflite, xgboost, tornado, psutil, cloudpickle, numpy"],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert envs.status(env.key, cache) == "ready"
     again = []

@@ -2,7 +2,6 @@
 
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -47,8 +46,9 @@ def script(tmp_path):
     ],
 )
 def test_run_script_classifies_how_a_child_ended(script, tmp_path, behaviour, status, error):
-    outcome = isolation.run_script(sys.executable, script, {"behaviour": behaviour, "phase": "compile"},
-                                   tmp_path / "work", timeout_s=1.5)
+    outcome = isolation.run_script(
+        sys.executable, script, {"behaviour": behaviour, "phase": "compile"}, tmp_path / "work", timeout_s=1.5
+    )
     assert outcome.status == status
     assert outcome.error == error
     if behaviour in ("segfault", "hang"):
@@ -66,8 +66,10 @@ def test_missing_interpreter_is_an_environment_error(script, tmp_path):
 
 def test_child_does_not_inherit_pythonpath(script, tmp_path, monkeypatch):
     probe = tmp_path / "probe.py"
-    probe.write_text("import json, os, sys\njson.dump({'status': 'ok', 'error': os.environ.get('PYTHONPATH', '')},"
-                     " open(sys.argv[2], 'w'))\n")
+    probe.write_text(
+        "import json, os, sys\njson.dump({'status': 'ok', 'error': os.environ.get('PYTHONPATH', '')},"
+        " open(sys.argv[2], 'w'))\n"
+    )
     monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
     outcome = isolation.run_script(sys.executable, probe, {}, tmp_path / "work", timeout_s=10)
     assert outcome.status == "ok" and outcome.error == ""

@@ -13,11 +13,11 @@ import time
 import pytest
 
 from bot.engine import envs
-from bot.github.bot import Bot
-from bot.errors import EnvironmentBroken
 from bot.engine.job_worker import JobWorker, target_for
-from bot.store import Store
 from bot.engine.suite.suites import user_suite
+from bot.errors import EnvironmentBroken
+from bot.github.bot import Bot
+from bot.store import Store
 from tests.fake_github.world import REPO, World
 
 pytestmark = pytest.mark.timeout(300)
@@ -99,8 +99,9 @@ def test_a_push_while_a_job_runs_stops_it_and_the_new_head_runs_next(local_world
             time.sleep(1.5)  # the lease's heartbeat (every lease_s / 4) notices the job is cancelled
         return env_for(job)
 
-    worker = JobWorker(world.store, device, tmp_path / "cache", push_during, worker="w1", lease_s=5,
-                       suite_for=tiny_suite(tiny_model))
+    worker = JobWorker(
+        world.store, device, tmp_path / "cache", push_during, worker="w1", lease_s=5, suite_for=tiny_suite(tiny_model)
+    )
     job = world.store.claim("local", "w1", 5)
     assert worker.work(job) == "cancelled"
     assert world.store.job(job["id"])["state"] == "cancelled"

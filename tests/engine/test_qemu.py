@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import preflight, qemu
 from bot.config import default_cache_dir
 from bot.devices import Device, Rpc
+from bot.engine import preflight, qemu
 from bot.errors import DeviceUnavailable, UnknownName
 
 
@@ -51,16 +51,18 @@ def test_missing_qemu_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(fake_bin(tmp_path)))
     with pytest.raises(DeviceUnavailable) as e:
         qemu.check_ready(tmp_path)
-    assert one_line(e) == ("qemu-aarch64: qemu-aarch64-static not found on PATH; "
-                           "install it with `apt-get install qemu-user-static`")
+    assert one_line(e) == (
+        "qemu-aarch64: qemu-aarch64-static not found on PATH; install it with `apt-get install qemu-user-static`"
+    )
 
 
 def test_missing_cross_compiler_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(fake_bin(tmp_path, qemu.QEMU)))
     with pytest.raises(DeviceUnavailable) as e:
         qemu.check_ready(tmp_path)
-    assert one_line(e) == ("qemu-aarch64: aarch64-linux-gnu-gcc not found on PATH; "
-                           "install it with `apt-get install gcc-aarch64-linux-gnu`")
+    assert one_line(e) == (
+        "qemu-aarch64: aarch64-linux-gnu-gcc not found on PATH; install it with `apt-get install gcc-aarch64-linux-gnu`"
+    )
 
 
 def test_a_cross_compiler_without_the_c_library_names_that_package(tmp_path, monkeypatch):
@@ -102,8 +104,10 @@ def test_without_arm64_in_apt_a_user_is_told_the_one_line_to_run_as_root(tmp_pat
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(DeviceUnavailable) as e:
         qemu.ensure_arm64_apt(lambda line: None)
-    assert one_line(e) == ("qemu-aarch64: apt does not know arm64 packages; run `sudo dpkg --add-architecture "
-                           "arm64 && sudo apt-get update`, then `perfbot device setup qemu-aarch64` again")
+    assert one_line(e) == (
+        "qemu-aarch64: apt does not know arm64 packages; run `sudo dpkg --add-architecture "
+        "arm64 && sudo apt-get update`, then `perfbot device setup qemu-aarch64` again"
+    )
 
 
 # ------------------------------------------------------------------------------------------ setup: staging and marker
@@ -186,22 +190,43 @@ def test_a_failed_refresh_keeps_the_old_folder(tmp_path, fake_populate, monkeypa
 
 
 APT = {
-    "python3.11": {"Package": "python3.11", "Version": "3.11.2-6", "Architecture": "arm64", "Multi-Arch": "allowed",
-                   "Depends": "python3.11-minimal (= 3.11.2-6), libpython3.11-stdlib (= 3.11.2-6), "
-                              "media-types | mime-support"},
-    "python3.11-minimal": {"Package": "python3.11-minimal", "Version": "3.11.2-6", "Architecture": "arm64",
-                           "Pre-Depends": "libc6 (>= 2.35)", "Depends": "zlib1g (>= 1:1.2.0)"},
-    "libpython3.11-stdlib": {"Package": "libpython3.11-stdlib", "Version": "3.11.2-6", "Architecture": "arm64",
-                             "Depends": "libc6, libssl3 | libssl1.1, dpkg (>= 1.17), tzdata"},
-    "libc6": {"Package": "libc6", "Version": "2.36-9", "Architecture": "arm64", "Multi-Arch": "same",
-              "Depends": "libgcc-s1"},
-    "libgcc-s1": {"Package": "libgcc-s1", "Version": "12.2.0-14", "Architecture": "arm64",
-                  "Depends": "gcc-12-base (= 12.2.0-14), libc6 (>= 2.35)"},
+    "python3.11": {
+        "Package": "python3.11",
+        "Version": "3.11.2-6",
+        "Architecture": "arm64",
+        "Multi-Arch": "allowed",
+        "Depends": "python3.11-minimal (= 3.11.2-6), libpython3.11-stdlib (= 3.11.2-6), media-types | mime-support",
+    },
+    "python3.11-minimal": {
+        "Package": "python3.11-minimal",
+        "Version": "3.11.2-6",
+        "Architecture": "arm64",
+        "Pre-Depends": "libc6 (>= 2.35)",
+        "Depends": "zlib1g (>= 1:1.2.0)",
+    },
+    "libpython3.11-stdlib": {
+        "Package": "libpython3.11-stdlib",
+        "Version": "3.11.2-6",
+        "Architecture": "arm64",
+        "Depends": "libc6, libssl3 | libssl1.1, dpkg (>= 1.17), tzdata",
+    },
+    "libc6": {
+        "Package": "libc6",
+        "Version": "2.36-9",
+        "Architecture": "arm64",
+        "Multi-Arch": "same",
+        "Depends": "libgcc-s1",
+    },
+    "libgcc-s1": {
+        "Package": "libgcc-s1",
+        "Version": "12.2.0-14",
+        "Architecture": "arm64",
+        "Depends": "gcc-12-base (= 12.2.0-14), libc6 (>= 2.35)",
+    },
     "gcc-12-base": {"Package": "gcc-12-base", "Version": "12.2.0-14", "Architecture": "arm64"},
     "zlib1g": {"Package": "zlib1g", "Version": "1:1.2.13", "Architecture": "arm64", "Depends": "libc6:any"},
     "libssl3": {"Package": "libssl3", "Version": "3.0.11", "Architecture": "arm64", "Depends": "libc6"},
-    "dpkg": {"Package": "dpkg", "Version": "1.21", "Architecture": "arm64", "Multi-Arch": "foreign",
-             "Depends": "tar"},
+    "dpkg": {"Package": "dpkg", "Version": "1.21", "Architecture": "arm64", "Multi-Arch": "foreign", "Depends": "tar"},
 }
 
 
@@ -214,9 +239,16 @@ def test_debian_dependencies_are_resolved_to_libraries_only():
         return [APT[n.split(":")[0]] for n in names if n.split(":")[0] in APT]
 
     debs = qemu.resolve_debs(("python3.11",), show=show)
-    assert debs == {"gcc-12-base": "12.2.0-14", "libc6": "2.36-9", "libgcc-s1": "12.2.0-14",
-                    "libpython3.11-stdlib": "3.11.2-6", "libssl3": "3.0.11", "python3.11": "3.11.2-6",
-                    "python3.11-minimal": "3.11.2-6", "zlib1g": "1:1.2.13"}
+    assert debs == {
+        "gcc-12-base": "12.2.0-14",
+        "libc6": "2.36-9",
+        "libgcc-s1": "12.2.0-14",
+        "libpython3.11-stdlib": "3.11.2-6",
+        "libssl3": "3.0.11",
+        "python3.11": "3.11.2-6",
+        "python3.11-minimal": "3.11.2-6",
+        "zlib1g": "1:1.2.13",
+    }
     assert all(n.endswith(":arm64") for names in asked for n in names)
     assert len(asked) <= 5  # one apt-cache call per level, not per package
     assert qemu.deb_filename("zlib1g", "1:1.2.13") == "zlib1g_1%3a1.2.13_arm64.deb"
@@ -240,7 +272,11 @@ def test_wheels_unpack_like_pip_into_a_site_folder(tmp_path):
     assert qemu.unzip_wheel(wheel, tmp_path / "site") == ("demo-pkg", "1.2")
     site = tmp_path / "site"
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
-        "demo_extra.py", "demo_pkg-1.2.dist-info/METADATA", "demo_pkg/__init__.py", "demo_pkg/lib.so"]
+        "demo_extra.py",
+        "demo_pkg-1.2.dist-info/METADATA",
+        "demo_pkg/__init__.py",
+        "demo_pkg/lib.so",
+    ]
     assert os.access(site / "demo_pkg" / "lib.so", os.X_OK)
 
 
@@ -264,8 +300,11 @@ def test_only_qemu_aarch64_has_a_setup(tmp_path):
 # ------------------------------------------------------------------------------------------ the real device
 
 HOST_TOOLS = shutil.which(qemu.QEMU) and shutil.which(qemu.CROSS_COMPILER)
-needs_tools = pytest.mark.skipif(not HOST_TOOLS, reason="qemu-aarch64-static or aarch64-linux-gnu-gcc missing: "
-                                                        "apt-get install qemu-user-static gcc-aarch64-linux-gnu")
+needs_tools = pytest.mark.skipif(
+    not HOST_TOOLS,
+    reason="qemu-aarch64-static or aarch64-linux-gnu-gcc missing: "
+    "apt-get install qemu-user-static gcc-aarch64-linux-gnu",
+)
 
 
 @pytest.fixture(scope="module")
@@ -297,9 +336,16 @@ def test_setup_of_a_ready_user_space_is_quick_and_it_runs_aarch64_python(qemu_ca
     assert report.reused and time.perf_counter() - started < 5 and report.disk_bytes > 100e6
     qemu.check_ready(qemu_cache)
     root = qemu.folder(qemu_cache)
-    out = subprocess.run(qemu.emulated_command(root, ["-c", "import platform, sys; print(platform.machine(), "
-                                                             "sys.version_info[:2] == (3, 11))"]),
-                         env=qemu.emulated_env(root), capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run(
+        qemu.emulated_command(
+            root, ["-c", "import platform, sys; print(platform.machine(), sys.version_info[:2] == (3, 11))"]
+        ),
+        env=qemu.emulated_env(root),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     assert out.stdout.split() == ["aarch64", "True"]
 
 
@@ -325,17 +371,29 @@ def test_the_seed_layer_runs_on_the_emulated_board_and_matches_tflite(qemu_cache
     """The worker's rpc path for real: compile for aarch64 here, link with the cross compiler, upload to the
     server under qemu found through a tracker on 127.0.0.1, run, and compare with TFLite on the host."""
     from bot.engine.runner import Runner, Target
-    from bot.store import Store
     from bot.engine.suite.inception import SEED
     from bot.engine.suite.suites import Suite
     from bot.engine.suite.workloads import qconv
+    from bot.store import Store
 
     port = free_port()
-    device = Device(name="qemu-aarch64", description="test", arch="aarch64",
-                    target={"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mattr": ["+neon"],
-                            "keys": ["arm_cpu", "cpu"], "num-cores": 1},
-                    rpc=Rpc("127.0.0.1", port, "qemu-aarch64"), cross_compiler=qemu.CROSS_COMPILER,
-                    tflite_baseline=False, emulated=True, timeout_s=900)
+    device = Device(
+        name="qemu-aarch64",
+        description="test",
+        arch="aarch64",
+        target={
+            "kind": "llvm",
+            "mtriple": "aarch64-linux-gnu",
+            "mattr": ["+neon"],
+            "keys": ["arm_cpu", "cpu"],
+            "num-cores": 1,
+        },
+        rpc=Rpc("127.0.0.1", port, "qemu-aarch64"),
+        cross_compiler=qemu.CROSS_COMPILER,
+        tflite_baseline=False,
+        emulated=True,
+        timeout_s=900,
+    )
     suite = Suite("qemu-seed", (qconv(SEED, "uint8"),), number=1, repeat=2, warmup=0)
     store = Store.open(tmp_path / "perf.db")
     with preflight.device_ready(device, qemu_cache):  # starts the tracker and the server under qemu
@@ -363,12 +421,18 @@ def gone(pid: int) -> bool:
 def test_a_killed_perfbot_leaves_no_server_behind(qemu_cache):
     """The server asks for SIGTERM when its parent dies (PR_SET_PDEATHSIG), so kill -9 of perfbot ends it too."""
     port = free_port()
-    code = ("import sys, time; from pathlib import Path; from bot.engine import qemu, tracker; "
-            f"t = tracker.start('127.0.0.1', {port}); "
-            f"s = qemu.start_server(Path(sys.argv[1]), '127.0.0.1', {port}, 'qemu-aarch64'); "
-            "print(s.process.pid, t.process.pid, flush=True); time.sleep(600)")
-    parent = subprocess.Popen([sys.executable, "-c", code, str(qemu_cache)], stdout=subprocess.PIPE, text=True,
-                              cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import sys, time; from pathlib import Path; from bot.engine import qemu, tracker; "
+        f"t = tracker.start('127.0.0.1', {port}); "
+        f"s = qemu.start_server(Path(sys.argv[1]), '127.0.0.1', {port}, 'qemu-aarch64'); "
+        "print(s.process.pid, t.process.pid, flush=True); time.sleep(600)"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code, str(qemu_cache)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     server_pid, tracker_pid = map(int, parent.stdout.readline().split())
     try:
         parent.kill()

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import releases
 from bot.config import Settings
-from bot.errors import UnknownName
-from bot.store import Store
+from bot.engine import releases
 from bot.engine.suite.inception import ConvShape
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import qconv
+from bot.errors import UnknownName
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED_CACHE = Path(os.environ.get("PERFBOT_TEST_CACHE", Path.home() / ".cache" / "perfbot-test"))
@@ -52,7 +52,9 @@ def pypi(monkeypatch):
 
 def test_release_times_are_each_releases_first_upload(pypi):
     assert releases.release_times(["0.27.0.post1", "0.25.0", "0.1.0", "9.9.9"]) == {
-        "0.25.0": "2026-06-19T19:03:32Z", "0.27.0.post1": "2026-09-29T21:06:11Z"}
+        "0.25.0": "2026-06-19T19:03:32Z",
+        "0.27.0.post1": "2026-09-29T21:06:11Z",
+    }
 
 
 def test_release_times_are_empty_when_pypi_cannot_be_reached(monkeypatch):
@@ -60,18 +62,26 @@ def test_release_times_are_empty_when_pypi_cannot_be_reached(monkeypatch):
     assert releases.release_times(["0.25.0"], timeout=2) == {}
 
 
-@pytest.mark.parametrize("versions, times, order", [
-    (["0.27.0.post1", "0.25.0", "0.26.0"], {}, ["0.25.0", "0.26.0", "0.27.0.post1"]),
-    (["0.10.0", "0.9.0", "0.27.0.post1", "0.27.0"], {}, ["0.9.0", "0.10.0", "0.27.0", "0.27.0.post1"]),
-    (["0.26.0", "0.25.0.post1"], {"0.26.0": "2026-08-11", "0.25.0.post1": "2026-09-01"}, ["0.26.0", "0.25.0.post1"]),
-    (["0.26.0", "0.25.0"], {"0.26.0": "2026-08-11"}, ["0.25.0", "0.26.0"]),  # a date missing: version order
-])
+@pytest.mark.parametrize(
+    "versions, times, order",
+    [
+        (["0.27.0.post1", "0.25.0", "0.26.0"], {}, ["0.25.0", "0.26.0", "0.27.0.post1"]),
+        (["0.10.0", "0.9.0", "0.27.0.post1", "0.27.0"], {}, ["0.9.0", "0.10.0", "0.27.0", "0.27.0.post1"]),
+        (
+            ["0.26.0", "0.25.0.post1"],
+            {"0.26.0": "2026-08-11", "0.25.0.post1": "2026-09-01"},
+            ["0.26.0", "0.25.0.post1"],
+        ),
+        (["0.26.0", "0.25.0"], {"0.26.0": "2026-08-11"}, ["0.25.0", "0.26.0"]),  # a date missing: version order
+    ],
+)
 def test_releases_run_oldest_first(versions, times, order):
     assert releases.release_order(versions, times) == order
 
 
-@pytest.mark.parametrize("versions, text", [(["0.26.0", "latest"], "Invalid version: 'latest'"),
-                                            (["0.26.0", "0.26.0"], "named twice")])
+@pytest.mark.parametrize(
+    "versions, text", [(["0.26.0", "latest"], "Invalid version: 'latest'"), (["0.26.0", "0.26.0"], "named twice")]
+)
 def test_bad_release_lists_are_refused(versions, text):
     with pytest.raises(UnknownName, match=text):
         releases.release_order(versions, {})
@@ -90,8 +100,9 @@ def test_history_records_each_release_as_a_base_point_and_goes_on_past_a_broken_
     pypi["0.0.0.post999"] = [{"upload_time_iso_8601": "2026-01-01T00:00:00Z"}]  # listed, but has no wheel
     settings = Settings(db_path=tmp_path / "perf.db", devices_path=ROOT / "devices.yml", cache_dir=cache, github=None)
     lines = []
-    runs = releases.run_history(settings, ["0.26.0", "0.0.0.post999", "0.25.0"], "smoke", "local",
-                               progress=lines.append)
+    runs = releases.run_history(
+        settings, ["0.26.0", "0.0.0.post999", "0.25.0"], "smoke", "local", progress=lines.append
+    )
 
     assert [r.version for r in runs] == ["0.0.0.post999", "0.25.0", "0.26.0"]
     broken, old, new = runs
@@ -110,7 +121,8 @@ def test_history_records_each_release_as_a_base_point_and_goes_on_past_a_broken_
     assert [r["tvm_ffi_version"] for r in recorded[1:]] == ["0.1.12", "0.1.14.post0"]  # the table's companions
     assert recorded[1]["env"] == "pip:apache-tvm==0.25.0" and all(r["status"] == "complete" for r in recorded)
     assert [row["sha"] for row in store.base_history("local")] == ["v0.0.0.post999"] * 2 + ["v0.25.0"] * 2 + [
-        "v0.26.0"] * 2
+        "v0.26.0"
+    ] * 2
 
     table = releases.markdown_table(runs).splitlines()
     assert table[0] == "| workload | config | 0.0.0.post999 | 0.25.0 | 0.26.0 | TFLite |"

@@ -13,11 +13,11 @@ import pytest
 
 from bot import devices
 from bot.engine import preflight, tracker
-from bot.errors import BadModel, DeviceUnavailable
 from bot.engine.runner import Runner, Target
-from bot.store import Store
 from bot.engine.suite.suites import Suite, get_suite, user_suite
 from bot.engine.suite.tflite_writer import ModelWriter
+from bot.errors import BadModel, DeviceUnavailable
+from bot.store import Store
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -65,12 +65,15 @@ def test_a_difference_beyond_the_tolerance_is_a_wrong_result(tmp_path, bot_pytho
     assert any(r.status == "wrong_result" for r in outcome.results)
 
 
-@pytest.mark.parametrize("target, timeout_s, status, text", [
-    ({"kind": "llvm", "mtriple": "bogus-triple-xyz"}, 300, "compile_error", "bogus-triple-xyz"),
-    ({"kind": "opencl"}, 300, "runtime_error", ""),
-    ({"kind": "llvm", "mcpu": "i386", "mattr": ["+avx512f"]}, 300, "crash", "LLVM ERROR"),
-    ("host", 0.3, "timeout", "0.3"),
-])
+@pytest.mark.parametrize(
+    "target, timeout_s, status, text",
+    [
+        ({"kind": "llvm", "mtriple": "bogus-triple-xyz"}, 300, "compile_error", "bogus-triple-xyz"),
+        ({"kind": "opencl"}, 300, "runtime_error", ""),
+        ({"kind": "llvm", "mcpu": "i386", "mattr": ["+avx512f"]}, 300, "crash", "LLVM ERROR"),
+        ("host", 0.3, "timeout", "0.3"),
+    ],
+)
 def test_failures_become_results_and_the_run_goes_on(tmp_path, tiny_model, bot_python, target, timeout_s, status, text):
     dev = device(tmp_path, target=target, timeout_s=timeout_s)
     suite = small(user_suite(tiny_model))
@@ -109,9 +112,24 @@ def rpc_pool(tmp_path):
     local = tracker.start("127.0.0.1", port, log=tmp_path / "tracker.log")
     server_port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tvm.exec.rpc_server", "--host", "127.0.0.1", "--port", str(server_port),
-         "--port-end", str(server_port + 1), "--tracker", f"127.0.0.1:{port}", "--key", "x86-board"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "tvm.exec.rpc_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(server_port),
+            "--port-end",
+            str(server_port + 1),
+            "--tracker",
+            f"127.0.0.1:{port}",
+            "--key",
+            "x86-board",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 60
@@ -126,8 +144,12 @@ def rpc_pool(tmp_path):
 
 
 def test_an_rpc_device_behind_the_tracker_is_measured_there(tmp_path, tiny_model, bot_python, rpc_pool):
-    dev = device(tmp_path, connection={"type": "rpc", "tracker": f"127.0.0.1:{rpc_pool}", "key": "x86-board"},
-                 cross_compiler="g++", tflite_baseline=False)
+    dev = device(
+        tmp_path,
+        connection={"type": "rpc", "tracker": f"127.0.0.1:{rpc_pool}", "key": "x86-board"},
+        cross_compiler="g++",
+        tflite_baseline=False,
+    )
     with preflight.device_ready(dev, tmp_path):
         store, outcome = run(tmp_path, small(user_suite(tiny_model), repeat=3), dev, bot_python)
     assert [r.status for r in outcome.results] == ["ok", "ok"], outcome.results[0].error
@@ -136,16 +158,24 @@ def test_an_rpc_device_behind_the_tracker_is_measured_there(tmp_path, tiny_model
 
 def test_an_unreachable_tracker_is_one_line_before_any_write(tmp_path):
     port = free_port()
-    dev = device(tmp_path, connection={"type": "rpc", "tracker": f"127.0.0.1:{port}", "key": "k"},
-                 cross_compiler="g++", tflite_baseline=False)
+    dev = device(
+        tmp_path,
+        connection={"type": "rpc", "tracker": f"127.0.0.1:{port}", "key": "k"},
+        cross_compiler="g++",
+        tflite_baseline=False,
+    )
     with pytest.raises(DeviceUnavailable, match=f"RPC tracker 127.0.0.1:{port} is not reachable"):
         with preflight.device_ready(dev, tmp_path):
             pass
 
 
 def test_a_key_nobody_serves_is_refused(tmp_path, rpc_pool):
-    dev = device(tmp_path, connection={"type": "rpc", "tracker": f"127.0.0.1:{rpc_pool}", "key": "nobody"},
-                 cross_compiler="g++", tflite_baseline=False)
+    dev = device(
+        tmp_path,
+        connection={"type": "rpc", "tracker": f"127.0.0.1:{rpc_pool}", "key": "nobody"},
+        cross_compiler="g++",
+        tflite_baseline=False,
+    )
     with pytest.raises(DeviceUnavailable, match="no RPC server is registered under key 'nobody'"):
         with preflight.device_ready(dev, tmp_path):
             pass

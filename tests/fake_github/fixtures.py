@@ -29,8 +29,10 @@ def github_fixtures_dir() -> Path:
     """Recorded GitHub exchanges, webhook payloads and schemas, read in place (never copied)."""
     path = Path(os.environ.get(FIXTURES_VARIABLE) or default_fixtures_dir())
     if not (path / "replay").is_dir() or not (path / "webhooks").is_dir():
-        pytest.skip(f"GitHub fixtures not found at {path}: set {FIXTURES_VARIABLE} to the folder that holds "
-                    f"replay/, webhooks/ and schemas/ (default ../shared/fixtures/github)")
+        pytest.skip(
+            f"GitHub fixtures not found at {path}: set {FIXTURES_VARIABLE} to the folder that holds "
+            f"replay/, webhooks/ and schemas/ (default ../shared/fixtures/github)"
+        )
     return path
 
 

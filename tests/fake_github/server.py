@@ -24,9 +24,10 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from tests.fake_github import shapes
@@ -169,8 +170,15 @@ class _Response:
 class FakeGitHub:
     """GitHub's REST API for the endpoints perfbot uses; start() it, point GITHUB_API_URL at `url`."""
 
-    def __init__(self, *, token: str | None = None, login: str = "perfbot", allow_anonymous: bool = True,
-                 rate_limit: int = 5000, anonymous_rate_limit: int = 60):
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        login: str = "perfbot",
+        allow_anonymous: bool = True,
+        rate_limit: int = 5000,
+        anonymous_rate_limit: int = 60,
+    ):
         self.token = token or "ghp_fake" + secrets.token_hex(16)
         self.login = login
         self.allow_anonymous = allow_anonymous
@@ -198,14 +206,15 @@ class FakeGitHub:
 
     # Lifecycle ------------------------------------------------------------------------------
 
-    def start(self) -> "FakeGitHub":
+    def start(self) -> FakeGitHub:
         """Serve on 127.0.0.1: a free port the first time, the same port after a stop()."""
         handler = type("Handler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port), handler)
         self._server.daemon_threads = True
         self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-github",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-github", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -228,7 +237,7 @@ class FakeGitHub:
     def running(self) -> bool:
         return self._server is not None
 
-    def __enter__(self) -> "FakeGitHub":
+    def __enter__(self) -> FakeGitHub:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -253,8 +262,7 @@ class FakeGitHub:
     def configure_app(self, app_id: int, public_key_pem: str, installation_id: int, slug: str = "perfbot") -> None:
         """Accept RS256 JWTs whose `iss` is `app_id`, signed by the key whose public half is given."""
         with self._lock:
-            self._app = {"id": int(app_id), "key": public_key_pem, "installation": int(installation_id),
-                         "slug": slug}
+            self._app = {"id": int(app_id), "key": public_key_pem, "installation": int(installation_id), "slug": slug}
             self._user(f"{slug}[bot]", "Bot")
 
     def installation_tokens(self) -> list[str]:
@@ -269,15 +277,22 @@ class FakeGitHub:
 
     # State API: repositories, commits, pull requests ---------------------------------------
 
-    def add_repo(self, full_name: str, *, default_branch: str = "main", owner_type: str = "Organization",
-                 description: str | None = "A fake repository") -> str:
+    def add_repo(
+        self,
+        full_name: str,
+        *,
+        default_branch: str = "main",
+        owner_type: str = "Organization",
+        description: str | None = "A fake repository",
+    ) -> str:
         """A repository with one commit on its default branch; returns that commit's sha."""
         with self._lock:
             now = iso(time.time())
             owner = full_name.split("/")[0]
             self._user(owner, owner_type)
-            self._repos[full_name.lower()] = Repo(full_name, next(self._ids), default_branch, owner_type,
-                                                  description, self._created, now, now)
+            self._repos[full_name.lower()] = Repo(
+                full_name, next(self._ids), default_branch, owner_type, description, self._created, now, now
+            )
             return self.push(full_name, default_branch, message="Initial commit", author=owner)
 
     def fork(self, full_name: str, owner: str) -> str:
@@ -287,8 +302,18 @@ class FakeGitHub:
             name = f"{owner}/{full_name.split('/')[1]}"
             self._user(owner)
             now = iso(time.time())
-            fork = Repo(name, next(self._ids), parent.default_branch, "User", parent.description, now, now, now,
-                        parent=parent.full_name, branches=dict(parent.branches))
+            fork = Repo(
+                name,
+                next(self._ids),
+                parent.default_branch,
+                "User",
+                parent.description,
+                now,
+                now,
+                now,
+                parent=parent.full_name,
+                branches=dict(parent.branches),
+            )
             self._repos[name.lower()] = fork
             return name
 
@@ -298,8 +323,15 @@ class FakeGitHub:
         except KeyError:
             raise KeyError(f"fake GitHub has no repository {full_name}; add_repo() it first") from None
 
-    def push(self, full_name: str, branch: str, *, message: str = "A change", author: str | None = None,
-             parent: str | None = None) -> str:
+    def push(
+        self,
+        full_name: str,
+        branch: str,
+        *,
+        message: str = "A change",
+        author: str | None = None,
+        parent: str | None = None,
+    ) -> str:
         """A new commit on `branch` (created if new, from `parent` or the default branch); returns its sha."""
         with self._lock:
             repo = self.repo(full_name)
@@ -311,9 +343,19 @@ class FakeGitHub:
             repo.pushed_at = repo.updated_at = iso(now)
             return sha
 
-    def add_pull(self, full_name: str, *, author: str, head_ref: str | None = None, fork: bool = False,
-                 title: str | None = None, body: str | None = "", draft: bool = False, commits: int = 1,
-                 author_association: str | None = None) -> int:
+    def add_pull(
+        self,
+        full_name: str,
+        *,
+        author: str,
+        head_ref: str | None = None,
+        fork: bool = False,
+        title: str | None = None,
+        body: str | None = "",
+        draft: bool = False,
+        commits: int = 1,
+        author_association: str | None = None,
+    ) -> int:
         """Open a PR with `commits` new commits on a branch (in the author's fork when `fork`); its number."""
         with self._lock:
             repo = self.repo(full_name)
@@ -327,15 +369,36 @@ class FakeGitHub:
             base_sha = repo.branches[repo.default_branch]
             shas = []
             for i in range(commits):
-                shas.append(self.push(head_full, head_ref, message=f"PR {number} change {i + 1}", author=author,
-                                      parent=shas[-1] if shas else base_sha))
+                shas.append(
+                    self.push(
+                        head_full,
+                        head_ref,
+                        message=f"PR {number} change {i + 1}",
+                        author=author,
+                        parent=shas[-1] if shas else base_sha,
+                    )
+                )
             self._user(author)
             now = iso(time.time())
             association = author_association or ("CONTRIBUTOR" if fork else "MEMBER")
             self._pulls[(repo.full_name.lower(), number)] = Pull(
-                repo.full_name, number, next(self._ids), title or f"PR {number}", body, author, association,
-                head_full if fork else None, head_ref, shas[-1], repo.default_branch, base_sha, now, now, shas,
-                draft=draft)
+                repo.full_name,
+                number,
+                next(self._ids),
+                title or f"PR {number}",
+                body,
+                author,
+                association,
+                head_full if fork else None,
+                head_ref,
+                shas[-1],
+                repo.default_branch,
+                base_sha,
+                now,
+                now,
+                shas,
+                draft=draft,
+            )
             return number
 
     def pull(self, full_name: str, number: int) -> Pull:
@@ -348,8 +411,13 @@ class FakeGitHub:
         """A new commit on the PR's head branch; returns the new head sha."""
         with self._lock:
             pull = self.pull(full_name, number)
-            sha = self.push(pull.fork or pull.repo, pull.head_ref, message=message or f"PR {number} update",
-                            author=pull.author, parent=pull.head_sha)
+            sha = self.push(
+                pull.fork or pull.repo,
+                pull.head_ref,
+                message=message or f"PR {number} update",
+                author=pull.author,
+                parent=pull.head_sha,
+            )
             pull.head_sha = sha
             pull.commits.append(sha)
             pull.base_sha = self.repo(pull.repo).branches[pull.base_ref]
@@ -363,8 +431,9 @@ class FakeGitHub:
             pull.state, pull.closed_at, pull.updated_at = "closed", now, now
             if merged:
                 pull.merged, pull.merged_at = True, now
-                pull.merge_commit_sha = self.push(pull.repo, pull.base_ref, message=f"Merge #{number}",
-                                                  author=pull.author)
+                pull.merge_commit_sha = self.push(
+                    pull.repo, pull.base_ref, message=f"Merge #{number}", author=pull.author
+                )
 
     def reopen_pull(self, full_name: str, number: int) -> None:
         with self._lock:
@@ -386,15 +455,15 @@ class FakeGitHub:
 
     # State API: conversation -------------------------------------------------------------
 
-    def add_comment(self, full_name: str, number: int, author: str, body: str,
-                    author_association: str | None = None) -> int:
+    def add_comment(
+        self, full_name: str, number: int, author: str, body: str, author_association: str | None = None
+    ) -> int:
         """A comment by someone on a PR (e.g. a command); returns its id."""
         with self._lock:
             pull = self.pull(full_name, number)
             self._user(author, "Bot" if author.endswith("[bot]") else "User")
             role = self.repo(full_name).collaborators.get(author.lower())
-            association = author_association or ("COLLABORATOR" if role in ("write", "maintain", "admin")
-                                                  else "NONE")
+            association = author_association or ("COLLABORATOR" if role in ("write", "maintain", "admin") else "NONE")
             now = iso(time.time())
             comment = Comment(next(self._ids), pull.repo, number, author, body, association, now, now)
             self._comments[comment.id] = comment
@@ -414,8 +483,7 @@ class FakeGitHub:
 
     def comments(self, full_name: str, number: int) -> list[Comment]:
         with self._lock:
-            return [c for c in self._comments.values()
-                    if c.repo.lower() == full_name.lower() and c.number == number]
+            return [c for c in self._comments.values() if c.repo.lower() == full_name.lower() and c.number == number]
 
     def comment(self, comment_id: int) -> Comment:
         return self._comments[comment_id]
@@ -437,8 +505,9 @@ class FakeGitHub:
 
     # State API: faults and rate limits -------------------------------------------------------
 
-    def fail_next(self, count: int = 1, *, status: int = 502, match: str | None = None,
-                  after_write: bool = False) -> None:
+    def fail_next(
+        self, count: int = 1, *, status: int = 502, match: str | None = None, after_write: bool = False
+    ) -> None:
         """Answer the next `count` requests (matching the regex `match` on "METHOD /path") with `status`.
 
         With `after_write`, the request is carried out first and only the answer is lost,
@@ -447,8 +516,9 @@ class FakeGitHub:
         with self._lock:
             self._faults.append(_Fault("status", count, status, match, after_write=after_write))
 
-    def secondary_limit_next(self, count: int = 1, *, retry_after: int = 1, status: int = 403,
-                             match: str | None = None) -> None:
+    def secondary_limit_next(
+        self, count: int = 1, *, retry_after: int = 1, status: int = 403, match: str | None = None
+    ) -> None:
         """GitHub's secondary rate limit: 403 (or 429) with Retry-After, for the next `count` requests."""
         with self._lock:
             self._faults.append(_Fault("secondary", count, status, match, retry_after=retry_after))
@@ -504,10 +574,13 @@ class FakeGitHub:
         """A pull_request webhook payload for the PR as the fake has it now."""
         with self._lock:
             pull = self.pull(full_name, number)
-            payload = {"action": action, "number": number,
-                       "pull_request": self._pull_shape(pull, detail=True),
-                       "repository": self._repo_shape(self.repo(full_name), None),
-                       "sender": self._user_shape(sender or pull.author)}
+            payload = {
+                "action": action,
+                "number": number,
+                "pull_request": self._pull_shape(pull, detail=True),
+                "repository": self._repo_shape(self.repo(full_name), None),
+                "sender": self._user_shape(sender or pull.author),
+            }
             if action == "synchronize":
                 before = pull.commits[-2] if len(pull.commits) > 1 else pull.base_sha
                 payload = {**payload, "before": before, "after": pull.head_sha}
@@ -518,13 +591,15 @@ class FakeGitHub:
         with self._lock:
             comment = self._comments[comment_id]
             pull = self.pull(comment.repo, comment.number)
-            return shapes.for_webhook({
-                "action": action,
-                "issue": shapes.issue(self.url, pull, self._user_shape(pull.author), pull.comment_count),
-                "comment": self._comment_shape(comment),
-                "repository": self._repo_shape(self.repo(comment.repo), None),
-                "sender": self._user_shape(comment.author),
-            })
+            return shapes.for_webhook(
+                {
+                    "action": action,
+                    "issue": shapes.issue(self.url, pull, self._user_shape(pull.author), pull.comment_count),
+                    "comment": self._comment_shape(comment),
+                    "repository": self._repo_shape(self.repo(comment.repo), None),
+                    "sender": self._user_shape(comment.author),
+                }
+            )
 
     def push_event(self, full_name: str, branch: str, before: str) -> dict:
         """A push webhook payload for the branch's current head."""
@@ -532,39 +607,72 @@ class FakeGitHub:
             repo = self.repo(full_name)
             after = repo.branches[branch]
             head = self._commits[after]
-            commit = {"id": after, "tree_id": shapes.tree_sha(after), "distinct": True, "message": head.message,
-                      "timestamp": head.date, "url": f"{shapes.WEB}/{repo.full_name}/commit/{after}",
-                      "author": {"name": head.author, "email": f"{head.author}@users.noreply.github.com",
-                                 "username": head.author},
-                      "committer": {"name": head.author, "email": f"{head.author}@users.noreply.github.com",
-                                    "username": head.author},
-                      "added": [], "removed": [], "modified": ["README.md"]}
-            return shapes.for_webhook({
-                "ref": f"refs/heads/{branch}", "before": before, "after": after, "created": before == ZERO_SHA,
-                "deleted": False, "forced": False, "base_ref": None,
-                "compare": f"{shapes.WEB}/{repo.full_name}/compare/{before[:12]}...{after[:12]}",
-                "commits": [commit], "head_commit": commit,
-                "repository": self._repo_shape(repo, None),
-                "pusher": {"name": head.author, "email": f"{head.author}@users.noreply.github.com"},
-                "sender": self._user_shape(head.author),
-            })
+            commit = {
+                "id": after,
+                "tree_id": shapes.tree_sha(after),
+                "distinct": True,
+                "message": head.message,
+                "timestamp": head.date,
+                "url": f"{shapes.WEB}/{repo.full_name}/commit/{after}",
+                "author": {
+                    "name": head.author,
+                    "email": f"{head.author}@users.noreply.github.com",
+                    "username": head.author,
+                },
+                "committer": {
+                    "name": head.author,
+                    "email": f"{head.author}@users.noreply.github.com",
+                    "username": head.author,
+                },
+                "added": [],
+                "removed": [],
+                "modified": ["README.md"],
+            }
+            return shapes.for_webhook(
+                {
+                    "ref": f"refs/heads/{branch}",
+                    "before": before,
+                    "after": after,
+                    "created": before == ZERO_SHA,
+                    "deleted": False,
+                    "forced": False,
+                    "base_ref": None,
+                    "compare": f"{shapes.WEB}/{repo.full_name}/compare/{before[:12]}...{after[:12]}",
+                    "commits": [commit],
+                    "head_commit": commit,
+                    "repository": self._repo_shape(repo, None),
+                    "pusher": {"name": head.author, "email": f"{head.author}@users.noreply.github.com"},
+                    "sender": self._user_shape(head.author),
+                }
+            )
 
     def ping_event(self, full_name: str, hook_id: int = 1) -> dict:
         with self._lock:
             repo = self.repo(full_name)
             hook_url = f"{self.url}/repos/{repo.full_name}/hooks/{hook_id}"
-            return shapes.for_webhook({
-                "zen": "Keep it logically awesome.", "hook_id": hook_id,
-                "hook": {"type": "Repository", "id": hook_id, "name": "web", "active": True,
-                         "events": ["issue_comment", "pull_request", "push"],
-                         "config": {"content_type": "json", "url": "http://127.0.0.1/webhook", "insecure_ssl": "0"},
-                         "updated_at": self._created, "created_at": self._created, "url": hook_url,
-                         "test_url": f"{hook_url}/test", "ping_url": f"{hook_url}/pings",
-                         "deliveries_url": f"{hook_url}/deliveries",
-                         "last_response": {"code": None, "status": "unused", "message": None}},
-                "repository": self._repo_shape(repo, None),
-                "sender": self._user_shape(repo.full_name.split("/")[0]),
-            })
+            return shapes.for_webhook(
+                {
+                    "zen": "Keep it logically awesome.",
+                    "hook_id": hook_id,
+                    "hook": {
+                        "type": "Repository",
+                        "id": hook_id,
+                        "name": "web",
+                        "active": True,
+                        "events": ["issue_comment", "pull_request", "push"],
+                        "config": {"content_type": "json", "url": "http://127.0.0.1/webhook", "insecure_ssl": "0"},
+                        "updated_at": self._created,
+                        "created_at": self._created,
+                        "url": hook_url,
+                        "test_url": f"{hook_url}/test",
+                        "ping_url": f"{hook_url}/pings",
+                        "deliveries_url": f"{hook_url}/deliveries",
+                        "last_response": {"code": None, "status": "unused", "message": None},
+                    },
+                    "repository": self._repo_shape(repo, None),
+                    "sender": self._user_shape(repo.full_name.split("/")[0]),
+                }
+            )
 
     # Shapes from state -----------------------------------------------------------------------
 
@@ -587,24 +695,43 @@ class FakeGitHub:
         parent = self._repo_shape(self.repo(repo.parent), None) if repo.parent else None
         open_issues = sum(1 for p in self._pulls.values() if p.repo == repo.full_name and p.state == "open")
         permissions = shapes.repo_permissions(self._role(repo, caller)) if caller else None
-        return shapes.repository(self.url, repo, self._user_shape(repo.full_name.split("/")[0]),
-                                 open_issues=open_issues, permissions=permissions, parent=parent)
+        return shapes.repository(
+            self.url,
+            repo,
+            self._user_shape(repo.full_name.split("/")[0]),
+            open_issues=open_issues,
+            permissions=permissions,
+            parent=parent,
+        )
 
     def _pull_shape(self, pull: Pull, *, detail: bool) -> dict:
         base_repo = self.repo(pull.repo)
         base_owner = pull.repo.split("/")[0]
-        base = shapes.pull_end(base_owner, pull.base_ref, pull.base_sha, self._user_shape(base_owner),
-                               self._repo_shape(base_repo, None))
+        base = shapes.pull_end(
+            base_owner, pull.base_ref, pull.base_sha, self._user_shape(base_owner), self._repo_shape(base_repo, None)
+        )
         if pull.head_deleted:
             head = shapes.pull_end("", pull.head_ref, pull.head_sha, None, None)
         else:
             head_full = pull.fork or pull.repo
             head_owner = head_full.split("/")[0]
-            head = shapes.pull_end(head_owner, pull.head_ref, pull.head_sha, self._user_shape(head_owner),
-                                   self._repo_shape(self.repo(head_full), None))
+            head = shapes.pull_end(
+                head_owner,
+                pull.head_ref,
+                pull.head_sha,
+                self._user_shape(head_owner),
+                self._repo_shape(self.repo(head_full), None),
+            )
         merged_by = self._user_shape(base_owner) if pull.merged else None
-        return shapes.pull_request(self.url, pull, author=self._user_shape(pull.author), head=head, base=base,
-                                   detail=detail, merged_by=merged_by)
+        return shapes.pull_request(
+            self.url,
+            pull,
+            author=self._user_shape(pull.author),
+            head=head,
+            base=base,
+            detail=detail,
+            merged_by=merged_by,
+        )
 
     def _comment_shape(self, comment: Comment) -> dict:
         return shapes.issue_comment(self.url, comment, self._user_shape(comment.author))
@@ -667,8 +794,9 @@ class FakeGitHub:
         import jwt  # PyJWT, a dependency of PyGithub
 
         try:
-            claims = jwt.decode(token, self._app["key"], algorithms=["RS256"],
-                                options={"require": ["iat", "exp", "iss"]}, leeway=60)
+            claims = jwt.decode(
+                token, self._app["key"], algorithms=["RS256"], options={"require": ["iat", "exp", "iss"]}, leeway=60
+            )
         except jwt.PyJWTError as e:
             raise HTTPError(401, f"A JSON web token could not be decoded ({e})") from None
         if str(claims["iss"]) != str(self._app["id"]):
@@ -699,11 +827,17 @@ class FakeGitHub:
                 fault.count -= 1
                 self._faults = [f for f in self._faults if f.count > 0]
         if fault and fault.kind == "secondary":
-            return self._error(HTTPError(fault.status, "You have exceeded a secondary rate limit. Please wait a few "
-                                         "minutes before you try again. If you reach out to GitHub Support for help, "
-                                         f"please include the request ID {secrets.token_hex(4).upper()}.",
-                                         {"Retry-After": str(fault.retry_after)},
-                                         doc="/overview/rate-limits-for-the-rest-api"), None)
+            return self._error(
+                HTTPError(
+                    fault.status,
+                    "You have exceeded a secondary rate limit. Please wait a few "
+                    "minutes before you try again. If you reach out to GitHub Support for help, "
+                    f"please include the request ID {secrets.token_hex(4).upper()}.",
+                    {"Retry-After": str(fault.retry_after)},
+                    doc="/overview/rate-limits-for-the-rest-api",
+                ),
+                None,
+            )
         if fault and not fault.after_write:
             return self._error(HTTPError(fault.status, "Server Error"), None)
         try:
@@ -739,8 +873,9 @@ class FakeGitHub:
                 if etag in wanted or etag[2:] in wanted:
                     return self._with_limits(304, extra, b"", bucket)  # free, as on GitHub
             bucket.remaining -= counted
-            return self._with_limits(response.status, {"Content-Type": "application/json; charset=utf-8", **extra},
-                                     payload, bucket)
+            return self._with_limits(
+                response.status, {"Content-Type": "application/json; charset=utf-8", **extra}, payload, bucket
+            )
 
     def _page(self, path: str, raw_query: str, items: list, query: dict) -> tuple[list, str | None]:
         try:
@@ -749,11 +884,12 @@ class FakeGitHub:
         except ValueError:
             raise HTTPError(422, "Invalid per_page or page") from None
         last = max(1, -(-len(items) // per_page))
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
 
         def link(n: int, rel: str) -> str:
-            params = [(k, v) for k, v in parse_qs(raw_query, keep_blank_values=True).items() for v in v
-                      if k != "page"] + [("page", str(n))]
+            params = [
+                (k, v) for k, v in parse_qs(raw_query, keep_blank_values=True).items() for v in v if k != "page"
+            ] + [("page", str(n))]
             return f'<{self.url}{path}?{urlencode(params)}>; rel="{rel}"'
 
         rels = []
@@ -767,23 +903,34 @@ class FakeGitHub:
         return chunk, ", ".join(rels) or None
 
     def _json(self, status: int, body: Any, bucket: _Bucket | None, headers: dict | None = None):
-        return self._with_limits(status, {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
-                                 json.dumps(body).encode(), bucket)
+        return self._with_limits(
+            status,
+            {"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+            json.dumps(body).encode(),
+            bucket,
+        )
 
     def _error(self, e: HTTPError, bucket: _Bucket | None):
         return self._json(e.status, shapes.error(e.status, e.message, e.doc), bucket, e.headers)
 
     def _with_limits(self, status: int, headers: dict, body: bytes, bucket: _Bucket | None):
-        headers = {**headers, "X-GitHub-Media-Type": "github.v3; format=json",
-                   "X-GitHub-Request-Id": secrets.token_hex(8).upper(),
-                   "x-github-api-version-selected": "2022-11-28",
-                   "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP"}
+        headers = {
+            **headers,
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-GitHub-Request-Id": secrets.token_hex(8).upper(),
+            "x-github-api-version-selected": "2022-11-28",
+            "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
+        }
         if bucket is not None:
-            headers.update({"X-RateLimit-Limit": str(bucket.limit),
-                            "X-RateLimit-Remaining": str(max(0, bucket.remaining)),
-                            "X-RateLimit-Reset": str(bucket.reset),
-                            "X-RateLimit-Used": str(bucket.limit - max(0, bucket.remaining)),
-                            "X-RateLimit-Resource": "core"})
+            headers.update(
+                {
+                    "X-RateLimit-Limit": str(bucket.limit),
+                    "X-RateLimit-Remaining": str(max(0, bucket.remaining)),
+                    "X-RateLimit-Reset": str(bucket.reset),
+                    "X-RateLimit-Used": str(bucket.limit - max(0, bucket.remaining)),
+                    "X-RateLimit-Resource": "core",
+                }
+            )
         return status, headers, body
 
     # Routes ----------------------------------------------------------------------------------
@@ -822,7 +969,9 @@ class FakeGitHub:
 
     def get_user(self, request, identity) -> _Response:
         if identity.kind == "installation":
-            raise HTTPError(403, "Resource not accessible by integration", doc="/users/users#get-the-authenticated-user")
+            raise HTTPError(
+                403, "Resource not accessible by integration", doc="/users/users#get-the-authenticated-user"
+            )
         login = self._need_user(identity)
         name, uid, _ = self._user(login)
         return _Response(200, shapes.authenticated_user(self.url, name, uid, self._created))
@@ -836,8 +985,7 @@ class FakeGitHub:
         if identity.kind != "jwt":
             raise HTTPError(401, "A JSON web token could not be decoded")
         slug = self._app["slug"]
-        return _Response(200, shapes.app(self.url, self._app["id"], slug, self._user_shape(self.login),
-                                         self._created))
+        return _Response(200, shapes.app(self.url, self._app["id"], slug, self._user_shape(self.login), self._created))
 
     def create_access_token(self, request, identity, installation_id) -> _Response:
         if identity.kind != "jwt":
@@ -861,10 +1009,16 @@ class FakeGitHub:
             raise HTTPError(422, "Validation Failed")
         sort = q.get("sort", "created")
         key = {"created": lambda p: (p.created_at, p.number), "updated": lambda p: (p.updated_at, p.number)}.get(
-            sort, lambda p: (p.created_at, p.number))
+            sort, lambda p: (p.created_at, p.number)
+        )
         descending = q.get("direction", "desc" if sort in ("created", "updated") else "asc") == "desc"
-        pulls = [p for p in self._pulls.values() if p.repo == repo.full_name and (state == "all" or p.state == state)
-                 and ("base" not in q or p.base_ref == q["base"])]
+        pulls = [
+            p
+            for p in self._pulls.values()
+            if p.repo == repo.full_name
+            and (state == "all" or p.state == state)
+            and ("base" not in q or p.base_ref == q["base"])
+        ]
         pulls.sort(key=key, reverse=descending)
         return _Response(200, None, paginated=([self._pull_shape(p, detail=False) for p in pulls], q))
 
@@ -874,8 +1028,9 @@ class FakeGitHub:
     def list_pull_commits(self, request, identity, full, number) -> _Response:
         pull = self._pull_or_404(full, number)
         head_full = pull.fork or pull.repo
-        return _Response(200, None, paginated=([self._commit_shape(head_full, s, files=False) for s in pull.commits],
-                                               request.query))
+        return _Response(
+            200, None, paginated=([self._commit_shape(head_full, s, files=False) for s in pull.commits], request.query)
+        )
 
     def get_issue(self, request, identity, full, number) -> _Response:
         pull = self._pull_or_404(full, number)
@@ -906,18 +1061,30 @@ class FakeGitHub:
             raise HTTPError(404, f"No common ancestor between {base} and {head}.")
         ahead = [sha for sha in head_line if sha not in set(base_line)]
         behind = [sha for sha in base_line if sha not in set(head_line)]
-        return _Response(200, shapes.comparison(
-            self.url, repo.full_name, base, head, self._commit_shape(repo.full_name, base_sha, files=False),
-            self._commit_shape(repo.full_name, merge_base, files=False),
-            [self._commit_shape(repo.full_name, sha, files=False) for sha in reversed(ahead)], len(behind)))
+        return _Response(
+            200,
+            shapes.comparison(
+                self.url,
+                repo.full_name,
+                base,
+                head,
+                self._commit_shape(repo.full_name, base_sha, files=False),
+                self._commit_shape(repo.full_name, merge_base, files=False),
+                [self._commit_shape(repo.full_name, sha, files=False) for sha in reversed(ahead)],
+                len(behind),
+            ),
+        )
 
     def get_permission(self, request, identity, full, login) -> _Response:
         repo = self._repo_or_404(full)
         caller = self._need_user(identity, write=False)
         if identity.kind == "token" and self._role(repo, caller) in ("none", "read", "triage"):
             # As recorded in Repository.testCollaboratorPermissionNoPushAccess.
-            raise HTTPError(403, "Must have push access to view collaborator permission.",
-                            doc="/collaborators/collaborators#get-repository-permissions-for-a-user")
+            raise HTTPError(
+                403,
+                "Must have push access to view collaborator permission.",
+                doc="/collaborators/collaborators#get-repository-permissions-for-a-user",
+            )
         if login.lower() not in self._users:
             raise HTTPError(404, "Not Found", doc="/collaborators/collaborators#get-repository-permissions-for-a-user")
         return _Response(200, shapes.permission(self._role(repo, login), self._user_shape(login)))
@@ -926,8 +1093,9 @@ class FakeGitHub:
         self._repo_or_404(full)
         self._pull_or_404(full, number)
         since = request.query.get("since")
-        found = sorted((c for c in self.comments(full, int(number)) if since is None or c.updated_at >= since),
-                       key=lambda c: c.id)
+        found = sorted(
+            (c for c in self.comments(full, int(number)) if since is None or c.updated_at >= since), key=lambda c: c.id
+        )
         return _Response(200, None, paginated=([self._comment_shape(c) for c in found], request.query))
 
     def list_repo_comments(self, request, identity, full) -> _Response:
@@ -938,10 +1106,15 @@ class FakeGitHub:
         sort = q.get("sort", "created")
         if sort not in ("created", "updated"):
             raise HTTPError(422, "Validation Failed", doc="/issues/comments#list-issue-comments-for-a-repository")
-        found = [c for c in self._comments.values()
-                 if c.repo.lower() == repo.full_name.lower() and (since is None or c.updated_at >= since)]
-        found.sort(key=(lambda c: (c.updated_at, c.id)) if sort == "updated" else (lambda c: c.id),
-                   reverse=q.get("direction", "asc") == "desc")
+        found = [
+            c
+            for c in self._comments.values()
+            if c.repo.lower() == repo.full_name.lower() and (since is None or c.updated_at >= since)
+        ]
+        found.sort(
+            key=(lambda c: (c.updated_at, c.id)) if sort == "updated" else (lambda c: c.id),
+            reverse=q.get("direction", "asc") == "desc",
+        )
         return _Response(200, None, paginated=([self._comment_shape(c) for c in found], q))
 
     def create_comment(self, request, identity, full, number) -> _Response:
@@ -949,7 +1122,7 @@ class FakeGitHub:
         pull = self._pull_or_404(full, number)
         body = request.body.get("body") if isinstance(request.body, dict) else None
         if not isinstance(body, str):
-            raise HTTPError(422, "Invalid request.\n\n\"body\" wasn't supplied.")
+            raise HTTPError(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
         now = iso(time.time())
         comment = Comment(next(self._ids), pull.repo, pull.number, login, body, "NONE", now, now)
         self._comments[comment.id] = comment
@@ -966,7 +1139,7 @@ class FakeGitHub:
         comment = self._comment_or_404(full, comment_id)
         body = request.body.get("body") if isinstance(request.body, dict) else None
         if not isinstance(body, str):
-            raise HTTPError(422, "Invalid request.\n\n\"body\" wasn't supplied.")
+            raise HTTPError(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
         comment.body, comment.updated_at = body, iso(time.time())
         return _Response(200, self._comment_shape(comment))
 
@@ -991,9 +1164,16 @@ class FakeGitHub:
             raise HTTPError(422, f"No commit found for SHA: {sha}", doc="/commits/statuses#create-a-commit-status")
         if body.get("state") not in ("error", "failure", "pending", "success"):
             raise HTTPError(422, "Validation Failed", doc="/commits/statuses#create-a-commit-status")
-        record = {"id": next(self._ids), "sha": sha, "state": body["state"], "context": body.get("context") or "default",
-                  "description": body.get("description"), "target_url": body.get("target_url"),
-                  "created_at": iso(time.time()), "creator": login}
+        record = {
+            "id": next(self._ids),
+            "sha": sha,
+            "state": body["state"],
+            "context": body.get("context") or "default",
+            "description": body.get("description"),
+            "target_url": body.get("target_url"),
+            "created_at": iso(time.time()),
+            "creator": login,
+        }
         repo.statuses.setdefault(sha, []).insert(0, record)
         shape = shapes.status(self.url, repo.full_name, record, self._user_shape(login))
         return _Response(201, shape, {"Location": shape["url"]})
@@ -1002,9 +1182,14 @@ class FakeGitHub:
         repo = self._repo_or_404(full)
         sha = self._resolve(repo, ref)
         records = repo.statuses.get(sha, []) if sha else []
-        return _Response(200, None, paginated=(
-            [shapes.status(self.url, repo.full_name, r, self._user_shape(r["creator"])) for r in records],
-            request.query))
+        return _Response(
+            200,
+            None,
+            paginated=(
+                [shapes.status(self.url, repo.full_name, r, self._user_shape(r["creator"])) for r in records],
+                request.query,
+            ),
+        )
 
 
 _REPO = r"/repos/([^/]+/[^/]+)"

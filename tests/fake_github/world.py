@@ -15,14 +15,14 @@ import uuid
 from pathlib import Path
 
 from bot import devices
-from bot.github.bot import Bot
 from bot.config import GitHubSettings
-from bot.github.client import GitHub, RetryPolicy
-from bot.github.publish import Publisher
 from bot.engine.job_worker import after_job
+from bot.github.bot import Bot
+from bot.github.client import GitHub, RetryPolicy
+from bot.github.poll import Poller
+from bot.github.publish import Publisher
 from bot.store import Store
 from bot.store.github_state import EtagStore
-from bot.github.poll import Poller
 
 REPO = "apache/tvm"
 SECRET = "webhook-secret"
@@ -70,15 +70,20 @@ class Clock:
 
 
 class World:
-    def __init__(self, fake, tmp_path: Path, *, token: bool = True, allowlist=(), devices_yaml: str = DEVICES,
-                 repo: str = REPO):
+    def __init__(
+        self, fake, tmp_path: Path, *, token: bool = True, allowlist=(), devices_yaml: str = DEVICES, repo: str = REPO
+    ):
         self.fake = fake
         self.repo = repo
         self.db_path = tmp_path / "perf.db"
         self.registry = devices.Registry(None, devices.parse(devices_yaml, "test devices.yml"))
-        self.settings = GitHubSettings(api_url=fake.url, token=fake.token if token else None,
-                                       webhook_secret=SECRET, allowlist=frozenset(a.lower() for a in allowlist),
-                                       dashboard_url=DASHBOARD)
+        self.settings = GitHubSettings(
+            api_url=fake.url,
+            token=fake.token if token else None,
+            webhook_secret=SECRET,
+            allowlist=frozenset(a.lower() for a in allowlist),
+            dashboard_url=DASHBOARD,
+        )
         self.clock = Clock()
         self.printed: list[tuple] = []
         self.sleeps: list[float] = []
@@ -90,13 +95,22 @@ class World:
         if self.store is not None:
             self.store.close()
         self.store = Store.open(self.db_path)
-        self.github = GitHub(self.settings, etags=EtagStore(self.store), sleep=self.sleeps.append,
-                             clock=self.clock, retry=RetryPolicy(attempts=2), jitter=lambda: 0.5,
-                             seconds_between_requests=None, seconds_between_writes=None, timeout=5)
+        self.github = GitHub(
+            self.settings,
+            etags=EtagStore(self.store),
+            sleep=self.sleeps.append,
+            clock=self.clock,
+            retry=RetryPolicy(attempts=2),
+            jitter=lambda: 0.5,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            timeout=5,
+        )
         on_post = lambda *post: self.printed.append(post)  # noqa: E731
         self.bot = Bot(self.store, self.github, self.registry, self.settings, clock=self.clock, on_post=on_post)
-        self.publisher = Publisher(self.store, self.github, self.registry, self.settings, clock=self.clock,
-                                   on_post=on_post)
+        self.publisher = Publisher(
+            self.store, self.github, self.registry, self.settings, clock=self.clock, on_post=on_post
+        )
         self.poller = Poller(self.bot, self.repo, "main")
 
     def close(self) -> None:
@@ -156,7 +170,7 @@ class World:
         """
         results = results or (lambda job: [ok("qconv_a", [10.0] * 8)])
         done = []
-        for name in ([device] if device else sorted(self.registry.devices)):
+        for name in [device] if device else sorted(self.registry.devices):
             while True:
                 job = self.store.claim(name, "test-worker", 60)
                 if job is None:
@@ -169,10 +183,21 @@ class World:
                 else:
                     dev = self.registry.devices[name]
                     run_id = self.store.start_run(
-                        suite=job["suite"], device=name, arch=dev.arch, target=dev.target, threads=dev.threads,
-                        emulated=dev.emulated, env="python:/usr/bin/python3", kind=job["kind"], repo=job["repo"],
-                        sha=job["sha"], pr=job["pr"], base_sha=job["base_sha"], job_id=job["id"],
-                        tvm_version="0.27.0")
+                        suite=job["suite"],
+                        device=name,
+                        arch=dev.arch,
+                        target=dev.target,
+                        threads=dev.threads,
+                        emulated=dev.emulated,
+                        env="python:/usr/bin/python3",
+                        kind=job["kind"],
+                        repo=job["repo"],
+                        sha=job["sha"],
+                        pr=job["pr"],
+                        base_sha=job["base_sha"],
+                        job_id=job["id"],
+                        tvm_version="0.27.0",
+                    )
                     for r in results(job):
                         self.store.add_result(run_id, **{"layout": "NHWC", "pipeline": "default", **r})
                     self.store.finish_run(run_id)
@@ -184,8 +209,17 @@ class World:
 
 def ok(workload: str, samples: list[float], *, scheme: str = "uint8", tflite: float | None = 20.0, **extra) -> dict:
     median = sorted(samples)[len(samples) // 2]
-    return {"workload": workload, "scheme": scheme, "status": "ok", "samples_ms": samples, "median_ms": median,
-            "ratio": median / tflite if tflite else None, "max_abs_diff": 0.0, "mismatch_fraction": 0.0, **extra}
+    return {
+        "workload": workload,
+        "scheme": scheme,
+        "status": "ok",
+        "samples_ms": samples,
+        "median_ms": median,
+        "ratio": median / tflite if tflite else None,
+        "max_abs_diff": 0.0,
+        "mismatch_fraction": 0.0,
+        **extra,
+    }
 
 
 def failed(workload: str, status: str, error: str, *, scheme: str = "uint8", **extra) -> dict:
@@ -195,7 +229,10 @@ def failed(workload: str, status: str, error: str, *, scheme: str = "uint8", **e
 def signed(payload: dict, event: str, *, secret: str = SECRET, delivery: str | None = None) -> tuple[bytes, dict]:
     """A webhook delivery as GitHub sends it: body and headers, signed with the secret."""
     body = json.dumps(payload).encode()
-    headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
-               "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
-               "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()}
+    headers = {
+        "Content-Type": "application/json",
+        "X-GitHub-Event": event,
+        "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+        "X-Hub-Signature-256": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
+    }
     return body, headers

@@ -36,11 +36,20 @@ def comment(world, number, author, body, role=None) -> int:
 def slower_on_rpi4(job):
     """Base at 10 ms; the PR 20% slower on both devices, and one wrong result on the PR."""
     if job["kind"] == "base":
-        return [ok("qconv_a", [10.0, 10.1, 9.9, 10.0, 10.05, 9.95, 10.0, 10.02]),
-                ok("qconv_b", [5.0, 5.01, 4.99, 5.0, 5.0, 5.02, 4.98, 5.0])]
-    return [ok("qconv_a", [12.0, 12.1, 11.9, 12.0, 12.05, 11.95, 12.0, 12.02]),
-            ok("qconv_b", [5.0, 5.01, 4.99, 5.0, 5.0, 5.02, 4.98, 5.0], max_abs_diff=37.0,
-               mismatch_fraction=0.4, status="wrong_result")]
+        return [
+            ok("qconv_a", [10.0, 10.1, 9.9, 10.0, 10.05, 9.95, 10.0, 10.02]),
+            ok("qconv_b", [5.0, 5.01, 4.99, 5.0, 5.0, 5.02, 4.98, 5.0]),
+        ]
+    return [
+        ok("qconv_a", [12.0, 12.1, 11.9, 12.0, 12.05, 11.95, 12.0, 12.02]),
+        ok(
+            "qconv_b",
+            [5.0, 5.01, 4.99, 5.0, 5.0, 5.02, 4.98, 5.0],
+            max_abs_diff=37.0,
+            mismatch_fraction=0.4,
+            status="wrong_result",
+        ),
+    ]
 
 
 # Opening a PR --------------------------------------------------------------------------------
@@ -151,7 +160,7 @@ def test_a_database_without_the_comment_id_finds_the_comment_by_its_marker(world
 def test_failed_jobs_and_failures_show_their_last_lines(world):
     number, head, base = open_pr(world)
     world.poll()
-    trace = "\n".join(f"  frame {i}" for i in range(40)) + "\nAssertionError: kernel_layout == \"HWIO\""
+    trace = "\n".join(f"  frame {i}" for i in range(40)) + '\nAssertionError: kernel_layout == "HWIO"'
 
     def results(job):
         if job["kind"] == "base":
@@ -255,13 +264,16 @@ def test_rerun_can_be_narrowed_to_a_device_and_suite(world):
     assert world.job_states(head) == {("pr", "rpi4"): "pending", ("pr", "qemu-a72"): "done"}
 
 
-@pytest.mark.parametrize("body, why", [
-    ("@perfbot rerun device=nope", "unknown device `nope` (known: old-board, qemu-a72, rpi4)"),
-    ("@perfbot rerun device=old-board", "device `old-board` is disabled in devices.yml"),
-    ("@perfbot rerun suite=huge", "unknown suite `huge`"),
-    ("@perfbot rerun colour=red", "rerun takes no option 'colour'"),
-    ("@perfbot frobnicate", "unknown command 'frobnicate'"),
-])
+@pytest.mark.parametrize(
+    "body, why",
+    [
+        ("@perfbot rerun device=nope", "unknown device `nope` (known: old-board, qemu-a72, rpi4)"),
+        ("@perfbot rerun device=old-board", "device `old-board` is disabled in devices.yml"),
+        ("@perfbot rerun suite=huge", "unknown suite `huge`"),
+        ("@perfbot rerun colour=red", "rerun takes no option 'colour'"),
+        ("@perfbot frobnicate", "unknown command 'frobnicate'"),
+    ],
+)
 def test_a_command_that_cannot_be_carried_out_is_refused_with_the_reason(world, body, why):
     number, head, base = open_pr(world)
     world.poll()
@@ -282,9 +294,11 @@ def test_someone_without_write_access_is_refused_politely(world, role):
     assert world.fake.reactions(said) == ["confused"]
     assert set(world.job_states(head).values()) == {"done"}
     replies = [c.body for c in world.bot_comments(number) if MARKER not in c.body]
-    assert replies == [f"@passerby sorry, I can't do that: `@perfbot rerun` needs write access to {REPO} "
-                       f"(you have {role} access) or a place on the bot's allowlist; a maintainer can give the "
-                       f"command for you."]
+    assert replies == [
+        f"@passerby sorry, I can't do that: `@perfbot rerun` needs write access to {REPO} "
+        f"(you have {role} access) or a place on the bot's allowlist; a maintainer can give the "
+        f"command for you."
+    ]
 
 
 def test_the_allowlist_lets_someone_without_write_access_command(world, tmp_path, fake_github):
@@ -327,8 +341,9 @@ def test_commands_inside_quotes_code_or_sentences_do_nothing(world):
     number, head, base = open_pr(world)
     world.poll()
     world.finish_jobs()
-    said = comment(world, number, "maintainer", "> @perfbot rerun\n```\n@perfbot rerun\n```\nplease @perfbot rerun",
-                   role="admin")
+    said = comment(
+        world, number, "maintainer", "> @perfbot rerun\n```\n@perfbot rerun\n```\nplease @perfbot rerun", role="admin"
+    )
     world.poll()
     assert world.fake.reactions(said) == []
     assert set(world.job_states(head).values()) == {"done"}

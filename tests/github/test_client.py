@@ -66,9 +66,21 @@ def test_open_pulls_lists_every_open_pr_with_fork_and_draft_flags(fake):
     assert sorted(pulls) == sorted([inside, forked, gone])
     pr = fake.pull(REPO, forked)
     assert pulls[forked] == PullInfo(
-        repo=REPO, number=forked, title=pr.title, author="alice", head_sha=pr.head_sha, head_repo="alice/tvm",
-        head_ref=pr.head_ref, base_ref="main", base_sha=pr.base_sha, is_fork=True, state="open", draft=False,
-        url=f"https://github.com/{REPO}/pull/{forked}", updated_at=pr.updated_at)
+        repo=REPO,
+        number=forked,
+        title=pr.title,
+        author="alice",
+        head_sha=pr.head_sha,
+        head_repo="alice/tvm",
+        head_ref=pr.head_ref,
+        base_ref="main",
+        base_sha=pr.base_sha,
+        is_fork=True,
+        state="open",
+        draft=False,
+        url=f"https://github.com/{REPO}/pull/{forked}",
+        updated_at=pr.updated_at,
+    )
     assert not pulls[inside].is_fork and pulls[inside].draft and pulls[inside].head_repo == REPO
     assert pulls[gone].is_fork and pulls[gone].head_repo is None
 
@@ -152,11 +164,15 @@ def test_comments_across_pages_and_since(fake):
     comments = github.comments(REPO, number)
     assert [c.id for c in comments] == ids
     assert [r.query.get("page", "1") for r in fake.requests] == ["1", "2", "3"]  # nothing else fetched
-    assert comments[0] == CommentInfo(id=ids[0], author="bob", body="comment 0",
-                                      created_at=fake.comment(ids[0]).created_at,
-                                      updated_at=fake.comment(ids[0]).updated_at,
-                                      url=f"https://github.com/{REPO}/pull/{number}#issuecomment-{ids[0]}",
-                                      number=number)
+    assert comments[0] == CommentInfo(
+        id=ids[0],
+        author="bob",
+        body="comment 0",
+        created_at=fake.comment(ids[0]).created_at,
+        updated_at=fake.comment(ids[0]).updated_at,
+        url=f"https://github.com/{REPO}/pull/{number}#issuecomment-{ids[0]}",
+        number=number,
+    )
     assert github.comments(REPO, number, since="2100-01-01T00:00:00Z") == []
     assert len(github.comments(REPO, number, since="2000-01-01T00:00:00Z")) == 75
 
@@ -167,9 +183,11 @@ def test_new_comments_of_the_whole_repo_are_conditional_and_name_their_pr(fake):
     assert github.new_comments(REPO, "2000-01-01T00:00:00Z") == []
     ids = [fake.add_comment(REPO, n, "bob", f"on {n}") for n in (first, second, first)]
     found = github.new_comments(REPO, "2000-01-01T00:00:00Z")
-    assert [(c.id, c.number, c.body) for c in found] == [(ids[0], first, f"on {first}"),
-                                                         (ids[1], second, f"on {second}"),
-                                                         (ids[2], first, f"on {first}")]
+    assert [(c.id, c.number, c.body) for c in found] == [
+        (ids[0], first, f"on {first}"),
+        (ids[1], second, f"on {second}"),
+        (ids[2], first, f"on {first}"),
+    ]
     fake.clear_requests()
     remaining = fake.remaining()
     assert github.new_comments(REPO, "2000-01-01T00:00:00Z") is None  # nothing new: both pages 304
@@ -312,8 +330,10 @@ def test_a_network_error_is_unavailable():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    github = make(GitHubSettings(api_url=f"http://127.0.0.1:{closed_port}", token="ghp_x" * 8),
-                  retry=RetryPolicy(attempts=2, first_delay=0))
+    github = make(
+        GitHubSettings(api_url=f"http://127.0.0.1:{closed_port}", token="ghp_x" * 8),
+        retry=RetryPolicy(attempts=2, first_delay=0),
+    )
     with pytest.raises(GitHubUnavailable, match="cannot reach GitHub.*ConnectionError"):
         github.open_pulls(REPO)
 
@@ -393,10 +413,14 @@ def app_key():
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -424,8 +448,9 @@ def test_app_settings_are_checked_at_start(app_key):
     with pytest.raises(ConfigError, match="GITHUB_APP_INSTALLATION_ID"):
         GitHub(GitHubSettings(app_id="1", app_private_key=private))
     with pytest.raises(ConfigError, match="not a usable RSA private key"):
-        GitHub(GitHubSettings(app_id="1", app_private_key="-----BEGIN RSA PRIVATE KEY-----\nnope\n",
-                              app_installation_id=2))
+        GitHub(
+            GitHubSettings(app_id="1", app_private_key="-----BEGIN RSA PRIVATE KEY-----\nnope\n", app_installation_id=2)
+        )
 
 
 # Secrets -----------------------------------------------------------------------------------

@@ -50,9 +50,16 @@ def test_mention_is_configurable():
 
 @pytest.mark.parametrize(
     "permission, login, allow, ok",
-    [("admin", "a", set(), True), ("maintain", "a", set(), True), ("write", "a", set(), True),
-     ("triage", "a", set(), False), ("read", "a", set(), False), ("none", "a", set(), False),
-     (None, "a", set(), False), ("read", "Friend", {"friend"}, True)],
+    [
+        ("admin", "a", set(), True),
+        ("maintain", "a", set(), True),
+        ("write", "a", set(), True),
+        ("triage", "a", set(), False),
+        ("read", "a", set(), False),
+        ("none", "a", set(), False),
+        (None, "a", set(), False),
+        ("read", "Friend", {"friend"}, True),
+    ],
 )
 def test_who_may_command(permission, login, allow, ok):
     assert commands.may_command(permission, login, frozenset(allow)) is ok

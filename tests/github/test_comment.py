@@ -12,20 +12,36 @@ from pathlib import Path
 
 import pytest
 
-from bot.github import comment
 from bot.devices import Device, Rpc
+from bot.github import comment
 from bot.verdicts import DeviceReport, PrReport, Row
 
 EXPECTED = Path(__file__).with_name("expected_md")
 DASHBOARD = "https://perf.example.org/tvm"
 
-RPI4 = Device(name="rpi4", description="Raspberry Pi 4, Cortex-A72", arch="aarch64",
-              target={"kind": "llvm", "mtriple": "aarch64-linux-gnu"}, rpc=Rpc("127.0.0.1", 9190, "rpi4"),
-              threads=4, tflite_baseline=False)
-JETSON = Device(name="jetson", description="Jetson Nano, Cortex-A57", arch="aarch64",
-                target={"kind": "llvm", "mtriple": "aarch64-linux-gnu"}, threads=4)
-QEMU = Device(name="qemu-a72", description="Cortex-A72 under qemu-aarch64", arch="aarch64",
-              target={"kind": "llvm", "mtriple": "aarch64-linux-gnu"}, emulated=True)
+RPI4 = Device(
+    name="rpi4",
+    description="Raspberry Pi 4, Cortex-A72",
+    arch="aarch64",
+    target={"kind": "llvm", "mtriple": "aarch64-linux-gnu"},
+    rpc=Rpc("127.0.0.1", 9190, "rpi4"),
+    threads=4,
+    tflite_baseline=False,
+)
+JETSON = Device(
+    name="jetson",
+    description="Jetson Nano, Cortex-A57",
+    arch="aarch64",
+    target={"kind": "llvm", "mtriple": "aarch64-linux-gnu"},
+    threads=4,
+)
+QEMU = Device(
+    name="qemu-a72",
+    description="Cortex-A72 under qemu-aarch64",
+    arch="aarch64",
+    target={"kind": "llvm", "mtriple": "aarch64-linux-gnu"},
+    emulated=True,
+)
 
 
 @dataclass(frozen=True)
@@ -38,15 +54,42 @@ class Cmp:
     ci_high: float | None = None
 
 
-def row(workload, verdict="unchanged", *, base=10.0, pr=None, change=None, status="ok", base_status="ok",
-        scheme="uint8", layout="NHWC", ratio=0.8, diff=0.0, mismatch=None, error=None, emulated=False) -> Row:
+def row(
+    workload,
+    verdict="unchanged",
+    *,
+    base=10.0,
+    pr=None,
+    change=None,
+    status="ok",
+    base_status="ok",
+    scheme="uint8",
+    layout="NHWC",
+    ratio=0.8,
+    diff=0.0,
+    mismatch=None,
+    error=None,
+    emulated=False,
+) -> Row:
     change = change if change is not None else {"slower": 0.12, "faster": -0.09}.get(verdict, 0.004)
     pr = pr if pr is not None else (None if status not in ("ok", "wrong_result") else base * (1 + change))
     comparison = Cmp(verdict, change, change - 0.02, change + 0.02) if status == "ok" and base else None
-    return Row(workload=workload, scheme=scheme, layout=layout, pipeline="default", status=status,
-               base_status=base_status, base_ms=base, pr_ms=pr, ratio=ratio if pr else None,
-               max_abs_diff=diff if status in ("ok", "wrong_result") else None, mismatch_fraction=mismatch,
-               error=error, comparison=comparison, emulated=emulated)
+    return Row(
+        workload=workload,
+        scheme=scheme,
+        layout=layout,
+        pipeline="default",
+        status=status,
+        base_status=base_status,
+        base_ms=base,
+        pr_ms=pr,
+        ratio=ratio if pr else None,
+        max_abs_diff=diff if status in ("ok", "wrong_result") else None,
+        mismatch_fraction=mismatch,
+        error=error,
+        comparison=comparison,
+        emulated=emulated,
+    )
 
 
 def golden(name: str, text: str) -> None:
@@ -59,24 +102,37 @@ def golden(name: str, text: str) -> None:
 
 
 def pr(devices, **fields) -> PrReport:
-    return PrReport(repo="apache/tvm", number=17321, title="[Relax][ARM] NHWC conv2d schedule",
-                    head_sha="3f2a9c81d0e4b5a6c7d8e9f00112233445566778", base_ref="main",
-                    base_sha="a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", devices=devices, **fields)
+    return PrReport(
+        repo="apache/tvm",
+        number=17321,
+        title="[Relax][ARM] NHWC conv2d schedule",
+        head_sha="3f2a9c81d0e4b5a6c7d8e9f00112233445566778",
+        base_ref="main",
+        base_sha="a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
+        devices=devices,
+        **fields,
+    )
 
 
 def test_summary_and_tables_for_two_devices():
-    rpi4 = DeviceReport(RPI4, tvm_version="0.27.0", rows=[
-        row("qconv_147x147x32_64_3x3_s1_valid", "slower", base=212.4),
-        row("qconv_147x147x32_64_3x3_s1_valid", "slower", base=198.0, scheme="int8", layout="NCHW"),
-        row("qconv_17x17x128_128_1x7_s1_same", status="wrong_result", diff=37, mismatch=0.41, pr=8.8, base=8.7),
-        *[row("qconv_35x35x192_64_1x1_s1_same", base=4.2 + i / 10, scheme=s, layout=l)
-          for i, (s, l) in enumerate([(s, l) for s in ("uint8", "int8") for l in ("NHWC", "NCHW")])],
-        row("qconv_17x17x128_128_1x7_s1_same", base=8.7, scheme="int8"),
-        row("qconv_17x17x128_128_1x7_s1_same", base=9.1, layout="NCHW"),
-    ])
-    jetson = DeviceReport(JETSON, tvm_version="0.27.0", pending=2, running=1, rows=[
-        row(f"qconv_{i}", base=3.0 + i) for i in range(8)
-    ])
+    rpi4 = DeviceReport(
+        RPI4,
+        tvm_version="0.27.0",
+        rows=[
+            row("qconv_147x147x32_64_3x3_s1_valid", "slower", base=212.4),
+            row("qconv_147x147x32_64_3x3_s1_valid", "slower", base=198.0, scheme="int8", layout="NCHW"),
+            row("qconv_17x17x128_128_1x7_s1_same", status="wrong_result", diff=37, mismatch=0.41, pr=8.8, base=8.7),
+            *[
+                row("qconv_35x35x192_64_1x1_s1_same", base=4.2 + i / 10, scheme=s, layout=lay)
+                for i, (s, lay) in enumerate([(s, lay) for s in ("uint8", "int8") for lay in ("NHWC", "NCHW")])
+            ],
+            row("qconv_17x17x128_128_1x7_s1_same", base=8.7, scheme="int8"),
+            row("qconv_17x17x128_128_1x7_s1_same", base=9.1, layout="NCHW"),
+        ],
+    )
+    jetson = DeviceReport(
+        JETSON, tvm_version="0.27.0", pending=2, running=1, rows=[row(f"qconv_{i}", base=3.0 + i) for i in range(8)]
+    )
     built = pr([rpi4, jetson])
     assert comment.summary_line(built) == "2 slower, 1 wrong result, 14 unchanged, on 2 devices; 3 jobs pending"
     assert (rpi4.state, jetson.state) == ("failure", "pending")
@@ -86,20 +142,34 @@ def test_summary_and_tables_for_two_devices():
 
 
 def test_failures_show_their_last_lines_and_emulated_devices_are_not_judged():
-    trace = "Traceback (most recent call last):\n" + "".join(
-        f'  File "tvm/relax/op_{i}.py", line {i}, in f{i}\n' for i in range(30)) + \
-        '  File "tvm/topi/arm_cpu/conv2d_alter_op.py", line 120\n    assert kernel_layout == "HWIO"\nAssertionError'
-    rpi4 = DeviceReport(RPI4, tvm_version="0.27.0", rows=[
-        row("qconv_147x147x32_64_3x3_s1_valid", status="compile_error", error=trace),
-        row("qconv_17x17x128_128_1x7_s1_same", status="crash", base_status="crash",
-            error="worker died with SIGSEGV\n```\nnot a fence breaker\n```"),
-        row("qconv_35x35x192_64_1x1_s1_same", "faster", base=4.1),
-        row("qconv_8x8x2048_320_1x1_s1_same", base=None, pr=1.5),
-    ])
-    qemu = DeviceReport(QEMU, tvm_version="0.27.0", rows=[
-        row("qconv_147x147x32_64_3x3_s1_valid", "slower", base=3100.0, change=0.4, emulated=True),
-        row("qconv_35x35x192_64_1x1_s1_same", status="wrong_result", diff=128, mismatch=0.9, emulated=True),
-    ])
+    trace = (
+        "Traceback (most recent call last):\n"
+        + "".join(f'  File "tvm/relax/op_{i}.py", line {i}, in f{i}\n' for i in range(30))
+        + '  File "tvm/topi/arm_cpu/conv2d_alter_op.py", line 120\n    assert kernel_layout == "HWIO"\nAssertionError'
+    )
+    rpi4 = DeviceReport(
+        RPI4,
+        tvm_version="0.27.0",
+        rows=[
+            row("qconv_147x147x32_64_3x3_s1_valid", status="compile_error", error=trace),
+            row(
+                "qconv_17x17x128_128_1x7_s1_same",
+                status="crash",
+                base_status="crash",
+                error="worker died with SIGSEGV\n```\nnot a fence breaker\n```",
+            ),
+            row("qconv_35x35x192_64_1x1_s1_same", "faster", base=4.1),
+            row("qconv_8x8x2048_320_1x1_s1_same", base=None, pr=1.5),
+        ],
+    )
+    qemu = DeviceReport(
+        QEMU,
+        tvm_version="0.27.0",
+        rows=[
+            row("qconv_147x147x32_64_3x3_s1_valid", "slower", base=3100.0, change=0.4, emulated=True),
+            row("qconv_35x35x192_64_1x1_s1_same", status="wrong_result", diff=128, mismatch=0.9, emulated=True),
+        ],
+    )
     broken = DeviceReport(JETSON, failed_jobs=["environment_error: pip:apache-tvm==0.99 has no such release"])
     built = pr([rpi4, qemu, broken])
     assert [r.verdict for r in qemu.rows] == ["emulated", "wrong_result"]

@@ -41,28 +41,52 @@ def test_every_example_payload_parses_to_what_it_says(github_fixtures_dir, kind,
             return
         pr = payload["pull_request"]
         assert event == PullRequestEvent(
-            action=action, repo=payload["repository"]["full_name"], number=pr["number"], title=pr["title"],
-            author=pr["user"]["login"], head_sha=pr["head"]["sha"], head_repo=pr["head"]["repo"]["full_name"],
-            head_ref=pr["head"]["ref"], base_ref=pr["base"]["ref"], base_sha=pr["base"]["sha"],
-            is_fork=pr["head"]["repo"]["full_name"] != pr["base"]["repo"]["full_name"], state=pr["state"],
-            merged=bool(pr["merged"]), draft=pr["draft"], html_url=pr["html_url"])
+            action=action,
+            repo=payload["repository"]["full_name"],
+            number=pr["number"],
+            title=pr["title"],
+            author=pr["user"]["login"],
+            head_sha=pr["head"]["sha"],
+            head_repo=pr["head"]["repo"]["full_name"],
+            head_ref=pr["head"]["ref"],
+            base_ref=pr["base"]["ref"],
+            base_sha=pr["base"]["sha"],
+            is_fork=pr["head"]["repo"]["full_name"] != pr["base"]["repo"]["full_name"],
+            state=pr["state"],
+            merged=bool(pr["merged"]),
+            draft=pr["draft"],
+            html_url=pr["html_url"],
+        )
     elif kind == "issue_comment":
         if action not in events.COMMENT_ACTIONS:
             assert event is None
             return
         comment = payload["comment"]
         assert event == CommentEvent(
-            action=action, repo=payload["repository"]["full_name"], number=payload["issue"]["number"],
-            is_pull_request="pull_request" in payload["issue"], comment_id=comment["id"],
-            author=comment["user"]["login"], author_association=comment["author_association"],
-            body=comment["body"], html_url=comment["html_url"], created_at=comment["created_at"])
+            action=action,
+            repo=payload["repository"]["full_name"],
+            number=payload["issue"]["number"],
+            is_pull_request="pull_request" in payload["issue"],
+            comment_id=comment["id"],
+            author=comment["user"]["login"],
+            author_association=comment["author_association"],
+            body=comment["body"],
+            html_url=comment["html_url"],
+            created_at=comment["created_at"],
+        )
     elif kind == "push":
-        assert event == PushEvent(repo=payload["repository"]["full_name"], ref=payload["ref"],
-                                  after=payload["after"], before=payload["before"],
-                                  default_branch=payload["repository"]["default_branch"], deleted=payload["deleted"])
+        assert event == PushEvent(
+            repo=payload["repository"]["full_name"],
+            ref=payload["ref"],
+            after=payload["after"],
+            before=payload["before"],
+            default_branch=payload["repository"]["default_branch"],
+            deleted=payload["deleted"],
+        )
     else:
-        assert event == PingEvent(zen=payload["zen"], hook_id=payload["hook_id"],
-                                  repo=(payload.get("repository") or {}).get("full_name"))
+        assert event == PingEvent(
+            zen=payload["zen"], hook_id=payload["hook_id"], repo=(payload.get("repository") or {}).get("full_name")
+        )
 
 
 @pytest.mark.parametrize("kind,name", _examples(IGNORED))
@@ -118,10 +142,18 @@ def test_a_comment_on_a_pull_request_from_the_fake_matches_the_schema(fake_githu
     payload = fake_github.issue_comment_event(comment_id)
     validate_webhook("issue_comment", "created", payload)
     event = events.parse("issue_comment", payload)
-    assert event == CommentEvent(action="created", repo="apache/tvm", number=number, is_pull_request=True,
-                                 comment_id=comment_id, author="bob", author_association="NONE",
-                                 body="@perfbot rerun", html_url=payload["comment"]["html_url"],
-                                 created_at=payload["comment"]["created_at"])
+    assert event == CommentEvent(
+        action="created",
+        repo="apache/tvm",
+        number=number,
+        is_pull_request=True,
+        comment_id=comment_id,
+        author="bob",
+        author_association="NONE",
+        body="@perfbot rerun",
+        html_url=payload["comment"]["html_url"],
+        created_at=payload["comment"]["created_at"],
+    )
 
 
 def test_unknown_events_are_ignored():
@@ -132,17 +164,36 @@ def test_unknown_events_are_ignored():
 # Malformed payloads --------------------------------------------------------------------------
 
 REQUIRED = {
-    "pull_request": ["action", "repository.full_name", "pull_request.number", "pull_request.title",
-                     "pull_request.user.login", "pull_request.head.sha", "pull_request.head.ref",
-                     "pull_request.base.ref", "pull_request.base.sha", "pull_request.state",
-                     "pull_request.html_url"],
-    "issue_comment": ["action", "repository.full_name", "issue.number", "comment.id", "comment.user.login",
-                      "comment.html_url"],
+    "pull_request": [
+        "action",
+        "repository.full_name",
+        "pull_request.number",
+        "pull_request.title",
+        "pull_request.user.login",
+        "pull_request.head.sha",
+        "pull_request.head.ref",
+        "pull_request.base.ref",
+        "pull_request.base.sha",
+        "pull_request.state",
+        "pull_request.html_url",
+    ],
+    "issue_comment": [
+        "action",
+        "repository.full_name",
+        "issue.number",
+        "comment.id",
+        "comment.user.login",
+        "comment.html_url",
+    ],
     "push": ["repository.full_name", "ref", "after", "before"],
     "ping": ["hook_id"],
 }
-EXAMPLE = {"pull_request": "synchronize.payload.json", "issue_comment": "created.payload.json",
-           "push": "with-new-branch.payload.json", "ping": "payload.json"}
+EXAMPLE = {
+    "pull_request": "synchronize.payload.json",
+    "issue_comment": "created.payload.json",
+    "push": "with-new-branch.payload.json",
+    "ping": "payload.json",
+}
 
 
 def _without(payload: dict, path: str) -> dict:
@@ -172,17 +223,20 @@ def test_a_missing_field_is_named(github_fixtures_dir, kind, path):
         events.parse(kind, _without(payload, path))
 
 
-@pytest.mark.parametrize("kind,path,value,expected", [
-    ("pull_request", "pull_request.number", "2", "an integer"),
-    ("pull_request", "pull_request.number", True, "an integer"),
-    ("pull_request", "pull_request.head.sha", 12, "a string"),
-    ("pull_request", "pull_request.head.repo", "alice/tvm", "an object"),
-    ("pull_request", "repository", [], "an object"),
-    ("issue_comment", "comment.id", 1.5, "an integer"),
-    ("issue_comment", "comment.body", {"text": "hi"}, "a string"),
-    ("push", "after", None, "a string"),
-    ("ping", "hook_id", "1", "an integer"),
-])
+@pytest.mark.parametrize(
+    "kind,path,value,expected",
+    [
+        ("pull_request", "pull_request.number", "2", "an integer"),
+        ("pull_request", "pull_request.number", True, "an integer"),
+        ("pull_request", "pull_request.head.sha", 12, "a string"),
+        ("pull_request", "pull_request.head.repo", "alice/tvm", "an object"),
+        ("pull_request", "repository", [], "an object"),
+        ("issue_comment", "comment.id", 1.5, "an integer"),
+        ("issue_comment", "comment.body", {"text": "hi"}, "a string"),
+        ("push", "after", None, "a string"),
+        ("ping", "hook_id", "1", "an integer"),
+    ],
+)
 def test_a_mistyped_field_is_named(github_fixtures_dir, kind, path, value, expected):
     payload = _load(github_fixtures_dir, kind, EXAMPLE[kind])
     with pytest.raises(BadPayload, match=f"should be {expected}|missing"):

@@ -43,8 +43,10 @@ def test_an_idle_poll_costs_no_rate_limit_also_after_a_restart(world):
         remaining = world.fake.remaining()
         assert world.poll() == {"pulls": 0, "comments": 0, "base": 0}
         assert [(r.method, r.path) for r in world.fake.requests] == [
-            ("GET", f"/repos/{REPO}/pulls"), ("GET", f"/repos/{REPO}/issues/comments"),
-            ("GET", f"/repos/{REPO}/branches/main")]
+            ("GET", f"/repos/{REPO}/pulls"),
+            ("GET", f"/repos/{REPO}/issues/comments"),
+            ("GET", f"/repos/{REPO}/branches/main"),
+        ]
         assert len(world.fake.not_modified()) == 3
         assert all("if-none-match" in r.headers for r in world.fake.requests)
         assert world.fake.remaining() == remaining

@@ -71,8 +71,10 @@ def test_statuses_are_sent_only_when_they_change(world):
     assert [s["state"] for s in world.fake.statuses(REPO, head) if s["context"] == "perfbot/rpi4"] == ["pending"]
     world.finish_jobs()
     world.handle()
-    assert [s["state"] for s in world.fake.statuses(REPO, head) if s["context"] == "perfbot/rpi4"] == \
-        ["success", "pending"]
+    assert [s["state"] for s in world.fake.statuses(REPO, head) if s["context"] == "perfbot/rpi4"] == [
+        "success",
+        "pending",
+    ]
     target = world.fake.latest_statuses(REPO, head)["perfbot/rpi4"]["target_url"]
     assert target == f"{world.settings.dashboard_url}/pr/{number}.html"
 

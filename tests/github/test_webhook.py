@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.github import events, webhook
 from bot.errors import ConfigError
+from bot.github import events, webhook
 
 SECRET = "It's a Secret to Everybody"
 
@@ -25,8 +25,9 @@ class Receiver:
         self.delivered: set[str] = set()
         self.forgotten: list[str] = []
         self.fail_with = fail_with
-        self.server = webhook.make_server("127.0.0.1", 0, secret, self.handle, self.seen,
-                                          forget=self.forget, allow_insecure=allow_insecure)
+        self.server = webhook.make_server(
+            "127.0.0.1", 0, secret, self.handle, self.seen, forget=self.forget, allow_insecure=allow_insecure
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
@@ -55,11 +56,25 @@ class Receiver:
         finally:
             connection.close()
 
-    def deliver(self, event: str, payload, *, secret: str | None = SECRET, delivery: str | None = None,
-                path: str = "/", raw: bytes | None = None, signature: str | None = None, extra: dict | None = None):
+    def deliver(
+        self,
+        event: str,
+        payload,
+        *,
+        secret: str | None = SECRET,
+        delivery: str | None = None,
+        path: str = "/",
+        raw: bytes | None = None,
+        signature: str | None = None,
+        extra: dict | None = None,
+    ):
         body = raw if raw is not None else json.dumps(payload).encode()
-        headers = {"Content-Type": "application/json", "X-GitHub-Event": event,
-                   "X-GitHub-Delivery": delivery or str(uuid.uuid4()), "User-Agent": "GitHub-Hookshot/test"}
+        headers = {
+            "Content-Type": "application/json",
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": delivery or str(uuid.uuid4()),
+            "User-Agent": "GitHub-Hookshot/test",
+        }
         if signature is not None:
             headers["X-Hub-Signature-256"] = signature
         elif secret is not None:
@@ -100,16 +115,20 @@ def test_a_signed_delivery_is_accepted_and_handled(receiver, opened):
 def test_the_signature_matches_githubs_documented_example():
     """docs.github.com, "Validating webhook deliveries": this secret and body give this signature."""
     assert webhook.signature(SECRET, b"Hello, World!") == (
-        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    )
 
 
-@pytest.mark.parametrize("signature", [
-    None,  # missing
-    "",
-    "sha256=" + "0" * 64,
-    "sha1=757107ea0eb2509fc211221cce984b8a37570b6d",
-    webhook.signature("another secret", b"{}"),
-])
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,  # missing
+        "",
+        "sha256=" + "0" * 64,
+        "sha1=757107ea0eb2509fc211221cce984b8a37570b6d",
+        webhook.signature("another secret", b"{}"),
+    ],
+)
 def test_a_missing_or_wrong_signature_is_refused(receiver, opened, signature):
     body = json.dumps(opened).encode()
     if signature is None:
@@ -122,8 +141,9 @@ def test_a_missing_or_wrong_signature_is_refused(receiver, opened, signature):
 
 def test_a_signature_of_another_body_is_refused(receiver, opened):
     tampered = json.dumps({**opened, "action": "closed"}).encode()
-    status, _ = receiver.deliver("pull_request", opened, raw=tampered,
-                                 signature=webhook.signature(SECRET, json.dumps(opened).encode()))
+    status, _ = receiver.deliver(
+        "pull_request", opened, raw=tampered, signature=webhook.signature(SECRET, json.dumps(opened).encode())
+    )
     assert status == 401 and receiver.handled == []
 
 
@@ -142,12 +162,15 @@ def test_the_signature_is_compared_in_constant_time(receiver, opened, monkeypatc
     assert compared == [(expected, expected)]
 
 
-@pytest.mark.parametrize("raw,message", [
-    (b"{not json", "not a JSON object"),
-    (b"[1, 2]", "not a JSON object"),
-    (b"\xff\xfe", "not a JSON object"),
-    (b'{"action": "opened", "pull_request": {}}', "missing"),
-])
+@pytest.mark.parametrize(
+    "raw,message",
+    [
+        (b"{not json", "not a JSON object"),
+        (b"[1, 2]", "not a JSON object"),
+        (b"\xff\xfe", "not a JSON object"),
+        (b'{"action": "opened", "pull_request": {}}', "missing"),
+    ],
+)
 def test_a_malformed_body_is_a_400(receiver, raw, message):
     status, answer = receiver.deliver("pull_request", None, raw=raw)
     assert status == 400 and message in answer["error"]
@@ -162,8 +185,9 @@ def test_a_payload_the_parser_rejects_names_the_field(receiver, opened):
 
 def test_event_and_delivery_headers_are_required(receiver, opened):
     body = json.dumps(opened).encode()
-    status, answer = receiver.request("POST", "/", body, {"X-Hub-Signature-256": webhook.signature(SECRET, body),
-                                                          "Content-Type": "application/json"})
+    status, answer = receiver.request(
+        "POST", "/", body, {"X-Hub-Signature-256": webhook.signature(SECRET, body), "Content-Type": "application/json"}
+    )
     assert status == 400 and "X-GitHub-Event" in answer["error"]
 
 
@@ -177,8 +201,10 @@ def test_events_the_bot_does_not_act_on_are_ignored(receiver, github_fixtures_di
 
 def test_a_repeated_delivery_is_handled_once(receiver, opened):
     assert receiver.deliver("pull_request", opened, delivery="same")[0] == 202
-    assert receiver.deliver("pull_request", opened, delivery="same") == (200, {"status": "duplicate",
-                                                                               "delivery": "same"})
+    assert receiver.deliver("pull_request", opened, delivery="same") == (
+        200,
+        {"status": "duplicate", "delivery": "same"},
+    )
     assert len(receiver.handled) == 1
 
 
@@ -212,8 +238,9 @@ def test_a_failing_seen_callback_is_a_500(opened):
 def test_webhook_path_and_form_encoded_deliveries(receiver, opened):
     assert receiver.deliver("pull_request", opened, path="/webhook")[0] == 202
     form = urlencode({"payload": json.dumps(opened)}).encode()
-    status, _ = receiver.deliver("pull_request", None, raw=form,
-                                 extra={"Content-Type": "application/x-www-form-urlencoded"})
+    status, _ = receiver.deliver(
+        "pull_request", None, raw=form, extra={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert status == 202 and len(receiver.handled) == 2
 
 
@@ -240,13 +267,16 @@ def test_comment_and_push_deliveries(receiver, fake_github, validate_webhook):
     assert (push_event.ref, push_event.before, push_event.default_branch) == ("refs/heads/main", before, "main")
 
 
-@pytest.mark.parametrize("method,path,status", [
-    ("GET", "/healthz", 200),
-    ("GET", "/", 404),
-    ("POST", "/elsewhere", 404),
-    ("PUT", "/", 405),
-    ("DELETE", "/webhook", 405),
-])
+@pytest.mark.parametrize(
+    "method,path,status",
+    [
+        ("GET", "/healthz", 200),
+        ("GET", "/", 404),
+        ("POST", "/elsewhere", 404),
+        ("PUT", "/", 405),
+        ("DELETE", "/webhook", 405),
+    ],
+)
 def test_other_requests(receiver, method, path, status):
     assert receiver.request(method, path)[0] == status
 

@@ -81,7 +81,12 @@ def test_new_push_cancels_old_sha_and_close_cancels_all(store):
     new, _ = job(store, sha="2" * 40)
     other_pr, _ = job(store, sha="9" * 40, pr=8)
     assert store.cancel_jobs("o/r", 7, keep_sha="2" * 40) == 2
-    assert [store.job(j)["state"] for j in (old, running, new, other_pr)] == ["cancelled", "cancelled", "pending", "pending"]
+    assert [store.job(j)["state"] for j in (old, running, new, other_pr)] == [
+        "cancelled",
+        "cancelled",
+        "pending",
+        "pending",
+    ]
     assert not store.heartbeat(running, "w")  # the worker learns it lost the job
     assert store.cancel_jobs("o/r", 7, reason="closed") == 1
     assert store.job(new)["state"] == "cancelled" and store.job(other_pr)["state"] == "pending"
@@ -103,8 +108,12 @@ def test_worker_killed_with_sigkill_is_replaced_after_its_lease(tmp_path):
     path = tmp_path / "perf.db"
     store = Store.open(path)
     job_id, _ = job(store)
-    doomed = subprocess.Popen([sys.executable, "-c", WORKER, str(path)], stdout=subprocess.PIPE, text=True,
-                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    doomed = subprocess.Popen(
+        [sys.executable, "-c", WORKER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    )
     assert int(doomed.stdout.readline()) == job_id
     time.sleep(0.5)
     assert store.claim("local", "heir", lease_s=2) is None  # the doomed worker still heartbeats

@@ -22,8 +22,9 @@ def test_old_database_is_migrated_in_order(tmp_path):
     db = sqlite_utils.Database(conn)
     schema.MIGRATIONS[0](db)
     conn.execute("PRAGMA user_version = 1")
-    db["runs"].insert({"started_at": "2026-01-01", "status": "complete", "suite": "smoke", "device": "local",
-                       "kind": "local"})
+    db["runs"].insert(
+        {"started_at": "2026-01-01", "status": "complete", "suite": "smoke", "device": "local", "kind": "local"}
+    )
     conn.commit()
     conn.close()
     store = Store.open(path)
@@ -78,8 +79,16 @@ def test_transaction_is_all_or_nothing(tmp_path):
 def test_results_round_trip_samples(tmp_path):
     store = Store.open(tmp_path / "perf.db")
     run = store.start_run(suite="smoke", device="local", target={"kind": "llvm"}, emulated=True)
-    store.add_result(run, workload="w", scheme="uint8", layout="NHWC", pipeline="default", status="ok",
-                     samples_ms=[3.0, 1.0, 2.0], median_ms=2.0)
+    store.add_result(
+        run,
+        workload="w",
+        scheme="uint8",
+        layout="NHWC",
+        pipeline="default",
+        status="ok",
+        samples_ms=[3.0, 1.0, 2.0],
+        median_ms=2.0,
+    )
     store.finish_run(run)
     [row] = store.results(run)
     assert row["samples_ms"] == [3.0, 1.0, 2.0]

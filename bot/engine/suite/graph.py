@@ -117,8 +117,14 @@ class _Op:
 class GraphBuilder:
     """Describes a quantized single-subgraph model; `finish()` writes the flatbuffer."""
 
-    def __init__(self, scheme: Scheme, seed: int, input_shape: tuple[int, ...],
-                 input_quant: Quantization | None = None, description: str = "perfbot"):
+    def __init__(
+        self,
+        scheme: Scheme,
+        seed: int,
+        input_shape: tuple[int, ...],
+        input_quant: Quantization | None = None,
+        description: str = "perfbot",
+    ):
         self.scheme = scheme
         self.rng = np.random.default_rng(seed)
         self.description = description
@@ -169,9 +175,19 @@ class GraphBuilder:
 
     # -- ops ----------------------------------------------------------------------------
 
-    def conv(self, x: int, out_channels: int, kernel: tuple[int, int] = (3, 3), stride: int = 1,
-             padding: str = "SAME", relu: bool = True, gain: float = 1.0, bias_mean: float = 0.0,
-             weight_quant: Quantization | None = None, output_quant: Quantization | None = None) -> int:
+    def conv(
+        self,
+        x: int,
+        out_channels: int,
+        kernel: tuple[int, int] = (3, 3),
+        stride: int = 1,
+        padding: str = "SAME",
+        relu: bool = True,
+        gain: float = 1.0,
+        bias_mean: float = 0.0,
+        weight_quant: Quantization | None = None,
+        output_quant: Quantization | None = None,
+    ) -> int:
         xv = self.tensors[x].value
         in_channels = xv.shape[3]
         fan_in = kernel[0] * kernel[1] * in_channels
@@ -184,8 +200,14 @@ class GraphBuilder:
         if relu:
             out = np.maximum(out, 0.0)
         y = self._add("conv", out[None].astype(np.float32), fixed=output_quant)
-        self.ops.append(_Op("conv", [x], y, dict(weights=wq, weight_quant=wquant, bias=bias, stride=stride,
-                                                padding=padding, relu=relu)))
+        self.ops.append(
+            _Op(
+                "conv",
+                [x],
+                y,
+                dict(weights=wq, weight_quant=wquant, bias=bias, stride=stride, padding=padding, relu=relu),
+            )
+        )
         return y
 
     def max_pool(self, x: int, size: int = 3, stride: int = 2, padding: str = "VALID") -> int:
@@ -282,8 +304,9 @@ class GraphBuilder:
 
     def _emit_conv(self, writer, op, ins, out, params) -> None:
         p = op.params
-        weights = writer.tensor(f"weights_{op.output}", p["weights"].shape, self.scheme.dtype,
-                                p["weight_quant"], p["weights"])
+        weights = writer.tensor(
+            f"weights_{op.output}", p["weights"].shape, self.scheme.dtype, p["weight_quant"], p["weights"]
+        )
         bias = self._bias(writer, op, params[op.inputs[0]].scale[0])
         activation = tflite.ActivationFunctionType.RELU if p["relu"] else tflite.ActivationFunctionType.NONE
 
@@ -297,8 +320,9 @@ class GraphBuilder:
             tflite.Conv2DOptionsAddFusedActivationFunction(b, activation)
             return tflite.Conv2DOptionsEnd(b)
 
-        writer.operator(tflite.BuiltinOperator.CONV_2D, [ins[0], weights, bias], [out],
-                        tflite.BuiltinOptions.Conv2DOptions, options)
+        writer.operator(
+            tflite.BuiltinOperator.CONV_2D, [ins[0], weights, bias], [out], tflite.BuiltinOptions.Conv2DOptions, options
+        )
 
     def _emit_pool(self, writer, op, ins, out, opcode) -> None:
         p = op.params
@@ -328,8 +352,9 @@ class GraphBuilder:
             tflite.ConcatenationOptionsAddFusedActivationFunction(b, tflite.ActivationFunctionType.NONE)
             return tflite.ConcatenationOptionsEnd(b)
 
-        writer.operator(tflite.BuiltinOperator.CONCATENATION, ins, [out],
-                        tflite.BuiltinOptions.ConcatenationOptions, options)
+        writer.operator(
+            tflite.BuiltinOperator.CONCATENATION, ins, [out], tflite.BuiltinOptions.ConcatenationOptions, options
+        )
 
     def _emit_mean(self, writer, op, ins, out, params) -> None:
         axes = writer.tensor(f"axes_{op.output}", (2,), np.int32, None, np.array([1, 2], dtype=np.int32))
@@ -339,12 +364,15 @@ class GraphBuilder:
             tflite.ReducerOptionsAddKeepDims(b, False)
             return tflite.ReducerOptionsEnd(b)
 
-        writer.operator(tflite.BuiltinOperator.MEAN, [ins[0], axes], [out], tflite.BuiltinOptions.ReducerOptions, options)
+        writer.operator(
+            tflite.BuiltinOperator.MEAN, [ins[0], axes], [out], tflite.BuiltinOptions.ReducerOptions, options
+        )
 
     def _emit_fully_connected(self, writer, op, ins, out, params) -> None:
         p = op.params
-        weights = writer.tensor(f"weights_{op.output}", p["weights"].shape, self.scheme.dtype,
-                                p["weight_quant"], p["weights"])
+        weights = writer.tensor(
+            f"weights_{op.output}", p["weights"].shape, self.scheme.dtype, p["weight_quant"], p["weights"]
+        )
         bias = self._bias(writer, op, params[op.inputs[0]].scale[0])
 
         def options(b):
@@ -352,8 +380,13 @@ class GraphBuilder:
             tflite.FullyConnectedOptionsAddFusedActivationFunction(b, tflite.ActivationFunctionType.NONE)
             return tflite.FullyConnectedOptionsEnd(b)
 
-        writer.operator(tflite.BuiltinOperator.FULLY_CONNECTED, [ins[0], weights, bias], [out],
-                        tflite.BuiltinOptions.FullyConnectedOptions, options)
+        writer.operator(
+            tflite.BuiltinOperator.FULLY_CONNECTED,
+            [ins[0], weights, bias],
+            [out],
+            tflite.BuiltinOptions.FullyConnectedOptions,
+            options,
+        )
 
     def _emit_softmax(self, writer, op, ins, out, params) -> None:
         def options(b):

@@ -32,13 +32,19 @@ class ConvShape:
 
     @property
     def name(self) -> str:
-        return (f"qconv_{self.height}x{self.width}x{self.in_channels}_{self.out_channels}"
-                f"_{self.kernel_h}x{self.kernel_w}_s{self.stride}_{self.padding.lower()}")
+        return (
+            f"qconv_{self.height}x{self.width}x{self.in_channels}_{self.out_channels}"
+            f"_{self.kernel_h}x{self.kernel_w}_s{self.stride}_{self.padding.lower()}"
+        )
 
     @property
     def output_shape(self) -> tuple[int, int, int, int]:
-        return (1, output_size(self.height, self.kernel_h, self.stride, self.padding),
-                output_size(self.width, self.kernel_w, self.stride, self.padding), self.out_channels)
+        return (
+            1,
+            output_size(self.height, self.kernel_h, self.stride, self.padding),
+            output_size(self.width, self.kernel_w, self.stride, self.padding),
+            self.out_channels,
+        )
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -96,8 +102,9 @@ def _block_17(g, x, mid):
 
 def _reduce_17(g, x):
     b0 = g.conv(g.conv(x, 192, (1, 1)), 320, (3, 3), stride=2, padding="VALID")
-    b1 = g.conv(g.conv(g.conv(g.conv(x, 192, (1, 1)), 192, (1, 7)), 192, (7, 1)), 192, (3, 3), stride=2,
-                padding="VALID")
+    b1 = g.conv(
+        g.conv(g.conv(g.conv(x, 192, (1, 1)), 192, (1, 7)), 192, (7, 1)), 192, (3, 3), stride=2, padding="VALID"
+    )
     b2 = g.max_pool(x)
     return g.concat([b0, b1, b2])
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.errors import UnknownName
 from bot.engine.suite.inception import SEED, ConvShape, conv_shapes
 from bot.engine.suite.workloads import Workload, from_file, inception_v3, qconv
+from bot.errors import UnknownName
 
 SCHEME_NAMES = ("uint8", "int8")
 

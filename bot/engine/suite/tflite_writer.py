@@ -8,8 +8,8 @@ serialised in one pass at the end, in the order flatbuffers requires: leaves
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import flatbuffers
 import numpy as np
@@ -34,7 +34,7 @@ class Quantization:
     axis: int = 0
 
     @classmethod
-    def per_tensor(cls, scale: float, zero_point: int) -> "Quantization":
+    def per_tensor(cls, scale: float, zero_point: int) -> Quantization:
         return cls((float(scale),), (int(zero_point),))
 
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.errors import BadModel
 from bot.engine.suite import inception
 from bot.engine.suite.graph import SCHEMES, GraphBuilder
 from bot.engine.suite.inception import SEED, ConvShape
 from bot.engine.suite.tflite_writer import Quantization
+from bot.errors import BadModel
 
 #: Bump when generated models change for the same definition.
 GENERATOR_VERSION = 1
@@ -66,8 +66,12 @@ def qconv(shape: ConvShape, scheme: str) -> Workload:
 
 
 def inception_v3(scheme: str) -> Workload:
-    return Workload("inception_v3", scheme, {"kind": "inception_v3", "input": list(inception.INPUT_SHAPE)},
-                    tolerance=INCEPTION_TOLERANCE)
+    return Workload(
+        "inception_v3",
+        scheme,
+        {"kind": "inception_v3", "input": list(inception.INPUT_SHAPE)},
+        tolerance=INCEPTION_TOLERANCE,
+    )
 
 
 #: Ninety-odd requantized layers round differently in TVM (float dequantize-op-quantize)
@@ -84,15 +88,30 @@ def build(workload: Workload) -> bytes:
         conv = ConvShape(**workload.definition["conv"])
         seed_layer = conv == SEED and workload.scheme == "uint8"
         fixed = SEED_UINT8 if seed_layer else {}
-        g = GraphBuilder(scheme, workload.seed, (1, conv.height, conv.width, conv.in_channels),
-                         input_quant=fixed.get("input"), description=f"perfbot {workload.key}")
-        y = g.conv(g.input, conv.out_channels, (conv.kernel_h, conv.kernel_w), conv.stride, conv.padding,
-                   relu=False, gain=1.2 if seed_layer else 1.0, bias_mean=2.5 if seed_layer else 0.0,
-                   weight_quant=fixed.get("weights"), output_quant=fixed.get("output"))
+        g = GraphBuilder(
+            scheme,
+            workload.seed,
+            (1, conv.height, conv.width, conv.in_channels),
+            input_quant=fixed.get("input"),
+            description=f"perfbot {workload.key}",
+        )
+        y = g.conv(
+            g.input,
+            conv.out_channels,
+            (conv.kernel_h, conv.kernel_w),
+            conv.stride,
+            conv.padding,
+            relu=False,
+            gain=1.2 if seed_layer else 1.0,
+            bias_mean=2.5 if seed_layer else 0.0,
+            weight_quant=fixed.get("weights"),
+            output_quant=fixed.get("output"),
+        )
         return g.finish(y)
     if kind == "inception_v3":
-        g = GraphBuilder(scheme, workload.seed, tuple(workload.definition["input"]),
-                         description=f"perfbot {workload.key}")
+        g = GraphBuilder(
+            scheme, workload.seed, tuple(workload.definition["input"]), description=f"perfbot {workload.key}"
+        )
         return g.finish(inception.network(g))
     raise BadModel(f"unknown workload kind {kind!r} in {workload.key}")
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from bot.errors import BadModel, UnknownName
 from bot.engine.suite.inception import SEED, conv_shapes
 from bot.engine.suite.suites import get_suite, user_suite
+from bot.errors import BadModel, UnknownName
 
 
 def test_smoke_is_the_story_layer_and_two_more_in_both_schemes():

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from bot.errors import BadModel
 from bot.engine.suite.inception import SEED
 from bot.engine.suite.suites import get_suite
 from bot.engine.suite.workloads import from_file, inception_v3, make_inputs, materialize, qconv
+from bot.errors import BadModel
 
 
 def tflite_run(path, workload_seed):
@@ -57,8 +57,7 @@ def test_int8_scheme_has_per_channel_weight_scales(cache):
 def test_inception_v3_runs_and_its_output_is_neither_constant_nor_saturated(scheme, cache):
     out, it = tflite_run(materialize(inception_v3(scheme), cache), 5)
     ops = {op["op_name"] for op in it._get_ops_details()}
-    assert {"CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "CONCATENATION", "MEAN", "FULLY_CONNECTED",
-            "SOFTMAX"} <= ops
+    assert {"CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D", "CONCATENATION", "MEAN", "FULLY_CONNECTED", "SOFTMAX"} <= ops
     assert out.shape == (1, 1001)
     info = np.iinfo(out.dtype)
     assert len(np.unique(out)) >= 5  # a spread of probabilities, not one value
@@ -93,11 +92,14 @@ def test_a_users_model_is_a_workload_named_after_its_file(tmp_path):
     assert materialize(w, tmp_path / "cache") == mine.resolve()
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "not a TFLite model"),
-    (b"PK\x03\x04 this is a zip file", "not a TFLite model"),
-    (None, "truncated or corrupt"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "not a TFLite model"),
+        (b"PK\x03\x04 this is a zip file", "not a TFLite model"),
+        (None, "truncated or corrupt"),
+    ],
+)
 def test_bad_model_files_get_one_line(tmp_path, content, message):
     path = tmp_path / "bad.tflite"
     if content is None:
