@@ -1,12 +1,15 @@
-"""One exception tree for perfbot. Only the CLI turns these into exit codes.
+"""One exception tree for perfbot. Only the CLI turns these into exit codes (bot/cli/__init__.py).
 
 Every message names the file, key or value at fault and, where there is one,
-the command that fixes it.
+the command that fixes it. `exit_code` is what `perfbot` exits with: 1, or 2
+for a name given on the command line that is not known (a usage error).
 """
 
 
 class PerfbotError(Exception):
     "perfbot could not do what was asked"
+
+    exit_code = 1
 
 
 class ConfigError(PerfbotError):
@@ -15,6 +18,8 @@ class ConfigError(PerfbotError):
 
 class UnknownName(PerfbotError):
     "A device, suite, workload or environment name is not known"
+
+    exit_code = 2
 
 
 class BadModel(PerfbotError):

@@ -1,16 +1,99 @@
-"""`perfbot run` and `perfbot tune` as a person types them: resolve names, check, run, print."""
+"""`perfbot run`, `perfbot tune` and `perfbot history`: the engine by hand, as a person types it.
+
+Each resolves names (device, suite or model, TVM environment), checks what can
+be refused before anything is written, runs, and prints a table.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import click
+
 from bot import console, devices
+from bot.cli.options import db_option, device_option, env_option, model_option, settings, suite_option
 from bot.config import Settings
 from bot.engine import preflight
 from bot.engine.runner import Runner, Target
 from bot.engine.suite.suites import get_suite, user_suite
 from bot.errors import UnknownName
 from bot.store import Store
+
+
+@click.command()
+@suite_option
+@device_option
+@model_option
+@db_option
+@click.option("--tuning", is_flag=True, help="Also run the tuned pipeline from `perfbot tune`'s database.")
+@env_option
+@click.option(
+    "--kind",
+    type=click.Choice(["local", "base", "pr"]),
+    default="local",
+    show_default=True,
+    help="What the run is of: a local try, a base-branch commit, or a PR head.",
+)
+@click.option("--repo", default=None, help="OWNER/NAME of the TVM repository the commit belongs to.")
+@click.option("--sha", default=None, help="Commit of the TVM build under test.")
+@click.option("--pr", "pr_number", type=int, default=None, help="Pull request number (with --kind pr).")
+@click.option("--base-sha", default=None, help="The PR's merge base (with --kind pr).")
+def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, repo, sha, pr_number, base_sha):
+    """Compile, run and check a suite (or your model) with TVM against TFLite, and record it."""
+    run_suite(
+        settings(),
+        suite_name,
+        device_name,
+        model_path,
+        db_path,
+        tuning,
+        env_spec,
+        kind=kind,
+        repo=repo,
+        sha=sha,
+        pr=pr_number,
+        base_sha=base_sha,
+    )
+
+
+@click.command()
+@suite_option
+@device_option
+@model_option
+@click.option(
+    "--trials",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="MetaSchedule trials per workload and layout.",
+)
+@db_option
+@env_option
+def tune(suite_name, device_name, model_path, trials, db_path, env_spec):
+    """Tune a suite with MetaSchedule; later `perfbot run --tuning` reuses the database."""
+    tune_suite(settings(), suite_name, device_name, model_path, trials, db_path, env_spec)
+
+
+@click.command()
+@click.option(
+    "--versions",
+    multiple=True,
+    required=True,
+    metavar="VERSION...",
+    help="apache-tvm releases, oldest first (repeat, or space-separated in quotes).",
+)
+@suite_option
+@device_option
+@db_option
+def history(versions, suite_name, device_name, db_path):
+    """Run a suite on each TVM release and record them as consecutive base-branch points."""
+    from bot.engine import releases
+
+    names = [v for value in versions for v in value.split()]
+    releases.run_history(settings(), names, suite_name, device_name, db_path)
+
+
+COMMANDS = (run, tune, history)
 
 
 def resolve_suite(suite_name: str, model_path: Path | None):
@@ -26,7 +109,7 @@ def resolve_target(settings: Settings, env_spec: str | None, **fields) -> Target
     return Target(python=env.python, env=env.key, **fields)
 
 
-def run(settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, **fields) -> int:
+def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, **fields) -> int:
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     suite = resolve_suite(suite_name, model_path)
@@ -49,10 +132,10 @@ def run(settings: Settings, suite_name, device_name, model_path, db_path, tuning
     return outcome.run_id
 
 
-def tune(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
+def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
     from rich.table import Table
 
-    from bot.engine.tuning import tune_suite
+    from bot.engine import tuning
 
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
@@ -61,7 +144,7 @@ def tune(settings: Settings, suite_name, device_name, model_path, trials, db_pat
     with preflight.device_ready(device, settings.cache_dir):
         store = Store.open(Path(db_path or settings.db_path))
         with console.BarProgress() as progress:
-            results = tune_suite(store, settings.cache_dir, suite, device, target, trials, progress)
+            results = tuning.tune_suite(store, settings.cache_dir, suite, device, target, trials, progress)
     table = Table(title=f"tuning {suite.name} on {device.name}, {trials} trials", title_justify="left")
     for column in ("workload", "scheme", "layout", "status", "seconds", "database / error"):
         table.add_column(column)

@@ -1,4 +1,4 @@
-"""`perfbot worker`: claim queued jobs for one device, run them, record them, hand them back.
+"""The job worker (`perfbot worker`): claim queued jobs for one device, run them, record them, hand them back.
 
 A background thread keeps the job's lease alive. If the lease is lost (the
 job was cancelled by a new push, or another worker took it over after this
@@ -18,10 +18,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import console, devices
+from bot.config import Settings
 from bot.devices import Device
+from bot.engine import envs, preflight
 from bot.engine.runner import Runner, Target
 from bot.engine.suite.suites import Suite, get_suite
-from bot.errors import Cancelled, EnvironmentBroken, PerfbotError
+from bot.errors import Cancelled, ConfigError, EnvironmentBroken, PerfbotError
+from bot.lifecycle import stop_on_signals
+from bot.store import Store
 
 log = logging.getLogger("perfbot.worker")
 
@@ -40,7 +45,6 @@ class Lease(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
-        from bot.store import Store
 
         store = Store.open(self.db_path)
         try:
@@ -137,3 +141,30 @@ def target_for(job: dict, env: str, python: Path) -> Target:
         commit_time=job.get("commit_time"),
         job_id=job["id"],
     )
+
+
+def work(
+    settings: Settings,
+    device_name: str,
+    env_spec: str | None,
+    source_checkout: Path | None,
+    once: bool,
+    lease_s: float,
+    db_path,
+) -> None:
+    if env_spec and source_checkout:
+        raise ConfigError("give either --env or --source, not both")
+    registry = devices.load(settings.devices_path)
+    device = registry.get(device_name)
+    store = Store.open(db_path or settings.db_path)
+
+    def env_for(job: dict):
+        spec = f"source:{source_checkout}@{job['sha']}" if source_checkout else (env_spec or envs.default())
+        env = envs.provision(spec, settings.cache_dir, progress=lambda line: log.info("%s", line))
+        return target_for(job, env.key, env.python)
+
+    stop = stop_on_signals()
+    console.errors.print(f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item")
+    with preflight.device_ready(device, settings.cache_dir):
+        handled = JobWorker(store, device, settings.cache_dir, env_for, lease_s=lease_s).run_forever(once, stop)
+    console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")

@@ -20,7 +20,8 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from bot.cli import main, service
+from bot.cli import main
+from bot.github import service
 from bot.config import Settings
 from bot.store import Store
 from tests.fake_github.world import DEVICES, REPO, SECRET, signed
@@ -208,13 +209,13 @@ def test_enqueue_report_and_status_by_hand(setup):
     assert len([c for c in fake.comments(REPO, number) if c.author == fake.login]) == 1
 
     unknown = runner.invoke(main, ["enqueue", "--repo", REPO, "--pr", str(number), "--device", "nope"], env=env)
-    assert unknown.exit_code == 1 and "unknown device 'nope'" in unknown.output
+    assert unknown.exit_code == 2 and "unknown device 'nope'" in unknown.output
 
 
 def test_commands_name_the_setting_that_is_wrong(setup):
     fake, env, tmp_path = setup
     result = CliRunner().invoke(main, ["watch", "--repo", "tvm", "--once"], env=env)
-    assert result.exit_code == 1 and "--repo 'tvm': expected OWNER/NAME" in result.output
+    assert result.exit_code == 2 and "--repo 'tvm': expected OWNER/NAME" in result.output
     result = CliRunner().invoke(main, ["status"], env={**env, "PERFBOT_DB": str(tmp_path / "none.db")})
     assert result.exit_code == 1 and "no perfbot database here" in result.output
 

@@ -1,4 +1,4 @@
-"""The long-running and bookkeeping commands: watch, serve, worker, enqueue, report, status, devices.
+"""The GitHub side as long-running commands: watch (poll), serve (webhooks), enqueue and report by hand.
 
 Each builds its parts from settings (store, GitHub client, device registry)
 and runs them; the parts themselves live in their own modules.
@@ -6,19 +6,17 @@ and runs them; the parts themselves live in their own modules.
 
 from __future__ import annotations
 
-import json
 import logging
-import signal
 import threading
 from pathlib import Path
 
 from bot import console
 from bot import devices as device_registry
 from bot.config import Settings
-from bot.engine import tracker
-from bot.errors import ConfigError, DeviceUnavailable, GitHubError, UnknownName
+from bot.errors import ConfigError, GitHubError, UnknownName
 from bot.github.bot import Bot
 from bot.github.publish import Publisher
+from bot.lifecycle import stop_on_signals
 from bot.store import Store
 from bot.store.github_state import EtagStore
 
@@ -56,13 +54,6 @@ def print_post(kind: str, repo: str, pr: int, target: str, body: str) -> None:
         console.console.print(f"[dry run] would {what} on {repo}#{pr}: {body}", markup=False)
 
 
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
-
-
 def watch(
     settings: Settings,
     repo: str,
@@ -80,7 +71,7 @@ def watch(
     if not once:
         console.errors.print(f"watching {repo} (base branch {branch}) every {interval:g} s; Ctrl-C stops")
     try:
-        problem = loop(bot, publisher, Poller(bot, repo, branch), interval, stop or _stop_on_signals(), once=once)
+        problem = loop(bot, publisher, Poller(bot, repo, branch), interval, stop or stop_on_signals(), once=once)
     finally:
         store.close()
     if once and isinstance(problem, GitHubError):
@@ -129,7 +120,7 @@ def serve(
     thread.start()
     console.errors.print(f"receiving webhooks on http://{host}:{server.port}/ ; Ctrl-C stops")
     if stop is None:
-        stop = _stop_on_signals()
+        stop = stop_on_signals()
     try:
         if on_ready is not None:
             on_ready(server)
@@ -139,36 +130,6 @@ def serve(
         server.server_close()
         intake_store.close()
         store.close()
-
-
-def work(
-    settings: Settings,
-    device_name: str,
-    env_spec: str | None,
-    source_checkout: Path | None,
-    once: bool,
-    lease_s: float,
-    db_path,
-) -> None:
-    from bot.engine import envs, preflight
-    from bot.engine.job_worker import JobWorker, target_for
-
-    if env_spec and source_checkout:
-        raise ConfigError("give either --env or --source, not both")
-    registry = device_registry.load(settings.devices_path)
-    device = registry.get(device_name)
-    store = Store.open(db_path or settings.db_path)
-
-    def env_for(job: dict):
-        spec = f"source:{source_checkout}@{job['sha']}" if source_checkout else (env_spec or envs.default())
-        env = envs.provision(spec, settings.cache_dir, progress=lambda line: log.info("%s", line))
-        return target_for(job, env.key, env.python)
-
-    stop = _stop_on_signals()
-    console.errors.print(f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item")
-    with preflight.device_ready(device, settings.cache_dir):
-        handled = JobWorker(store, device, settings.cache_dir, env_for, lease_s=lease_s).run_forever(once, stop)
-    console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")
 
 
 def enqueue(
@@ -221,95 +182,6 @@ def report(settings: Settings, repo: str, pr: int, db_path) -> None:
         store.save_pull(**{**pull, "merge_base": merge_base})
     body = publisher.publish(repo, pr)
     console.console.print(body or f"nothing recorded for {repo}#{pr}", markup=False)
-
-
-def status(settings: Settings, db_path) -> None:
-    from rich.table import Table
-
-    store = Store.open(db_path or settings.db_path, create=False)
-    counts = store.job_counts()
-    table = Table(title="queue", title_justify="left")
-    states = ("pending", "running", "done", "failed", "cancelled")
-    table.add_column("device")
-    for state in states:
-        table.add_column(state, justify="right")
-    for device in sorted({d for d, _ in counts}):
-        table.add_row(device, *[str(counts.get((device, s), 0)) for s in states])
-    console.console.print(table if counts else "queue: empty")
-    running = store.jobs("state = 'running'")
-    for job in running:
-        console.console.print(
-            f"running: job {job['id']} {job['kind']} {job['sha'][:10]} {job['suite']} on "
-            f"{job['device']} by {job['worker']}"
-        )
-    waiting = store.dirty(now=float("inf"))
-    if waiting:
-        console.console.print(f"{len(waiting)} PR report(s) waiting to be published")
-    for item in waiting:
-        if item["last_error"]:
-            console.console.print(
-                f"  {item['repo']}#{item['pr']}: {item['attempts']} failed attempt(s), last: {item['last_error']}",
-                markup=False,
-            )
-    inbox = store.inbox_due(now=float("inf"))
-    if inbox:
-        console.console.print(f"{len(inbox)} event(s) waiting to be handled")
-    given_up = store.db.execute("select count(*) from inbox where state = 'failed'").fetchone()[0]
-    if given_up:
-        console.console.print(f"{given_up} event(s) given up after repeated failures (see the inbox table)")
-
-
-def devices(settings: Settings, as_json: bool, only_enabled: bool, db_path) -> None:
-    from rich.table import Table
-
-    registry = device_registry.load(settings.devices_path)
-    path = Path(db_path or settings.db_path)
-    store = Store.open(path, create=False) if path.exists() else None
-    rows = []
-    for device in registry.devices.values():
-        if only_enabled and not device.enabled:
-            continue
-        last = store.latest_run(device.name) if store else None
-        rows.append(
-            {
-                "name": device.name,
-                "enabled": device.enabled,
-                "arch": device.arch,
-                "description": device.description,
-                "connection": "local" if device.is_local else f"rpc {device.rpc.tracker} key {device.rpc.key}",
-                "state": _state(device),
-                "runner_labels": list(device.runner_labels),
-                "suites": list(device.suites),
-                "emulated": device.emulated,
-                "last_result": last["finished_at"] if last else None,
-            }
-        )
-    if as_json:
-        print(json.dumps(rows, indent=2))
-        return
-    table = Table(title=f"devices ({registry.source})", title_justify="left")
-    for column in ("name", "enabled", "arch", "connection", "state", "suites", "last result"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(
-            r["name"],
-            "yes" if r["enabled"] else "no",
-            r["arch"],
-            r["connection"],
-            r["state"],
-            ", ".join(r["suites"]),
-            r["last_result"] or "never",
-        )
-    console.console.print(table)
-
-
-def _state(device) -> str:
-    if device.is_local:
-        return "local"
-    try:
-        return tracker.key_state(tracker.summary(device.rpc.host, device.rpc.port, timeout_s=10), device.rpc.key)
-    except DeviceUnavailable:
-        return "offline (tracker unreachable)"
 
 
 def _check_repo(repo: str) -> None:

@@ -1,0 +1,34 @@
+"""`perfbot dashboard`: the static plotly site from the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot import console, devices
+from bot.cli.options import db_option, repo_option, settings
+
+
+@click.command()
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="Folder for the static site.",
+)
+@db_option
+@repo_option(required=False)
+def dashboard(out_dir, db_path, repo):
+    """Build the static plotly trend pages from the database."""
+    from dashboard.build import build_site
+
+    config = settings()
+    db = Path(db_path or config.db_path)
+    report = build_site(db, out_dir, repo=repo, registry=devices.load(config.devices_path))
+    console.console.print(f"{report.summary()}; open {out_dir / 'index.html'}")
+
+
+COMMANDS = (dashboard,)

@@ -1,0 +1,59 @@
+"""`perfbot watch`, `serve`, `enqueue` and `report`: the GitHub side, long-running or by hand."""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli.options import db_option, repo_option, settings
+from bot.github import service
+
+
+@click.command()
+@repo_option()
+@click.option("--branch", default="main", show_default=True, help="Base branch whose commits are the baseline.")
+@click.option("--interval", type=click.FloatRange(min=1), default=60, show_default=True, help="Seconds between polls.")
+@click.option("--once", is_flag=True, help="Poll, handle and publish once, then exit.")
+@db_option
+def watch(repo, branch, interval, once, db_path):
+    """Poll open PRs, their comments and the base branch; queue jobs and publish results."""
+    service.watch(settings(), repo, branch, interval, once, db_path)
+
+
+@click.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=int, default=8080, show_default=True, help="Port to listen on.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.5),
+    default=5,
+    show_default=True,
+    help="Seconds between publishing rounds.",
+)
+@db_option
+def serve(host, port, interval, db_path):
+    """Receive GitHub webhooks (signed with $PERFBOT_WEBHOOK_SECRET); queue jobs and publish results."""
+    service.serve(settings(), host, port, interval, db_path)
+
+
+@click.command()
+@repo_option()
+@click.option("--pr", "pr_number", type=int, default=None, help="Pull request to (re)run.")
+@click.option("--sha", default=None, help="A base-branch commit to run instead of a PR.")
+@click.option("--device", "device_name", default=None, help="Only this device.")
+@click.option("--suite", "suite_name", default=None, help="Only this suite.")
+@db_option
+def enqueue(repo, pr_number, sha, device_name, suite_name, db_path):
+    """Queue jobs by hand: what `@perfbot rerun` does."""
+    service.enqueue(settings(), repo, pr_number, sha, device_name, suite_name, db_path)
+
+
+@click.command()
+@repo_option()
+@click.option("--pr", "pr_number", type=int, required=True, help="Pull request to report on.")
+@db_option
+def report(repo, pr_number, db_path):
+    """Post or refresh a PR's comment and commit statuses from the database."""
+    service.report(settings(), repo, pr_number, db_path)
+
+
+COMMANDS = (watch, serve, enqueue, report)
