@@ -59,6 +59,7 @@ def seed_items(cache: Path):
         tflite_baseline=False,
         emulated=True,
         timeout_s=900,
+        bring_up="qemu-aarch64",
     )
     suite = Suite("qemu-seed", (qconv(SEED, "uint8"),))
     with tempfile.TemporaryDirectory() as scratch:

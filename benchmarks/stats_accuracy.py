@@ -27,8 +27,8 @@ Cases, each workload:
   slowdown actually measured (pooled medians) is shown. Every base run against
   every run of that build.
 
-The bot may rerun an item once when a `slower` verdict is `near_noise` (its
-interval reaches below the threshold) and then judges the pooled samples; the
+The bot may rerun an item once when a `slower` verdict's interval reaches
+below the threshold and then judges the pooled samples; the
 last column does the same with the next run of that case, and counts what
 would be reported: `slower` or `faster` for A/A (false alarms), `slower` for
 a slowdown (caught). Targets: at most 1% false alarms, at least 95% of the
@@ -186,7 +186,7 @@ def judge(base_runs, pr_runs, pairs, noise, scale=1.0, **options) -> dict:
         pr = [x * scale for x in pr_runs[j]]
         result = compare(base, pr, noise=noise, **options)
         counts[result.verdict] += 1
-        if result.verdict == "slower" and result.near_noise:
+        if result.verdict == "slower" and result.ci_low < result.threshold:
             k = next(
                 k for k in itertools.chain(range(j + 1, len(pr_runs)), range(j)) if pr_runs is not base_runs or k != i
             )

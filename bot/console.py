@@ -10,15 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-STATUS_STYLE = {
-    "ok": "green",
-    "wrong_result": "bold red",
-    "compile_error": "red",
-    "runtime_error": "red",
-    "crash": "bold red",
-    "timeout": "yellow",
-    "environment_error": "magenta",
-}
+from bot.vocabulary import STATUS_STYLE
 
 # Logs and pipes get a width that fits the results table instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)

@@ -17,10 +17,13 @@ from typing import Any
 import yaml
 
 from bot.errors import ConfigError, UnknownName
+from bot.vocabulary import SUITES
 
-KNOWN_SUITES = ("smoke", "conv", "full")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+#: Ways perfbot can bring a device up itself for the length of a run (see bot/engine/preflight.py).
+BRING_UPS = ("qemu-aarch64",)
 _KEYS = {
+    "bring_up",
     "description",
     "arch",
     "target",
@@ -60,12 +63,14 @@ class Device:
     cross_compiler: str | None = None
     threads: int = 1
     runner_labels: tuple[str, ...] = ()
-    suites: tuple[str, ...] = KNOWN_SUITES
+    suites: tuple[str, ...] = SUITES
     tflite_baseline: bool = True
     emulated: bool = False
     enabled: bool = True
     #: Time limit for one compile-and-run item, in seconds.
     timeout_s: float = 600.0
+    #: How perfbot brings the device up itself (one of BRING_UPS), or None when it is there already.
+    bring_up: str | None = None
 
     @property
     def is_local(self) -> bool:
@@ -157,10 +162,10 @@ def _device(source: str, name: str, spec: Any) -> Device:
     timeout = spec.get("timeout_s", 600)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         raise fail("timeout_s", f"expected seconds > 0, got {timeout!r}")
-    suites = _strings(spec.get("suites", list(KNOWN_SUITES)), "suites", fail)
+    suites = _strings(spec.get("suites", list(SUITES)), "suites", fail)
     for suite in suites:
-        if suite not in KNOWN_SUITES:
-            raise fail("suites", f"unknown suite {suite!r} (known: {', '.join(KNOWN_SUITES)})")
+        if suite not in SUITES:
+            raise fail("suites", f"unknown suite {suite!r} (known: {', '.join(SUITES)})")
     flags = {}
     for key, default in (("tflite_baseline", True), ("emulated", False), ("enabled", True)):
         value = spec.get(key, default)
@@ -173,6 +178,16 @@ def _device(source: str, name: str, spec: Any) -> Device:
             "TFLite runs where perfbot runs, so an rpc device cannot have a TFLite baseline; "
             "set it to false, or run perfbot on the board itself (connection: local)",
         )
+    bring_up = spec.get("bring_up")
+    if bring_up is not None:
+        if bring_up not in BRING_UPS:
+            raise fail("bring_up", f"unknown way to bring a device up {bring_up!r} (known: {', '.join(BRING_UPS)})")
+        if rpc is None or rpc.host not in ("127.0.0.1", "localhost"):
+            raise fail(
+                "bring_up",
+                "perfbot brings up emulated devices behind a tracker on this host only: "
+                "use connection {type: rpc, tracker: 127.0.0.1:PORT, key: KEY}",
+            )
     cross = spec.get("cross_compiler")
     if cross is not None and not isinstance(cross, str):
         raise fail("cross_compiler", f"expected a compiler command such as aarch64-linux-gnu-gcc, got {cross!r}")
@@ -190,6 +205,7 @@ def _device(source: str, name: str, spec: Any) -> Device:
         runner_labels=_strings(spec.get("runner_labels", []), "runner_labels", fail),
         suites=suites,
         timeout_s=float(timeout),
+        bring_up=bring_up,
         **flags,
     )
 

@@ -18,8 +18,8 @@ all three must say yes before a change is reported:
    the PR/base ratios of every pair of samples) excludes 0. The interval is
    the test turned inside out, so the two agree; no resampling is needed.
 3. Is it big enough to matter? The estimated change (the median of those
-   ratios, minus 1) must pass the threshold: the minimum effect (the suite's,
-   default 5%) or NOISE_FACTOR (3) times the base branch's own run-to-run
+   ratios, minus 1) must pass the threshold: the minimum effect (MIN_EFFECT
+   in bot/vocabulary.py, 5%) or NOISE_FACTOR (3) times the base branch's own run-to-run
    noise for that series, whichever is larger. On the log scale both ways:
    with 5%, slower above +5%, faster below -4.8% (1/1.05).
 
@@ -62,9 +62,10 @@ import numpy as np
 from scipy import special
 from scipy import stats as scipy_stats
 
+from bot.vocabulary import MIN_EFFECT
+
 MIN_SAMPLES = 5  # a side; see the module docstring
 NOISE_FACTOR = 3.0  # a change must exceed this many times the base branch's run-to-run noise
-VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
 
 
 @dataclass(frozen=True)
@@ -86,11 +87,6 @@ class Comparison:
     threshold: float
     reason: str
 
-    @property
-    def near_noise(self) -> bool:
-        """A `slower` whose interval reaches below the threshold: worth one rerun before it stands."""
-        return self.verdict == "slower" and self.ci_low is not None and self.ci_low < self.threshold
-
 
 def _clean(values: Sequence[float], what: str) -> np.ndarray:
     array = np.asarray([float(v) for v in values], dtype=float)
@@ -104,7 +100,7 @@ def compare(
     base: Sequence[float],
     pr: Sequence[float],
     *,
-    min_effect: float = 0.05,
+    min_effect: float = MIN_EFFECT,
     noise: float | None = None,
     confidence: float = 0.99,
 ) -> Comparison:
@@ -226,7 +222,12 @@ class ChangePoint:
 
 
 def change_points(
-    values: Sequence[float], *, min_effect: float = 0.05, alpha: float = 0.001, min_size: int = 3, penalty: float = 3.0
+    values: Sequence[float],
+    *,
+    min_effect: float = MIN_EFFECT,
+    alpha: float = 0.001,
+    min_size: int = 3,
+    penalty: float = 3.0,
 ) -> list[ChangePoint]:
     """Where a series shifted, oldest first. See the module docstring.
 

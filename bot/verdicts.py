@@ -1,6 +1,7 @@
 """Decide what a PR's report says: per device and item, PR against its merge base.
 
-Only deciding happens here (bot/report.py renders). The rules:
+Only deciding happens here; bot/github/comment.py renders it as markdown and
+dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
 
 - a result that is not `ok` is its status (wrong_result, compile_error, ...);
   it is *new* when the same item was ok at the merge base;
@@ -23,8 +24,27 @@ from dataclasses import dataclass, field
 
 from bot import stats
 from bot.devices import Device, Registry
+from bot.vocabulary import (
+    ALARMS,
+    EMULATED,
+    ENVIRONMENT_ERROR,
+    FAILURES,
+    INCONCLUSIVE,
+    MIN_EFFECT,
+    NO_BASELINE,
+    OK,
+    SLOWER,
+    SUMMARY_ORDER,
+    TIMED,
+    WRONG_RESULT,
+    attention,
+    counted,
+    label,
+)
 
-FAILURES = ("compile_error", "runtime_error", "crash", "timeout")
+#: Of each failure's output, reports show this many last lines and characters.
+ERROR_LINES = 12
+ERROR_CHARS = 1500
 
 
 @dataclass
@@ -50,18 +70,53 @@ class Row:
 
     @property
     def new_failure(self) -> bool:
-        return self.status in FAILURES and self.base_status == "ok"
+        return self.status in FAILURES and self.base_status == OK
 
     @property
     def verdict(self) -> str:
         """One word for the table: the failure, or the latency verdict."""
-        if self.status != "ok":
+        if self.status != OK:
             return self.status
         if self.comparison is None:
-            return "no baseline" if self.base_ms is None else "inconclusive"
+            return NO_BASELINE if self.base_ms is None else INCONCLUSIVE
         if self.emulated:
-            return "emulated"
+            return EMULATED
         return self.comparison.verdict
+
+    @property
+    def alarming(self) -> bool:
+        """Worth bold type: a slower or wrong result, or a failure that is new in this PR."""
+        return self.verdict in ALARMS or self.new_failure
+
+    @property
+    def verdict_text(self) -> str:
+        """The verdict as a reviewer reads it: `new compile error`, `wrong result`, `slower`."""
+        return f"new {label(self.verdict)}" if self.new_failure else label(self.verdict)
+
+    @property
+    def change_text(self) -> str:
+        """`+12.3% [+10.1, +14.0]`: the change and its interval, or `–`."""
+        c = self.comparison
+        if c is None or c.change is None:
+            return "–"
+        text = f"{c.change * 100:+.1f}%"
+        if c.ci_low is not None and c.ci_high is not None:
+            text += f" [{c.ci_low * 100:+.1f}, {c.ci_high * 100:+.1f}]"
+        return text
+
+    @property
+    def correctness_text(self) -> str:
+        """`✓ max diff 1` or `✗ max diff 37, 41% differ`: how far TVM's answer is from TFLite's."""
+        if self.max_abs_diff is None:
+            return "–"
+        text = f"{'✗' if self.status == WRONG_RESULT else '✓'} max diff {self.max_abs_diff:g}"
+        if self.mismatch_fraction:
+            text += f", {self.mismatch_fraction * 100:.2g}% differ"
+        return text
+
+    @property
+    def ratio_text(self) -> str:
+        return "–" if self.ratio is None else f"{self.ratio:.2f}"
 
 
 @dataclass
@@ -79,15 +134,23 @@ class DeviceReport:
     def counts(self) -> Counter:
         return Counter(r.verdict for r in self.rows)
 
+    def sorted_rows(self) -> list[Row]:
+        """What needs attention first, then by workload, scheme and configuration."""
+        return sorted(self.rows, key=lambda r: (attention(r.verdict), r.workload, r.scheme, r.config))
+
+    def failures(self) -> list[Row]:
+        """Rows that did not run clean and have output to show, in table order."""
+        return [r for r in self.sorted_rows() if r.status != OK and r.error]
+
     @property
     def state(self) -> str:
         if self.pending or self.running:
             return "pending"
-        if any(r.status == "environment_error" for r in self.rows) or self.failed_jobs:
+        if any(r.status == ENVIRONMENT_ERROR for r in self.rows) or self.failed_jobs:
             return "error"
         if self.cancelled and not self.rows:
             return "error"
-        if any(r.status == "wrong_result" or r.new_failure or r.verdict == "slower" for r in self.rows):
+        if any(r.status == WRONG_RESULT or r.new_failure or r.verdict == SLOWER for r in self.rows):
             return "failure"
         return "success"
 
@@ -115,8 +178,30 @@ class PrReport:
     def jobs_pending(self) -> int:
         return sum(d.pending + d.running for d in self.devices)
 
+    def summary(self) -> str:
+        """One line for the top of the comment and the PR page: "2 slower, 1 wrong result, on 2 devices"."""
+        if not self.devices:
+            return "waiting for approval to run" if self.awaiting_approval else "nothing to run"
+        text = counts_text(self.counts) or "no results yet"
+        text += f", on {len(self.devices)} device{'s' if len(self.devices) != 1 else ''}"
+        if self.jobs_pending:
+            text += f"; {self.jobs_pending} job{'s' if self.jobs_pending != 1 else ''} pending"
+        return text
 
-def build(store, registry: Registry, repo: str, number: int, min_effect: float = 0.05) -> PrReport | None:
+
+def counts_text(counts: Counter) -> str:
+    """Counts of verdicts in reading order: "2 slower, 1 wrong result, 14 unchanged"."""
+    return ", ".join(counted(counts[v], v) for v in SUMMARY_ORDER if counts.get(v))
+
+
+def tail(text: str, lines: int = ERROR_LINES, chars: int = ERROR_CHARS) -> str:
+    """The last lines of an error output: where Python and TVM put the message that matters."""
+    kept = text.strip().splitlines()[-lines:]
+    out = "\n".join(kept)
+    return out if len(out) <= chars else "…" + out[-(chars - 1) :]
+
+
+def build(store, registry: Registry, repo: str, number: int, min_effect: float = MIN_EFFECT) -> PrReport | None:
     pull = store.pull(repo, number)
     if pull is None:
         return None
@@ -183,10 +268,10 @@ def _rows(
         latest = mine[-1]
         theirs = base_by_key.get(key, [])
         base_latest = theirs[-1] if theirs else None
-        pr_samples = [s for r in mine if r["status"] in ("ok", "wrong_result") for s in r["samples_ms"] or []]
-        base_samples = [s for r in theirs if r["status"] in ("ok", "wrong_result") for s in r["samples_ms"] or []]
+        pr_samples = [s for r in mine if r["status"] in TIMED for s in r["samples_ms"] or []]
+        base_samples = [s for r in theirs if r["status"] in TIMED for s in r["samples_ms"] or []]
         comparison = None
-        if latest["status"] == "ok" and pr_samples and base_samples:
+        if latest["status"] == OK and pr_samples and base_samples:
             noise = stats.noise_level(store.series_medians(device, *key))
             comparison = stats.compare(base_samples, pr_samples, min_effect=min_effect, noise=noise)
         rows.append(

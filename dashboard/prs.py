@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from bot import verdicts
 from bot.devices import Registry
-from bot.github.comment import LABELS, VERDICT_ORDER, summary_line, tail
+from bot.verdicts import tail
+from bot.vocabulary import FAILURES, FASTER, label
 from dashboard.html import esc, link, page, table
 from dashboard.site import Site, config_of, ms
 
@@ -31,7 +32,7 @@ def write_page(site: Site, store, registry: Registry, pr: tuple[str, int]) -> No
     if built is not None and built.devices:
         base = {"sha": built.base_sha, "repo": repo}
         head += (
-            f"<p>{esc(summary_line(built))}. Head {site.commit_link({'sha': built.head_sha, 'repo': repo})}"
+            f"<p>{esc(built.summary())}. Head {site.commit_link({'sha': built.head_sha, 'repo': repo})}"
             + (
                 f" against {site.commit_link(base)}, its merge base with {esc(built.base_ref or 'the base branch')}"
                 if built.base_sha
@@ -40,7 +41,7 @@ def write_page(site: Site, store, registry: Registry, pr: tuple[str, int]) -> No
             + ". TVM/TFLite below 1 means TVM is faster than TFLite.</p>"
         )
         body = head + "".join(_device(site, device) for device in built.devices)
-        summary = summary_line(built)
+        summary = built.summary()
     else:
         body = head + _raw(site, repo, number)
         summary = "results only (no PR record)"
@@ -73,15 +74,7 @@ def _device(site: Site, report: verdicts.DeviceReport) -> str:
     out += "".join(f"<p class=warn>{esc(n)}</p>" for n in notes)
     if not report.rows:
         return out
-    rows = sorted(
-        report.rows,
-        key=lambda r: (
-            VERDICT_ORDER.index(r.verdict) if r.verdict in VERDICT_ORDER else 99,
-            r.workload,
-            r.scheme,
-            r.config,
-        ),
-    )
+    rows = report.sorted_rows()
     cells = []
     for row in rows:
         key = (d.name, row.workload, row.scheme)
@@ -95,10 +88,10 @@ def _device(site: Site, report: verdicts.DeviceReport) -> str:
                 esc(row.config),
                 ms(row.base_ms),
                 ms(row.pr_ms),
-                esc(_change(row)),
+                esc(row.change_text),
                 _verdict(row),
-                f"{row.ratio:.2f}" if row.ratio is not None else "–",
-                esc(_correctness(row)),
+                row.ratio_text,
+                esc(row.correctness_text),
             ]
         )
     out += table(
@@ -106,47 +99,26 @@ def _device(site: Site, report: verdicts.DeviceReport) -> str:
         cells,
         numeric=(3, 4, 5, 7),
     )
-    failures = [r for r in rows if r.status != "ok" and r.error]
+    failures = report.failures()
     if failures:
         out += f"<details open><summary>{len(failures)} failure(s) on {esc(d.name)}: last lines of output</summary>"
         for row in failures:
             out += (
                 f"<p><code>{esc(row.workload)}</code> {esc(row.scheme)} {esc(row.config)}: "
-                f"<span class=bad>{esc(LABELS.get(row.status, row.status))}</span></p>"
+                f"<span class=bad>{esc(label(row.status))}</span></p>"
                 f"<pre>{esc(tail(row.error))}</pre>"
             )
         out += "</details>"
     return out
 
 
-def _change(row: verdicts.Row) -> str:
-    c = row.comparison
-    if c is None or c.change is None:
-        return "–"
-    text = f"{c.change:+.1%}"
-    if c.ci_low is not None and c.ci_high is not None:
-        text += f" [{c.ci_low:+.1%}, {c.ci_high:+.1%}]"
-    return text
-
-
 def _verdict(row: verdicts.Row) -> str:
-    word = esc(LABELS.get(row.verdict, row.verdict))
-    if row.new_failure:
-        return f'<span class="bad">new {word}</span>'
-    if row.verdict in ("slower", "wrong_result", *verdicts.FAILURES):
+    word = esc(row.verdict_text)
+    if row.alarming or row.verdict in FAILURES:
         return f'<span class="bad">{word}</span>'
-    if row.verdict == "faster":
+    if row.verdict == FASTER:
         return f'<span class="ok">{word}</span>'
     return word
-
-
-def _correctness(row: verdicts.Row) -> str:
-    if row.max_abs_diff is None:
-        return "–"
-    text = f"{'✓' if row.status != 'wrong_result' else '✗'} max diff {row.max_abs_diff:g}"
-    if row.mismatch_fraction:
-        text += f", {row.mismatch_fraction * 100:.2g}% differ"
-    return text
 
 
 def _raw(site: Site, repo: str, number: int) -> str:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 
 from bot.stats import change_points
+from bot.vocabulary import MIN_EFFECT
 from dashboard.html import chart, esc, link, page, plot_text, table
 from dashboard.site import Site, config_of, ms, num, when
 
 #: Relative change a level shift must reach to be marked (as for PR verdicts).
-MIN_EFFECT = 0.05
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 ERROR_LINES, ERROR_LINE_CHARS = 8, 160
 DATE = "%{x|%Y-%m-%d %H:%M}"

@@ -7,6 +7,7 @@ import pytest
 
 from bot import devices
 from bot.errors import ConfigError, UnknownName
+from bot.vocabulary import SUITES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +41,7 @@ def test_builtin_registry_is_used_without_a_file():
 def test_rpc_device_parses():
     board = devices.parse(GOOD, "d.yml")["board"]
     assert (board.rpc.host, board.rpc.port, board.rpc.key) == ("10.0.0.2", 9190, "rpi")
-    assert board.threads == 1 and board.suites == devices.KNOWN_SUITES
+    assert board.threads == 1 and board.suites == SUITES
 
 
 @pytest.mark.parametrize(
@@ -100,3 +101,26 @@ def test_unknown_device_lists_known_ones():
 def test_unreadable_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match=f"{tmp_path / 'nope.yml'}: cannot read device registry"):
         devices.load(tmp_path / "nope.yml")
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("bring_up: qemu-riscv64", "bring_up: unknown way to bring a device up 'qemu-riscv64' (known: qemu-aarch64)"),
+        ("bring_up: qemu-aarch64", "bring_up: perfbot brings up emulated devices behind a tracker on this host only"),
+    ],
+)
+def test_bring_up_is_a_validated_field_not_a_name_prefix(tmp_path, entry, message):
+    path = tmp_path / "devices.yml"
+    path.write_text(
+        f"devices:\n  qemu-riscv64:\n    arch: riscv64\n    target: {{kind: llvm}}\n    connection: local\n    {entry}\n"
+    )
+    with pytest.raises(ConfigError) as e:
+        devices.load(path)
+    assert str(e.value).startswith(f"{path}: device 'qemu-riscv64': {message}")
+
+
+def test_only_devices_that_say_so_are_brought_up():
+    registry = devices.load(ROOT / "devices.yml")
+    assert {name for name, d in registry.devices.items() if d.bring_up} == {"qemu-aarch64"}
+    assert registry.get("android-pixel").bring_up is None  # also behind a loopback tracker, but a real phone

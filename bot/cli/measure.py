@@ -18,6 +18,7 @@ from bot.engine.runner import Runner, Target
 from bot.engine.suite.suites import get_suite, user_suite
 from bot.errors import UnknownName
 from bot.store import Store
+from bot.vocabulary import STATUS_STYLE
 
 
 @click.command()
@@ -154,7 +155,7 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
             r.workload.name,
             r.workload.scheme,
             r.layout,
-            f"[{console.STATUS_STYLE.get(r.status, 'red')}]{r.status}[/]",
+            f"[{STATUS_STYLE.get(r.status, 'red')}]{r.status}[/]",
             f"{r.seconds:.1f}",
             where,
         )

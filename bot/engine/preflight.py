@@ -1,9 +1,11 @@
 """Make sure a device can take work before a run is written.
 
 A local device is always ready. An rpc device needs its cross compiler and a
-server registered at its tracker. The emulated qemu device is brought up here
-for the length of the run when nothing serves it yet: a tracker on loopback
-and the AArch64 RPC server under qemu (see bot/qemu.py).
+server registered at its tracker. A device whose devices.yml entry says
+`bring_up: qemu-aarch64` is brought up here for the length of the run when
+nothing serves it yet: a tracker on loopback and the AArch64 RPC server
+under qemu (see bot/engine/qemu.py). BRING_UP maps each way of bringing a
+device up (bot.devices.BRING_UPS) to the function that does it.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def device_ready(device: Device, cache_dir: Path):
     with ExitStack() as stack:
         if device.cross_compiler and shutil.which(device.cross_compiler.split()[0]) is None:
             raise DeviceUnavailable(_missing_compiler(device))
-        if _is_qemu(device):
-            _bring_up_qemu(device, cache_dir, stack)
+        if device.bring_up:
+            BRING_UP[device.bring_up](device, cache_dir, stack)
         info = tracker.summary(device.rpc.host, device.rpc.port)
         if tracker.key_state(info, device.rpc.key) == "offline":
             raise DeviceUnavailable(
@@ -47,10 +49,6 @@ def _missing_compiler(device: Device) -> str:
     )
 
 
-def _is_qemu(device: Device) -> bool:
-    return device.emulated and device.name.startswith("qemu-") and device.rpc.host in ("127.0.0.1", "localhost")
-
-
 def _bring_up_qemu(device: Device, cache_dir: Path, stack: ExitStack) -> None:
     from bot.engine import qemu
 
@@ -63,3 +61,6 @@ def _bring_up_qemu(device: Device, cache_dir: Path, stack: ExitStack) -> None:
     if tracker.key_state(info, device.rpc.key) == "offline":
         server = qemu.start_server(cache_dir, host, port, device.rpc.key)
         stack.callback(server.stop)
+
+
+BRING_UP = {"qemu-aarch64": _bring_up_qemu}

@@ -689,9 +689,15 @@ def serve(
 def _device(settings, name: str):
     from bot import devices
 
-    if name != NAME:
-        raise UnknownName(f"device {name!r} needs no setup by perfbot (only {NAME} does)")
-    return devices.load(settings.devices_path).devices.get(name)
+    registry = devices.load(settings.devices_path)
+    device = registry.devices.get(name)
+    if device is None and name == NAME:
+        return None  # not in this devices.yml: the built-in defaults of the emulated board
+    if device is None:
+        registry.get(name)  # raises: unknown device, with the known ones
+    if device.bring_up != NAME:
+        raise UnknownName(f"device {name!r} needs no setup by perfbot (only devices with `bring_up: {NAME}` do)")
+    return device
 
 
 def setup_command(settings, name: str) -> SetupReport:

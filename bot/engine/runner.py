@@ -31,8 +31,7 @@ from bot.engine import isolation
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.errors import BadModel, Cancelled, PerfbotError
-
-LAYOUTS = ("NHWC", "NCHW")
+from bot.vocabulary import LAYOUTS, PIPELINES
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,7 @@ class Config:
 
 
 def configs(tuning: bool) -> list[Config]:
-    pipelines = ("default", "tuned") if tuning else ("default",)
+    pipelines = PIPELINES if tuning else PIPELINES[:1]
     return [Config(layout, pipeline) for pipeline in pipelines for layout in LAYOUTS]
 
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from bot.child import MEASURE_SCRIPT
 from bot.devices import Device
 from bot.engine import isolation
-from bot.engine.runner import LAYOUTS, Target, child_env, tuning_dir, worker_device
+from bot.engine.runner import Target, child_env, tuning_dir, worker_device
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, materialize
+from bot.vocabulary import LAYOUTS
 
 #: Seconds allowed per trial on top of the device's item limit.
 SECONDS_PER_TRIAL = 6.0

@@ -24,6 +24,7 @@ from bot.errors import GitHubError
 from bot.github import commands, comment, events
 from bot.github.client import GitHubUnavailable, RateLimited
 from bot.store.jobs import job_key
+from bot.vocabulary import PIPELINES, SUITES
 
 log = logging.getLogger("perfbot.bot")
 
@@ -378,12 +379,10 @@ class Bot:
             return f"unknown device `{command.device}` (known: {', '.join(sorted(self.registry.devices))})"
         if command.device and not self.registry.devices[command.device].enabled:
             return f"device `{command.device}` is disabled in devices.yml"
-        from bot.devices import KNOWN_SUITES
-
-        if command.suite and command.suite not in KNOWN_SUITES:
-            return f"unknown suite `{command.suite}` (known: {', '.join(KNOWN_SUITES)})"
-        if command.config and command.config not in ("default", "tuned"):
-            return f"unknown config `{command.config}` (known: default, tuned)"
+        if command.suite and command.suite not in SUITES:
+            return f"unknown suite `{command.suite}` (known: {', '.join(SUITES)})"
+        if command.config and command.config not in PIPELINES:
+            return f"unknown config `{command.config}` (known: {', '.join(PIPELINES)})"
         return None
 
     def _react(self, e, content: str) -> None:

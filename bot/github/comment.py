@@ -1,6 +1,6 @@
 """Markdown for the sticky PR comment, and one-line descriptions for commit statuses.
 
-Rendering only: what to say is decided in bot/pr_report.py. Text that comes
+Rendering only: what to say is decided in bot/verdicts.py. Text that comes
 from outside (error output, PR titles) is shown inside code fences longer than
 any run of backticks in it, so it cannot break out of its block.
 """
@@ -9,49 +9,10 @@ from __future__ import annotations
 
 import re
 
-from bot.verdicts import DeviceReport, PrReport, Row
+from bot.verdicts import DeviceReport, PrReport, Row, counts_text, tail
+from bot.vocabulary import STATE_ICONS, label
 
-#: Table rows: what needs attention first.
-VERDICT_ORDER = (
-    "wrong_result",
-    "compile_error",
-    "runtime_error",
-    "crash",
-    "timeout",
-    "environment_error",
-    "slower",
-    "faster",
-    "unchanged",
-    "inconclusive",
-    "emulated",
-    "no baseline",
-)
-#: The summary line reads as the issue puts it: "2 slower, 1 wrong result, 14 unchanged, on 2 devices".
-SUMMARY_ORDER = (
-    "slower",
-    "wrong_result",
-    "compile_error",
-    "runtime_error",
-    "crash",
-    "timeout",
-    "environment_error",
-    "faster",
-    "unchanged",
-    "inconclusive",
-    "emulated",
-    "no baseline",
-)
-LABELS = {
-    "wrong_result": "wrong result",
-    "compile_error": "compile error",
-    "runtime_error": "runtime error",
-    "environment_error": "environment error",
-}
-ICONS = {"success": "✅", "failure": "❌", "pending": "⏳", "error": "⚠️"}
-#: Of each failure's output, the comment shows this many last lines...
-ERROR_LINES = 12
-ERROR_CHARS = 1500
-#: ... for this many failures per device (the dashboard has the rest).
+#: Of the failures on a device, the comment shows the output of this many (the dashboard has the rest).
 MAX_FAILURES_SHOWN = 8
 #: GitHub refuses comments longer than 65536 characters.
 MAX_COMMENT = 65000
@@ -60,25 +21,6 @@ MAX_COMMENT = 65000
 def marker(mention: str) -> str:
     """The hidden line that finds the bot's comment again, also after a restart."""
     return f"<!-- {mention}:report -->"
-
-
-def plural(n: int, word: str) -> str:
-    label = LABELS.get(word, word)
-    if n == 1 or label in ("slower", "faster", "unchanged", "inconclusive", "emulated", "no baseline"):
-        return f"{n} {label}"
-    return f"{n} {label}s"
-
-
-def summary_line(report: PrReport) -> str:
-    if not report.devices:
-        return "waiting for approval to run" if report.awaiting_approval else "nothing to run"
-    counts = report.counts
-    parts = [plural(counts[v], v) for v in SUMMARY_ORDER if counts.get(v)]
-    text = ", ".join(parts) or "no results yet"
-    text += f", on {len(report.devices)} device{'s' if len(report.devices) != 1 else ''}"
-    if report.jobs_pending:
-        text += f"; {report.jobs_pending} job{'s' if report.jobs_pending != 1 else ''} pending"
-    return text
 
 
 def fence(text: str, lang: str = "") -> str:
@@ -91,42 +33,13 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:,.2f}"
 
 
-def _change(row: Row) -> str:
-    c = row.comparison
-    if c is None or c.change is None:
-        return "–"
-    text = f"{c.change * 100:+.1f}%"
-    if c.ci_low is not None and c.ci_high is not None:
-        text += f" [{c.ci_low * 100:+.1f}, {c.ci_high * 100:+.1f}]"
-    return text
-
-
-def _correctness(row: Row) -> str:
-    if row.max_abs_diff is None:
-        return "–"
-    mark = "✓" if row.status != "wrong_result" else "✗"
-    text = f"{mark} max diff {row.max_abs_diff:g}"
-    if row.mismatch_fraction:
-        text += f", {row.mismatch_fraction * 100:.2g}% differ"
-    return text
-
-
 def _verdict(row: Row) -> str:
-    word = LABELS.get(row.verdict, row.verdict)
-    if row.new_failure:
-        return f"**new {word}**"
-    if row.verdict in ("slower", "wrong_result"):
-        return f"**{word}**"
-    return word
-
-
-def _ratio(row: Row) -> str:
-    return "–" if row.ratio is None else f"{row.ratio:.2f}"
+    return f"**{row.verdict_text}**" if row.alarming else row.verdict_text
 
 
 def device_section(device: DeviceReport, details: bool = True) -> list[str]:
     d = device.device
-    head = f"#### {ICONS[device.state]} `{d.name}`: {d.description or d.arch}"
+    head = f"#### {STATE_ICONS[device.state]} `{d.name}`: {d.description or d.arch}"
     lines = [head]
     facts = [d.arch, f"{d.threads} thread{'s' if d.threads != 1 else ''}"]
     if device.tvm_version:
@@ -152,20 +65,12 @@ def device_section(device: DeviceReport, details: bool = True) -> list[str]:
         "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
         "|---|---|---|--:|--:|--:|---|--:|---|",
     ]
-    for row in sorted(
-        device.rows,
-        key=lambda r: (
-            VERDICT_ORDER.index(r.verdict) if r.verdict in VERDICT_ORDER else 99,
-            r.workload,
-            r.scheme,
-            r.config,
-        ),
-    ):
+    for row in device.sorted_rows():
         lines.append(
             f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
-            f"{_change(row)} | {_verdict(row)} | {_ratio(row)} | {_correctness(row)} |"
+            f"{row.change_text} | {_verdict(row)} | {row.ratio_text} | {row.correctness_text} |"
         )
-    failures = [r for r in device.rows if r.status != "ok" and r.error]
+    failures = device.failures()
     if failures and details:
         lines += [
             "",
@@ -175,7 +80,7 @@ def device_section(device: DeviceReport, details: bool = True) -> list[str]:
         ]
         for row in failures[:MAX_FAILURES_SHOWN]:
             lines += [
-                f"**`{row.workload}` {row.scheme} {row.config}**: {LABELS.get(row.status, row.status)}",
+                f"**`{row.workload}` {row.scheme} {row.config}**: {label(row.status)}",
                 "",
                 fence(tail(row.error)),
                 "",
@@ -184,13 +89,6 @@ def device_section(device: DeviceReport, details: bool = True) -> list[str]:
             lines += [f"and {len(failures) - MAX_FAILURES_SHOWN} more; the dashboard has every one.", ""]
         lines.append("</details>")
     return lines
-
-
-def tail(text: str, lines: int = ERROR_LINES, chars: int = ERROR_CHARS) -> str:
-    """The last lines of an error output: where Python and TVM put the message that matters."""
-    kept = text.strip().splitlines()[-lines:]
-    out = "\n".join(kept)
-    return out if len(out) <= chars else "…" + out[-(chars - 1) :]
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -202,7 +100,7 @@ def _one_line(text: str, limit: int = 300) -> str:
 def comment(
     report: PrReport, mention: str, dashboard_url: str | None = None, notes: list[str] = (), details: bool = True
 ) -> str:
-    lines = [marker(mention), f"### perfbot: {summary_line(report)}", ""]
+    lines = [marker(mention), f"### perfbot: {report.summary()}", ""]
     if report.closed:
         lines += ["This pull request is closed; its queued jobs were cancelled.", ""]
     if report.awaiting_approval:
@@ -242,9 +140,7 @@ def status_description(device: DeviceReport) -> str:
             _one_line(device.failed_jobs[0]) if device.failed_jobs else "TVM environment broken"
         )
     else:
-        counts = device.counts
-        parts = [plural(counts[v], v) for v in SUMMARY_ORDER if counts.get(v)]
-        text = ", ".join(parts) or "no results"
+        text = counts_text(device.counts) or "no results"
     return text[:140]
 
 

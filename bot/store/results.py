@@ -6,15 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-RESULT_STATUSES = (
-    "ok",
-    "wrong_result",
-    "compile_error",
-    "runtime_error",
-    "crash",
-    "timeout",
-    "environment_error",
-)
+from bot.vocabulary import RESULT_STATUSES
 
 #: The columns that say which measurement a result is, across runs.
 SERIES_KEY = ("workload", "scheme", "layout", "pipeline")

@@ -291,10 +291,13 @@ def test_absolute_symlinks_point_inside_the_user_space(tmp_path):
     assert os.readlink(tmp_path / "lib" / "aarch64-linux-gnu" / "libz.so.1") == "libz.so.1.2.13"
 
 
-def test_only_qemu_aarch64_has_a_setup(tmp_path):
-    settings = type("S", (), {"cache_dir": tmp_path, "devices_path": None})()
-    with pytest.raises(UnknownName, match="only qemu-aarch64"):
+def test_only_devices_brought_up_by_perfbot_have_a_setup(tmp_path):
+    registry = Path(__file__).resolve().parents[2] / "devices.yml"
+    settings = type("S", (), {"cache_dir": tmp_path, "devices_path": registry})()
+    with pytest.raises(UnknownName, match="only devices with `bring_up: qemu-aarch64` do"):
         qemu.setup_command(settings, "rpi4")
+    with pytest.raises(UnknownName, match="unknown device 'nope'"):
+        qemu.setup_command(settings, "nope")
 
 
 # ------------------------------------------------------------------------------------------ the real device
@@ -393,6 +396,7 @@ def test_the_seed_layer_runs_on_the_emulated_board_and_matches_tflite(qemu_cache
         tflite_baseline=False,
         emulated=True,
         timeout_s=900,
+        bring_up="qemu-aarch64",
     )
     suite = Suite("qemu-seed", (qconv(SEED, "uint8"),), number=1, repeat=2, warmup=0)
     store = Store.open(tmp_path / "perf.db")

@@ -134,7 +134,7 @@ def test_summary_and_tables_for_two_devices():
         JETSON, tvm_version="0.27.0", pending=2, running=1, rows=[row(f"qconv_{i}", base=3.0 + i) for i in range(8)]
     )
     built = pr([rpi4, jetson])
-    assert comment.summary_line(built) == "2 slower, 1 wrong result, 14 unchanged, on 2 devices; 3 jobs pending"
+    assert built.summary() == "2 slower, 1 wrong result, 14 unchanged, on 2 devices; 3 jobs pending"
     assert (rpi4.state, jetson.state) == ("failure", "pending")
     assert comment.status_description(rpi4) == "2 slower, 1 wrong result, 6 unchanged"
     assert comment.status_description(jetson) == "1 running, 2 queued"

@@ -14,8 +14,7 @@ from pathlib import Path
 from bot.engine.suite.inception import SEED, ConvShape, conv_shapes
 from bot.engine.suite.workloads import Workload, from_file, inception_v3, qconv
 from bot.errors import UnknownName
-
-SCHEME_NAMES = ("uint8", "int8")
+from bot.vocabulary import SCHEMES, SUITES
 
 SMOKE_CONVS = (
     SEED,
@@ -33,11 +32,10 @@ class Suite:
     number: int = 1  # runs per timed sample
     repeat: int = 10  # timed samples kept
     warmup: int = 1  # untimed runs first
-    min_effect: float = 0.05  # smallest change worth a slower/faster verdict
 
 
 def _both_schemes(shapes) -> tuple[Workload, ...]:
-    return tuple(qconv(shape, scheme) for shape in shapes for scheme in SCHEME_NAMES)
+    return tuple(qconv(shape, scheme) for shape in shapes for scheme in SCHEMES)
 
 
 def get_suite(name: str) -> Suite:
@@ -46,12 +44,9 @@ def get_suite(name: str) -> Suite:
     if name == "conv":
         return Suite("conv", _both_schemes(conv_shapes()))
     if name == "full":
-        whole = tuple(inception_v3(scheme) for scheme in SCHEME_NAMES)
+        whole = tuple(inception_v3(scheme) for scheme in SCHEMES)
         return Suite("full", _both_schemes(conv_shapes()) + whole, repeat=10)
-    raise UnknownName(f"unknown suite {name!r} (known: {', '.join(SUITE_NAMES)})")
-
-
-SUITE_NAMES = ("smoke", "conv", "full")
+    raise UnknownName(f"unknown suite {name!r} (known: {', '.join(SUITES)})")
 
 
 def user_suite(model_path: Path) -> Suite:

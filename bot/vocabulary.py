@@ -1,0 +1,128 @@
+"""The words perfbot uses, in one place: suites, configurations, statuses, verdicts and their labels.
+
+The store records these strings, the console table colours them, the PR
+comment, the commit statuses and the dashboard print their labels, and the
+`@perfbot` commands accept the suite and configuration names. Anything that
+lists statuses or verdicts takes the list from here.
+
+The verdict threshold lives here too: `MIN_EFFECT` is the smallest change
+that can make a PR item `slower` or `faster`, and the smallest step the
+dashboard marks as a change point on the base branch (bot/stats.py raises
+it above a series' own noise where the history shows that noise).
+"""
+
+from __future__ import annotations
+
+#: The smallest relative change reported as slower/faster (PR verdicts, statuses, change points).
+MIN_EFFECT = 0.05
+
+# What to run -----------------------------------------------------------------------------
+
+SUITES = ("smoke", "conv", "full")
+SCHEMES = ("uint8", "int8")
+LAYOUTS = ("NHWC", "NCHW")
+#: `default` is TVM's own CPU pipeline; `tuned` applies a MetaSchedule database.
+PIPELINES = ("default", "tuned")
+
+# What happened to an item (results.status) --------------------------------------------------
+
+OK = "ok"
+WRONG_RESULT = "wrong_result"
+COMPILE_ERROR = "compile_error"
+RUNTIME_ERROR = "runtime_error"
+CRASH = "crash"
+TIMEOUT = "timeout"
+ENVIRONMENT_ERROR = "environment_error"
+
+#: Every status a result can be recorded with.
+RESULT_STATUSES = (OK, WRONG_RESULT, COMPILE_ERROR, RUNTIME_ERROR, CRASH, TIMEOUT, ENVIRONMENT_ERROR)
+#: The code under test failed to compile or run (a failure of the TVM build, not of the harness).
+FAILURES = (COMPILE_ERROR, RUNTIME_ERROR, CRASH, TIMEOUT)
+#: Statuses whose timed samples count: a wrong answer still took its time.
+TIMED = (OK, WRONG_RESULT)
+
+# What a PR item is, against its base (a row's verdict) -----------------------------------------
+
+SLOWER = "slower"
+FASTER = "faster"
+UNCHANGED = "unchanged"
+INCONCLUSIVE = "inconclusive"
+EMULATED = "emulated"
+NO_BASELINE = "no baseline"
+
+#: The latency verdicts bot/stats.py can give.
+LATENCY_VERDICTS = (SLOWER, FASTER, UNCHANGED, INCONCLUSIVE)
+#: Table order: what needs attention first.
+ATTENTION_ORDER = (
+    WRONG_RESULT,
+    COMPILE_ERROR,
+    RUNTIME_ERROR,
+    CRASH,
+    TIMEOUT,
+    ENVIRONMENT_ERROR,
+    SLOWER,
+    FASTER,
+    UNCHANGED,
+    INCONCLUSIVE,
+    EMULATED,
+    NO_BASELINE,
+)
+#: Summary order, as a reviewer reads it: "2 slower, 1 wrong result, 14 unchanged".
+SUMMARY_ORDER = (
+    SLOWER,
+    WRONG_RESULT,
+    COMPILE_ERROR,
+    RUNTIME_ERROR,
+    CRASH,
+    TIMEOUT,
+    ENVIRONMENT_ERROR,
+    FASTER,
+    UNCHANGED,
+    INCONCLUSIVE,
+    EMULATED,
+    NO_BASELINE,
+)
+#: Verdicts that make a device's commit status fail.
+ALARMS = (SLOWER, WRONG_RESULT)
+
+LABELS = {
+    WRONG_RESULT: "wrong result",
+    COMPILE_ERROR: "compile error",
+    RUNTIME_ERROR: "runtime error",
+    ENVIRONMENT_ERROR: "environment error",
+}
+#: Labels that read as adjectives: "3 slower", not "3 slowers".
+_UNCOUNTED = {SLOWER, FASTER, UNCHANGED, INCONCLUSIVE, EMULATED, NO_BASELINE}
+
+
+def label(word: str) -> str:
+    """How a status or verdict reads to a person: `wrong_result` -> `wrong result`."""
+    return LABELS.get(word, word)
+
+
+def counted(n: int, word: str) -> str:
+    """`1 wrong result`, `2 wrong results`, `3 slower`."""
+    text = label(word)
+    return f"{n} {text}" if n == 1 or word in _UNCOUNTED else f"{n} {text}s"
+
+
+def attention(word: str) -> int:
+    """Sort key: what needs attention first (unknown words last)."""
+    return ATTENTION_ORDER.index(word) if word in ATTENTION_ORDER else len(ATTENTION_ORDER)
+
+
+#: Terminal colours (rich markup) per status.
+STATUS_STYLE = {
+    OK: "green",
+    WRONG_RESULT: "bold red",
+    COMPILE_ERROR: "red",
+    RUNTIME_ERROR: "red",
+    CRASH: "bold red",
+    TIMEOUT: "yellow",
+    ENVIRONMENT_ERROR: "magenta",
+}
+
+# Commit statuses ---------------------------------------------------------------------------
+
+#: A device's commit status: GitHub's four states.
+STATE_ICONS = {"success": "✅", "failure": "❌", "pending": "⏳", "error": "⚠️"}

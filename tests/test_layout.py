@@ -1,0 +1,66 @@
+"""The rooms keep their walls: what each package may import (the README's Layout section draws them).
+
+- the engine (measuring) imports nothing of the GitHub side, and the GitHub side
+  nothing of the engine: they meet only in the CLI;
+- `bot/child/` runs inside the TVM under test, where perfbot is not installed: it
+  imports only the standard library, numpy, tvm, tflite and ai_edge_litert;
+- the dashboard reads the store and the shared modules, nothing of the GitHub side;
+- the shared modules at the top of `bot/` import neither side.
+"""
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD_ALLOWED = {"numpy", "tvm", "tvm_ffi", "tflite", "ai_edge_litert"}
+#: The top of bot/: what every side shares (bot/__main__.py is the entry point, the CLI's own).
+SHARED = sorted(p for p in (ROOT / "bot").glob("*.py") if p.name != "__main__.py")
+
+
+def imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth (function-level imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def files(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def names(paths):
+    return [str(p.relative_to(ROOT)) for p in paths]
+
+
+@pytest.mark.parametrize("path", files("bot/engine"), ids=names(files("bot/engine")))
+def test_the_engine_imports_nothing_of_the_github_side(path):
+    assert not {m for m in imports(path) if m == "bot.github" or m.startswith("bot.github.")}
+
+
+@pytest.mark.parametrize("path", files("bot/github"), ids=names(files("bot/github")))
+def test_the_github_side_imports_nothing_of_the_engine(path):
+    assert not {m for m in imports(path) if m.startswith(("bot.engine", "bot.child", "bot.cli"))}
+
+
+@pytest.mark.parametrize("path", files("bot/child"), ids=names(files("bot/child")))
+def test_child_scripts_import_only_what_the_interpreter_under_test_has(path):
+    foreign = {m for m in imports(path) if m.split(".")[0] not in sys.stdlib_module_names | CHILD_ALLOWED}
+    assert not foreign, f"{path.name} imports {sorted(foreign)}: the TVM environment under test does not have them"
+
+
+@pytest.mark.parametrize("path", files("dashboard"), ids=names(files("dashboard")))
+def test_the_dashboard_reads_the_store_and_shared_modules_only(path):
+    assert not {m for m in imports(path) if m.startswith(("bot.github", "bot.engine", "bot.cli", "bot.child"))}
+
+
+@pytest.mark.parametrize("path", SHARED, ids=names(SHARED))
+def test_shared_modules_import_neither_side(path):
+    assert not {m for m in imports(path) if m.startswith(("bot.github", "bot.engine", "bot.cli", "bot.child"))}
