@@ -21,7 +21,7 @@ from rich.table import Table
 
 from bot.store import Store
 from dashboard.build import build_site
-from dashboard.sample import fill
+from tests.sample_history import fill
 
 
 def main() -> None:

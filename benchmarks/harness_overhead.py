@@ -2,7 +2,7 @@
 
 Everything that is not TVM work (import, compile, load, run, timed runs) or a TFLite run counts
 as overhead: generating models, starting children, writing SQLite, drawing
-progress. Target: under 10% of the run's wall time.
+progress. Subject: under 10% of the run's wall time.
 
     .venv/bin/python benchmarks/harness_overhead.py [--suite smoke] [--runs 1]
 
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot import devices
-from bot.engine.runner import Runner, Target
+from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite
 from bot.store import Store
 
@@ -39,7 +39,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         store = Store.open(scratch / "perf.db")
-        target = Target(python=Path(sys.executable), env=f"python:{sys.executable}")
+        target = Subject(python=Path(sys.executable), env=f"python:{sys.executable}")
         for number in range(1, args.runs + 1):
             t = Runner(store, scratch / "cache").run(suite, device, target).timing
             table.add_row(

@@ -34,7 +34,7 @@ from bot.engine import preflight, qemu
 
 def seed_items(cache: Path):
     """Seconds to bring the device up, and the seed layer's item results (one per layout)."""
-    from bot.engine.runner import Runner, Target
+    from bot.engine.runner import Runner, Subject
     from bot.engine.suite.inception import SEED
     from bot.engine.suite.suites import Suite
     from bot.engine.suite.workloads import qconv
@@ -67,7 +67,7 @@ def seed_items(cache: Path):
         with preflight.device_ready(device, cache):
             up = time.perf_counter() - started
             outcome = Runner(Store.open(Path(scratch) / "perf.db"), Path(scratch)).run(
-                suite, device, Target(python=Path(sys.executable), env="python:bench")
+                suite, device, Subject(python=Path(sys.executable), env="python:bench")
             )
     for result in outcome.results:
         if result.status != "ok":

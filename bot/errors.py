@@ -38,6 +38,10 @@ class EnvironmentBroken(PerfbotError):
     "A TVM environment under test could not be provisioned"
 
 
+class BuildFailed(EnvironmentBroken):
+    "A TVM build of a commit (its native libraries or its Python overlay) failed"
+
+
 class GitHubError(PerfbotError):
     "GitHub refused a request or could not be reached"
 

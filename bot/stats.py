@@ -66,6 +66,8 @@ from bot.vocabulary import MIN_EFFECT
 
 MIN_SAMPLES = 5  # a side; see the module docstring
 NOISE_FACTOR = 3.0  # a change must exceed this many times the base branch's run-to-run noise
+MIN_ROUNDS = 8  # side-by-side rounds a PR comparison needs at 99% (see compare_rounds)
+PAIRED_NOISE_FACTOR = 1.0  # for side-by-side rounds, times the history's run-to-run noise (see compare_rounds)
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,111 @@ def compare(
     else:
         verdict, reason = "unchanged", f"{change:+.1%} is not significant, p={p_value:.2g}"
     return Comparison(verdict, change, math.expm1(low), math.expm1(high), p_value, m, n, threshold, reason)
+
+
+def compare_rounds(
+    rounds: Sequence[tuple[float, float]],
+    *,
+    min_effect: float = MIN_EFFECT,
+    noise: float | None = None,
+    confidence: float = 0.99,
+) -> Comparison:
+    """Is the PR slower, faster or unchanged against base, from rounds timed side by side in one job?
+
+    The model. A PR job times both builds in the same job, in rounds
+    (bot/engine/timing.py); round r gives one latency per side, each the
+    median of a small block of samples, and the evidence is the per-round
+    log ratio d_r = log(PR_r / base_r). Whatever the machine does between
+    rounds (a neighbour's build, a throttled CPU) moves both sides of a round
+    together and cancels from d_r; what is left is the change plus noise that
+    is independent from round to round. The samples inside one block are not
+    independent evidence of anything (they share the machine's state of that
+    moment), so they are reduced to their median before any test: n rounds
+    are n observations, however many samples they hold.
+
+    The test is Wilcoxon's signed-rank test on the d_r (two-sided, exact for
+    the round counts used here), and the interval its inverse: the
+    Hodges-Lehmann estimate (the median of the n(n + 1) / 2 Walsh averages
+    (d_i + d_j) / 2) with the distribution-free interval between the k-th
+    smallest and k-th largest Walsh average, k from the exact null
+    distribution of the signed-rank statistic. Both assume only that the d_r
+    are independent and symmetric around the change. With n rounds the
+    smallest possible two-sided p is 2 / 2^n, so at 99% confidence at least
+    MIN_ROUNDS (8) rounds are needed: fewer is `inconclusive`.
+
+    A change is reported when the test is significant, the interval excludes
+    0, and the estimate passes the threshold: the minimum effect, or
+    PAIRED_NOISE_FACTOR times `noise` (the base branch's run-to-run noise for
+    the series, from its history) where that is larger. Rounds cancel drift
+    in time, not what differs between two processes for their whole life
+    (where the code and data landed in memory, which core they ran on): that
+    part of the run-to-run noise is still in a paired comparison, which is
+    why the history's noise still raises the bar, by a smaller factor than
+    for unpaired samples. The job worker then confirms every slower or faster
+    item by a rerun with new processes (bot/engine/runner.py), which is what
+    keeps such process-level luck from reaching a red status.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
+    if not min_effect >= 0:
+        raise ValueError(f"min_effect must be 0 or more, got {min_effect!r}")
+    if noise is not None and not (noise >= 0 and math.isfinite(noise)):
+        raise ValueError(f"noise must be None or 0 or more, got {noise!r}")
+    pairs = [(float(b), float(p)) for b, p in rounds]
+    base = _clean([b for b, _ in pairs], "base round latencies")
+    pr = _clean([p for _, p in pairs], "PR round latencies")
+    n = len(pairs)
+    threshold = max(min_effect, PAIRED_NOISE_FACTOR * noise if noise else 0.0)
+    alpha = 1 - confidence
+
+    def inconclusive(reason: str) -> Comparison:
+        return Comparison("inconclusive", None, None, None, None, n, n, threshold, reason)
+
+    k = _signed_rank_k(n, alpha) if n else 0
+    if n < MIN_ROUNDS or k == 0:
+        return inconclusive(f"{n} rounds cannot reach {confidence:.0%} confidence, need {MIN_ROUNDS}")
+    d = np.log(pr) - np.log(base)
+    i, j = np.triu_indices(n)
+    walsh = np.sort((d[i] + d[j]) / 2)
+    shift = float(np.median(walsh))
+    low, high = float(walsh[k - 1]), float(walsh[-k])
+    if np.all(d == 0):
+        p_value = 1.0
+    else:
+        p_value = float(scipy_stats.wilcoxon(d, zero_method="zsplit", alternative="two-sided").pvalue)
+    change, limit = math.expm1(shift), math.log1p(threshold)
+    significant = p_value < alpha and (low > 0 or high < 0)
+    why = f"{threshold:.1%} " + (
+        f"threshold ({PAIRED_NOISE_FACTOR:g}x run-to-run noise)" if threshold > min_effect else "minimum effect"
+    )
+    if significant and abs(shift) > limit:
+        verdict = "slower" if shift > 0 else "faster"
+        reason = f"{change:+.1%} over {n} rounds is beyond the {why}, p={p_value:.2g}"
+    elif significant:
+        verdict, reason = "unchanged", f"{change:+.1%} over {n} rounds is within the {why}"
+    else:
+        verdict, reason = "unchanged", f"{change:+.1%} over {n} rounds is not significant, p={p_value:.2g}"
+    return Comparison(verdict, change, math.expm1(low), math.expm1(high), p_value, n, n, threshold, reason)
+
+
+@lru_cache(maxsize=256)
+def _signed_rank_k(n: int, alpha: float) -> int:
+    """How many Walsh averages to cut from each end for a 1 - alpha interval (0: none is possible).
+
+    The largest k with P(T <= k - 1) <= alpha / 2 for Wilcoxon's signed-rank
+    statistic T of n observations: exact (the counts of T are the
+    coefficients of prod_i (1 + q^i), i = 1..n) up to 200 rounds, the normal
+    approximation beyond.
+    """
+    if n > 200:
+        z = scipy_stats.norm.ppf(1 - alpha / 2)
+        return max(0, int(math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24) + 0.5)))
+    counts = np.zeros(n * (n + 1) // 2 + 1, dtype=object)
+    counts[0] = 1
+    for i in range(1, n + 1):
+        counts[i:] = counts[i:] + counts[:-i].copy()
+    cdf = np.cumsum(counts) / 2**n
+    return int(np.searchsorted(cdf.astype(float), alpha / 2, side="right"))
 
 
 @lru_cache(maxsize=512)

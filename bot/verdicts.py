@@ -1,24 +1,35 @@
-"""Decide what a PR's report says: per device and item, PR against its merge base.
+"""Decide what a PR's report says: per device and item, the PR's build against its merge base's.
 
 Only deciding happens here; bot/github/comment.py renders it as markdown and
 dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
 
-- a result that is not `ok` is its status (wrong_result, compile_error, ...);
-  it is *new* when the same item was ok at the merge base;
-- latency is compared with bot.stats.compare over every sample of every
-  complete run of that commit on that device (reruns add samples), with the
-  base branch's own run-to-run noise for that series;
+- a PR's results come from the newest complete PR run of its head per device
+  and suite; a PR run measures the head's build and the merge base's build
+  side by side in one job (bot/engine/runner.py);
+- an item whose PR build compiled to exactly the base's code (the same
+  `code_hash` on the same device and configuration) is `same code`: decided
+  by equality, so nothing was timed and no statistics are needed;
+- a result that is not `ok` is its status (build_error, wrong_result,
+  compile_error, ...); it is *new* when the base's side of the same item was
+  ok. A wrong result that the job's confirming rerun did not reproduce is a
+  `flaky result`: shown, never hidden, but not a failure;
+- latency is judged by bot.stats.compare_rounds over the side-by-side rounds
+  (both attempts pooled for the estimate), with the base branch's run-to-run
+  noise for the series. A slower or faster item was measured a second time
+  in the same job; it is reported only when that rerun, on its own, says the
+  same ("confirmed by a rerun"), and is `unchanged` otherwise;
+- a PR run without its base beside it (recorded by hand, or when the merge
+  base does not build) gets no latency verdict: `inconclusive`;
 - emulated devices never get a slower/faster verdict (their latency says
-  nothing about hardware), but wrong results and compile errors count fully;
-- a device's commit status is failure for a wrong result, a new failure, or
-  a verdict of slower; pending while its jobs run, the baseline jobs it waits
-  for included; error when the TVM environment could not be built, a job
-  failed, or every job was cancelled with nothing measured; success otherwise.
+  nothing about hardware), but wrong results and failures count fully;
+- a device's commit status is failure for a wrong result, a build error, a
+  new failure, or a confirmed slower; pending while the head's jobs run;
+  error when the TVM environment could not be made, a job failed, or every
+  job was cancelled with nothing measured; success otherwise.
 """
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -26,16 +37,21 @@ from bot import stats
 from bot.devices import Device, Registry
 from bot.vocabulary import (
     ALARMS,
+    BUILD_ERROR,
     EMULATED,
     ENVIRONMENT_ERROR,
     FAILURES,
+    FASTER,
+    FLAKY,
     INCONCLUSIVE,
     MIN_EFFECT,
     NO_BASELINE,
     OK,
+    SAME_CODE,
     SLOWER,
     SUMMARY_ORDER,
     TIMED,
+    UNCHANGED,
     WRONG_RESULT,
     attention,
     counted,
@@ -49,11 +65,13 @@ ERROR_CHARS = 1500
 
 @dataclass
 class Row:
+    """One item of a PR on one device: both sides, and what they add up to."""
+
     workload: str
     scheme: str
     layout: str
     pipeline: str
-    status: str
+    status: str  # the PR build's
     base_status: str | None
     base_ms: float | None
     pr_ms: float | None
@@ -61,8 +79,12 @@ class Row:
     max_abs_diff: float | None
     mismatch_fraction: float | None
     error: str | None
-    comparison: stats.Comparison | None
+    comparison: stats.Comparison | None  # over every side-by-side round of the job
     emulated: bool
+    same_code: bool = False
+    paired: bool = False  # measured beside its base in one job
+    confirmed: bool | None = None  # a slower/faster first attempt: did the rerun say the same? (None: no rerun)
+    flaky: bool = False  # a wrong result the rerun did not reproduce
 
     @property
     def config(self) -> str:
@@ -74,24 +96,37 @@ class Row:
 
     @property
     def verdict(self) -> str:
-        """One word for the table: the failure, or the latency verdict."""
+        """One word for the table: the failure, or what the latency did."""
+        if self.flaky:
+            return FLAKY
         if self.status != OK:
             return self.status
+        if self.same_code:
+            return SAME_CODE
         if self.comparison is None:
-            return NO_BASELINE if self.base_ms is None else INCONCLUSIVE
+            return INCONCLUSIVE if self.paired or self.base_ms is not None else NO_BASELINE
         if self.emulated:
             return EMULATED
+        if self.comparison.verdict in (SLOWER, FASTER) and not self.confirmed:
+            return UNCHANGED if self.confirmed is False else INCONCLUSIVE
         return self.comparison.verdict
 
     @property
     def alarming(self) -> bool:
         """Worth bold type: a slower or wrong result, or a failure that is new in this PR."""
-        return self.verdict in ALARMS or self.new_failure
+        return self.verdict in ALARMS or self.new_failure or self.status == BUILD_ERROR
 
     @property
     def verdict_text(self) -> str:
-        """The verdict as a reviewer reads it: `new compile error`, `wrong result`, `slower`."""
-        return f"new {label(self.verdict)}" if self.new_failure else label(self.verdict)
+        """The verdict as a reviewer reads it: `new compile error`, `slower, confirmed by a rerun`."""
+        text = f"new {label(self.verdict)}" if self.new_failure else label(self.verdict)
+        if self.verdict in (SLOWER, FASTER):
+            text += ", confirmed by a rerun"
+        elif self.confirmed is False:
+            text += " (not confirmed by a rerun)"
+        elif self.flaky:
+            text += " (the rerun was right)"
+        return text
 
     @property
     def change_text(self) -> str:
@@ -123,7 +158,7 @@ class Row:
 class DeviceReport:
     device: Device
     rows: list[Row] = field(default_factory=list)
-    pending: int = 0  # queued jobs: the PR head's and the baseline's it waits for
+    pending: int = 0  # the PR head's queued jobs
     running: int = 0
     failed_jobs: list[str] = field(default_factory=list)
     tvm_version: str | None = None
@@ -150,7 +185,7 @@ class DeviceReport:
             return "error"
         if self.cancelled and not self.rows:
             return "error"
-        if any(r.status == WRONG_RESULT or r.new_failure or r.verdict == SLOWER for r in self.rows):
+        if any(r.verdict in ALARMS or r.new_failure or r.status == BUILD_ERROR for r in self.rows):
             return "failure"
         return "success"
 
@@ -206,11 +241,11 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
     if pull is None:
         return None
     head, base = pull["head_sha"], pull.get("merge_base") or pull.get("base_sha")
-    jobs = store.jobs("repo = ? and pr = ? and sha = ? and kind = 'pr'", [repo, number, head])
-    base_jobs = store.jobs("repo = ? and sha = ? and kind = 'base'", [repo, base]) if base else []
+    jobs = store.head_jobs(repo, number, head)
+    base_jobs = store.base_jobs(repo, base) if base else []
     # Devices with jobs for the head, and devices whose results came without a job (`perfbot run --kind pr`
     # in a GitHub Actions workflow, then `perfbot report`).
-    measured = store.runs("kind = 'pr' and status = 'complete' and sha = ? and (pr is null or pr = ?)", [head, number])
+    measured = store.head_runs(head, number)
     device_names = sorted({j["device"] for j in jobs} | {r["device"] for r in measured})
     devices = []
     for name in device_names:
@@ -218,21 +253,21 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
             name=name, description="(no longer in devices.yml)", arch="?", target={"kind": "llvm"}
         )
         mine = [j for j in jobs if j["device"] == name]
-        suites = {j["suite"] for j in mine}
-        wanted = [j for j in mine if j["state"] != "cancelled"]
-        baseline = [j for j in base_jobs if j["device"] == name and j["suite"] in suites] if wanted else []
         report = DeviceReport(
             device,
-            pending=sum(j["state"] == "pending" for j in mine + baseline),
-            running=sum(j["state"] == "running" for j in mine + baseline),
+            pending=sum(j["state"] == "pending" for j in mine),
+            running=sum(j["state"] == "running" for j in mine),
             failed_jobs=[j["reason"] or "failed" for j in mine if j["state"] == "failed"],
             cancelled=[j["reason"] or "cancelled" for j in mine if j["state"] == "cancelled"],
-            baseline_failed=[j["reason"] or "failed" for j in baseline if j["state"] == "failed"],
+            baseline_failed=[
+                j["reason"] or "failed" for j in base_jobs if j["device"] == name and j["state"] == "failed"
+            ],
         )
-        pr_results = store.results_at(name, head, "pr")
+        runs = _newest_per_suite([r for r in measured if r["device"] == name])
+        pr_results = [row for run in runs for row in store.results(run["id"])]
         base_results = store.results_at(name, base, "base") if base else []
         report.rows = _rows(store, name, pr_results, base_results, device.emulated, min_effect)
-        report.tvm_version = next((r.get("tvm_version") for r in reversed(pr_results) if r.get("tvm_version")), None)
+        report.tvm_version = next((r.get("tvm_version") for r in reversed(runs) if r.get("tvm_version")), None)
         devices.append(report)
     return PrReport(
         repo=repo,
@@ -250,6 +285,14 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
     )
 
 
+def _newest_per_suite(runs: list[dict]) -> list[dict]:
+    """The newest complete run of each suite (a rerun replaces the run before it), oldest first."""
+    newest: dict[str, dict] = {}
+    for run in sorted(runs, key=lambda r: r["id"]):
+        newest[run["suite"]] = run
+    return sorted(newest.values(), key=lambda r: r["id"])
+
+
 def _key(r: dict) -> tuple:
     return r["workload"], r["scheme"], r["layout"], r["pipeline"]
 
@@ -257,39 +300,57 @@ def _key(r: dict) -> tuple:
 def _rows(
     store, device: str, pr_results: list[dict], base_results: list[dict], emulated: bool, min_effect: float
 ) -> list[Row]:
-    rows = []
-    base_by_key: dict[tuple, list[dict]] = {}
-    for r in base_results:
-        base_by_key.setdefault(_key(r), []).append(r)
-    pr_by_key: dict[tuple, list[dict]] = {}
+    """One row per item of the PR runs; a later suite's result of the same item replaces an earlier one's."""
+    baseline: dict[tuple, dict] = {}
+    for r in base_results:  # the base branch's own run of the merge base: latency for same-code rows
+        if r["status"] in TIMED and r.get("median_ms"):
+            baseline[_key(r)] = r
+    attempts: dict[tuple, dict[int, dict]] = {}
     for r in pr_results:
-        pr_by_key.setdefault(_key(r), []).append(r)
-    for key, mine in pr_by_key.items():
-        latest = mine[-1]
-        theirs = base_by_key.get(key, [])
-        base_latest = theirs[-1] if theirs else None
-        pr_samples = [s for r in mine if r["status"] in TIMED for s in r["samples_ms"] or []]
-        base_samples = [s for r in theirs if r["status"] in TIMED for s in r["samples_ms"] or []]
-        comparison = None
-        if latest["status"] == OK and pr_samples and base_samples:
-            noise = stats.noise_level(store.series_medians(device, *key))
-            comparison = stats.compare(base_samples, pr_samples, min_effect=min_effect, noise=noise)
-        rows.append(
-            Row(
-                workload=key[0],
-                scheme=key[1],
-                layout=key[2],
-                pipeline=key[3],
-                status=latest["status"],
-                base_status=base_latest["status"] if base_latest else None,
-                base_ms=statistics.median(base_samples) if base_samples else None,
-                pr_ms=statistics.median(pr_samples) if pr_samples else None,
-                ratio=latest.get("ratio"),
-                max_abs_diff=latest.get("max_abs_diff"),
-                mismatch_fraction=latest.get("mismatch_fraction"),
-                error=latest.get("error"),
-                comparison=comparison,
-                emulated=emulated,
-            )
-        )
+        attempts.setdefault(_key(r), {})[r.get("attempt") or 1] = r
+    rows = []
+    for key, tries in attempts.items():
+        first, second = tries[min(tries)], tries.get(2) if min(tries) == 1 else None
+        rows.append(_row(store, device, key, first, second, baseline.get(key), emulated, min_effect))
     return rows
+
+
+def _row(store, device, key, first: dict, second: dict | None, baseline: dict | None, emulated, min_effect) -> Row:
+    paired = first.get("base_status") is not None
+    flaky = first["status"] == WRONG_RESULT and second is not None and second["status"] == OK
+    status = second["status"] if flaky else first["status"]
+    same_code = bool(first.get("same_code"))
+    rounds = [tuple(r) for attempt in (first, second) if attempt for r in attempt.get("rounds") or []]
+    comparison = confirmed = None
+    if paired and status == OK and not same_code and rounds:
+        noise = stats.noise_level(store.series_medians(device, *key))
+        comparison = stats.compare_rounds(rounds, min_effect=min_effect, noise=noise)
+        said = stats.compare_rounds(first["rounds"], min_effect=min_effect, noise=noise).verdict
+        if said in (SLOWER, FASTER):
+            again = stats.compare_rounds(second["rounds"], min_effect=min_effect, noise=noise) if second else None
+            confirmed = None if again is None or not second.get("rounds") else again.verdict == said
+    base_ms = first.get("base_median_ms") if paired else None
+    if base_ms is None and baseline is not None:
+        base_ms = baseline["median_ms"]
+    pr_ms = first.get("median_ms") if first.get("samples_ms") else (base_ms if same_code else None)
+    tflite = first.get("tflite_median_ms")
+    return Row(
+        workload=key[0],
+        scheme=key[1],
+        layout=key[2],
+        pipeline=key[3],
+        status=status,
+        base_status=first.get("base_status") if paired else (baseline or {}).get("status"),
+        base_ms=base_ms,
+        pr_ms=pr_ms,
+        ratio=pr_ms / tflite if pr_ms and tflite else None,
+        max_abs_diff=first.get("max_abs_diff"),
+        mismatch_fraction=first.get("mismatch_fraction"),
+        error=first.get("error"),
+        comparison=comparison,
+        emulated=emulated,
+        same_code=same_code,
+        paired=paired,
+        confirmed=confirmed,
+        flaky=flaky,
+    )

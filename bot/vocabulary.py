@@ -33,11 +33,12 @@ RUNTIME_ERROR = "runtime_error"
 CRASH = "crash"
 TIMEOUT = "timeout"
 ENVIRONMENT_ERROR = "environment_error"
+BUILD_ERROR = "build_error"  # the commit's TVM did not build, or its Python did not import
 
 #: Every status a result can be recorded with.
-RESULT_STATUSES = (OK, WRONG_RESULT, COMPILE_ERROR, RUNTIME_ERROR, CRASH, TIMEOUT, ENVIRONMENT_ERROR)
-#: The code under test failed to compile or run (a failure of the TVM build, not of the harness).
-FAILURES = (COMPILE_ERROR, RUNTIME_ERROR, CRASH, TIMEOUT)
+RESULT_STATUSES = (OK, WRONG_RESULT, COMPILE_ERROR, RUNTIME_ERROR, CRASH, TIMEOUT, ENVIRONMENT_ERROR, BUILD_ERROR)
+#: The code under test failed to build, compile or run (a failure of the TVM under test, not of the harness).
+FAILURES = (BUILD_ERROR, COMPILE_ERROR, RUNTIME_ERROR, CRASH, TIMEOUT)
 #: Statuses whose timed samples count: a wrong answer still took its time.
 TIMED = (OK, WRONG_RESULT)
 
@@ -49,12 +50,16 @@ UNCHANGED = "unchanged"
 INCONCLUSIVE = "inconclusive"
 EMULATED = "emulated"
 NO_BASELINE = "no baseline"
+SAME_CODE = "same code"  # the PR compiled the item to exactly the base's code: nothing to time
+FLAKY = "flaky_result"  # a wrong result that the confirming rerun did not reproduce
 
 #: The latency verdicts bot/stats.py can give.
 LATENCY_VERDICTS = (SLOWER, FASTER, UNCHANGED, INCONCLUSIVE)
 #: Table order: what needs attention first.
 ATTENTION_ORDER = (
+    BUILD_ERROR,
     WRONG_RESULT,
+    FLAKY,
     COMPILE_ERROR,
     RUNTIME_ERROR,
     CRASH,
@@ -66,21 +71,25 @@ ATTENTION_ORDER = (
     INCONCLUSIVE,
     EMULATED,
     NO_BASELINE,
+    SAME_CODE,
 )
 #: Summary order, as a reviewer reads it: "2 slower, 1 wrong result, 14 unchanged".
 SUMMARY_ORDER = (
     SLOWER,
     WRONG_RESULT,
+    BUILD_ERROR,
     COMPILE_ERROR,
     RUNTIME_ERROR,
     CRASH,
     TIMEOUT,
     ENVIRONMENT_ERROR,
+    FLAKY,
     FASTER,
     UNCHANGED,
     INCONCLUSIVE,
     EMULATED,
     NO_BASELINE,
+    SAME_CODE,
 )
 #: Verdicts that make a device's commit status fail.
 ALARMS = (SLOWER, WRONG_RESULT)
@@ -90,9 +99,11 @@ LABELS = {
     COMPILE_ERROR: "compile error",
     RUNTIME_ERROR: "runtime error",
     ENVIRONMENT_ERROR: "environment error",
+    BUILD_ERROR: "build error",
+    FLAKY: "flaky result",
 }
 #: Labels that read as adjectives: "3 slower", not "3 slowers".
-_UNCOUNTED = {SLOWER, FASTER, UNCHANGED, INCONCLUSIVE, EMULATED, NO_BASELINE}
+_UNCOUNTED = {SLOWER, FASTER, UNCHANGED, INCONCLUSIVE, EMULATED, NO_BASELINE, SAME_CODE}
 
 
 def label(word: str) -> str:
@@ -120,6 +131,7 @@ STATUS_STYLE = {
     CRASH: "bold red",
     TIMEOUT: "yellow",
     ENVIRONMENT_ERROR: "magenta",
+    BUILD_ERROR: "bold red",
 }
 
 # Commit statuses ---------------------------------------------------------------------------

@@ -7,7 +7,8 @@ import pytest
 from bot import devices
 from bot.store import Store
 from bot.verdicts import build
-from tests.fake_github.world import DEVICES, failed, ok
+from tests.fake_github.world import DEVICES
+from tests.results import failed, ok, paired, rounds_of
 
 REPO = "apache/tvm"
 HEAD, OLD_HEAD, BASE = "h" * 40, "o" * 40, "b" * 40
@@ -71,68 +72,145 @@ def record(store, device, kind, sha, results, *, emulated=False):
     )
     for r in results:
         store.add_result(run_id, **{"layout": "NHWC", "pipeline": "default", **r})
+    store.update_run(run_id, paired=int(kind == "pr" and any("base_status" in r for r in results)))
     store.finish_run(run_id)
     store.finish(job_id, "w", "done", run_id=run_id)
 
 
-def test_a_slower_pr_on_a_real_board_fails_its_status(store, registry):
-    record(store, "rpi4", "base", BASE, [ok("qconv_a", STEADY)])
-    record(store, "rpi4", "pr", HEAD, [ok("qconv_a", SLOWER)])
+def test_a_slower_pr_confirmed_by_its_rerun_fails_its_status(store, registry):
+    record(
+        store,
+        "rpi4",
+        "pr",
+        HEAD,
+        [paired("qconv_a", rounds_of(10.0, 0.3)), paired("qconv_a", rounds_of(10.0, 0.3, seed=1), attempt=2)],
+    )
     report = build(store, registry, REPO, 7)
     (device,) = report.devices
     (row,) = device.rows
-    assert row.verdict == "slower" and row.comparison.change == pytest.approx(0.3, abs=0.01)
-    assert (row.base_ms, row.pr_ms) == (pytest.approx(10.0, abs=0.02), pytest.approx(13.0, abs=0.03))
+    assert row.verdict == "slower" and row.confirmed and row.comparison.change == pytest.approx(0.3, abs=0.01)
+    assert row.comparison.n_base == 20  # both attempts' rounds behind the estimate
+    assert row.verdict_text == "slower, confirmed by a rerun"
+    assert (row.base_ms, row.pr_ms) == (pytest.approx(10.0, abs=0.1), pytest.approx(13.0, abs=0.2))
     assert device.state == "failure" and device.tvm_version == "0.27.0"
 
 
+def test_a_change_the_rerun_does_not_confirm_is_unchanged(store, registry):
+    first, again = paired("qconv_a", rounds_of(10.0, 0.12)), paired("qconv_a", rounds_of(10.0, 0.0, seed=3), attempt=2)
+    record(store, "rpi4", "pr", HEAD, [first, again])
+    (device,) = build(store, registry, REPO, 7).devices
+    (row,) = device.rows
+    assert (row.verdict, row.confirmed) == ("unchanged", False)
+    assert row.verdict_text == "unchanged (not confirmed by a rerun)" and device.state == "success"
+
+
+def test_a_first_run_that_says_unchanged_needs_no_rerun(store, registry):
+    record(store, "rpi4", "pr", HEAD, [paired("qconv_a", rounds_of(10.0, 0.01))])
+    (row,) = build(store, registry, REPO, 7).devices[0].rows
+    assert (row.verdict, row.confirmed) == ("unchanged", None)
+
+
+def test_same_code_is_decided_by_equality_and_shows_the_bases_latency(store, registry):
+    record(store, "rpi4", "base", BASE, [ok("qconv_a", STEADY)])
+    record(store, "rpi4", "pr", HEAD, [paired("qconv_a", None, same_code=True)])
+    (device,) = build(store, registry, REPO, 7).devices
+    (row,) = device.rows
+    assert row.verdict == "same code" and row.comparison is None and not row.alarming
+    assert row.base_ms == row.pr_ms == pytest.approx(10.0, abs=0.02) and row.ratio == pytest.approx(0.5, abs=0.01)
+    assert device.state == "success"
+
+
+def test_a_wrong_result_the_rerun_does_not_reproduce_is_flaky_never_hidden(store, registry):
+    wrong = paired("qconv_a", rounds_of(10.0, 0.0), status="wrong_result", max_abs_diff=37.0)
+    record(store, "rpi4", "pr", HEAD, [wrong, paired("qconv_a", rounds_of(10.0, 0.0, seed=5), attempt=2)])
+    (device,) = build(store, registry, REPO, 7).devices
+    (row,) = device.rows
+    assert row.verdict == "flaky_result" and row.verdict_text == "flaky result (the rerun was right)"
+    assert row.max_abs_diff == 37.0 and device.state == "success" and device.counts["flaky_result"] == 1
+
+
+def test_a_wrong_result_the_rerun_reproduces_fails(store, registry):
+    wrong = [
+        paired("qconv_a", rounds_of(10.0, 0.0, seed=s), status="wrong_result", attempt=a) for s, a in ((1, 1), (2, 2))
+    ]
+    record(store, "rpi4", "pr", HEAD, wrong)
+    (device,) = build(store, registry, REPO, 7).devices
+    assert device.rows[0].verdict == "wrong_result" and device.state == "failure"
+
+
+def test_a_build_error_fails_and_keeps_the_log(store, registry):
+    record(
+        store, "rpi4", "pr", HEAD, [failed("qconv_a", "build_error", "native build failed: cmake --build\nerror: x")]
+    )
+    (device,) = build(store, registry, REPO, 7).devices
+    (row,) = device.rows
+    assert row.verdict == "build_error" and row.alarming and device.state == "failure"
+    assert device.failures() == [row] and "error: x" in row.error
+
+
+def test_a_pr_run_measured_without_its_base_gets_no_latency_verdict(store, registry):
+    record(store, "rpi4", "base", BASE, [ok("qconv_a", STEADY)])
+    record(store, "rpi4", "pr", HEAD, [ok("qconv_a", SLOWER)])
+    (device,) = build(store, registry, REPO, 7).devices
+    (row,) = device.rows
+    assert row.verdict == "inconclusive" and row.comparison is None and device.state == "success"
+    assert row.base_ms == pytest.approx(10.0, abs=0.02) and row.pr_ms == pytest.approx(13.0, abs=0.03)
+
+
 def test_an_emulated_device_never_gets_slower_or_faster(store, registry):
-    record(store, "qemu-a72", "base", BASE, [ok("qconv_a", STEADY), ok("qconv_b", SLOWER)], emulated=True)
-    record(store, "qemu-a72", "pr", HEAD, [ok("qconv_a", SLOWER), ok("qconv_b", STEADY)], emulated=True)
+    rows = [paired("qconv_a", rounds_of(10.0, 0.3)), paired("qconv_b", rounds_of(10.0, -0.3))]
+    record(store, "qemu-a72", "pr", HEAD, rows, emulated=True)
     (device,) = build(store, registry, REPO, 7).devices
     assert [r.verdict for r in device.rows] == ["emulated", "emulated"]
     assert device.state == "success"
 
 
 def test_an_emulated_wrong_result_still_counts(store, registry):
-    record(store, "qemu-a72", "base", BASE, [ok("qconv_a", STEADY)], emulated=True)
-    record(
-        store, "qemu-a72", "pr", HEAD, [ok("qconv_a", STEADY, status="wrong_result", max_abs_diff=9.0)], emulated=True
-    )
+    wrong = [
+        paired("qconv_a", rounds_of(10.0, 0.0, seed=s), status="wrong_result", attempt=a) for s, a in ((1, 1), (2, 2))
+    ]
+    record(store, "qemu-a72", "pr", HEAD, wrong, emulated=True)
     (device,) = build(store, registry, REPO, 7).devices
     assert device.rows[0].verdict == "wrong_result" and device.state == "failure"
 
 
 @pytest.mark.parametrize("base_status, state, new", [("ok", "failure", True), ("compile_error", "success", False)])
 def test_only_a_new_compile_error_fails_the_status(store, registry, base_status, state, new):
-    base = ok("qconv_a", STEADY) if base_status == "ok" else failed("qconv_a", "compile_error", "old assert")
-    record(store, "rpi4", "base", BASE, [base])
-    record(store, "rpi4", "pr", HEAD, [failed("qconv_a", "compile_error", "assert kernel_layout == 'HWIO'")])
+    failure = failed("qconv_a", "compile_error", "assert kernel_layout == 'HWIO'", base_status=base_status, attempt=1)
+    record(store, "rpi4", "pr", HEAD, [failure])
     (device,) = build(store, registry, REPO, 7).devices
     assert device.rows[0].new_failure is new and device.state == state
 
 
-def test_reruns_add_samples_and_the_old_heads_results_are_left_out(store, registry):
-    record(store, "rpi4", "base", BASE, [ok("qconv_a", STEADY)])
-    record(store, "rpi4", "pr", OLD_HEAD, [ok("qconv_a", [50.0] * 8)])
-    record(store, "rpi4", "pr", HEAD, [ok("qconv_a", STEADY[:4])])
-    record(store, "rpi4", "pr", HEAD, [ok("qconv_a", STEADY[4:])])
+def test_the_newest_run_of_the_head_counts_and_the_old_heads_results_are_left_out(store, registry):
+    record(store, "rpi4", "pr", OLD_HEAD, [paired("qconv_a", rounds_of(10.0, 4.0))])
+    record(
+        store,
+        "rpi4",
+        "pr",
+        HEAD,
+        [paired("qconv_a", rounds_of(10.0, 0.5)), paired("qconv_a", rounds_of(10.0, 0.5, seed=2), attempt=2)],
+    )
+    record(store, "rpi4", "pr", HEAD, [paired("qconv_a", rounds_of(10.0, 0.0, seed=4))])  # `@perfbot rerun`
     (device,) = build(store, registry, REPO, 7).devices
     (row,) = device.rows
-    assert row.comparison.n_pr == 8 and row.verdict == "unchanged"
+    assert row.comparison.n_pr == 10 and row.verdict == "unchanged"
 
 
-def test_the_device_is_pending_until_the_baseline_it_waits_for_is_measured(store, registry):
+def test_the_device_is_pending_while_the_heads_jobs_run_not_for_the_baseline(store, registry):
     store.enqueue(sha=BASE, device="rpi4", suite="smoke", kind="base", repo=REPO)
-    record(store, "rpi4", "pr", HEAD, [ok("qconv_a", STEADY)])
+    record(store, "rpi4", "pr", HEAD, [paired("qconv_a", None, same_code=True)])
     report = build(store, registry, REPO, 7)
-    assert (report.devices[0].state, report.jobs_pending) == ("pending", 1)
-    assert report.devices[0].rows[0].verdict == "no baseline"
+    assert (report.devices[0].state, report.jobs_pending) == ("success", 0)
+    assert report.devices[0].rows[0].verdict == "same code" and report.devices[0].rows[0].base_ms is None
 
     job = store.claim("rpi4", "w")
     store.finish(job["id"], "w", "failed", reason="environment_error: no TVM")
     (device,) = build(store, registry, REPO, 7).devices
     assert device.state == "success" and device.baseline_failed == ["environment_error: no TVM"]
+
+    store.enqueue(sha=HEAD, device="rpi4", suite="conv", kind="pr", repo=REPO, pr=7, base_sha=BASE)
+    assert build(store, registry, REPO, 7).devices[0].state == "pending"
 
 
 def test_a_fork_pr_without_approval_is_waiting(store, registry):
@@ -147,13 +225,12 @@ def test_an_unknown_pr_has_no_report(store, registry):
 
 
 def test_results_recorded_without_a_job_are_reported(store, registry):
-    """`perfbot run --kind pr` in a workflow, then `perfbot report`: no queue involved."""
-    for kind, sha, samples in (("base", BASE, STEADY), ("pr", HEAD, SLOWER)):
-        run_id = store.start_run(
-            suite="smoke", device="rpi4", arch="aarch64", kind=kind, repo=REPO, sha=sha, pr=7 if kind == "pr" else None
-        )
-        store.add_result(run_id, **{"layout": "NHWC", "pipeline": "default", **ok("qconv_a", samples)})
-        store.finish_run(run_id)
+    """`perfbot run --kind pr --base-env ...` in a workflow, then `perfbot report`: no queue involved."""
+    run_id = store.start_run(suite="smoke", device="rpi4", arch="aarch64", kind="pr", repo=REPO, sha=HEAD, pr=7)
+    for attempt, seed in ((1, 1), (2, 2)):
+        row = paired("qconv_a", rounds_of(10.0, 0.3, seed=seed), attempt=attempt)
+        store.add_result(run_id, **{"layout": "NHWC", "pipeline": "default", **row})
+    store.finish_run(run_id)
     report = build(store, registry, REPO, 7)
     assert [d.device.name for d in report.devices] == ["rpi4"]
     assert report.devices[0].rows[0].verdict == "slower" and report.devices[0].state == "failure"

@@ -1,13 +1,26 @@
-"""Runs inside the TVM environment under test: compile, run, check, or tune.
+"""Runs inside the TVM environment under test: compile, check and time one item, or tune it.
 
-This file is executed by path in a child process (see bot/isolation.py) with
-the interpreter of the TVM build being measured, so it imports only the
+This file is executed by path in a child process (see bot/engine/isolation.py)
+with the interpreter of the TVM build being measured, so it imports only the
 standard library, numpy, tvm and the `tflite` schema package: never `bot`.
 
 It reads a job spec (JSON) and keeps a result file (JSON) up to date as it
 goes, phase by phase, so that when TVM segfaults or hangs the parent still
 knows where it died. Python exceptions become a status here; crashes and
 timeouts are classified by the parent.
+
+A measured item is a session. The child compiles the model, loads it where it
+runs (this process, or a board over RPC), runs it once and checks the answer
+against TFLite, and records a hash of the code it compiled (`code_hash`).
+Then it connects to the parent's Unix socket (`spec["control"]`) and answers
+timing requests until told it is done: the parent decides how many blocks of
+samples to take, and, for a PR, alternates them with the base build's child
+(bot/engine/runner.py). Protocol, one JSON object per line:
+
+    child -> parent  {"ready": true, "pid": PID}       once compiled, loaded and checked
+    parent -> child  {"op": "time", "number": N, "repeat": R, "warmup": W}
+    child -> parent  {"samples_ms": [...]}              R samples, each the mean of N runs
+    parent -> child  {"op": "done"}                     the child writes its status and exits
 
     python measure.py SPEC.json RESULT.json
     python measure.py --serve       # fork server, see bot/engine/isolation.py
@@ -16,10 +29,14 @@ timeouts are classified by the parent.
 from __future__ import annotations
 
 import faulthandler
+import hashlib
 import json
 import os
+import re
 import signal
+import socket
 import sys
+import tempfile
 import time
 import traceback
 
@@ -120,7 +137,7 @@ def rpc_session(tvm, device: dict):
     return tracker.request(device["key"], priority=1, session_timeout=int(device.get("session_timeout", 0)))
 
 
-def prepare(tvm, relax, executable, spec, result: Result):
+def prepare_vm(tvm, relax, executable, spec, result: Result):
     """Load the compiled module where it runs: this process, or a board over RPC."""
     device = spec["device"]
     if device["kind"] == "local":
@@ -181,7 +198,49 @@ def check(np, outputs: list, references: list, tolerance: float) -> dict:
     }
 
 
-def measure(spec, result: Result) -> None:
+#: LLVM names type-based alias metadata after heap addresses; they differ from process to process.
+_ADDRESS = re.compile(r'"0x[0-9a-f]+"')
+
+
+def code_hash(tvm, executable, target) -> str:
+    """A hash of the code that runs: the VM program with its constants, and the generated LLVM IR.
+
+    Same model, same TVM build, same target: the same hash in every process
+    (tests/engine/test_runner.py checks it). The VM executable's serialized
+    form (bytecode and constants, e.g. the weights and zero points the
+    frontend produced) is byte-for-byte deterministic; the LLVM IR is too once
+    the heap addresses LLVM puts in metadata names are numbered in order of
+    appearance. IR determines machine code for one LLVM version and target,
+    and both go into the hash. Hashing IR costs about a tenth of compiling.
+    """
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps(target.export() if hasattr(target, "export") else str(target), sort_keys=True, default=str).encode()
+    )
+    try:
+        digest.update(f"llvm {tvm.target.codegen.llvm_version_major()}".encode())
+    except Exception:
+        pass
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "executable")
+        executable.mod.write_to_file(path)
+        with open(path, "rb") as f:
+            digest.update(f.read())
+    for module in executable.mod.imports:
+        text = module.inspect_source("ll") if module.kind == "llvm" else module.inspect_source()
+        digest.update(module.kind.encode())
+        digest.update(number_addresses(text).encode())
+    return digest.hexdigest()
+
+
+def number_addresses(text: str) -> str:
+    """Heap addresses in LLVM metadata names replaced by their order of first appearance."""
+    seen: dict[str, int] = {}
+    return _ADDRESS.sub(lambda m: f'"p{seen.setdefault(m.group(0), len(seen))}"', text)
+
+
+def prepare(spec, result: Result):
+    """Compile, load, run once and check: the state a timing session needs, or an exception."""
     import numpy as np
 
     result.phase("import")
@@ -197,10 +256,10 @@ def measure(spec, result: Result) -> None:
     mod = convert_layout(relax, mod, spec["layout"])
     result.phase("compile")
     executable = compile_module(tvm, relax, mod, target, spec)
-    result.update(compile_s=time.perf_counter() - started)
+    result.update(compile_s=time.perf_counter() - started, code_hash=code_hash(tvm, executable, target))
 
     run_started = time.perf_counter()  # running starts with loading: export, upload, VM creation
-    vm, dev, remote = prepare(tvm, relax, executable, spec, result)
+    vm, dev, remote = prepare_vm(tvm, relax, executable, spec, result)
     inputs = [np.load(p) for p in spec["inputs"]]
     device_inputs = [tvm.runtime.tensor(x, dev) for x in inputs]
     result.phase("run")
@@ -209,13 +268,39 @@ def measure(spec, result: Result) -> None:
     if spec.get("reference"):
         references = [np.load(p) for p in spec["reference"]]
         result.update(**check(np, outputs, references, float(spec.get("tolerance", 1))))
-    result.phase("measure")
     vm.set_input("main", *device_inputs)
-    for _ in range(int(spec.get("warmup", 1))):
+    result.update(load_s=time.perf_counter() - run_started)
+    return vm, dev, remote
+
+
+def time_block(vm, dev, number: int, repeat: int, warmup: int) -> list[float]:
+    """`repeat` samples in milliseconds, each the mean of `number` runs, after `warmup` untimed runs."""
+    for _ in range(warmup):
         vm.invoke_stateful("main")
-    timer = vm.time_evaluator("invoke_stateful", dev, number=int(spec["number"]), repeat=int(spec["repeat"]))
-    samples = [float(s) * 1000.0 for s in timer("main").results]
-    result.update(samples_ms=samples, measure_s=time.perf_counter() - run_started)
+    timer = vm.time_evaluator("invoke_stateful", dev, number=number, repeat=repeat)
+    return [float(s) * 1000.0 for s in timer("main").results]
+
+
+def measure(spec, result: Result) -> None:
+    """Prepare, then answer the parent's timing requests on its socket until it says done."""
+    vm, dev, remote = prepare(spec, result)
+    result.phase("ready")
+    measure_s = 0.0
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
+        control.connect(spec["control"])
+        reader = control.makefile("r")
+        control.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
+        for line in reader:
+            request = json.loads(line)
+            if request.get("op") != "time":
+                break
+            result.phase("measure")
+            started = time.perf_counter()
+            samples = time_block(vm, dev, int(request["number"]), int(request["repeat"]), int(request["warmup"]))
+            measure_s += time.perf_counter() - started
+            result.update(measure_s=measure_s)
+            control.sendall((json.dumps({"samples_ms": samples}) + "\n").encode())
+            result.phase("ready")
     del remote
 
 

@@ -14,7 +14,7 @@ from bot import console, devices
 from bot.cli.options import db_option, device_option, env_option, model_option, settings, suite_option
 from bot.config import Settings
 from bot.engine import preflight
-from bot.engine.runner import Runner, Target
+from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
 from bot.errors import UnknownName
 from bot.store import Store
@@ -101,13 +101,13 @@ def resolve_suite(suite_name: str, model_path: Path | None):
     return user_suite(model_path) if model_path else get_suite(suite_name)
 
 
-def resolve_target(settings: Settings, env_spec: str | None, **fields) -> Target:
+def resolve_target(settings: Settings, env_spec: str | None, **fields) -> Subject:
     """Provision (or reuse) the TVM environment the worker runs in."""
     from bot.engine import envs
 
     spec = env_spec or envs.default()
     env = envs.provision(spec, settings.cache_dir, progress=lambda line: console.errors.print(f"[dim]{line}[/]"))
-    return Target(python=env.python, env=env.key, **fields)
+    return Subject(python=env.python, env=env.key, **fields)
 
 
 def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, **fields) -> int:

@@ -15,11 +15,13 @@ from bot.store import Store
 @device_option
 @env_option
 @click.option(
+    "--checkout",
     "--source",
     "source_checkout",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="A TVM git checkout: each job builds its own sha from it (source:CHECKOUT@SHA).",
+    help="A TVM git checkout: every job measures the TVM of its own commit, a PR job its merge base's beside "
+    "it, through the build cache (`perfbot builds`).",
 )
 @click.option("--once", is_flag=True, help="Exit when the queue is empty.")
 @click.option(

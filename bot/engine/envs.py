@@ -6,20 +6,15 @@ build and runs bot/child/measure.py with that environment's interpreter. Specs:
 - `python:PATH`: an interpreter that already has TVM (`default()` is the one
   perfbot itself runs in). Checked by running it: it must import tvm.
 - `pip:REQUIREMENTS`, e.g. `pip:apache-tvm==0.26.0`: a virtual environment in
-  the cache with that release, its known-good apache-tvm-ffi (bot/compat.py)
+  the cache with that release, its known-good apache-tvm-ffi (bot/engine/compat.py)
   and what the worker imports. 10-20 s to build here when the wheels are in
   pip's cache, 1-2 minutes from PyPI; then reused.
-- `source:CHECKOUT@SHA`: a TVM git checkout built the way a PR is built:
-  cmake + Ninja with LLVM, through ccache, in a clone of its own per commit,
-  with the apache-tvm-ffi of the same tree. `source_plan()` is the dry run:
-  every command, folder and variable, without running anything.
-  How long a real build takes is an estimate, not measured here: a cold build
-  of libtvm with LLVM is roughly 40-70 minutes on this 2-core x86_64 machine
-  and 8-15 minutes on 16 cores (from TVM's own CI builds); with ccache warm
-  (CCACHE_BASEDIR makes the per-commit folders share hits) a nearby commit
-  rebuilds in a few minutes.
+- `source:CHECKOUT@SHA`: one commit of a TVM git checkout, from the build
+  cache (bot/engine/builds/): its own python/ over the native build of its
+  native key, built with cmake only when no commit with the same native
+  sources was built before (or a released wheel registered for them).
 
-Every environment is built in a staging folder next to its final place,
+Every pip environment is built in a staging folder next to its final place,
 checked by importing TVM with its own interpreter, and only then renamed into
 place, so a half-built one is never used. Builds of one spec are serialised
 by a lock file, so two workers never build the same environment at once.
@@ -54,16 +49,17 @@ WORKER_PACKAGES = ("numpy", "tflite>=2.18", "xgboost-cpu", "tornado", "psutil", 
 #: TVM's own Python dependencies, which a source build installs itself (a wheel brings them).
 TVM_PYTHON_PACKAGES = ("ml_dtypes", "scipy", "packaging", "typing_extensions")
 
-#: Tools a source build needs; ccache is used when it is there.
-SOURCE_TOOLS = ("git", "cmake", "ninja", "llvm-config")
-
 Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Environment:
+    """A TVM build under test: its interpreter, the variables it runs with, and what runs record of it."""
+
     key: str  # the spec, normalised: what runs record
     python: Path
+    variables: dict[str, str] = field(default_factory=dict)  # e.g. a commit overlay's PYTHONPATH
+    build: dict[str, str] = field(default_factory=dict)  # native key, Python tree, commit, how
 
 
 def default() -> str:
@@ -89,8 +85,10 @@ def provision(
     if kind == "pip" and rest:
         return _pip(rest, Path(cache_dir), progress, rebuild)
     if kind == "source" and "@" in rest:
-        checkout, _, sha = rest.rpartition("@")
-        return _source(Path(checkout).expanduser(), sha, Path(cache_dir), progress, rebuild)
+        from bot.engine import builds
+
+        checkout, _, ref = rest.rpartition("@")
+        return builds.environment(Path(checkout).expanduser(), ref, Path(cache_dir), progress, rebuild=rebuild)
     raise UnknownName(f"environment {spec!r}: expected python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA")
 
 
@@ -115,7 +113,7 @@ def _python(path: str, cache_dir: Path | None) -> Environment:
         ok, output = probe(python)
         if not ok:
             log = _save_log(key, cache_dir, output)
-            raise EnvironmentBroken(f"{key}: TVM does not import: {_last_line(output)}; log: {log}")
+            raise EnvironmentBroken(f"{key}: TVM does not import: {last_line(output)}; log: {log}")
         _checked_interpreters.add(seen)
     return Environment(key, python)
 
@@ -157,7 +155,7 @@ def probed_versions(output: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-def _last_line(output: str) -> str:
+def last_line(output: str) -> str:
     lines = [line for line in output.strip().splitlines() if line.strip()]
     return (lines[-1] if lines else "no output")[:300]
 
@@ -208,8 +206,8 @@ def _pip(requirement: str, cache_dir: Path, progress: Progress, rebuild: bool) -
     packages = pip_requirements(requirement)
 
     def build(staging: Path, log) -> None:
-        _step([sys.executable, "-m", "venv", str(staging)], log, progress, "create virtual environment")
-        _step(
+        run_step([sys.executable, "-m", "venv", str(staging)], log, progress, "create virtual environment")
+        run_step(
             [
                 str(staging / "bin" / "python"),
                 "-m",
@@ -229,122 +227,6 @@ def _pip(requirement: str, cache_dir: Path, progress: Progress, rebuild: bool) -
     return _cached(key, cache_dir, build, progress, rebuild, recipe)
 
 
-# -- source -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SourcePlan:
-    """Everything a source build would do, decided before anything runs."""
-
-    key: str  # what runs record: source:<checkout>@<sha>
-    folder: Path  # the finished environment: <folder>/src (the tree, built in src/build), <folder>/venv
-    staging: Path  # where it is built, renamed to `folder` when TVM imports
-    ccache_dir: Path | None  # shared by every source build in the cache
-    env: dict[str, str] = field(default_factory=dict)  # variables the commands run with, besides os.environ
-    commands: tuple[tuple[str, ...], ...] = ()
-    python_in: str = "venv/bin/python"
-
-    @property
-    def recipe(self) -> str:
-        """What the build depends on, staging paths left out: a change rebuilds, and retries a broken one."""
-        return "\n".join(" ".join(c) for c in self.commands).replace(str(self.staging), "<env>")
-
-
-def source_plan(
-    checkout: Path,
-    sha: str,
-    cache_dir: Path,
-    *,
-    jobs: int | None = None,
-    ccache: bool | None = None,
-    fetch: bool = True,
-) -> SourcePlan:
-    """The dry run of `source:CHECKOUT@SHA`: the commands, in order, that build it.
-
-    1. fetch the commit into the checkout (skipped when it is already there), then clone
-       the checkout (`--shared`, so no objects are copied) into `src/` and check the
-       commit out with its submodules: the user's checkout is never moved, and the
-       environment does not change when it is;
-    2. configure and build with cmake + Ninja, LLVM linked statically, RPC on,
-       compilers behind ccache when there is one, in `src/build` (TVM's Python finds
-       its libraries in `<tree>/build/lib` there);
-    3. a virtual environment with TVM's and the worker's Python packages, the tree's own
-       apache-tvm-ffi (`3rdparty/tvm-ffi`, TVM >= 0.21), and a relative .pth line that
-       puts `src/python` on the path, so the folder still works after its rename.
-    """
-    checkout = Path(checkout).expanduser().resolve()
-    key = f"source:{checkout}@{sha}"
-    folder = folder_for(key, cache_dir)
-    staging = folder.with_name(folder.name + ".staging")
-    src, build, venv = staging / "src", staging / "src" / "build", staging / "venv"
-    python = str(venv / "bin" / "python")
-    ccache = shutil.which("ccache") is not None if ccache is None else ccache
-    ccache_dir = Path(cache_dir) / "ccache" if ccache else None
-    launchers = ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] if ccache else []
-    pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    pth = (
-        "import pathlib, site; (pathlib.Path(site.getsitepackages()[0]) / 'tvm-source.pth')"
-        ".write_text('../../../../src/python\\n')"
-    )
-    commands = [
-        *([["git", "-C", str(checkout), "fetch", "--quiet", "origin", sha]] if fetch else []),
-        ["git", "clone", "--quiet", "--shared", "--no-checkout", str(checkout), str(src)],
-        ["git", "-C", str(src), "checkout", "--quiet", "--detach", sha],
-        ["git", "-C", str(src), "submodule", "update", "--init", "--recursive", "--quiet"],
-        [
-            "cmake",
-            "-S",
-            str(src),
-            "-B",
-            str(build),
-            "-G",
-            "Ninja",
-            "-DCMAKE_BUILD_TYPE=Release",
-            "-DUSE_LLVM=llvm-config --ignore-libllvm --link-static",
-            "-DHIDE_PRIVATE_SYMBOLS=ON",
-            "-DUSE_RPC=ON",
-            *launchers,
-        ],
-        ["cmake", "--build", str(build), "--parallel", *([str(jobs)] if jobs else [])],  # Ninja: every core
-        [sys.executable, "-m", "venv", str(venv)],
-        *([[*pip, *TVM_PYTHON_PACKAGES, *WORKER_PACKAGES]] if TVM_PYTHON_PACKAGES or WORKER_PACKAGES else []),
-        [*pip, str(src / "3rdparty" / "tvm-ffi")],
-        [python, "-c", pth],
-    ]
-    env = {"CCACHE_DIR": str(ccache_dir), "CCACHE_BASEDIR": str(staging), "CCACHE_NOHASHDIR": "true"} if ccache else {}
-    return SourcePlan(key, folder, staging, ccache_dir, env, tuple(tuple(c) for c in commands))
-
-
-def _source(checkout: Path, sha: str, cache_dir: Path, progress: Progress, rebuild: bool) -> Environment:
-    spec = f"source:{checkout}@{sha}"
-    if not re.fullmatch(r"[0-9a-fA-F]{7,40}", sha):
-        raise UnknownName(f"{spec}: {sha!r} is not a commit SHA")
-    if not (checkout / ".git").exists():
-        raise EnvironmentBroken(f"{spec}: {checkout} is not a git checkout of TVM")
-    missing = [tool for tool in SOURCE_TOOLS if shutil.which(tool) is None]
-    if missing:
-        raise EnvironmentBroken(
-            f"{spec}: missing build tools: {', '.join(missing)} (apt-get install git cmake ninja-build llvm-dev ccache)"
-        )
-    present = (
-        subprocess.run(
-            ["git", "-C", str(checkout), "cat-file", "-e", f"{sha}^{{commit}}"], capture_output=True
-        ).returncode
-        == 0
-    )
-    plan = source_plan(checkout, sha, cache_dir, fetch=not present)
-    if plan.ccache_dir is None:
-        progress("ccache not found: building without it (every build is a cold build)")
-
-    def build(staging: Path, log) -> None:
-        assert staging == plan.staging
-        env = {**os.environ, **plan.env}
-        for command in plan.commands:
-            _step(list(command), log, progress, " ".join(command[:4]), env=env)
-
-    return _cached(plan.key, cache_dir, build, progress, rebuild, plan.recipe, python_in=plan.python_in)
-
-
 # -- the cache ----------------------------------------------------------------------------
 
 
@@ -357,7 +239,7 @@ def status(key: str, cache_dir: Path) -> str:
 
 
 @contextmanager
-def _locked(path: Path):
+def locked(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -371,7 +253,7 @@ def _cached(
     key: str, cache_dir: Path, build, progress: Progress, rebuild: bool, recipe: str, python_in: str = "bin/python"
 ) -> Environment:
     folder = folder_for(key, cache_dir)
-    with _locked(folder.with_suffix(".lock")):
+    with locked(folder.with_suffix(".lock")):
         return _cached_locked(key, folder, build, progress, rebuild, recipe, python_in)
 
 
@@ -421,7 +303,8 @@ def _digest(text: str) -> str:
 _PROGRESS_LINES = ("Collecting", "Downloading", "Installing", "Building", "Successfully", "ERROR", "[")
 
 
-def _step(command: list[str], log, progress: Progress, title: str, env: dict | None = None) -> None:
+def run_step(command: list[str], log, progress: Progress, title: str, env: dict | None = None) -> None:
+    """Run one build step with its output in `log` (and pip's progress lines shown); EnvironmentBroken if it fails."""
     progress(title)
     log.write(f"$ {' '.join(command)}\n")
     log.flush()
@@ -445,7 +328,7 @@ def _check(key: str, python: Path, log) -> str | None:
     ok, output = probe(python)
     log.write(f"$ {python} -c <import tvm>\n{output}\n")
     if not ok:
-        return f"TVM does not import: {_last_line(output)}"
+        return f"TVM does not import: {last_line(output)}"
     versions = probed_versions(output)
     if versions and (pair := compat.broken(*versions)):
         return f"apache-tvm {versions[0]} with apache-tvm-ffi {versions[1]} {pair.note}"

@@ -15,14 +15,21 @@ Two ways to get a child:
   per item (bot/child/measure.py `--serve`). Starting Python and importing TVM takes
   about 0.7 s, more than many conv layers take to compile and time; forking
   keeps the harness' overhead low while every item still dies alone.
+
+A measured item is a `Session` with its forked child: the child compiles,
+loads and checks the item, then answers timing requests over a Unix socket
+until the parent is done with it, so that the parent can alternate timing
+blocks between two builds (a PR and its base) whose children are both loaded.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -46,11 +53,15 @@ class ChildOutcome:
     returncode: int | None = None
 
 
+def clean_environ() -> dict[str, str]:
+    """perfbot's environment without what would make a child import another TVM than the one under test."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "TVM_LIBRARY_PATH")}
+
+
 def child_environment(env: dict[str, str] | None) -> dict[str, str]:
-    """The child sees the caller's environment plus `env`, never the bot's PYTHONPATH."""
-    merged = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
-    merged.pop("PYTHONPATH", None)
-    return merged
+    """The child sees the caller's environment plus `env`: never the bot's own PYTHONPATH or TVM
+    library path, only those the build under test sets (a source build's overlay, bot/engine/builds/)."""
+    return {**clean_environ(), **(env or {}), "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
 
 
 def write_spec(spec: dict, workdir: Path) -> tuple[Path, Path, Path]:
@@ -194,6 +205,10 @@ class ForkServer:
             return classify(result_path, log_path, None, True, timeout_s, wall)
         return classify(result_path, log_path, answer["returncode"], answer["timed_out"], timeout_s, wall)
 
+    def session(self, spec: dict, workdir: Path, timeout_s: float) -> Session:
+        """Start one item's child for a timing session (see `Session`); the server runs one at a time."""
+        return Session(self, spec, workdir, timeout_s)
+
     def _read_line(self, timeout_s: float) -> dict | None:
         deadline = time.monotonic() + timeout_s
         with selectors.DefaultSelector() as selector:
@@ -233,6 +248,167 @@ class ForkServer:
             _kill_group(proc.pid)
             proc.wait()
         proc.stdout.close()
+
+
+_SOCKET_NAMES = itertools.count()
+
+
+class Session:
+    """One item's child in a fork server: compiled, loaded and checked, then timed block by block.
+
+    `begin()` hands the item to the server and `wait_ready()` waits until the
+    child is ready (None) or has ended without getting there (its outcome:
+    compile_error, crash, ...); two sessions in two servers compile side by
+    side when both are begun before either is waited for. `time()` asks for
+    one block of samples; a block that does not come back within its limit
+    kills the child. `finish()` tells the child it is done and returns how it
+    ended, classified like any child. The control socket is an abstract Unix
+    socket (Linux), so no path in a deep working folder can be too long.
+    """
+
+    def __init__(self, server: ForkServer, spec: dict, workdir: Path, timeout_s: float):
+        self.server, self.workdir, self.timeout_s = server, workdir, timeout_s
+        self.name = f"\0perfbot-{os.getpid()}-{next(_SOCKET_NAMES)}-{time.monotonic_ns()}"
+        self.spec = {**spec, "control": self.name}
+        self.pid: int | None = None
+        self.outcome: ChildOutcome | None = None
+        self.killed_for: str | None = None
+        self._conn: socket.socket | None = None
+        self._reader = None
+        self._started = 0.0
+        self._paths: tuple[Path, Path, Path] | None = None
+        self._listener: socket.socket | None = None
+
+    def begin(self) -> ChildOutcome | None:
+        """Hand the item to the fork server; None, or the outcome when the environment cannot start."""
+        server = self.server
+        if server.proc is None and server.failure is None:
+            server._start()
+        if server.failure is not None:
+            self.outcome = server.failure
+            return self.outcome
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(self.name)
+        self._listener.listen(1)
+        self._paths = write_spec(self.spec, self.workdir)
+        spec_path, result_path, log_path = self._paths
+        job = {"spec": str(spec_path), "result": str(result_path), "log": str(log_path), "timeout": self.timeout_s}
+        self._started = time.perf_counter()
+        try:
+            server.proc.stdin.write((json.dumps(job) + "\n").encode())
+            server.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return self._ended(None)
+        return None
+
+    def wait_ready(self) -> ChildOutcome | None:
+        """Wait until the child is ready (None) or ended without getting there (its outcome)."""
+        if self.outcome is not None:
+            return self.outcome
+        server, listener = self.server, self._listener
+        deadline = time.monotonic() + self.timeout_s + GRACE_S
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(listener, selectors.EVENT_READ, "child")
+                selector.register(server.proc.stdout, selectors.EVENT_READ, "server")
+                while True:
+                    if b"\n" in server._buffer:  # the child ended before it was ready
+                        return self._ended(server._read_line(0))
+                    remaining = deadline - time.monotonic()
+                    events = selector.select(remaining) if remaining > 0 else []
+                    if not events:
+                        return self._ended(None)
+                    for key, _ in events:
+                        if key.data == "server":
+                            chunk = os.read(server.proc.stdout.fileno(), 65536)
+                            if not chunk:
+                                return self._ended(None)
+                            server._buffer += chunk
+                        else:
+                            self._conn, _ = listener.accept()
+                            self._reader = self._conn.makefile("r")
+                            hello = self._receive(self.timeout_s)
+                            if hello and hello.get("ready"):
+                                self.pid = int(hello["pid"])
+                                return None
+                            self._kill("no greeting from the child")
+                            return self.finish()
+        finally:
+            listener.close()
+
+    def start(self) -> ChildOutcome | None:
+        """`begin()` and `wait_ready()`: None once the child is ready, else how it ended."""
+        return self.begin() or self.wait_ready()
+
+    def time(self, number: int, repeat: int, warmup: int, timeout_s: float) -> list[float] | None:
+        """One block of `repeat` samples (ms), or None when the child died or hung (see `finish()`)."""
+        if self._conn is None:
+            return None
+        request = {"op": "time", "number": number, "repeat": repeat, "warmup": warmup}
+        try:
+            self._conn.sendall((json.dumps(request) + "\n").encode())
+        except OSError:
+            return None
+        answer = self._receive(timeout_s)
+        if answer is None or "samples_ms" not in answer:
+            self._kill(f"no samples within {timeout_s:g} s")
+            return None
+        return [float(s) for s in answer["samples_ms"]]
+
+    def report(self) -> dict:
+        """What the child has written to its result file so far (versions, code_hash, correctness, phase)."""
+        return _read_json(self._paths[1]) if self._paths else {}
+
+    def finish(self) -> ChildOutcome:
+        """Tell the child it is done (if it is still there) and return how it ended."""
+        if self.outcome is not None:
+            return self.outcome
+        if self._conn is not None:
+            try:
+                self._conn.sendall(b'{"op": "done"}\n')
+            except OSError:
+                pass
+        answer = self.server._read_line(self.timeout_s + GRACE_S)
+        return self._ended(answer)
+
+    def _receive(self, timeout_s: float) -> dict | None:
+        self._conn.settimeout(timeout_s)
+        try:
+            line = self._reader.readline()
+        except (OSError, ValueError):
+            return None
+        try:
+            return json.loads(line) if line else None
+        except ValueError:
+            return None
+
+    def _kill(self, why: str) -> None:
+        self.killed_for = why
+        if self.pid is not None:
+            _kill_group(self.pid)
+
+    def _ended(self, answer: dict | None) -> ChildOutcome:
+        for closable in (self._reader, self._conn, self._listener):
+            if closable is not None:
+                try:
+                    closable.close()
+                except OSError:
+                    pass
+        self._conn = self._reader = None
+        wall = time.perf_counter() - self._started if self._started else 0.0
+        spec_path, result_path, log_path = self._paths or write_spec(self.spec, self.workdir)
+        if answer is None:  # the server itself died or hung: count it against this item, start afresh next time
+            self.server.close()
+            self.outcome = classify(result_path, log_path, None, True, self.timeout_s, wall)
+        else:
+            self.outcome = classify(
+                result_path, log_path, answer["returncode"], answer["timed_out"], self.timeout_s, wall
+            )
+        if self.killed_for and self.outcome.status in ("crash", "ok", "wrong_result"):
+            phase = self.outcome.data.get("phase", "?")
+            self.outcome.status = "timeout"
+            self.outcome.error = f"{self.killed_for} (phase: {phase}); killed"
+        return self.outcome
 
 
 def _kill_group(pid: int) -> None:

@@ -4,7 +4,10 @@ A background thread keeps the job's lease alive. If the lease is lost (the
 job was cancelled by a new push, or another worker took it over after this
 one stalled) the run stops after the current item and is recorded as aborted;
 the job is not finished twice. Which TVM build a job measures comes from
-`env_for(job)`: a fixed environment, or a source build of the job's sha.
+`subject_for(job, sha, kind)`: a fixed environment (`--env`), or, with
+`--checkout`, the build cache's build of the commit itself (bot/engine/builds/),
+so that every job measures the TVM of its own sha and a PR job its merge
+base's beside it.
 """
 
 from __future__ import annotations
@@ -21,12 +24,13 @@ from pathlib import Path
 from bot import console, devices
 from bot.config import Settings
 from bot.devices import Device
-from bot.engine import envs, preflight
-from bot.engine.runner import Runner, Target
+from bot.engine import builds, envs, preflight
+from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite
-from bot.errors import Cancelled, ConfigError, EnvironmentBroken, PerfbotError
+from bot.errors import BuildFailed, Cancelled, ConfigError, EnvironmentBroken, PerfbotError
 from bot.lifecycle import stop_on_signals
 from bot.store import Store
+from bot.vocabulary import BUILD_ERROR
 
 log = logging.getLogger("perfbot.worker")
 
@@ -62,10 +66,20 @@ class Lease(threading.Thread):
 
 @dataclass
 class JobWorker:
+    """Claims and runs the jobs of one device.
+
+    `subject_for(job, sha, kind)` gives the TVM build of a commit (a fixed
+    environment, or the build cache's build of that commit); it raises
+    BuildFailed when the commit does not build, which is recorded as a run
+    whose every item is `build_error`, with the end of the build log. A PR
+    job times its head's build beside its merge base's (`Runner.run_paired`);
+    when the base does not build, the head is measured alone.
+    """
+
     store: object
     device: Device
     cache_dir: Path
-    env_for: Callable[[dict], Target]
+    subject_for: Callable[[dict, str, str], Subject]
     worker: str = ""
     lease_s: float = 120.0
     poll_s: float = 5.0
@@ -91,16 +105,38 @@ class JobWorker:
         return handled
 
     def work(self, job: dict) -> str:
-        """Run one claimed job to its end; returns the job's final state as this worker saw it."""
+        """Run one claimed job to its end; returns the job's final state as this worker saw it.
+
+        The run counts only if this worker still holds the job when it ends:
+        the job is finished and the run marked complete in one transaction,
+        and a run whose lease was lost (cancelled, or taken over by another
+        worker after this one stalled) is marked aborted, also when the loss
+        is noticed after the last item.
+        """
         self.store.abort_stale_runs(job["id"])
         log.info("job %s: %s %s on %s (%s)", job["id"], job["kind"], job["sha"][:10], job["device"], job["suite"])
         lease = Lease(self.store.path, job["id"], self.worker, self.lease_s)
         lease.start()
         after_job(self.store, job, "started")  # the PR's status says "running" instead of "queued"
+        suite, tuning = self.suite_for(job["suite"]), job["config"] == "tuned"
+        runner = Runner(
+            self.store,
+            self.cache_dir,
+            self.progress,
+            should_stop=lease.lost.is_set,
+            still_ours=lambda run_id: self.store.finish(job["id"], self.worker, "done", run_id=run_id),
+        )
         try:
-            target = self.env_for(job)
-            runner = Runner(self.store, self.cache_dir, self.progress, should_stop=lease.lost.is_set)
-            outcome = runner.run(self.suite_for(job["suite"]), self.device, target, tuning=job["config"] == "tuned")
+            try:
+                subject = self.subject_for(job, job["sha"], job["kind"])
+            except BuildFailed as e:
+                outcome = runner.record_unbuildable(suite, self.device, self._bare(job), BUILD_ERROR, str(e), tuning)
+            else:
+                base = self._base(job)
+                if base is None:
+                    outcome = runner.run(suite, self.device, subject, tuning=tuning)
+                else:
+                    outcome = runner.run_paired(suite, self.device, base, subject, tuning=tuning)
         except Cancelled:
             log.info("job %s: lease lost (cancelled or taken over); stopped", job["id"])
             return "cancelled"
@@ -114,9 +150,23 @@ class JobWorker:
             return "failed"
         finally:
             lease.stop()
-        finished = self.store.finish(job["id"], self.worker, "done", run_id=outcome.run_id)
         after_job(self.store, job, "done")
-        return "done" if finished else "lost"
+        return "done" if outcome.complete else "lost"
+
+    def _base(self, job: dict) -> Subject | None:
+        """The merge base's build for a PR job, or None (not a PR job, or the base does not build)."""
+        if job["kind"] != "pr" or not job.get("base_sha"):
+            return None
+        try:
+            return self.subject_for(job, job["base_sha"], "base")
+        except BuildFailed as e:
+            log.warning("job %s: the merge base %s does not build, the head is measured alone: %s",
+                        job["id"], job["base_sha"][:10], str(e).splitlines()[0])  # fmt: skip
+            return None
+
+    def _bare(self, job: dict) -> Subject:
+        """What a run of a job is of when there is no build to run it with."""
+        return subject_of(job, job["sha"], job["kind"], envs.Environment(f"unbuilt:{job['sha']}", Path("/nonexistent")))
 
 
 def after_job(store, job: dict, what: str) -> None:
@@ -129,17 +179,21 @@ def after_job(store, job: dict, what: str) -> None:
                 store.mark_dirty(pull["repo"], pull["number"], f"baseline job {job['id']} {what}")
 
 
-def target_for(job: dict, env: str, python: Path) -> Target:
-    return Target(
-        python=python,
-        env=env,
-        kind=job["kind"],
+def subject_of(job: dict, sha: str, kind: str, env: envs.Environment) -> Subject:
+    """The Subject of a job's run: the job's own commit, or (kind base) its merge base for the side by side."""
+    own = kind == job["kind"]
+    return Subject(
+        python=env.python,
+        env=env.key,
+        kind=kind,
         repo=job["repo"],
-        sha=job["sha"],
-        pr=job["pr"],
-        base_sha=job["base_sha"],
-        commit_time=job.get("commit_time"),
+        sha=sha,
+        pr=job["pr"] if own else None,
+        base_sha=job["base_sha"] if own else None,
+        commit_time=job.get("commit_time") if own else None,
         job_id=job["id"],
+        variables=env.variables,
+        build=env.build,
     )
 
 
@@ -153,18 +207,20 @@ def work(
     db_path,
 ) -> None:
     if env_spec and source_checkout:
-        raise ConfigError("give either --env or --source, not both")
+        raise ConfigError("give either --env or --checkout, not both")
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
+    if source_checkout is not None:
+        builds.resolve(source_checkout, "HEAD")  # a folder that is not a TVM checkout: one line, now
     store = Store.open(db_path or settings.db_path)
 
-    def env_for(job: dict):
-        spec = f"source:{source_checkout}@{job['sha']}" if source_checkout else (env_spec or envs.default())
+    def subject_for(job: dict, sha: str, kind: str) -> Subject:
+        spec = f"source:{source_checkout}@{sha}" if source_checkout else (env_spec or envs.default())
         env = envs.provision(spec, settings.cache_dir, progress=lambda line: log.info("%s", line))
-        return target_for(job, env.key, env.python)
+        return subject_of(job, sha, kind, env)
 
     stop = stop_on_signals()
     console.errors.print(f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item")
     with preflight.device_ready(device, settings.cache_dir):
-        handled = JobWorker(store, device, settings.cache_dir, env_for, lease_s=lease_s).run_forever(once, stop)
+        handled = JobWorker(store, device, settings.cache_dir, subject_for, lease_s=lease_s).run_forever(once, stop)
     console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")

@@ -27,10 +27,11 @@ from rich.markup import escape
 from bot import console, devices
 from bot.config import Settings
 from bot.engine import envs, preflight
-from bot.engine.runner import ItemResult, Quiet, Runner, RunOutcome, Target, Timing, configs
+from bot.engine.runner import Quiet, Runner, RunOutcome, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import EnvironmentBroken, UnknownName
 from bot.store import Store
+from bot.vocabulary import ENVIRONMENT_ERROR
 
 PYPI_JSON = "https://pypi.org/pypi/apache-tvm/json"
 REPO = "apache/tvm"
@@ -142,9 +143,12 @@ def _release(
         env = envs.provision(spec, settings.cache_dir, progress=say, rebuild=rebuild)
     except EnvironmentBroken as e:
         say(f"environment_error: {e}")
-        outcome = record_environment_error(store, suite, device, spec, str(e), **fields)
+        unbuilt = Subject(python=Path("/nonexistent"), env=spec, **fields)
+        outcome = Runner(store, settings.cache_dir).record_unbuildable(
+            suite, device, unbuilt, ENVIRONMENT_ERROR, str(e)
+        )
         return ReleaseRun(version, outcome, commit_time, str(e))
-    target = Target(python=env.python, env=env.key, **fields)
+    target = Subject(python=env.python, env=env.key, **fields)
     if interactive:
         with console.BarProgress() as bar:
             outcome = Runner(store, settings.cache_dir, bar).run(suite, device, target)
@@ -152,39 +156,6 @@ def _release(
         outcome = Runner(store, settings.cache_dir, Quiet()).run(suite, device, target)
     say(f"apache-tvm {version}: {console.summary(outcome.results)}; run {outcome.run_id}")
     return ReleaseRun(version, outcome, commit_time)
-
-
-def record_environment_error(store, suite: Suite, device, env_key: str, error: str, **fields) -> RunOutcome:
-    """A run whose TVM environment could not be built: every item `environment_error`, with why."""
-    results = [
-        ItemResult(workload, config, "environment_error", error=error)
-        for workload in suite.workloads
-        for config in configs(tuning=False)
-    ]
-    with store.transaction():
-        run_id = store.start_run(
-            suite=suite.name,
-            device=device.name,
-            arch=device.arch,
-            target=device.target,
-            threads=device.threads,
-            emulated=device.emulated,
-            env=env_key,
-            **fields,
-        )
-        for r in results:
-            store.add_result(
-                run_id,
-                workload=r.workload.name,
-                scheme=r.workload.scheme,
-                layout=r.config.layout,
-                pipeline=r.config.pipeline,
-                status=r.status,
-                error=r.error,
-                workload_hash=r.workload.content_hash,
-            )
-        store.finish_run(run_id, "complete")
-    return RunOutcome(run_id, results, Timing())
 
 
 def table_rows(runs: list[ReleaseRun]) -> tuple[list[str], list[list[str]]]:

@@ -1,10 +1,17 @@
-"""Run a suite on one device with one TVM environment, and record it.
+"""Run a suite on one device with one TVM build, or a PR's build beside its base's, and record it.
 
 For every workload: generate the model, draw its inputs, run the TFLite
 reference once (outputs, and latency where the device has a TFLite baseline).
-Then for every (workload, configuration): one child process in the TVM
-environment under test compiles, runs, checks and times it (bot/child/measure.py),
-and the outcome is recorded, whatever it is, before the next item starts.
+Then for every (workload, configuration), one child process per build, in the
+TVM environment under test, compiles, checks and times it (bot/child/measure.py,
+timed as bot/engine/timing.py describes), and the outcome is recorded,
+whatever it is, before the next item starts.
+
+A PR run (`run_paired`) times the PR's build and its merge base's build side
+by side in one job. An item whose latency looks changed (slower or faster),
+or whose PR side gave a wrong answer, is measured once more at the end of the
+job, with new children and new rounds (attempt 2), before anything is
+reported: bot/verdicts.py reports a change only when the rerun confirms it.
 
 Everything that can be refused (an unknown device, a bad model, a missing
 tuning database, an unreachable tracker) is checked before the run is
@@ -16,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import platform
 import statistics
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -24,14 +32,15 @@ from typing import Protocol
 
 import numpy as np
 
-from bot import __version__
+from bot import __version__, stats
 from bot.child import MEASURE_SCRIPT, REFERENCE_SCRIPT
 from bot.devices import Device
 from bot.engine import isolation
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
+from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
 from bot.errors import BadModel, Cancelled, PerfbotError
-from bot.vocabulary import LAYOUTS, PIPELINES
+from bot.vocabulary import FASTER, LAYOUTS, MIN_EFFECT, PIPELINES, SLOWER, WRONG_RESULT
 
 
 @dataclass(frozen=True)
@@ -52,8 +61,13 @@ def configs(tuning: bool) -> list[Config]:
 
 
 @dataclass(frozen=True)
-class Target:
-    """What a run is of: which TVM build, and where it came from."""
+class Subject:
+    """What a run is of: which TVM build (its interpreter and environment variables), and where it came from.
+
+    `variables` are set for the TVM children (a source build's PYTHONPATH and
+    TVM_LIBRARY_PATH); `build` is what is recorded about the build (native
+    key, Python tree, how it was made).
+    """
 
     python: Path
     env: str
@@ -64,6 +78,8 @@ class Target:
     base_sha: str | None = None
     commit_time: str | None = None
     job_id: int | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    build: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +92,8 @@ class Reference:
 
 @dataclass
 class ItemResult:
+    """One item's outcome as recorded: the build's (or the PR's) side, and for a PR run its base's side."""
+
     workload: Workload
     config: Config
     status: str
@@ -88,6 +106,14 @@ class ItemResult:
     measure_s: float | None = None
     wall_s: float = 0.0
     versions: dict = field(default_factory=dict)
+    code_hash: str | None = None
+    attempt: int = 1
+    base: Side | None = None  # a PR run: what the merge base's build did with the same item
+    rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
+
+    @property
+    def same_code(self) -> bool:
+        return self.base is not None and self.code_hash is not None and self.code_hash == self.base.code_hash
 
     @property
     def median_ms(self) -> float | None:
@@ -103,10 +129,12 @@ class ItemResult:
         return tvm / tfl if tvm and tfl else None
 
 
-class Progress(Protocol):
+class RunProgress(Protocol):
+    """Told what a run does: a total, a step at a time, each item's result as it is recorded."""
+
     def start(self, total: int, title: str) -> None: ...
     def step(self, description: str) -> None: ...
-    def done(self, result: ItemResult) -> None: ...
+    def done(self, result: ItemResult | None) -> None: ...
 
 
 class Quiet:
@@ -141,6 +169,7 @@ class RunOutcome:
     run_id: int
     results: list[ItemResult]
     timing: Timing
+    complete: bool = True  # False: the run was recorded as aborted (its job's lease was lost at the end)
 
 
 def tuning_dir(cache_dir: Path, device: Device, workload: Workload, layout: str) -> Path:
@@ -175,20 +204,59 @@ def worker_device(device: Device) -> dict:
     }
 
 
-def child_env(device: Device) -> dict[str, str]:
-    return {"TVM_NUM_THREADS": str(device.threads), "OMP_NUM_THREADS": str(device.threads)}
+def child_env(device: Device, subject: Subject | None = None) -> dict[str, str]:
+    """The TVM children's environment: the device's thread count, and the build's own variables."""
+    threads = {"TVM_NUM_THREADS": str(device.threads), "OMP_NUM_THREADS": str(device.threads)}
+    return {**threads, **(subject.variables if subject else {})}
+
+
+def plan_of(suite: Suite, device: Device) -> Plan:
+    return Plan(
+        number=suite.number,
+        repeat=suite.repeat,
+        warmup=suite.warmup,
+        rounds=suite.rounds,
+        round_repeat=suite.round_repeat,
+        block_timeout_s=device.timeout_s,
+    )
 
 
 class Runner:
     """Runs suites; one instance per command, holding the store and the cache."""
 
-    def __init__(self, store, cache_dir: Path, progress: Progress | None = None, should_stop=None):
+    def __init__(self, store, cache_dir: Path, progress: RunProgress | None = None, should_stop=None, still_ours=None):
+        """`should_stop()` is asked before every item (a lost lease stops the run); `still_ours(run_id)`,
+        inside the transaction that completes the run, says whether it may be recorded complete (the job
+        worker finishes its job there, and a run whose job was taken over is recorded aborted instead)."""
         self.store = store
         self.cache_dir = Path(cache_dir)
         self.progress = progress or Quiet()
         self.should_stop = should_stop or (lambda: False)
+        self.still_ours = still_ours or (lambda run_id: True)
 
-    def run(self, suite: Suite, device: Device, target: Target, tuning: bool = False) -> RunOutcome:
+    def run(self, suite: Suite, device: Device, subject: Subject, tuning: bool = False) -> RunOutcome:
+        """One build alone: local tries and base-branch commits."""
+        return self._run(suite, device, subject, None, tuning)
+
+    def run_paired(
+        self,
+        suite: Suite,
+        device: Device,
+        base: Subject,
+        pr: Subject,
+        tuning: bool = False,
+        *,
+        confirm: bool = True,
+        skip_same_code: bool = True,
+    ) -> RunOutcome:
+        """A PR's build beside its merge base's, in one job (recorded as the PR's run, with both sides).
+
+        `confirm` reruns the items that look slower, faster or wrong (attempt 2);
+        `skip_same_code=False` times identical code too (for A/A measurements).
+        """
+        return self._run(suite, device, pr, base, tuning, confirm=confirm, skip_same_code=skip_same_code)
+
+    def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True) -> RunOutcome:
         started = time.perf_counter()
         items = [(w, c) for w in suite.workloads for c in configs(tuning)]
         if tuning:
@@ -198,49 +266,126 @@ class Runner:
             scratch = Path(scratch)
             self.progress.start(len(items) + len(suite.workloads), f"{suite.name} on {device.name}")
             references = self._references(suite, device, scratch)
-            run_id = self.store.start_run(
-                suite=suite.name,
-                device=device.name,
-                arch=device.arch,
-                target=device.target,
-                threads=device.threads,
-                host_cpu=host_cpu() if device.is_local else None,
-                emulated=device.emulated,
-                tuning=tuning,
-                env=target.env,
-                kind=target.kind,
-                repo=target.repo,
-                sha=target.sha,
-                pr=target.pr,
-                base_sha=target.base_sha,
-                commit_time=target.commit_time,
-                job_id=target.job_id,
-                perfbot_version=__version__,
-            )
+            run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
             timing = Timing(tflite_s=sum(r.seconds for r in references.values()))
             results: list[ItemResult] = []
-            server = isolation.ForkServer(target.python, MEASURE_SCRIPT, scratch / "server", child_env(device))
+            servers = [
+                isolation.ForkServer(subject.python, MEASURE_SCRIPT, scratch / "server", child_env(device, subject))
+            ]
+            if base is not None:
+                servers.append(
+                    isolation.ForkServer(base.python, MEASURE_SCRIPT, scratch / "base-server", child_env(device, base))
+                )
+            plan = plan_of(suite, device)
             try:
-                for number, (workload, config) in enumerate(items):
-                    if self.should_stop():
-                        raise Cancelled(f"run {run_id} stopped before {workload.key} {config.name}")
-                    self.progress.step(f"{workload.key} {config.name}")
-                    result = self._item(
-                        server, workload, config, suite, device, references[workload.key], scratch / f"item{number}"
-                    )
-                    self._record(run_id, result, with_versions=not any(r.versions for r in results))
-                    results.append(result)
-                    timing.compile_s += result.compile_s or 0.0
-                    timing.measure_s += result.measure_s or 0.0
-                    self.progress.done(result)
+                work = [(w, c, 1) for w, c in items]
+                while work:
+                    again = []
+                    for workload, config, attempt in work:
+                        if self.should_stop():
+                            raise Cancelled(f"run {run_id} stopped before {workload.key} {config.name}")
+                        self.progress.step(f"{workload.key} {config.name}" + (" (rerun)" if attempt > 1 else ""))
+                        folder = scratch / f"item{len(results)}"
+                        result = self._item(
+                            servers,
+                            workload,
+                            config,
+                            device,
+                            references[workload.key],
+                            folder,
+                            plan,
+                            attempt,
+                            skip_same_code,
+                        )
+                        self._record(run_id, result, with_versions=not any(r.versions for r in results))
+                        results.append(result)
+                        timing.compile_s += result.compile_s or 0.0
+                        timing.measure_s += result.measure_s or 0.0
+                        if attempt == 1 and base is not None and confirm and self._needs_rerun(device, result):
+                            again.append((workload, config, 2))
+                        else:
+                            self.progress.done(result)
+                    work = again
             except BaseException:
                 self.store.finish_run(run_id, "aborted")
                 raise
             finally:
-                server.close()
-            self.store.finish_run(run_id, "complete")
+                for server in servers:
+                    server.close()
+            complete = self._complete(run_id)
         timing.wall_s = time.perf_counter() - started
-        return RunOutcome(run_id, results, timing)
+        return RunOutcome(run_id, results, timing, complete)
+
+    def _complete(self, run_id: int) -> bool:
+        """Record the run complete, or aborted when it is no longer ours to record (see __init__)."""
+        with self.store.transaction():
+            ours = not self.should_stop() and self.still_ours(run_id)
+            self.store.finish_run(run_id, "complete" if ours else "aborted")
+        return ours
+
+    def record_unbuildable(
+        self, suite: Suite, device: Device, subject: Subject, status: str, error: str, tuning: bool = False
+    ) -> RunOutcome:
+        """A run of a build that could not be made: every item `status` (build_error, environment_error), with why."""
+        results = [ItemResult(w, c, status, error=error) for w in suite.workloads for c in configs(tuning)]
+        with self.store.transaction():
+            run_id = self.store.start_run(**self._run_fields(suite, device, subject, None, tuning))
+            for r in results:
+                self.store.add_result(
+                    run_id,
+                    workload=r.workload.name,
+                    scheme=r.workload.scheme,
+                    layout=r.config.layout,
+                    pipeline=r.config.pipeline,
+                    status=r.status,
+                    error=r.error,
+                    workload_hash=r.workload.content_hash,
+                    attempt=1,
+                )
+            complete = self._complete(run_id)
+        for r in results:
+            self.progress.done(r)
+        return RunOutcome(run_id, results, Timing(), complete)
+
+    def _run_fields(self, suite: Suite, device: Device, subject: Subject, base: Subject | None, tuning: bool) -> dict:
+        fields = dict(
+            suite=suite.name,
+            device=device.name,
+            arch=device.arch,
+            target=device.target,
+            threads=device.threads,
+            host_cpu=host_cpu() if device.is_local else None,
+            emulated=device.emulated,
+            tuning=tuning,
+            env=subject.env,
+            kind=subject.kind,
+            repo=subject.repo,
+            sha=subject.sha,
+            pr=subject.pr,
+            base_sha=subject.base_sha,
+            commit_time=subject.commit_time,
+            job_id=subject.job_id,
+            perfbot_version=__version__,
+            native_key=subject.build.get("native_key"),
+            python_tree=subject.build.get("python_tree"),
+            paired=base is not None,
+        )
+        if base is not None:
+            fields.update(
+                base_env=base.env,
+                base_native_key=base.build.get("native_key"),
+                base_python_tree=base.build.get("python_tree"),
+            )
+        return fields
+
+    def _needs_rerun(self, device: Device, result: ItemResult) -> bool:
+        """A PR item to measure once more before its verdict stands: it looks changed, or answered wrong."""
+        if result.status == WRONG_RESULT and (result.base is None or result.base.status != WRONG_RESULT):
+            return True
+        if device.emulated or not result.rounds:
+            return False
+        noise = stats.noise_level(self.store.series_medians(device.name, *result_key(result)))
+        return stats.compare_rounds(result.rounds, min_effect=MIN_EFFECT, noise=noise).verdict in (SLOWER, FASTER)
 
     def _require_tuning(self, suite: Suite, device: Device) -> None:
         for workload in suite.workloads:
@@ -273,7 +418,9 @@ class Runner:
             "repeat": suite.repeat,
             "warmup": suite.warmup,
         }
-        timeout_s = device.timeout_s * max(len(items), 1)
+        # The reference is perfbot's own interpreter and TFLite, not the TVM under test: the item limit is
+        # for TVM, and starting Python alone can take a second on a busy machine.
+        timeout_s = max(device.timeout_s, 60.0) * max(len(items), 1)
         outcome = isolation.run_script(
             _own_python(), REFERENCE_SCRIPT, spec, scratch / "reference", timeout_s=timeout_s
         )
@@ -292,7 +439,7 @@ class Runner:
             self.progress.done(None)
         return references
 
-    def _item(self, server, workload, config, suite, device, reference, workdir) -> ItemResult:
+    def _item(self, servers, workload, config, device, reference, workdir, plan, attempt, skip_same_code):
         spec = {
             "op": "measure",
             "model": str(materialize(workload, self.cache_dir)),
@@ -305,34 +452,39 @@ class Runner:
             "target": device.target,
             "threads": device.threads,
             "device": worker_device(device),
-            "number": suite.number,
-            "repeat": suite.repeat,
-            "warmup": suite.warmup,
         }
-        outcome = server.run(spec, workdir, device.timeout_s)
-        data = outcome.data
-        error = None
-        if outcome.status != "ok":
-            error = "\n".join(part for part in (outcome.error, outcome.log_tail) if part)
+        # The child's whole life: compiling and loading, then every block (each also limited on its own).
+        limit = device.timeout_s * (2 + plan.rounds)
+        if len(servers) == 1:
+            side, base, rounds = time_alone(servers[0], spec, workdir, plan, limit), None, []
+        else:
+            pair: Pair = time_pair(servers[1], servers[0], spec, workdir, plan, limit, skip_same_code=skip_same_code)
+            side, base, rounds = pair.pr, pair.base, pair.rounds
+        data = side.data
         return ItemResult(
             workload=workload,
             config=config,
-            status=outcome.status,
-            samples_ms=data.get("samples_ms") or [],
+            status=side.status,
+            samples_ms=side.samples_ms,
             tflite_samples_ms=reference.samples_ms,
             max_abs_diff=data.get("max_abs_diff"),
             mismatch_fraction=data.get("mismatch_fraction"),
-            error=error,
+            error=side.error,
             compile_s=data.get("compile_s"),
-            measure_s=data.get("measure_s"),
-            wall_s=outcome.wall_s,
+            measure_s=(data.get("measure_s") or 0.0) + ((base.data.get("measure_s") or 0.0) if base else 0.0),
+            wall_s=side.wall_s,
             versions={k: data.get(k) for k in ("tvm_version", "tvm_ffi_version", "tvm_commit") if data.get(k)},
+            code_hash=side.code_hash,
+            attempt=attempt,
+            base=base,
+            rounds=rounds,
         )
 
     def _record(self, run_id: int, result: ItemResult, with_versions: bool) -> None:
         with self.store.transaction():
             if with_versions and result.versions:
                 self.store.update_run(run_id, **result.versions)
+            base = result.base
             self.store.add_result(
                 run_id,
                 workload=result.workload.name,
@@ -351,10 +503,29 @@ class Runner:
                 compile_s=result.compile_s,
                 wall_s=result.wall_s,
                 workload_hash=result.workload.content_hash,
+                code_hash=result.code_hash,
+                attempt=result.attempt,
+                **(
+                    dict(
+                        base_status=base.status,
+                        base_samples_ms=base.samples_ms,
+                        base_median_ms=statistics.median(base.samples_ms) if base.samples_ms else None,
+                        base_code_hash=base.code_hash,
+                        base_max_abs_diff=base.data.get("max_abs_diff"),
+                        base_error=base.error,
+                        rounds=[list(r) for r in result.rounds],
+                        same_code=result.same_code,
+                    )
+                    if base is not None
+                    else {}
+                ),
             )
 
 
-def _own_python() -> str:
-    import sys
+def result_key(result: ItemResult) -> tuple[str, str, str, str]:
+    """(workload, scheme, layout, pipeline): which series an item belongs to."""
+    return result.workload.name, result.workload.scheme, result.config.layout, result.config.pipeline
 
+
+def _own_python() -> str:
     return sys.executable

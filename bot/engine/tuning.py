@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.child import MEASURE_SCRIPT
 from bot.devices import Device
 from bot.engine import isolation
-from bot.engine.runner import Target, child_env, tuning_dir, worker_device
+from bot.engine.runner import Subject, child_env, tuning_dir, worker_device
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, materialize
 from bot.vocabulary import LAYOUTS
@@ -36,7 +36,7 @@ class TuneResult:
 
 
 def tune_suite(
-    store, cache_dir: Path, suite: Suite, device: Device, target: Target, trials: int, progress=None
+    store, cache_dir: Path, suite: Suite, device: Device, target: Subject, trials: int, progress=None
 ) -> list[TuneResult]:
     results = []
     items = [(w, layout) for w in suite.workloads for layout in LAYOUTS]

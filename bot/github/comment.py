@@ -8,10 +8,13 @@ any run of backticks in it, so it cannot break out of its block.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from bot.verdicts import DeviceReport, PrReport, Row, counts_text, tail
-from bot.vocabulary import STATE_ICONS, label
+from bot.vocabulary import EMULATED, LAYOUTS, PIPELINES, SAME_CODE, SCHEMES, STATE_ICONS, UNCHANGED, label
 
+#: Verdicts folded into a block of their own per device: nothing to look at, just their numbers.
+FOLDED = (UNCHANGED, SAME_CODE, EMULATED)
 #: Of the failures on a device, the comment shows the output of this many (the dashboard has the rest).
 MAX_FAILURES_SHOWN = 8
 #: GitHub refuses comments longer than 65536 characters.
@@ -37,7 +40,7 @@ def _verdict(row: Row) -> str:
     return f"**{row.verdict_text}**" if row.alarming else row.verdict_text
 
 
-def device_section(device: DeviceReport, details: bool = True) -> list[str]:
+def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
     d = device.device
     head = f"#### {STATE_ICONS[device.state]} `{d.name}`: {d.description or d.arch}"
     lines = [head]
@@ -52,7 +55,7 @@ def device_section(device: DeviceReport, details: bool = True) -> list[str]:
     for reason in device.failed_jobs:
         lines.append(f"\nA job failed: {_one_line(reason)}")
     for reason in device.baseline_failed:
-        lines.append(f"\nThe baseline run failed ({_one_line(reason)}): no comparison with the base branch.")
+        lines.append(f"\nThe base branch's own run of the merge base failed ({_one_line(reason)}).")
     if device.cancelled and not (device.pending or device.running):
         lines.append(
             f"\n{len(device.cancelled)} job{'s' if len(device.cancelled) != 1 else ''} cancelled "
@@ -60,18 +63,27 @@ def device_section(device: DeviceReport, details: bool = True) -> list[str]:
         )
     if not device.rows:
         return lines
-    lines += [
-        "",
-        "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
-        "|---|---|---|--:|--:|--:|---|--:|---|",
-    ]
-    for row in device.sorted_rows():
-        lines.append(
-            f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
-            f"{row.change_text} | {_verdict(row)} | {row.ratio_text} | {row.correctness_text} |"
-        )
+    shown = [row for row in device.sorted_rows() if row.verdict not in FOLDED]
+    folded = [row for row in device.sorted_rows() if row.verdict in FOLDED]
+    if shown:
+        lines += [
+            "",
+            "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
+            "|---|---|---|--:|--:|--:|---|--:|---|",
+        ]
+        for row in shown:
+            lines.append(
+                f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
+                f"{row.change_text} | {_verdict(row)} | {row.ratio_text} | {row.correctness_text} |"
+            )
+    else:
+        lines += ["", "Nothing changed, failed or needs a look here."]
+    if folded and detail < NO_FOLDED_TABLES:
+        lines += ["", *_folded(folded)]
+    elif folded:
+        lines += ["", f"{counts_text(Counter(r.verdict for r in folded))} (on the dashboard)."]
     failures = device.failures()
-    if failures and details:
+    if failures and detail < NO_FAILURE_OUTPUT:
         lines += [
             "",
             f"<details><summary>{len(failures)} failure{'s' if len(failures) != 1 else ''} on "
@@ -91,15 +103,60 @@ def device_section(device: DeviceReport, details: bool = True) -> list[str]:
     return lines
 
 
+def _folded(rows: list[Row]) -> list[str]:
+    """Rows that need no look, in a block that opens on a click: one line per workload, one column per config."""
+    counts = counts_text(Counter(r.verdict for r in rows))
+    columns = sorted(
+        {(r.scheme, r.layout, r.pipeline) for r in rows},
+        key=lambda c: (_order(SCHEMES, c[0]), _order(LAYOUTS, c[1]), _order(PIPELINES, c[2])),
+    )
+    cells: dict[str, dict[tuple, str]] = {}
+    for r in rows:
+        cells.setdefault(r.workload, {})[(r.scheme, r.layout, r.pipeline)] = _folded_cell(r)
+    out = [
+        f"<details><summary>{counts}: base ms → PR ms</summary>",
+        "",
+        "| workload | " + " | ".join(f"{s} {lay}/{p}" for s, lay, p in columns) + " |",
+        "|---|" + "--:|" * len(columns),
+    ]
+    for workload in sorted(cells):
+        out.append(f"| `{workload}` | " + " | ".join(cells[workload].get(c, "") for c in columns) + " |")
+    return [*out, "", "</details>"]
+
+
+def _folded_cell(row: Row) -> str:
+    if row.verdict == SAME_CODE:
+        return f"same code {_ms(row.base_ms)}" if row.base_ms is not None else "same code"
+    return f"{_ms(row.base_ms)} → {_ms(row.pr_ms)}"
+
+
+def _order(known: tuple, value: str) -> int:
+    return known.index(value) if value in known else len(known)
+
+
 def _one_line(text: str, limit: int = 300) -> str:
     """Outside text on one line of a markdown paragraph: no line breaks, no backticks to break out of."""
     flat = " ".join(text.split()).replace("`", "'")
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def comment(
-    report: PrReport, mention: str, dashboard_url: str | None = None, notes: list[str] = (), details: bool = True
-) -> str:
+def comment(report: PrReport, mention: str, dashboard_url: str | None = None, notes: list[str] = ()) -> str:
+    """The sticky comment. Kept under GitHub's size limit by dropping, in this order and only as far as
+    needed: the failures' output, then the folded tables (their counts stay), then the rows that no
+    longer fit (the dashboard has everything)."""
+    for detail in (FULL, NO_FAILURE_OUTPUT, NO_FOLDED_TABLES):
+        text = _comment(report, mention, dashboard_url, notes, detail)
+        if len(text) <= MAX_COMMENT:
+            return text
+    cut = text[: MAX_COMMENT - 200].rsplit("\n|", 1)[0]
+    return cut + "\n\n(cut to fit GitHub's comment size limit: the dashboard has every row)\n"
+
+
+#: How much of each device a comment shows (see `comment`).
+FULL, NO_FAILURE_OUTPUT, NO_FOLDED_TABLES = 0, 1, 2
+
+
+def _comment(report: PrReport, mention: str, dashboard_url: str | None, notes, detail: int) -> str:
     lines = [marker(mention), f"### perfbot: {report.summary()}", ""]
     if report.closed:
         lines += ["This pull request is closed; its queued jobs were cancelled.", ""]
@@ -110,23 +167,21 @@ def comment(
         )
         lines.append("")
     base = f" against `{report.base_sha[:10]}`, its merge base with `{report.base_ref}`" if report.base_sha else ""
-    lines.append(f"Head `{report.head_sha[:10]}`{base}. TVM/TFLite below 1 means TVM is faster than TFLite.")
+    lines.append(
+        f"Head `{report.head_sha[:10]}`{base}, built and measured side by side on each device. "
+        "TVM/TFLite below 1 means TVM is faster than TFLite."
+    )
     for note in notes:
         lines += ["", note]
     for device in report.devices:
-        lines += [""] + device_section(device, details)
+        lines += [""] + device_section(device, detail)
     lines.append("")
     links = []
     if dashboard_url:
         links.append(f"[Dashboard for this PR]({dashboard_url}/pr/{report.number}.html)")
     links.append(f"Comment `@{mention} help` for commands")
     lines.append(" · ".join(links))
-    text = "\n".join(lines) + "\n"
-    if len(text) > MAX_COMMENT and details:  # a huge suite full of failures: drop their output first
-        return comment(report, mention, dashboard_url, notes, details=False)
-    if len(text) > MAX_COMMENT:
-        text = text[: MAX_COMMENT - 200].rsplit("\n|", 1)[0] + "\n\n(cut to fit GitHub's comment size limit)\n"
-    return text
+    return "\n".join(lines) + "\n"
 
 
 def status_description(device: DeviceReport) -> str:

@@ -178,6 +178,14 @@ class Jobs:
     def jobs(self, where: str | None = None, args: list | tuple = (), order_by: str = "id") -> list[dict]:
         return list(self.db["jobs"].rows_where(where, list(args), order_by=order_by))
 
+    def head_jobs(self, repo: str, pr: int, sha: str) -> list[dict]:
+        """A PR head's jobs, every state, oldest first."""
+        return self.jobs("repo = ? and pr = ? and sha = ? and kind = 'pr'", [repo, pr, sha])
+
+    def base_jobs(self, repo: str, sha: str) -> list[dict]:
+        """A base-branch commit's jobs (e.g. a PR's merge base), every state, oldest first."""
+        return self.jobs("repo = ? and sha = ? and kind = 'base'", [repo, sha])
+
     def job_counts(self) -> dict[tuple[str, str], int]:
         """(device, state) -> number of jobs."""
         rows = self.db.execute("select device, state, count(*) from jobs group by device, state").fetchall()

@@ -27,7 +27,7 @@ class Results:
         fields.setdefault("status", "running")
         if isinstance(fields.get("target"), (dict, list)):
             fields["target"] = json.dumps(fields["target"], sort_keys=True)
-        for flag in ("emulated", "tuning"):
+        for flag in ("emulated", "tuning", "paired"):
             if flag in fields:
                 fields[flag] = int(bool(fields[flag]))
         return self.db["runs"].insert(fields).last_pk
@@ -38,9 +38,13 @@ class Results:
     def add_result(self, run_id: int, **fields) -> int:
         if fields.get("status") not in RESULT_STATUSES:
             raise ValueError(f"unknown result status {fields.get('status')!r}")
-        for key in ("samples_ms", "tflite_samples_ms"):
+        for key in ("samples_ms", "tflite_samples_ms", "base_samples_ms"):
             if isinstance(fields.get(key), (list, tuple)):
                 fields[key] = json.dumps([round(float(v), 6) for v in fields[key]])
+        if isinstance(fields.get("rounds"), (list, tuple)):
+            fields["rounds"] = json.dumps([[round(float(b), 6), round(float(p), 6)] for b, p in fields["rounds"]])
+        if "same_code" in fields:
+            fields["same_code"] = int(bool(fields["same_code"]))
         return self.db["results"].insert({"run_id": run_id, **fields}).last_pk
 
     def finish_run(self, run_id: int, status: str = "complete") -> None:
@@ -67,6 +71,10 @@ class Results:
                 args.append(value)
         rows = list(self.db["runs"].rows_where(" and ".join(clauses), args, order_by="id desc", limit=1))
         return rows[0] if rows else None
+
+    def head_runs(self, sha: str, pr: int | None) -> list[dict]:
+        """Complete PR runs of a head commit: of this PR, or recorded without a PR number; oldest first."""
+        return self.runs("kind = 'pr' and status = 'complete' and sha = ? and (pr is null or pr = ?)", [sha, pr])
 
     def results_at(self, device: str, sha: str, kind: str, pipeline: str | None = None) -> list[dict]:
         """Every result of complete runs of one commit on one device, newest run last."""
@@ -96,7 +104,7 @@ class Results:
 
 def decode_row(row: dict) -> dict:
     row = dict(row)
-    for key in ("samples_ms", "tflite_samples_ms"):
+    for key in ("samples_ms", "tflite_samples_ms", "base_samples_ms", "rounds"):
         if isinstance(row.get(key), str):
             row[key] = json.loads(row[key])
     return row

@@ -206,10 +206,37 @@ def _v3_inbox(db: sqlite_utils.Database) -> None:
     db["jobs"].add_column("commit_time", str)
 
 
+def _v4_builds_and_pairs(db: sqlite_utils.Database) -> None:
+    """What build a run measured, the code it compiled to, and a PR's base measured beside it."""
+    for column, kind in (
+        ("native_key", str),  # content hash of what went into the native libraries (bot/engine/builds.py)
+        ("python_tree", str),  # git tree hash of the commit's python/ folder
+        ("paired", int),  # 1: a PR run that timed the merge base's build beside the PR's
+        ("base_env", str),
+        ("base_native_key", str),
+        ("base_python_tree", str),
+    ):
+        db["runs"].add_column(column, kind)
+    for column, kind in (
+        ("code_hash", str),  # hash of the VM program, its constants and the generated IR (bot/child/measure.py)
+        ("attempt", int),  # 1, or 2 for the rerun that confirms a change before it is reported
+        ("base_status", str),  # a paired PR run: the same item with the merge base's build
+        ("base_samples_ms", str),  # JSON list
+        ("base_median_ms", float),
+        ("base_code_hash", str),
+        ("base_max_abs_diff", float),
+        ("base_error", str),
+        ("rounds", str),  # JSON list of [base ms, PR ms], one per side-by-side round
+        ("same_code", int),  # 1: the PR compiled to exactly the base's code; nothing was timed
+    ):
+        db["results"].add_column(column, kind)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
     _v3_inbox,
+    _v4_builds_and_pairs,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -179,7 +179,7 @@ def test_watch_once_in_a_dry_run_prints_what_it_would_post(setup):
     assert result.exit_code == 0, result.output
     assert f"[dry run] would update the perfbot comment on {REPO}#{number}:" in result.output
     assert (
-        f"[dry run] would set commit status perfbot/rpi4 on {REPO}#{number}: pending: 0 running, 2 queued"
+        f"[dry run] would set commit status perfbot/rpi4 on {REPO}#{number}: pending: 0 running, 1 queued"
         in result.output
     )
     assert fake.writes() == []
@@ -205,7 +205,7 @@ def test_enqueue_report_and_status_by_hand(setup):
 
     result = runner.invoke(main, ["report", "--repo", REPO, "--pr", str(number)], env=env)
     assert result.exit_code == 0, result.output
-    assert "<!-- perfbot:report -->" in result.output and "2 jobs pending" in result.output
+    assert "<!-- perfbot:report -->" in result.output and "1 job pending" in result.output
     assert len([c for c in fake.comments(REPO, number) if c.author == fake.login]) == 1
 
     unknown = runner.invoke(main, ["enqueue", "--repo", REPO, "--pr", str(number), "--device", "nope"], env=env)

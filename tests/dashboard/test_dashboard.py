@@ -16,7 +16,7 @@ from bot.github import comment
 from bot.store import Store
 from dashboard.build import build_site, slug
 from dashboard.html import chart, script_json
-from dashboard.sample import PR_NUMBER, fill
+from tests.sample_history import PR_NUMBER, fill
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -95,8 +95,8 @@ def test_the_pr_page_shows_the_comment_table_with_links_to_trends(site):
         "correctness",
     ):
         assert f"<th>{header}</th>" in text
-    assert "new compile error" in text and ">slower<" in text and "+30" in text
-    assert text.index("new compile error") < text.index(">slower<")  # what needs attention first
+    assert "new compile error" in text and ">slower, confirmed by a rerun<" in text and "+30" in text
+    assert text.index("new compile error") < text.index(">slower, confirmed")  # what needs attention first
     for href in re.findall(r'href="\.\./(trend/[^"]+)"', text):
         assert (folder / href).is_file()
     assert 'href="https://github.com/apache/tvm/pull/4242"' in text

@@ -1,7 +1,10 @@
 """The job worker for real: claim -> Runner (real TVM and TFLite in child processes) -> record -> report.
 
 The queue is filled by the bot from a PR on the fake GitHub; the suite is a
-one-workload model so that the whole path takes seconds, not minutes.
+one-workload model so that the whole path takes seconds, not minutes. With
+one fixed environment the head and its merge base are the same TVM, so the
+PR job finds the same code on both sides (tests/test_regression_pr.py has
+builds of different commits).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import time
 import pytest
 
 from bot.engine import envs
-from bot.engine.job_worker import JobWorker, target_for
+from bot.engine.job_worker import JobWorker, subject_of
 from bot.engine.suite.suites import user_suite
-from bot.errors import EnvironmentBroken
+from bot.errors import BuildFailed, EnvironmentBroken
 from bot.github.bot import Bot
 from bot.store import Store
 from tests.fake_github.world import REPO, World
@@ -42,9 +45,8 @@ def local_world(fake_github, tmp_path):
     world.close()
 
 
-def env_for(job: dict):
-    env = envs.provision(envs.default(), cache_dir=None)
-    return target_for(job, env.key, env.python)
+def subject_for(job: dict, sha: str, kind: str):
+    return subject_of(job, sha, kind, envs.provision(envs.default(), cache_dir=None))
 
 
 def tiny_suite(model):
@@ -63,20 +65,27 @@ def test_the_worker_measures_baseline_then_pr_and_the_comment_shows_the_results(
     world = local_world
     number, head, base = open_pr(world)
     device = world.registry.get("local")
-    worker = JobWorker(world.store, device, tmp_path / "cache", env_for, worker="w1", suite_for=tiny_suite(tiny_model))
+    worker = JobWorker(
+        world.store, device, tmp_path / "cache", subject_for, worker="w1", suite_for=tiny_suite(tiny_model)
+    )
     assert worker.run_forever(once=True) == 2
 
     runs = world.store.runs()
     assert [(r["kind"], r["sha"], r["status"]) for r in runs] == [("base", base, "complete"), ("pr", head, "complete")]
     assert all(r["job_id"] for r in runs) and runs[1]["pr"] == number and runs[1]["base_sha"] == base
+    assert runs[1]["paired"] == 1 and not runs[0]["paired"]
     assert {j["state"] for j in world.jobs()} == {"done"}
+    baseline = world.store.results(runs[0]["id"])
+    assert all(len(r["samples_ms"]) == 5 and r["ratio"] and r["code_hash"] for r in baseline)
     results = world.store.results(runs[1]["id"])
     assert {r["status"] for r in results} == {"ok"} and len(results) == 2  # NHWC and NCHW
-    assert all(len(r["samples_ms"]) == 5 and r["ratio"] for r in results)
+    # The same TVM on both sides compiles to the same code: decided by the hashes, nothing timed.
+    assert all(r["same_code"] and r["code_hash"] == r["base_code_hash"] and not r["samples_ms"] for r in results)
+    assert [r["code_hash"] for r in results] == [r["code_hash"] for r in baseline]  # deterministic across processes
 
     world.handle()
     body = world.report(number)
-    assert "`tiny_conv`" in body and "no results yet" not in body and "pending" not in body
+    assert "`tiny_conv`" in body and "2 same code" in body and "pending" not in body
     assert world.statuses(head)["perfbot/local"] in ("success", "failure")
     assert len(world.bot_comments(number)) == 1
 
@@ -88,7 +97,7 @@ def test_a_push_while_a_job_runs_stops_it_and_the_new_head_runs_next(local_world
     world.store.db.execute("update jobs set state = 'done' where kind = 'base'")  # only the PR's job is left
     pushed = threading.Event()
 
-    def push_during(job):
+    def push_during(job, sha, kind):
         if job["sha"] == head and not pushed.is_set():
             world.fake.push_pull(REPO, number)
             bot_store = Store.open(world.db_path)  # the bot runs in another process, on its own connection
@@ -97,7 +106,7 @@ def test_a_push_while_a_job_runs_stops_it_and_the_new_head_runs_next(local_world
             bot_store.close()
             pushed.set()
             time.sleep(1.5)  # the lease's heartbeat (every lease_s / 4) notices the job is cancelled
-        return env_for(job)
+        return subject_for(job, sha, kind)
 
     worker = JobWorker(
         world.store, device, tmp_path / "cache", push_during, worker="w1", lease_s=5, suite_for=tiny_suite(tiny_model)
@@ -114,7 +123,7 @@ def test_a_broken_environment_fails_the_job_and_says_so_on_the_pr(local_world, t
     world = local_world
     number, head, base = open_pr(world)
 
-    def broken(job):
+    def broken(job, sha, kind):
         raise EnvironmentBroken("pip:apache-tvm==0.99: no such release on PyPI")
 
     worker = JobWorker(world.store, world.registry.get("local"), tmp_path / "cache", broken, worker="w1")
@@ -123,3 +132,68 @@ def test_a_broken_environment_fails_the_job_and_says_so_on_the_pr(local_world, t
     world.handle()
     assert "A job failed: environment_error: pip:apache-tvm==0.99: no such release on PyPI" in world.report(number)
     assert world.statuses(head) == {"perfbot/local": "error"}
+
+
+def test_a_commit_that_does_not_build_is_a_build_error_on_every_item_not_a_crash(local_world, tiny_model, tmp_path):
+    world = local_world
+    number, head, base = open_pr(world)
+
+    def unbuildable(job, sha, kind):
+        if sha == head:
+            raise BuildFailed(f"native build of {head[:10]} failed: `cmake --build` failed with code 1\nerror: oops")
+        return subject_for(job, sha, kind)
+
+    worker = JobWorker(world.store, world.registry.get("local"), tmp_path / "cache", unbuildable, worker="w1",
+                       suite_for=tiny_suite(tiny_model))  # fmt: skip
+    assert worker.run_forever(once=True) == 2
+    assert {j["state"] for j in world.jobs()} == {"done"}
+    pr_run = [r for r in world.store.runs() if r["kind"] == "pr"][0]
+    results = world.store.results(pr_run["id"])
+    assert {r["status"] for r in results} == {"build_error"} and all("error: oops" in r["error"] for r in results)
+    world.handle()
+    body = world.report(number)
+    assert "2 build errors" in body and "error: oops" in body
+    assert world.statuses(head) == {"perfbot/local": "failure"}
+
+
+def test_a_worker_that_lost_its_lease_at_the_end_does_not_record_its_run(local_world, tiny_model, tmp_path):
+    """Stalled past its lease during the last item, taken over, then resumed: its run is aborted, not pooled."""
+    world = local_world
+    number, head, base = open_pr(world)
+    world.store.db.execute("update jobs set state = 'done' where kind = 'base'")
+    device = world.registry.get("local")
+    job = world.store.claim("local", "stalled", 5)
+
+    class TakenOverAtTheLastItem:
+        """Another worker claims the job once the stalled one's lease has run out, before its run ends."""
+
+        def __init__(self):
+            self.items = 0
+
+        def start(self, total, title):
+            pass
+
+        def step(self, description):
+            pass
+
+        def done(self, result):
+            self.items += 1
+            if self.items == 2:  # NHWC and NCHW: the last item
+                other = Store.open(world.db_path)
+                other.db.execute("update jobs set lease_expires = 0 where id = ?", [job["id"]])
+                assert other.claim("local", "rescuer", 60)["id"] == job["id"]
+                other.close()
+
+    stalled = JobWorker(world.store, device, tmp_path / "cache", subject_for, worker="stalled", lease_s=5,
+                        progress=TakenOverAtTheLastItem(), suite_for=tiny_suite(tiny_model))  # fmt: skip
+    assert stalled.work(job) == "lost"
+    assert [r["status"] for r in world.store.runs()] == ["aborted"]
+    assert world.store.job(job["id"])["worker"] == "rescuer" and world.store.job(job["id"])["state"] == "running"
+
+    rescuer = JobWorker(world.store, device, tmp_path / "cache", subject_for, worker="rescuer",
+                        suite_for=tiny_suite(tiny_model))  # fmt: skip
+    assert rescuer.work(world.store.job(job["id"])) == "done"
+    runs = world.store.runs()
+    assert [r["status"] for r in runs] == ["aborted", "complete"]
+    assert world.store.job(job["id"])["run_id"] == runs[1]["id"]
+    assert [r["id"] for r in world.store.head_runs(head, number)] == [runs[1]["id"]]

@@ -373,7 +373,7 @@ def test_a_server_that_cannot_start_is_one_line_naming_its_log(qemu_cache, tmp_p
 def test_the_seed_layer_runs_on_the_emulated_board_and_matches_tflite(qemu_cache, tmp_path, bot_python):
     """The worker's rpc path for real: compile for aarch64 here, link with the cross compiler, upload to the
     server under qemu found through a tracker on 127.0.0.1, run, and compare with TFLite on the host."""
-    from bot.engine.runner import Runner, Target
+    from bot.engine.runner import Runner, Subject
     from bot.engine.suite.inception import SEED
     from bot.engine.suite.suites import Suite
     from bot.engine.suite.workloads import qconv
@@ -401,7 +401,7 @@ def test_the_seed_layer_runs_on_the_emulated_board_and_matches_tflite(qemu_cache
     suite = Suite("qemu-seed", (qconv(SEED, "uint8"),), number=1, repeat=2, warmup=0)
     store = Store.open(tmp_path / "perf.db")
     with preflight.device_ready(device, qemu_cache):  # starts the tracker and the server under qemu
-        outcome = Runner(store, tmp_path / "cache").run(suite, device, Target(python=bot_python, env="python:test"))
+        outcome = Runner(store, tmp_path / "cache").run(suite, device, Subject(python=bot_python, env="python:test"))
     assert [(r.config.name, r.status) for r in outcome.results] == [("NHWC/default", "ok"), ("NCHW/default", "ok")]
     for result in outcome.results:
         assert result.max_abs_diff <= 1 and len(result.samples_ms) == 2, result.error

@@ -13,7 +13,7 @@ import pytest
 
 from bot import devices
 from bot.engine import preflight, tracker
-from bot.engine.runner import Runner, Target
+from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite, user_suite
 from bot.engine.suite.tflite_writer import ModelWriter
 from bot.errors import BadModel, DeviceUnavailable
@@ -31,7 +31,7 @@ def device(tmp_path, name="dev", **spec):
 
 def run(tmp_path, suite, dev, bot_python):
     store = Store.open(tmp_path / "perf.db")
-    target = Target(python=bot_python, env=f"python:{bot_python}")
+    target = Subject(python=bot_python, env=f"python:{bot_python}")
     outcome = Runner(store, tmp_path / "cache").run(suite, dev, target)
     return store, outcome
 

@@ -23,6 +23,7 @@ from bot.github.poll import Poller
 from bot.github.publish import Publisher
 from bot.store import Store
 from bot.store.github_state import EtagStore
+from tests.results import as_paired
 
 REPO = "apache/tvm"
 SECRET = "webhook-secret"
@@ -168,7 +169,7 @@ class World:
         `results(job)` returns a list of result dicts (workload, scheme, status, samples_ms, ...);
         by default every job records one ok item with steady latency.
         """
-        results = results or (lambda job: [ok("qconv_a", [10.0] * 8)])
+        results = results or (lambda job: [ok("qconv_a", STEADY_BASE)])
         done = []
         for name in [device] if device else sorted(self.registry.devices):
             while True:
@@ -198,13 +199,21 @@ class World:
                         job_id=job["id"],
                         tvm_version="0.27.0",
                     )
-                    for r in results(job):
+                    rows = results(job)
+                    if job["kind"] == "pr":  # PR jobs time the head beside its merge base (bot/engine/runner.py)
+                        rows = [p for r in rows for p in as_paired(r, STEADY_BASE)]
+                        self.store.update_run(run_id, paired=1)
+                    for r in rows:
                         self.store.add_result(run_id, **{"layout": "NHWC", "pipeline": "default", **r})
                     self.store.finish_run(run_id)
                     self.store.finish(job["id"], "test-worker", "done", run_id=run_id)
                 after_job(self.store, job, "done")
                 done.append(job)
         return done
+
+
+#: What a base build's item takes in these tests; a PR item's rounds are timed against it.
+STEADY_BASE = [10.0] * 8
 
 
 def ok(workload: str, samples: list[float], *, scheme: str = "uint8", tflite: float | None = 20.0, **extra) -> dict:

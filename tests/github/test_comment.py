@@ -6,6 +6,7 @@ output (then read the diff before committing it).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,7 @@ def row(
     mismatch=None,
     error=None,
     emulated=False,
+    same_code=False,
 ) -> Row:
     change = change if change is not None else {"slower": 0.12, "faster": -0.09}.get(verdict, 0.004)
     pr = pr if pr is not None else (None if status not in ("ok", "wrong_result") else base * (1 + change))
@@ -87,8 +89,11 @@ def row(
         max_abs_diff=diff if status in ("ok", "wrong_result") else None,
         mismatch_fraction=mismatch,
         error=error,
-        comparison=comparison,
+        comparison=None if same_code else comparison,
         emulated=emulated,
+        same_code=same_code,
+        paired=True,
+        confirmed=True if verdict in ("slower", "faster") else None,
     )
 
 
@@ -207,3 +212,72 @@ def test_status_descriptions_fit_githubs_limit():
     assert long.state == "error" and len(comment.status_description(long)) <= 140
     cancelled = DeviceReport(RPI4, cancelled=["cancelled by @alice"])
     assert (cancelled.state, comment.status_description(cancelled)) == ("error", "cancelled by @alice")
+
+
+def full_suite_rows(device: int) -> list[Row]:
+    """Every item of the `full` suite (44 conv configurations and Inception-v3, both schemes, both layouts)."""
+    from bot.engine.suite.suites import get_suite
+
+    rows = []
+    for n, workload in enumerate(get_suite("full").workloads):
+        for layout in ("NHWC", "NCHW"):
+            kind = (n * 2 + (layout == "NCHW") + device) % 29
+            base = 1.0 + (n % 17) * 3.7
+            if kind == 0:
+                rows.append(row(workload.name, "slower", base=base, scheme=workload.scheme, layout=layout))
+            elif kind == 1:
+                trace = "\n".join(f"  File 'tvm/relax/pass_{i}.py', line {i}" for i in range(40)) + "\nTVMError: x"
+                rows.append(
+                    row(workload.name, status="compile_error", error=trace, scheme=workload.scheme, layout=layout)
+                )
+            elif kind < 9:
+                rows.append(row(workload.name, base=base, scheme=workload.scheme, layout=layout))
+            else:
+                rows.append(row(workload.name, base=base, scheme=workload.scheme, layout=layout, same_code=True))
+    return rows
+
+
+def test_the_full_suite_on_four_devices_fits_and_folds_what_needs_no_look():
+    boards = [dataclasses.replace(RPI4, name=f"board{i}", description=f"Board {i}, Cortex-A72") for i in range(4)]
+    built = pr([DeviceReport(board, tvm_version="0.27.0", rows=full_suite_rows(i)) for i, board in enumerate(boards)])
+    assert all(len(d.rows) == 180 for d in built.devices)
+    text = comment.comment(built, "perfbot", DASHBOARD)
+    assert len(text) <= 65536
+    assert "cut to fit" not in text and text.count("<details><summary>") == 8  # per device: folded rows, failures
+    assert text.count("same code") > 400 and "**slower, confirmed by a rerun**" in text
+    golden("full_four_devices.md", text)
+
+
+def test_a_python_only_pr_that_changed_nothing_measured_is_same_code_everywhere():
+    rows = [row(f"qconv_{i}", base=3.0 + i, same_code=True, layout=lay) for i in range(3) for lay in ("NHWC", "NCHW")]
+    device = DeviceReport(RPI4, tvm_version="0.27.0", rows=rows)
+    assert device.state == "success" and comment.status_description(device) == "6 same code"
+    golden("same_code.md", comment.comment(pr([device]), "perfbot", DASHBOARD))
+
+
+def test_a_build_error_shows_the_end_of_the_build_log():
+    log = (
+        "\n".join(f"[{i}/612] Building CXX object src/x{i}.cc.o" for i in range(30)) + "\nerror: 'Foo' was not declared"
+    )
+    rows = [row(f"qconv_{i}", status="build_error", base_status="ok", error=f"native build of 3f2a9c81d0 failed\n{log}")
+            for i in range(2)]  # fmt: skip
+    device = DeviceReport(RPI4, rows=rows)
+    text = comment.comment(pr([device]), "perfbot", DASHBOARD)
+    assert device.state == "failure" and "**new build error**" in text and "error: 'Foo' was not declared" in text
+    golden("build_error.md", text)
+
+
+def test_a_closed_pr_golden():
+    closed = pr([DeviceReport(RPI4, cancelled=["pull request closed"], rows=[row("qconv_a")])], closed=True)
+    golden("closed.md", comment.comment(closed, "perfbot", DASHBOARD))
+
+
+def test_a_report_too_big_even_folded_is_cut_at_a_row_and_says_so():
+    error = "x" * 1400
+    rows = [row(f"qconv_{i:04d}_{'y' * 40}", status="compile_error", error=error) for i in range(900)]
+    text = comment.comment(pr([DeviceReport(RPI4, rows=rows)]), "perfbot", DASHBOARD)
+    assert len(text) <= 65536 and text.rstrip().endswith(
+        "(cut to fit GitHub's comment size limit: the dashboard has every row)"
+    )
+    assert text.rstrip().splitlines()[-3].startswith("| `qconv_")  # cut between rows, never inside one
+    golden("cut_to_fit.md", text)

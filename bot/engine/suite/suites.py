@@ -30,8 +30,10 @@ class Suite:
     name: str
     workloads: tuple[Workload, ...]
     number: int = 1  # runs per timed sample
-    repeat: int = 10  # timed samples kept
+    repeat: int = 10  # timed samples kept, for a build timed alone
     warmup: int = 1  # untimed runs first
+    rounds: int = 10  # a PR beside its base: rounds of one block a side (bot/engine/timing.py)
+    round_repeat: int = 3  # samples per block
 
 
 def _both_schemes(shapes) -> tuple[Workload, ...]:
