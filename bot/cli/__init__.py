@@ -1,6 +1,7 @@
 """The `perfbot` command: thin click commands over the library, one module per command family.
 
     measure.py    run, tune, history        (the engine, by hand)
+    builds.py     build, builds             (the build cache)
     queue.py      worker, status            (queued jobs)
     github.py     watch, serve, enqueue, report
     devices.py    devices, device setup, device serve
@@ -56,9 +57,9 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from bot.cli import dashboard, devices, github, measure, queue
+    from bot.cli import builds, dashboard, devices, github, measure, queue
 
-    for module in (measure, queue, github, devices, dashboard):
+    for module in (measure, builds, queue, github, devices, dashboard):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -331,13 +331,16 @@ class FakeGitHub:
         message: str = "A change",
         author: str | None = None,
         parent: str | None = None,
+        sha: str | None = None,
     ) -> str:
-        """A new commit on `branch` (created if new, from `parent` or the default branch); returns its sha."""
+        """A new commit on `branch` (created if new, from `parent` or the default branch); returns its sha.
+
+        `sha` names the commit after one of a real git repository (tests that build real commits)."""
         with self._lock:
             repo = self.repo(full_name)
             base = parent or repo.branches.get(branch) or repo.branches.get(repo.default_branch)
             now = time.time()
-            sha = hashlib.sha1(f"{full_name}:{branch}:{next(self._ids)}:{now}".encode()).hexdigest()
+            sha = sha or hashlib.sha1(f"{full_name}:{branch}:{next(self._ids)}:{now}".encode()).hexdigest()
             self._commits[sha] = Commit(sha, [base] if base else [], message, author or self.login, iso(now))
             repo.branches[branch] = sha
             repo.pushed_at = repo.updated_at = iso(now)
@@ -355,8 +358,11 @@ class FakeGitHub:
         draft: bool = False,
         commits: int = 1,
         author_association: str | None = None,
+        shas: list[str] | None = None,
     ) -> int:
-        """Open a PR with `commits` new commits on a branch (in the author's fork when `fork`); its number."""
+        """Open a PR with `commits` new commits on a branch (in the author's fork when `fork`); its number.
+
+        `shas` names those commits after a real git repository's (then `commits` is their number)."""
         with self._lock:
             repo = self.repo(full_name)
             number = 1 + max((n for (r, n) in self._pulls if r == repo.full_name.lower()), default=0)
@@ -367,8 +373,8 @@ class FakeGitHub:
                 if head_full.lower() not in self._repos:
                     self.fork(repo.full_name, author)
             base_sha = repo.branches[repo.default_branch]
-            shas = []
-            for i in range(commits):
+            given, shas = list(shas or []), []
+            for i in range(len(given) or commits):
                 shas.append(
                     self.push(
                         head_full,
@@ -376,6 +382,7 @@ class FakeGitHub:
                         message=f"PR {number} change {i + 1}",
                         author=author,
                         parent=shas[-1] if shas else base_sha,
+                        sha=given[i] if given else None,
                     )
                 )
             self._user(author)

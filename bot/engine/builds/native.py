@@ -118,32 +118,36 @@ def touch(build: NativeBuild) -> None:
 # -- a released wheel as the native build -------------------------------------------------------
 
 
-def register_wheel(commit: Commit, requirement: str, cache_dir: Path, say=None, *, force: bool = False) -> NativeBuild:
-    """Make a released apache-tvm wheel the native build of the commit's native key.
+def register_wheel(commit: Commit, spec: str, cache_dir: Path, say=None, *, force: bool = False) -> NativeBuild:
+    """Make a released apache-tvm's libraries the native build of the commit's native key.
 
-    The wheel is installed into its own pip environment (bot/engine/envs.py,
-    with its known-good apache-tvm-ffi), whose interpreter runs every commit
-    that shares the key, with the commit's own python/tvm in front of the
-    wheel's. Refused when the runtime sources or headers the wheel ships
-    differ from the commit's, unless `force`.
+    `spec` is `pip:apache-tvm==X` (installed into its own pip environment by
+    bot/engine/envs.py, with its known-good apache-tvm-ffi) or `python:PATH`
+    (an interpreter that has the release installed already, such as the one
+    perfbot runs in). That interpreter runs every commit that shares the key,
+    with the commit's own python/tvm in front of the release's. Refused when
+    the runtime sources or headers the release ships differ from the
+    commit's, unless `force`.
     """
     say = say or (lambda line: None)
-    env = envs.provision(f"pip:{requirement}", cache_dir, progress=say)
+    if not spec.startswith(("pip:", "python:")):
+        spec = f"pip:{spec}"  # a bare requirement, as `--native-from apache-tvm==0.27.0.post1`
+    env = envs.provision(spec, cache_dir, progress=say)
     site = _site_packages(env.python)
     lib = site / "tvm" / "lib"
     if not any(lib.glob("libtvm*.so")):
-        raise BuildFailed(f"pip:{requirement}: no libtvm*.so in {lib}; is it an apache-tvm wheel?")
+        raise BuildFailed(f"{spec}: no libtvm*.so in {lib}; is apache-tvm installed there?")
     differences = wheel_differences(commit, site / "tvm")
     if differences and not force:
         shown = ", ".join(differences[:3]) + (f" and {len(differences) - 3} more" if len(differences) > 3 else "")
         raise BuildFailed(
-            f"{commit.checkout}@{commit.short}: its native sources differ from {requirement}'s in "
-            f"{len(differences)} file(s) ({shown}); the wheel's libraries would not be this commit's: "
-            "build it (`perfbot build`), or pass --force if you know the rest matches"
+            f"{commit.checkout}@{commit.short}: its native sources differ from {spec}'s in "
+            f"{len(differences)} file(s) ({shown}); that release's libraries would not be this commit's: "
+            "build it (`perfbot build` without --native-from), or pass --force if you know the rest matches"
         )
     info = {
         "how": "wheel",
-        "requirement": requirement,
+        "requirement": spec.removeprefix("pip:"),
         "commit": commit.sha,
         "checkout": str(commit.checkout),
         "lib": str(lib),
@@ -152,6 +156,7 @@ def register_wheel(commit: Commit, requirement: str, cache_dir: Path, say=None, 
         "created": _now(),
         "checked_files": _checked_count(site / "tvm"),
         "differences": len(differences),
+        "forced": bool(differences),
     }
     folder = root(cache_dir) / commit.native_key
     with envs.locked(folder.with_suffix(".lock")):
@@ -162,7 +167,7 @@ def register_wheel(commit: Commit, requirement: str, cache_dir: Path, say=None, 
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(staging, folder)
         (root(cache_dir) / f"{commit.native_key}.broken").unlink(missing_ok=True)
-    say(f"native build {commit.native_key}: the libraries of {requirement}")
+    say(f"native build {commit.native_key}: the libraries of {spec} ({info['checked_files']} runtime files checked)")
     return find(cache_dir, commit.native_key)
 
 
