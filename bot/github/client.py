@@ -1,7 +1,7 @@
 """GitHub access for perfbot: the only module that imports PyGithub.
 
 Everything the bot needs from GitHub is a method of `GitHub` that takes and
-returns plain values (PullInfo, CommentInfo, str, int), never PyGithub objects,
+returns plain values (PullRequest, CommentInfo, str, int), never PyGithub objects,
 so the rest of the bot can be tested without a network and keeps working when
 PyGithub changes.
 
@@ -44,7 +44,7 @@ from github.GithubException import GithubException
 
 from bot.config import GitHubSettings
 from bot.errors import ConfigError, GitHubError
-from bot.github.events import is_fork
+from bot.github.events import PullRequest
 
 log = logging.getLogger("perfbot.github")
 
@@ -76,24 +76,6 @@ class GitHubAuthError(GitHubError):
 
 class GitHubNotFound(GitHubError):
     "GitHub has no such repository, pull request or comment (or hides it from these credentials)"
-
-
-@dataclass(frozen=True)
-class PullInfo:
-    repo: str
-    number: int
-    title: str
-    author: str
-    head_sha: str
-    head_repo: str | None  # None when the fork was deleted
-    head_ref: str
-    base_ref: str
-    base_sha: str
-    is_fork: bool
-    state: str
-    draft: bool
-    url: str
-    updated_at: str
 
 
 @dataclass(frozen=True)
@@ -194,15 +176,15 @@ class GitHub:
 
     # Reads -------------------------------------------------------------------------------------
 
-    def open_pulls(self, repo: str, *, refresh: bool = False) -> list[PullInfo] | None:
+    def open_pulls(self, repo: str, *, refresh: bool = False) -> list[PullRequest] | None:
         """Every open PR, or None when GitHub says nothing changed since the stored ETags (free of rate limit).
 
         Each page has its own ETag, so a change on any page is seen; `refresh` ignores
         stored ETags (a full read, e.g. at start-up when the last answer may not have been acted on).
         """
 
-        def read() -> list[PullInfo] | None:
-            pulls: list[PullInfo] = []
+        def read() -> list[PullRequest] | None:
+            pulls: list[PullRequest] = []
             changed = False
             for page in range(1, 1000):
                 fresh, value = self._conditional_get(
@@ -210,13 +192,13 @@ class GitHub:
                     f"/repos/{repo}/pulls",
                     {"state": "open", "sort": "created", "direction": "desc", "per_page": self._per_page, "page": page},
                     lambda data, headers: {
-                        "pulls": [_pull_fields(p) for p in data],
+                        "pulls": [dataclasses.asdict(PullRequest.from_api(p)) for p in data],
                         "next": _next_link(headers.get("link")) is not None,
                     },
                     refresh,
                 )
                 changed |= fresh
-                pulls.extend(PullInfo(**fields) for fields in value["pulls"])
+                pulls.extend(PullRequest(**fields) for fields in value["pulls"])
                 if not value["next"]:
                     break
             return pulls if changed else None
@@ -253,9 +235,27 @@ class GitHub:
 
         return self._call(f"list the new comments of {repo}", read)
 
-    def pull(self, repo: str, number: int) -> PullInfo:
+    def pull(self, repo: str, number: int) -> PullRequest:
         data = self._call(f"read {repo}#{number}", lambda: self._json("GET", f"/repos/{repo}/pulls/{number}"))
-        return PullInfo(**_pull_fields(data))
+        return PullRequest.from_api(data)
+
+    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
+        """The pull requests a commit belongs to (GET /repos/{repo}/commits/{sha}/pulls), every page.
+
+        The one merged into the repository's default branch comes first (for a commit of main, the PR
+        that brought it: what a bisect names), then merged ones, then open ones, each newest first.
+        """
+
+        def read() -> tuple[list[dict], str]:
+            found = list(self._iter_pages(f"/repos/{repo}/commits/{sha}/pulls", {"per_page": self._per_page}))
+            default = self._json("GET", f"/repos/{repo}")["default_branch"] if found else ""
+            return found, default
+
+        found, default_branch = self._call(f"list the pull requests of commit {sha[:12]} in {repo}", read)
+        pulls = [(PullRequest.from_api(data), data.get("merged_at") or "") for data in found]
+        pulls.sort(key=lambda item: (item[1], item[0].number), reverse=True)  # newest merge, then newest PR
+        pulls.sort(key=lambda item: (not (item[0].merged and item[0].base_ref == default_branch), not item[0].merged))
+        return [pull for pull, _ in pulls]
 
     def branch_head(self, repo: str, branch: str, *, refresh: bool = False) -> str | None:
         """The branch's head sha, or None when it has not moved since the stored ETag (free of rate limit)."""
@@ -445,10 +445,14 @@ class GitHub:
 
     def _iter_comments(self, repo: str, number: int, since: str | None = None):
         """Raw comment objects, oldest first, every page (following GitHub's Link headers)."""
-        params: dict[str, Any] | None = {"per_page": self._per_page}
+        params: dict[str, Any] = {"per_page": self._per_page}
         if since:
             params["since"] = since
-        url: str | None = f"/repos/{repo}/issues/{number}/comments"
+        yield from self._iter_pages(f"/repos/{repo}/issues/{number}/comments", params)
+
+    def _iter_pages(self, path: str, params: dict[str, Any] | None):
+        """The items of a listed resource, every page (following GitHub's Link headers)."""
+        url: str | None = path
         while url:
             headers, page = self._requester.requestJsonAndCheck("GET", url, parameters=params)
             yield from page
@@ -565,28 +569,6 @@ def _auth(settings: GitHubSettings):
             ) from None
         return "app", app_auth.get_installation_auth(int(settings.app_installation_id)), app_auth
     return "none", None, None
-
-
-def _pull_fields(data: dict) -> dict:
-    """PullInfo's fields from GitHub's pull request object (single or listed)."""
-    base_repo = data["base"]["repo"]["full_name"]
-    head_repo = (data["head"].get("repo") or {}).get("full_name")
-    return {
-        "repo": base_repo,
-        "number": data["number"],
-        "title": data["title"],
-        "author": (data.get("user") or {}).get("login") or "ghost",
-        "head_sha": data["head"]["sha"],
-        "head_repo": head_repo,
-        "head_ref": data["head"]["ref"],
-        "base_ref": data["base"]["ref"],
-        "base_sha": data["base"]["sha"],
-        "is_fork": is_fork(base_repo, head_repo),
-        "state": data["state"],
-        "draft": bool(data.get("draft")),
-        "url": data["html_url"],
-        "updated_at": data["updated_at"],
-    }
 
 
 def _comment_info(data: dict) -> CommentInfo:

@@ -15,7 +15,8 @@ import time
 
 from bot.errors import GitHubError
 from bot.github import commands
-from bot.github.bot import BaseHead, Bot, CommentSeen, PullGone, PullSeen, pull_fields
+from bot.github.bot import Bot
+from bot.github.events import BaseHead, CommentSeen, PullGone, PullSeen
 
 log = logging.getLogger("perfbot.watch")
 
@@ -71,7 +72,7 @@ class Poller:
                         or known["state"] != "open"
                         or not known.get("merge_base")
                     ):
-                        events.append(PullSeen(pull_fields(pull)))
+                        events.append(PullSeen(pull))
                         found["pulls"] += 1
                 for known in self.store.pulls(self.repo, "open"):
                     if known["number"] not in open_now:
@@ -93,7 +94,7 @@ class Poller:
                     )
                     found["comments"] += 1
             head = self.github.branch_head(self.repo, self.branch)
-            if head is not None and not self.store.jobs("repo = ? and sha = ? and kind = 'base'", [self.repo, head]):
+            if head is not None and not self.store.has_base_jobs(self.repo, head):
                 events.append(BaseHead(self.repo, head))
                 found["base"] += 1
             with self.store.transaction():

@@ -135,8 +135,6 @@ def serve(
 def enqueue(
     settings: Settings, repo: str, pr: int | None, sha: str | None, device: str | None, suite: str | None, db_path
 ) -> None:
-    from bot.github.bot import pull_fields
-
     _check_repo(repo)
     if (pr is None) == (sha is None):
         raise UnknownName("give --pr NUMBER (a pull request) or --sha SHA (a base-branch commit)")
@@ -144,13 +142,13 @@ def enqueue(
     if device:
         registry.get(device)
     if pr is not None:
-        pull = pull_fields(github.pull(repo, pr))
-        if pull["state"] != "open":
-            raise UnknownName(f"{repo}#{pr} is {pull['state']}: only open pull requests are run")
+        pull = github.pull(repo, pr)
+        if pull.state != "open":
+            raise UnknownName(f"{repo}#{pr} is {pull.state}: only open pull requests are run")
         bot.remember_pull(pull)
-        store.cancel_jobs(repo, pr, keep_sha=pull["head_sha"], reason="superseded by a new push")
-        if pull["is_fork"]:
-            store.approve(repo, pr, pull["head_sha"], "cli")  # the operator's own request is the approval
+        store.cancel_jobs(repo, pr, keep_sha=pull.head_sha, reason="superseded by a new push")
+        if pull.is_fork:
+            store.approve(repo, pr, pull.head_sha, "cli")  # the operator's own request names this head
         n = bot.schedule_pr(repo, pr, force=True, requested_by="cli", device=device, suite=suite)
         store.mark_dirty(repo, pr, "enqueue")
         console.console.print(f"{n} job{'s' if n != 1 else ''} queued for {repo}#{pr}")
@@ -171,15 +169,12 @@ def enqueue(
 
 
 def report(settings: Settings, repo: str, pr: int, db_path) -> None:
-    from bot.github.bot import pull_fields
-
     _check_repo(repo)
     store, registry, github, bot, publisher = _parts(settings, db_path)
-    pull = pull_fields(github.pull(repo, pr))
+    pull = github.pull(repo, pr)
     known = store.pull(repo, pr)
-    if known is None or known["head_sha"] != pull["head_sha"]:
-        merge_base = github.merge_base(repo, pull["base_ref"], pull["head_sha"])
-        store.save_pull(**{**pull, "merge_base": merge_base})
+    if known is None or known["head_sha"] != pull.head_sha:
+        bot.remember_pull(pull)
     body = publisher.publish(repo, pr)
     console.console.print(body or f"nothing recorded for {repo}#{pr}", markup=False)
 

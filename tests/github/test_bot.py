@@ -548,4 +548,7 @@ def test_an_approval_written_before_a_push_does_not_run_the_pushed_code(world):
     assert world.fake.reactions(said) == ["confused"]
     assert world.job_states(new) == {} and not world.store.approved(REPO, number, new)
     reply = [c.body for c in world.bot_comments(number) if MARKER not in c.body][-1]
-    assert f"this fork's head changed to `{new[:10]}` after your comment" in reply
+    assert (
+        f"this fork's head is now `{new[:10]}`, and GitHub shows the pull request changed after your comment" in reply
+    )
+    assert "comment `@perfbot run` again to run this head" in reply

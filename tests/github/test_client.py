@@ -18,10 +18,10 @@ from bot.github.client import (
     GitHubNotFound,
     GitHubUnavailable,
     MemoryEtagCache,
-    PullInfo,
     RateLimited,
     RetryPolicy,
 )
+from bot.github.events import PullRequest
 
 REPO = "apache/tvm"
 MARKER = "<!-- perfbot:report -->"
@@ -65,7 +65,7 @@ def test_open_pulls_lists_every_open_pr_with_fork_and_draft_flags(fake):
     pulls = {p.number: p for p in connect(fake).open_pulls(REPO)}
     assert sorted(pulls) == sorted([inside, forked, gone])
     pr = fake.pull(REPO, forked)
-    assert pulls[forked] == PullInfo(
+    assert pulls[forked] == PullRequest(
         repo=REPO,
         number=forked,
         title=pr.title,
@@ -78,6 +78,7 @@ def test_open_pulls_lists_every_open_pr_with_fork_and_draft_flags(fake):
         is_fork=True,
         state="open",
         draft=False,
+        merged=False,
         url=f"https://github.com/{REPO}/pull/{forked}",
         updated_at=pr.updated_at,
     )

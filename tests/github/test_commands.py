@@ -68,5 +68,6 @@ def test_who_may_command(permission, login, allow, ok):
 def test_help_lists_every_verb_with_the_mention():
     text = commands.help_text("tvm-perf")
     for verb in commands.VERBS:
-        assert f"@tvm-perf {verb}" in text
+        assert f"@tvm-perf {verb.name}" in text
+        assert verb.summary in text
     assert commands.parse(text, "tvm-perf") == []  # its own examples sit in a code block

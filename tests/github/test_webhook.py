@@ -109,7 +109,7 @@ def test_a_signed_delivery_is_accepted_and_handled(receiver, opened):
     status, body = receiver.deliver("pull_request", opened, delivery="d-1")
     assert (status, body) == (202, {"status": "accepted", "delivery": "d-1"})
     assert receiver.handled == [events.parse("pull_request", opened)]
-    assert receiver.handled[0].is_fork and receiver.handled[0].author == "alice"
+    assert receiver.handled[0].pull.is_fork and receiver.handled[0].pull.author == "alice"
 
 
 def test_the_signature_matches_githubs_documented_example():
