@@ -202,7 +202,20 @@ class FakeGitHub:
         self._thread: threading.Thread | None = None
         self._port = 0  # kept across stop() and start(), so a "GitHub outage" ends at the same address
         self._connections: set = set()
+        self._clock_offset = 0.0
         self.add_token(self.token, login)
+
+    # Time ------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """GitHub's clock for what it records (created_at, updated_at, commit dates); see `advance`."""
+        return time.time() + self._clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move GitHub's clock on, so that what happens next is recorded `seconds` later (whole seconds
+        matter: GitHub's times have no fractions). Rate limits keep real time."""
+        with self._lock:
+            self._clock_offset += seconds
 
     # Lifecycle ------------------------------------------------------------------------------
 
@@ -287,7 +300,7 @@ class FakeGitHub:
     ) -> str:
         """A repository with one commit on its default branch; returns that commit's sha."""
         with self._lock:
-            now = iso(time.time())
+            now = iso(self.now())
             owner = full_name.split("/")[0]
             self._user(owner, owner_type)
             self._repos[full_name.lower()] = Repo(
@@ -301,7 +314,7 @@ class FakeGitHub:
             parent = self.repo(full_name)
             name = f"{owner}/{full_name.split('/')[1]}"
             self._user(owner)
-            now = iso(time.time())
+            now = iso(self.now())
             fork = Repo(
                 name,
                 next(self._ids),
@@ -336,7 +349,7 @@ class FakeGitHub:
         with self._lock:
             repo = self.repo(full_name)
             base = parent or repo.branches.get(branch) or repo.branches.get(repo.default_branch)
-            now = time.time()
+            now = self.now()
             sha = hashlib.sha1(f"{full_name}:{branch}:{next(self._ids)}:{now}".encode()).hexdigest()
             self._commits[sha] = Commit(sha, [base] if base else [], message, author or self.login, iso(now))
             repo.branches[branch] = sha
@@ -379,7 +392,7 @@ class FakeGitHub:
                     )
                 )
             self._user(author)
-            now = iso(time.time())
+            now = iso(self.now())
             association = author_association or ("CONTRIBUTOR" if fork else "MEMBER")
             self._pulls[(repo.full_name.lower(), number)] = Pull(
                 repo.full_name,
@@ -421,13 +434,13 @@ class FakeGitHub:
             pull.head_sha = sha
             pull.commits.append(sha)
             pull.base_sha = self.repo(pull.repo).branches[pull.base_ref]
-            pull.updated_at = iso(time.time())
+            pull.updated_at = iso(self.now())
             return sha
 
     def close_pull(self, full_name: str, number: int, *, merged: bool = False) -> None:
         with self._lock:
             pull = self.pull(full_name, number)
-            now = iso(time.time())
+            now = iso(self.now())
             pull.state, pull.closed_at, pull.updated_at = "closed", now, now
             if merged:
                 pull.merged, pull.merged_at = True, now
@@ -438,7 +451,7 @@ class FakeGitHub:
     def reopen_pull(self, full_name: str, number: int) -> None:
         with self._lock:
             pull = self.pull(full_name, number)
-            pull.state, pull.closed_at, pull.updated_at = "open", None, iso(time.time())
+            pull.state, pull.closed_at, pull.updated_at = "open", None, iso(self.now())
 
     def delete_head_repo(self, full_name: str, number: int) -> None:
         """The PR's fork was deleted: GitHub then answers head.repo = null."""
@@ -464,7 +477,7 @@ class FakeGitHub:
             self._user(author, "Bot" if author.endswith("[bot]") else "User")
             role = self.repo(full_name).collaborators.get(author.lower())
             association = author_association or ("COLLABORATOR" if role in ("write", "maintain", "admin") else "NONE")
-            now = iso(time.time())
+            now = iso(self.now())
             comment = Comment(next(self._ids), pull.repo, number, author, body, association, now, now)
             self._comments[comment.id] = comment
             pull.comment_count += 1
@@ -474,7 +487,7 @@ class FakeGitHub:
     def edit_comment(self, comment_id: int, body: str) -> None:
         with self._lock:
             comment = self._comments[comment_id]
-            comment.body, comment.updated_at = body, iso(time.time())
+            comment.body, comment.updated_at = body, iso(self.now())
 
     def delete_comment(self, comment_id: int) -> None:
         with self._lock:
@@ -1123,7 +1136,7 @@ class FakeGitHub:
         body = request.body.get("body") if isinstance(request.body, dict) else None
         if not isinstance(body, str):
             raise HTTPError(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
-        now = iso(time.time())
+        now = iso(self.now())
         comment = Comment(next(self._ids), pull.repo, pull.number, login, body, "NONE", now, now)
         self._comments[comment.id] = comment
         pull.comment_count += 1
@@ -1140,7 +1153,7 @@ class FakeGitHub:
         body = request.body.get("body") if isinstance(request.body, dict) else None
         if not isinstance(body, str):
             raise HTTPError(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
-        comment.body, comment.updated_at = body, iso(time.time())
+        comment.body, comment.updated_at = body, iso(self.now())
         return _Response(200, self._comment_shape(comment))
 
     def create_reaction(self, request, identity, full, comment_id) -> _Response:
@@ -1152,7 +1165,7 @@ class FakeGitHub:
         for existing in comment.reactions:
             if existing["user"] == login and existing["content"] == content:
                 return _Response(200, shapes.reaction(existing, self._user_shape(login)))
-        record = {"id": next(self._ids), "user": login, "content": content, "created_at": iso(time.time())}
+        record = {"id": next(self._ids), "user": login, "content": content, "created_at": iso(self.now())}
         comment.reactions.append(record)
         return _Response(201, shapes.reaction(record, self._user_shape(login)))
 
@@ -1171,7 +1184,7 @@ class FakeGitHub:
             "context": body.get("context") or "default",
             "description": body.get("description"),
             "target_url": body.get("target_url"),
-            "created_at": iso(time.time()),
+            "created_at": iso(self.now()),
             "creator": login,
         }
         repo.statuses.setdefault(sha, []).insert(0, record)

@@ -552,3 +552,57 @@ def test_an_approval_written_before_a_push_does_not_run_the_pushed_code(world):
         f"this fork's head is now `{new[:10]}`, and GitHub shows the pull request changed after your comment" in reply
     )
     assert "comment `@perfbot run` again to run this head" in reply
+
+
+def test_events_queued_by_an_older_perfbot_are_handled_after_the_upgrade(fake_github, tmp_path):
+    """Migration 4: inbox rows named by class (and PR events in their old flat shape) get stable kinds."""
+    import json
+
+    import sqlite_utils
+
+    from bot.store import schema
+    from tests.fake_github.world import World
+
+    fake_github.add_repo(REPO)
+    fake_github.set_permission(REPO, "alice", "write")
+    fake_github.set_permission(REPO, "maintainer", "write")
+    number = fake_github.add_pull(REPO, author="alice")
+    pull = fake_github.pull(REPO, number)
+    said = fake_github.add_comment(REPO, number, "maintainer", "@perfbot help")
+    db = sqlite_utils.Database(tmp_path / "perf.db")
+    before = schema.MIGRATIONS.index(schema._v4_inbox_kinds)  # the lead may renumber; find it by name
+    for migration in schema.MIGRATIONS[:before]:
+        migration(db)
+    db.execute(f"PRAGMA user_version = {before}")
+    flat = {
+        "action": "opened",
+        "repo": REPO,
+        "number": number,
+        "title": pull.title,
+        "author": "alice",
+        "head_sha": pull.head_sha,
+        "head_repo": REPO,
+        "head_ref": pull.head_ref,
+        "base_ref": "main",
+        "base_sha": pull.base_sha,
+        "is_fork": False,
+        "state": "open",
+        "merged": False,
+        "draft": False,
+        "html_url": f"https://github.com/{REPO}/pull/{number}",
+    }
+    seen = {"repo": REPO, "number": number, "comment_id": said, "author": "maintainer", "body": "@perfbot help"}
+    for event, payload in (("PullRequestEvent", flat), ("CommentSeen", seen)):
+        db["inbox"].insert(
+            {"event": event, "payload": json.dumps(payload), "attempts": 0, "next_attempt": 0.0, "state": "pending"}
+        )
+    db.close()
+
+    world = World(fake_github, tmp_path)
+    assert [row["event"] for row in world.store.db["inbox"].rows] == ["pull_request", "poll:comment_seen"]
+    world.handle()
+    assert {row["state"] for row in world.store.db["inbox"].rows} == {"done"}
+    assert world.job_states(pull.head_sha) == {("pr", d): "pending" for d in ENABLED}
+    assert fake_github.reactions(said) == ["eyes"]
+    assert world.store.pull(REPO, number)["url"] == f"https://github.com/{REPO}/pull/{number}"
+    world.close()
