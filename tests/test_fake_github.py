@@ -289,6 +289,16 @@ def test_faults_on_demand(fake_github):
     assert _call(fake_github, "POST", "/repos/apache/tvm/statuses/" + "0" * 40, {"state": "x"}).status_code == 502
 
 
+def test_a_secondary_limit_without_retry_after_carries_the_primary_limits_headers(fake_github):
+    fake_github.add_repo("apache/tvm")
+    fake_github.secondary_limit_next(retry_after=None)
+    response = _call(fake_github, "GET", "/repos/apache/tvm")
+    assert response.status_code == 403 and "secondary rate limit" in response.json()["message"]
+    assert "Retry-After" not in response.headers
+    assert int(response.headers["X-RateLimit-Remaining"]) > 0
+    assert int(response.headers["X-RateLimit-Reset"]) > time.time() + 3000
+
+
 def test_a_lost_answer_still_does_the_work(fake_github):
     fake_github.add_repo("apache/tvm")
     number = fake_github.add_pull("apache/tvm", author="alice")

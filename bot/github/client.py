@@ -12,10 +12,14 @@ Why it looks the way it does:
   not count that against the rate limit, so an idle poll costs nothing; the
   methods then return None.
 - Failures are bounded: a 5xx or a network error is retried a few times with
-  exponential backoff and jitter, then raised as GitHubUnavailable; a rate
-  limit is raised at once as RateLimited (with the time it resets) unless
-  GitHub asks for a short Retry-After, which is honoured. The caller keeps the
-  work and comes back later; nothing here sleeps for long.
+  exponential backoff and jitter, then raised as GitHubUnavailable. Rate limits
+  follow GitHub's documented rule: a `Retry-After` is honoured (waited out here
+  when short, else raised); with `x-ratelimit-remaining: 0` the wait is until
+  `x-ratelimit-reset`; a secondary limit without `Retry-After` waits at least a
+  minute, doubling while it goes on (1, 2, 4, ... up to 15 minutes), never until
+  the primary limit's reset, which may be an hour away. Everything longer than a
+  short Retry-After is raised as RateLimited with the time to come back: the
+  caller keeps the work and comes back later; nothing here sleeps for long.
 - Writes are safe to repeat: `upsert_comment` finds the bot's comment by its
   hidden marker before it creates one, so a retry after a lost answer edits
   instead of duplicating; `reply` looks for its own identical comment before
@@ -40,6 +44,7 @@ from typing import Any, Protocol, TypeVar
 
 import github
 import requests
+import tenacity
 from github.GithubException import GithubException
 
 from bot.config import GitHubSettings
@@ -56,6 +61,9 @@ STATUS_STATES = ("error", "failure", "pending", "success")
 STATUS_DESCRIPTION_MAX = 140
 #: How far back `reply` looks for its own comment after a failed post (covers clock skew).
 REPLY_LOOKBACK_S = 120
+#: A secondary rate limit without Retry-After: wait this long at first, doubling up to the maximum.
+SECONDARY_FIRST_WAIT_S = 60.0
+SECONDARY_MAX_WAIT_S = 900.0
 
 
 class GitHubUnavailable(GitHubError):
@@ -162,6 +170,7 @@ class GitHub:
         self._requester = self._gh.requester
         self._login: str | None = None
         self._login_known = False
+        self._secondary_strikes = 0  # secondary limits without Retry-After in a row
 
     def __repr__(self) -> str:
         return f"GitHub(api_url={self.settings.api_url!r}, auth={self._auth_kind!r}, dry_run={self.dry_run})"
@@ -494,7 +503,9 @@ class GitHub:
         for attempt in range(1, policy.attempts + 1):
             self._refuse_if_exhausted(what)
             try:
-                return operation()
+                result = operation()
+                self._secondary_strikes = 0
+                return result
             except GithubException as e:
                 headers = {k.lower(): v for k, v in (e.headers or {}).items()}
                 message = _message(e.data)
@@ -508,10 +519,17 @@ class GitHub:
                     log.warning("%s: secondary rate limit; waiting %gs as GitHub asks", what, wait)
                     self._sleep(wait)
                     continue
-                if e.status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0" or _is_limit(message)):
-                    reset = _number(headers.get("x-ratelimit-reset")) or self._clock() + 60.0
+                if e.status in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
+                    reset = _number(headers.get("x-ratelimit-reset")) or self._clock() + SECONDARY_FIRST_WAIT_S
                     raise RateLimited(
                         f"{what}: GitHub's rate limit is used up until {_iso(reset)}", reset_at=reset
+                    ) from None
+                if e.status in (403, 429) and _is_limit(message):
+                    self._secondary_strikes += 1
+                    wait = _secondary_wait(self._secondary_strikes)
+                    raise RateLimited(
+                        f"{what}: GitHub's secondary rate limit, without Retry-After; trying again in {wait:g}s",
+                        reset_at=self._clock() + wait,
                     ) from None
                 if e.status < 500:
                     raise self._refusal(what, e.status, message) from None
@@ -620,6 +638,16 @@ def _is_rate_limit(e: GithubException) -> bool:
 def _is_limit(message: str) -> bool:
     lower = message.lower()
     return lower.startswith("api rate limit exceeded") or "secondary rate limit" in lower
+
+
+def _secondary_wait(strikes: int) -> float:
+    """GitHub: "wait at least one minute", then "an exponentially increasing amount of time" (tenacity's formula)."""
+    wait = tenacity.wait_exponential(
+        multiplier=SECONDARY_FIRST_WAIT_S, min=SECONDARY_FIRST_WAIT_S, max=SECONDARY_MAX_WAIT_S
+    )
+    state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
+    state.attempt_number = strikes
+    return wait(state)
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:

@@ -138,6 +138,21 @@ def test_a_delivery_that_fails_inside_is_answered_500_and_its_redelivery_is_hand
     wait_for(lambda: fake.latest_statuses(REPO, fake.pull(REPO, number).head_sha))
 
 
+def test_while_github_is_rate_limited_deliveries_are_still_accepted_at_once(served):
+    fake, port, db = served
+    number = fake.add_pull(REPO, author="alice")
+    fake.exhaust_rate_limit(reset_in=600)
+    fake.secondary_limit_next(99, retry_after=None)
+    for action in ("opened", "synchronize", "edited"):
+        body, headers = signed(fake.pull_request_event(REPO, number, action), "pull_request")
+        started = time.monotonic()
+        assert post(port, body, headers)[0] == 202
+        assert time.monotonic() - started < 2
+    store = Store.open(db)
+    assert wait_for(lambda: len(store.inbox_due(now=float("inf"))) == 3 or None)
+    store.close()
+
+
 def test_serve_refuses_to_start_without_a_webhook_secret(setup):
     fake, env, tmp_path = setup
     env = {k: v for k, v in env.items() if k != "PERFBOT_WEBHOOK_SECRET"}

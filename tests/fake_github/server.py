@@ -131,7 +131,7 @@ class _Fault:
     count: int
     status: int
     match: str | None
-    retry_after: int = 1
+    retry_after: int | None = 1
     after_write: bool = False
 
     def applies(self, method: str, path: str) -> bool:
@@ -530,9 +530,11 @@ class FakeGitHub:
             self._faults.append(_Fault("status", count, status, match, after_write=after_write))
 
     def secondary_limit_next(
-        self, count: int = 1, *, retry_after: int = 1, status: int = 403, match: str | None = None
+        self, count: int = 1, *, retry_after: int | None = 1, status: int = 403, match: str | None = None
     ) -> None:
-        """GitHub's secondary rate limit: 403 (or 429) with Retry-After, for the next `count` requests."""
+        """GitHub's secondary rate limit: 403 (or 429) for the next `count` requests, with Retry-After,
+        or (retry_after None) without it, as GitHub also answers: then only the primary limit's
+        X-RateLimit-* headers come along, with requests remaining and a reset up to an hour away."""
         with self._lock:
             self._faults.append(_Fault("secondary", count, status, match, retry_after=retry_after))
 
@@ -840,16 +842,20 @@ class FakeGitHub:
                 fault.count -= 1
                 self._faults = [f for f in self._faults if f.count > 0]
         if fault and fault.kind == "secondary":
+            limits = None
+            if fault.retry_after is None:
+                with self._lock:
+                    limits = self._bucket(f"token:{self.token}", self.rate_limit_total)
             return self._error(
                 HTTPError(
                     fault.status,
                     "You have exceeded a secondary rate limit. Please wait a few "
                     "minutes before you try again. If you reach out to GitHub Support for help, "
                     f"please include the request ID {secrets.token_hex(4).upper()}.",
-                    {"Retry-After": str(fault.retry_after)},
+                    {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)},
                     doc="/overview/rate-limits-for-the-rest-api",
                 ),
-                None,
+                limits,
             )
         if fault and not fault.after_write:
             return self._error(HTTPError(fault.status, "Server Error"), None)

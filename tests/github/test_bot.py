@@ -468,6 +468,22 @@ def test_rate_limits_make_work_wait_until_the_reset(world):
     assert len(world.bot_comments(number)) == 1
 
 
+def test_a_secondary_limit_without_retry_after_defers_work_a_minute_not_an_hour(world):
+    number, head, base = open_pr(world)
+    world.poll()
+    world.finish_jobs()
+    said = comment(world, number, "maintainer", "@perfbot rerun", role="write")
+    world.fake.secondary_limit_next(50, retry_after=None)
+    world.deliver("issue_comment", world.fake.issue_comment_event(said))
+    world.handle()
+    (item,) = world.store.inbox_due(now=float("inf"))
+    assert item["next_attempt"] == pytest.approx(world.clock() + 60, abs=1)
+    world.fake.clear_faults()
+    world.clock.advance(61)
+    world.handle()
+    assert world.fake.reactions(said) == ["eyes"]
+
+
 # Dry run ---------------------------------------------------------------------------------------
 
 

@@ -373,6 +373,33 @@ def test_a_long_retry_after_is_raised_not_waited(fake):
     assert sleeps == [] and before + 600 <= raised.value.reset_at <= time.time() + 600
 
 
+def test_a_secondary_limit_without_retry_after_waits_a_minute_and_backs_off_not_until_the_reset(fake):
+    """GitHub's rule: no Retry-After and requests remaining -> at least a minute, growing exponentially."""
+    number = fake.add_pull(REPO, author="alice")
+    sleeps = Sleeps()
+    now = [1_000_000.0]
+    github = connect(fake, sleep=sleeps, clock=lambda: now[0])
+    waits = []
+    for _ in range(3):
+        fake.secondary_limit_next(retry_after=None)
+        with pytest.raises(RateLimited, match="secondary rate limit, without Retry-After") as raised:
+            github.pull(REPO, number)
+        waits.append(raised.value.reset_at - now[0])
+    answer = fake.requests[-1]
+    assert answer.status == 403
+    assert waits == [60.0, 120.0, 240.0] and sleeps == []
+    assert github.pull(REPO, number).number == number  # a success ends the streak
+    fake.secondary_limit_next(retry_after=None)
+    with pytest.raises(RateLimited) as raised:
+        github.pull(REPO, number)
+    assert raised.value.reset_at - now[0] == 60.0
+    for _ in range(6):
+        fake.secondary_limit_next(retry_after=None)
+        with pytest.raises(RateLimited) as raised:
+            github.pull(REPO, number)
+    assert raised.value.reset_at - now[0] == 900.0  # at most 15 minutes
+
+
 def test_bad_credentials_say_what_to_fix_and_are_not_retried(fake):
     github = connect(fake, token="ghp_not_the_right_one_0123456789")
     with pytest.raises(GitHubAuthError, match="refused perfbot's credentials.*Bad credentials.*GITHUB_TOKEN"):
