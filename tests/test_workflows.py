@@ -278,6 +278,7 @@ DEVICES = {
             [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")],
         ),
         ("issue_comment", "", "", "```\n@perfbot rerun\n```\n> @perfbot rerun\n@perfbot cancel\n@perfbot help", []),
+        ("issue_comment", "", "", "text\n\n    @perfbot rerun\n\n<!--\n@perfbot rerun\n-->", []),
         ("issue_comment", "", "", "@perfbot rerun device=off", []),
         ("issue_comment", "", "", "@perfbot rerun bogus", []),
         ("issue_comment", "", "", "LGTM, thanks @perfbot", []),

@@ -9,13 +9,14 @@ EVENT is the GitHub event that started the workflow:
 - schedule: every enabled device with `full` where it runs it (its last suite otherwise);
 - workflow_dispatch: --device (empty: every enabled device) with --suite;
 - issue_comment: the `@perfbot rerun [device=D] [suite=S]` and `@perfbot run` lines of
-  the comment in $COMMENT (untrusted text: it is only parsed, by bot/commands.py, the
+  the comment in $COMMENT (untrusted text: it is only parsed, by bot/github/commands.py, the
   parser the bot itself uses); other commands (cancel, help) are the service's.
 
 Devices that share runner labels are measured by one job, one after the other, into one
 database: a PR's comment is computed from one database (see perfbot-report.yml).
 Prints `matrix={"include": [{"runner": ..., "labels": [...], "runs": "DEVICE:SUITE ..."}]}`
-and `any=true|false`. Needs PyYAML and perfbot's source on sys.path (nothing else).
+and `any=true|false`. Needs PyYAML, markdown-it-py (the command parser reads comments as GitHub
+renders them) and perfbot's source on sys.path (nothing else).
 """
 
 from __future__ import annotations

@@ -342,7 +342,12 @@ def test_commands_inside_quotes_code_or_sentences_do_nothing(world):
     world.poll()
     world.finish_jobs()
     said = comment(
-        world, number, "maintainer", "> @perfbot rerun\n```\n@perfbot rerun\n```\nplease @perfbot rerun", role="admin"
+        world,
+        number,
+        "maintainer",
+        "> @perfbot rerun\n```\n@perfbot rerun\n```\nplease @perfbot rerun\n\n    @perfbot rerun\n\n"
+        "<!--\n@perfbot rerun\n-->\n`@perfbot rerun`",
+        role="admin",
     )
     world.poll()
     assert world.fake.reactions(said) == []
