@@ -85,18 +85,29 @@ def serve(
     interval: float,
     db_path,
     *,
+    repos: tuple[str, ...] | list[str] = (),
+    branch: str = "main",
+    reconcile_every_s: float = 600.0,
     stop: threading.Event | None = None,
     on_ready=None,
 ) -> None:
     """Receive webhooks into the inbox (the HTTP threads only store them) and handle and publish in a loop.
 
+    With `repos`, it also reconciles with a poll of each (what `perfbot watch` sends: conditional
+    requests, free of rate limit when nothing changed) at start and every `reconcile_every_s`
+    (0: at start only), so that what happened while it was down or a delivery got lost is caught
+    up; a command seen by both ways is carried out once (handled comments are kept by id).
     `stop` ends it (default: SIGINT or SIGTERM); `on_ready(server)` is called once the port is bound.
     """
     from bot.github import webhook
-    from bot.github.poll import loop
+    from bot.github.poll import Poller, loop
 
     if not settings.github.webhook_secret:
         raise ConfigError("PERFBOT_WEBHOOK_SECRET is not set: webhooks are only accepted when signed with it")
+    if reconcile_every_s < 0:
+        raise UnknownName(f"--reconcile-every {reconcile_every_s / 60:g}: expected minutes >= 0 (0: at start only)")
+    for repo in repos:
+        _check_repo(repo)
     store, registry, github, bot, publisher = _parts(settings, db_path)
     # The HTTP threads get their own connection: a transaction of the loop must never swallow an intake.
     intake_store = Store.open(store.path)
@@ -119,15 +130,22 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True, name="webhooks")
     thread.start()
     console.errors.print(f"receiving webhooks on http://{host}:{server.port}/ ; Ctrl-C stops")
+    if repos:
+        every = f"every {reconcile_every_s / 60:g} min" if reconcile_every_s else "at start only"
+        console.errors.print(f"reconciling with a poll of {', '.join(repos)} (base branch {branch}) {every}")
+    else:
+        console.errors.print("no --repo: not reconciling with polls; what happens while serve is down is missed")
     if stop is None:
         stop = stop_on_signals()
     try:
         if on_ready is not None:
             on_ready(server)
-        loop(bot, publisher, None, interval, stop)
+        pollers = [Poller(bot, repo, branch) for repo in repos]
+        loop(bot, publisher, pollers, interval, stop, poll_every_s=reconcile_every_s or float("inf"))
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(5)
         intake_store.close()
         store.close()
 
