@@ -16,6 +16,7 @@ the same port. `not_modified()` lists the conditional requests answered 304.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import itertools
 import json
@@ -655,7 +656,7 @@ class FakeGitHub:
                     "compare": f"{shapes.WEB}/{repo.full_name}/compare/{before[:12]}...{after[:12]}",
                     "commits": [commit],
                     "head_commit": commit,
-                    "repository": self._repo_shape(repo, None),
+                    "repository": self._push_repo_shape(repo),
                     "pusher": {"name": head.author, "email": f"{head.author}@users.noreply.github.com"},
                     "sender": self._user_shape(head.author),
                 }
@@ -690,6 +691,18 @@ class FakeGitHub:
             )
 
     # Shapes from state -----------------------------------------------------------------------
+
+    def _push_repo_shape(self, repo: Repo) -> dict:
+        """The repository as push deliveries carry it: GitHub's older shape, with unix times for created_at
+        and pushed_at, the owner's name and email, stargazers and master_branch (its own docs' example)."""
+        shape = shapes.for_webhook(self._repo_shape(repo, None))
+        owner = shape["owner"]
+        shape["owner"] = {"name": owner["login"], "email": None, **owner}
+        for key in ("created_at", "pushed_at"):
+            shape[key] = calendar.timegm(time.strptime(shape[key], "%Y-%m-%dT%H:%M:%SZ"))
+        shape["stargazers"] = shape["stargazers_count"]
+        shape["master_branch"] = repo.default_branch
+        return shape
 
     def _user_shape(self, login: str) -> dict:
         name, uid, kind = self._user(login)
