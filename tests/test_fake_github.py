@@ -483,3 +483,15 @@ def test_comment_webhooks_match_the_schema(fake_github, validate_webhook, action
 def test_ping_webhook_matches_the_schema(fake_github, validate_webhook):
     fake_github.add_repo("apache/tvm")
     validate_webhook("ping", "event", fake_github.ping_event("apache/tvm"))
+
+
+def test_the_pull_requests_of_a_commit_are_listed_as_the_pulls_list_shows_them(fake_github):
+    """GitHub documents GET /commits/{sha}/pulls as a list of pull requests in the list's shape (whose
+    fields test_shapes_have_every_field_github_sends checks against a recording)."""
+    fake_github.add_repo("apache/tvm")
+    number = fake_github.add_pull("apache/tvm", author="alice")
+    sha = fake_github.pull("apache/tvm", number).head_sha
+    listed = _call(fake_github, "GET", "/repos/apache/tvm/pulls").json()
+    of_commit = _call(fake_github, "GET", f"/repos/apache/tvm/commits/{sha}/pulls")
+    assert of_commit.status_code == 200 and of_commit.json() == listed
+    assert _call(fake_github, "GET", "/repos/apache/tvm/commits/nope/pulls").status_code == 422

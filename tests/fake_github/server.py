@@ -1057,6 +1057,25 @@ class FakeGitHub:
     def get_pull(self, request, identity, full, number) -> _Response:
         return _Response(200, self._pull_shape(self._pull_or_404(full, number), detail=True))
 
+    def list_commit_pulls(self, request, identity, full, ref) -> _Response:
+        """GET /repos/{repo}/commits/{sha}/pulls: the PRs whose commits include it, or that merged into it,
+        as entries of the pulls list (GitHub's shape), oldest PR first."""
+        repo = self._repo_or_404(full)
+        sha = self._resolve(repo, ref)
+        if sha is None:
+            raise HTTPError(
+                422,
+                f"No commit found for SHA: {ref}",
+                doc="/commits/commits#list-pull-requests-associated-with-a-commit",
+            )
+        found = [
+            p
+            for p in self._pulls.values()
+            if p.repo == repo.full_name and (sha in p.commits or p.merge_commit_sha == sha)
+        ]
+        found.sort(key=lambda p: p.number)
+        return _Response(200, None, paginated=([self._pull_shape(p, detail=False) for p in found], request.query))
+
     def list_pull_commits(self, request, identity, full, number) -> _Response:
         pull = self._pull_or_404(full, number)
         head_full = pull.fork or pull.repo
@@ -1237,6 +1256,7 @@ _ROUTES: list[tuple[str, str, Callable]] = [
     ("GET", _REPO + r"/issues/(\d+)", FakeGitHub.get_issue),
     ("GET", _REPO + r"/branches/(.+)", FakeGitHub.get_branch),
     ("GET", _REPO + r"/commits/([^/]+)/statuses", FakeGitHub.list_statuses),
+    ("GET", _REPO + r"/commits/([^/]+)/pulls", FakeGitHub.list_commit_pulls),
     ("GET", _REPO + r"/commits/(.+)", FakeGitHub.get_commit),
     ("GET", _REPO + r"/compare/(.+?)\.\.\.(.+)", FakeGitHub.compare),
     ("GET", _REPO + r"/collaborators/([^/]+)/permission", FakeGitHub.get_permission),

@@ -218,6 +218,46 @@ def test_bot_login_and_rate_limit(fake):
     assert remaining == fake.remaining() and reset > time.time()
 
 
+def test_the_pull_requests_of_a_commit_put_the_one_merged_into_main_first(fake):
+    opened = fake.add_pull(REPO, author="alice", commits=2)
+    merged = fake.add_pull(REPO, author="bob", commits=2)
+    fake.repo(REPO).branches["release"] = fake.repo(REPO).branches["main"]
+    backport = fake.add_pull(REPO, author="carol")
+    fake.pull(REPO, backport).base_ref = "release"
+    shared = fake.pull(REPO, merged).commits[0]
+    for other in (opened, backport):  # the same commit in other PRs (a stacked branch, a backport)
+        fake.pull(REPO, other).commits.append(shared)
+    fake.close_pull(REPO, backport, merged=True)
+    fake.close_pull(REPO, merged, merged=True)
+    github = connect(fake, per_page=2)
+    assert [p.number for p in github.pulls_for_commit(REPO, shared)] == [merged, backport, opened]
+    first = github.pulls_for_commit(REPO, shared)[0]
+    assert first.merged and first.base_ref == "main" and first.state == "closed"
+    merge_commit = fake.pull(REPO, merged).merge_commit_sha
+    assert [p.number for p in github.pulls_for_commit(REPO, merge_commit)] == [merged]
+    assert github.pulls_for_commit(REPO, fake.repo(REPO).branches["release"]) != []
+    lonely = fake.push(REPO, "main")
+    assert github.pulls_for_commit(REPO, lonely) == []
+    assert [r.query.get("page", "1") for r in fake.requests_to("GET", rf"/commits/{shared}/pulls$")][:2] == ["1", "2"]
+
+
+def test_a_sticky_comment_with_another_marker_lives_beside_the_report(fake):
+    """What a bisect would post: its own comment, found again by its own marker, never the report's."""
+    number = fake.add_pull(REPO, author="alice")
+    bisect = "<!-- perfbot:bisect -->"
+    github = connect(fake)
+    report = github.upsert_comment(REPO, number, MARKER, "report 1")
+    found = github.upsert_comment(REPO, number, bisect, "bisecting: 12 commits left")
+    assert found != report
+    restarted = connect(fake)
+    assert restarted.upsert_comment(REPO, number, bisect, "first slower commit: abc123") == found
+    assert restarted.upsert_comment(REPO, number, MARKER, "report 2") == report
+    bodies = {c.id: c.body for c in fake.comments(REPO, number)}
+    assert bodies == {report: f"{MARKER}\nreport 2", found: f"{bisect}\nfirst slower commit: abc123"}
+    other = fake.add_pull(REPO, author="bob")  # any PR, e.g. the one a bisect blames
+    assert github.upsert_comment(REPO, other, bisect, "this PR made qconv_a 12% slower") not in (report, found)
+
+
 # The sticky comment ----------------------------------------------------------------------------
 
 
