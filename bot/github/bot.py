@@ -1,11 +1,17 @@
 """The bot: what happens when a PR opens, gets a push, closes, or gets a `@perfbot` comment.
 
-Events from webhooks and from polling go through the same `handle`. They are
-first kept in the inbox table (`receive`), then handled by `process_inbox`,
-which retries with backoff while GitHub is down or rate limited: work waits,
-nothing is lost. Every effect is idempotent (jobs by key, comments by marker,
-reactions by GitHub's own dedup, handled comments by id), so an event handled
-twice changes nothing the second time.
+Events from webhooks and from polling go through the same `handle`, which
+dispatches by event type (`HANDLERS`); a command goes to the method its verb
+names (bot.github.commands.VERBS). Events are first kept in the inbox table
+(`receive`), then handled by `process_inbox`, which tries again later while
+GitHub is down or rate limited (bot.github.retry): work waits, nothing is lost.
+Every effect is idempotent (jobs by key, comments by marker, reactions by
+GitHub's own dedup, handled comments by id), so an event handled twice changes
+nothing the second time.
+
+A fork PR's head runs only with an approval that names it (bot.github.approval):
+before acting on a command the PR is read from GitHub, so the head queued is the
+one GitHub has, and a late delivery of an older head is ignored.
 """
 
 from __future__ import annotations
