@@ -179,13 +179,15 @@ def help_text(mention: str = "perfbot") -> str:
         if verb.options:
             usage = " ".join(f"{o.name}=NAME" for o in verb.options)
             choices = "; ".join(f"{o.name}: {', '.join(o.choices)}" for o in verb.options if o.choices)
-            names = " and/or ".join(o.name for o in verb.options)
+            names = ", ".join(o.name for o in verb.options[:-1]) + f" and/or {verb.options[-1].name}"
             rows.append((f"@{mention} {verb.name} {usage}", f"only that {names}, any of them ({choices})"))
     width = max(len(usage) for usage, _ in rows) + 3
     return "\n".join(
         [
             "perfbot measures quantized conv2d and Inception-v3 with this PR's TVM against its base branch and TFLite.",
-            "Commands (one per line, for people with write access to the repository; help is for anyone):",
+            "Commands (one per line, for people with write access to the repository"
+            + "".join(f"; {v.name} is for anyone" for v in VERBS if v.who == ANYONE)
+            + "):",
             "",
             "```",
             *(f"{usage.ljust(width)}{summary}" for usage, summary in rows),
