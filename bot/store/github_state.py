@@ -1,7 +1,8 @@
 """What the bot remembers about GitHub, so that a restart loses nothing and posts nothing twice.
 
-Pull requests as last seen, the id of each PR's sticky comment, fork-PR
-approvals per head sha, webhook deliveries and comments already handled, the
+Pull requests as last seen (with `head_at`, GitHub's time of the head, see
+bot.github.approval), the id of each PR's sticky comment, fork-PR approvals per
+head sha, the commit statuses perfbot set (to resolve the ones left pending), webhook deliveries and comments already handled, the
 outbox of PRs whose comment and statuses still need publishing, and the
 ETags of conditional requests.
 """
@@ -42,10 +43,6 @@ class GitHubState:
             clauses.append("state = ?")
             args.append(state)
         return list(self.db["pull_requests"].rows_where(" and ".join(clauses) or None, args, order_by="number"))
-
-    def set_head_time(self, repo: str, number: int, head_at: str | None) -> None:
-        """GitHub's time for the PR's current head (see bot.github.approval)."""
-        self.db.execute("update pull_requests set head_at = ? where repo = ? and number = ?", [head_at, repo, number])
 
     # Jobs, as the GitHub side asks about them --------------------------------
 
