@@ -2,9 +2,10 @@
 
 Pull requests as last seen (with `head_at`, GitHub's time of the head, see
 bot.github.approval), the id of each PR's sticky comment, fork-PR approvals per
-head sha, the commit statuses perfbot set (to resolve the ones left pending), webhook deliveries and comments already handled, the
-outbox of PRs whose comment and statuses still need publishing, and the
-ETags of conditional requests.
+head sha, the commit statuses perfbot set (to resolve the ones left pending),
+webhook deliveries and comments already handled, the outbox of PRs whose
+comment and statuses still need publishing, and the ETags of conditional
+requests.
 """
 
 from __future__ import annotations
