@@ -1,5 +1,9 @@
 """The fake GitHub against the real one: recorded exchanges, webhook schemas, and its own controls.
 
+Its own controls and behaviour are tested everywhere; the comparisons with GitHub's own data
+(../shared/fixtures/github, tests using `github_fixtures_dir` or `validate_webhook`) run where that
+folder is (see tests/fake_github/fixtures.py).
+
 The shapes are checked against the newest recording of each endpoint in
 ../shared/fixtures/github/replay (PyGithub's recordings of api.github.com,
 2012-2025): every key GitHub sent must be there with the same JSON type
@@ -199,11 +203,17 @@ def test_headers_pyGithub_reads_are_sent_where_github_sends_them(recorded, world
     assert responses[kind].headers["Content-Type"].startswith("application/json")
 
 
-def test_pagination_links_look_like_githubs(github_fixtures_dir, fake_github):
+LINK_FORMAT = re.compile(r'<(http[^>]+[?&]page=(\d+)[^>]*)>; rel="(next|last|prev|first)"')
+
+
+def test_githubs_pagination_links_have_the_format_the_fake_imitates(github_fixtures_dir):
     iteration = read_replay(github_fixtures_dir / "replay" / "PaginatedList.testIteration.txt")
-    link_format = re.compile(r'<(http[^>]+[?&]page=(\d+)[^>]*)>; rel="(next|last|prev|first)"')
+    assert iteration
     for exchange in iteration:
-        assert link_format.findall(exchange.headers["link"])  # the format we imitate is GitHub's
+        assert LINK_FORMAT.findall(exchange.headers["link"])
+
+
+def test_pagination_links(fake_github):
     fake_github.add_repo("apache/tvm")
     number = fake_github.add_pull("apache/tvm", author="alice")
     for i in range(75):
@@ -213,19 +223,22 @@ def test_pagination_links_look_like_githubs(github_fixtures_dir, fake_github):
     while url:
         response = requests.get(url, headers={"Authorization": f"token {fake_github.token}"}, timeout=10)
         pages.append(response)
-        links = {rel: target for target, _page, rel in link_format.findall(response.headers.get("Link", ""))}
+        links = {rel: target for target, _page, rel in LINK_FORMAT.findall(response.headers.get("Link", ""))}
         url = links.get("next")
     assert [len(p.json()) for p in pages] == [30, 30, 15]
-    first, middle, last = (dict((rel, int(n)) for _t, n, rel in link_format.findall(p.headers["Link"])) for p in pages)
+    first, middle, last = (dict((rel, int(n)) for _t, n, rel in LINK_FORMAT.findall(p.headers["Link"])) for p in pages)
     assert first == {"next": 2, "last": 3}
     assert middle == {"prev": 1, "next": 3, "last": 3, "first": 1}
     assert last == {"prev": 2, "first": 1}
     assert [c["body"] for p in pages for c in p.json()] == [f"comment {i}" for i in range(75)]
 
 
-def test_a_matching_etag_is_a_free_304(github_fixtures_dir, fake_github):
+def test_github_answers_a_matching_etag_with_an_empty_304(github_fixtures_dir):
     recorded = read_replay(github_fixtures_dir / "replay" / "ConditionalRequestUpdate.testDidNotUpdate.txt")[0]
     assert recorded.status == 304 and recorded.body is None and "etag" in recorded.headers
+
+
+def test_a_matching_etag_is_a_free_304(fake_github):
     fake_github.add_repo("apache/tvm")
     first = _call(fake_github, "GET", "/repos/apache/tvm")
     remaining = int(first.headers["X-RateLimit-Remaining"])
@@ -237,34 +250,52 @@ def test_a_matching_etag_is_a_free_304(github_fixtures_dir, fake_github):
     assert stale.status_code == 200 and fake_github.remaining() == remaining - 1
 
 
-def test_errors_have_githubs_bodies(github_fixtures_dir, fake_github):
+def fake_errors(fake_github) -> dict:
+    """The fake's answers to a bad token, an unknown repository, a permission read without push access
+    and a used-up rate limit: name -> response."""
+    fake_github.add_repo("apache/tvm")
+    answers = {"bad_credentials": _call(fake_github, "GET", "/user", token="ghp_wrong")}
+    answers["not_found"] = _call(fake_github, "GET", "/repos/jacquev6/Xxx")
+    fake_github.set_permission("apache/tvm", fake_github.login, "read")
+    answers["no_push"] = _call(fake_github, "GET", "/repos/apache/tvm/collaborators/lyloa/permission")
+    answers["reset"] = fake_github.exhaust_rate_limit(reset_in=30)
+    answers["rate_limited"] = _call(fake_github, "GET", "/repos/apache/tvm")
+    return answers
+
+
+def test_errors_have_githubs_bodies(fake_github):
+    answers = fake_errors(fake_github)
+    assert (answers["bad_credentials"].status_code, answers["bad_credentials"].json()["message"]) == (
+        401,
+        "Bad credentials",
+    )
+    assert (answers["not_found"].status_code, answers["not_found"].json()["message"]) == (404, "Not Found")
+    assert (answers["no_push"].status_code, answers["no_push"].json()["message"]) == (
+        403,
+        "Must have push access to view collaborator permission.",
+    )
+    limited = answers["rate_limited"]
+    assert limited.status_code == 403 and limited.json()["message"].startswith("API Rate Limit Exceeded for")
+    assert set(limited.json()) == {"message"}
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+    assert int(limited.headers["X-RateLimit-Reset"]) == answers["reset"] > time.time()
+    for answer in (answers["bad_credentials"], answers["not_found"], answers["no_push"]):
+        assert set(answer.json()) == {"message", "documentation_url", "status"}
+
+
+def test_the_fakes_errors_are_the_ones_github_recorded(github_fixtures_dir, fake_github):
     replay = github_fixtures_dir / "replay"
     bad_credentials = read_replay(replay / "Exceptions.testBadAuthentication.txt")[0]
     not_found = read_replay(replay / "Exceptions.testUnknownObject.txt")[1]
     no_push = read_replay(replay / "Repository.testCollaboratorPermissionNoPushAccess.txt")[0]
     rate_limited = read_replay(replay / "SpecificExceptions.testRateLimitExceeded.txt")[1]
-    fake_github.add_repo("apache/tvm")
-
-    response = _call(fake_github, "GET", "/user", token="ghp_wrong")
-    assert response.status_code == bad_credentials.status == 401
-    assert response.json()["message"] == bad_credentials.body["message"]
-
-    response = _call(fake_github, "GET", "/repos/jacquev6/Xxx")
-    assert response.status_code == not_found.status == 404
-    assert response.json()["message"] == not_found.body["message"]
-
-    fake_github.set_permission("apache/tvm", fake_github.login, "read")
-    response = _call(fake_github, "GET", "/repos/apache/tvm/collaborators/lyloa/permission")
-    assert response.status_code == no_push.status == 403
-    assert response.json()["message"] == no_push.body["message"]
-
-    reset = fake_github.exhaust_rate_limit(reset_in=30)
-    response = _call(fake_github, "GET", "/repos/apache/tvm")
-    assert response.status_code == rate_limited.status == 403
-    assert response.json()["message"].startswith("API Rate Limit Exceeded for")
-    assert set(response.json()) == set(rate_limited.body)
-    assert response.headers["X-RateLimit-Remaining"] == rate_limited.headers["x-ratelimit-remaining"] == "0"
-    assert int(response.headers["X-RateLimit-Reset"]) == reset > time.time()
+    answers = fake_errors(fake_github)
+    for name, recorded in (("bad_credentials", bad_credentials), ("not_found", not_found), ("no_push", no_push)):
+        assert answers[name].status_code == recorded.status
+        assert answers[name].json()["message"] == recorded.body["message"]
+    assert answers["rate_limited"].status_code == rate_limited.status == 403
+    assert set(answers["rate_limited"].json()) == set(rate_limited.body)
+    assert rate_limited.headers["x-ratelimit-remaining"] == "0"
 
 
 def test_the_rate_limit_resets(fake_github):
@@ -287,6 +318,16 @@ def test_faults_on_demand(fake_github):
     fake_github.fail_next(1, match=r"^POST ")
     assert _call(fake_github, "GET", "/repos/apache/tvm").status_code == 200
     assert _call(fake_github, "POST", "/repos/apache/tvm/statuses/" + "0" * 40, {"state": "x"}).status_code == 502
+
+
+def test_a_secondary_limit_without_retry_after_carries_the_primary_limits_headers(fake_github):
+    fake_github.add_repo("apache/tvm")
+    fake_github.secondary_limit_next(retry_after=None)
+    response = _call(fake_github, "GET", "/repos/apache/tvm")
+    assert response.status_code == 403 and "secondary rate limit" in response.json()["message"]
+    assert "Retry-After" not in response.headers
+    assert int(response.headers["X-RateLimit-Remaining"]) > 0
+    assert int(response.headers["X-RateLimit-Reset"]) > time.time() + 3000
 
 
 def test_a_lost_answer_still_does_the_work(fake_github):
@@ -442,3 +483,15 @@ def test_comment_webhooks_match_the_schema(fake_github, validate_webhook, action
 def test_ping_webhook_matches_the_schema(fake_github, validate_webhook):
     fake_github.add_repo("apache/tvm")
     validate_webhook("ping", "event", fake_github.ping_event("apache/tvm"))
+
+
+def test_the_pull_requests_of_a_commit_are_listed_as_the_pulls_list_shows_them(fake_github):
+    """GitHub documents GET /commits/{sha}/pulls as a list of pull requests in the list's shape (whose
+    fields test_shapes_have_every_field_github_sends checks against a recording)."""
+    fake_github.add_repo("apache/tvm")
+    number = fake_github.add_pull("apache/tvm", author="alice")
+    sha = fake_github.pull("apache/tvm", number).head_sha
+    listed = _call(fake_github, "GET", "/repos/apache/tvm/pulls").json()
+    of_commit = _call(fake_github, "GET", f"/repos/apache/tvm/commits/{sha}/pulls")
+    assert of_commit.status_code == 200 and of_commit.json() == listed
+    assert _call(fake_github, "GET", "/repos/apache/tvm/commits/nope/pulls").status_code == 422

@@ -191,11 +191,29 @@ def test_no_secret_reaches_the_job_that_builds_pr_code():
     text = (ROOT / "workflows" / "perfbot-pr.yml").read_text()
     assert "secrets." not in text and "pull_request_target" not in text.split("jobs:")[1]
     pr = workflow("perfbot-pr.yml")
-    assert pr["permissions"] == {"contents": "read"} and all("permissions" not in j for j in pr["jobs"].values())
+    assert pr["permissions"] == {"contents": "read", "pull-requests": "read"}
+    assert all("permissions" not in j for j in pr["jobs"].values())
     measure = pr["jobs"]["measure"]
     assert measure["env"]["PERFBOT_CACHE"] != workflow("perfbot-base.yml")["jobs"]["measure"]["env"]["PERFBOT_CACHE"]
+
+
+def test_pr_code_runs_only_at_the_sha_the_trusted_gate_approved():
+    """Never the moving refs/pull/N/head: a push after the approval would run unapproved code."""
+    pr = workflow("perfbot-pr.yml")
+    measure = pr["jobs"]["measure"]
+    assert measure["env"]["HEAD_SHA"] == "${{ needs.plan.outputs.sha }}"
+    assert measure["if"] == "needs.plan.outputs.any == 'true' && needs.plan.outputs.sha != ''"
+    assert pr["jobs"]["plan"]["outputs"]["sha"] == "${{ steps.plan.outputs.sha }}"
     head = [s for _, s in steps(ROOT / "workflows" / "perfbot-pr.yml") if s.get("with", {}).get("path") == "tvm"]
-    assert head[0]["with"]["ref"] == "refs/pull/${{ env.PR_NUMBER }}/head"
+    assert head[0]["with"]["ref"] == "${{ env.HEAD_SHA }}"
+    script = " ".join(step.get("run", "") for step in measure["steps"])
+    assert 'if [ "$SHA" != "$HEAD_SHA" ]; then' in script
+    plan_step = next(s for s in pr["jobs"]["plan"]["steps"] if s.get("id") == "plan")
+    assert "--event-path" in plan_step["run"] and "collaborators/$COMMENTER/permission" in plan_step["run"]
+    assert not any(
+        s.get("uses", "").startswith("actions/checkout@") and s.get("with", {}).get("path") != "perfbot"
+        for s in pr["jobs"]["plan"]["steps"]
+    )  # the gate never checks out PR code
 
 
 def test_the_reporter_never_runs_pr_code_and_checks_what_the_artifacts_claim():
@@ -278,6 +296,7 @@ DEVICES = {
             [("local", "smoke"), ("qemu", "smoke"), ("rpi4", "smoke")],
         ),
         ("issue_comment", "", "", "```\n@perfbot rerun\n```\n> @perfbot rerun\n@perfbot cancel\n@perfbot help", []),
+        ("issue_comment", "", "", "text\n\n    @perfbot rerun\n\n<!--\n@perfbot rerun\n-->", []),
         ("issue_comment", "", "", "@perfbot rerun device=off", []),
         ("issue_comment", "", "", "@perfbot rerun bogus", []),
         ("issue_comment", "", "", "LGTM, thanks @perfbot", []),
@@ -285,6 +304,96 @@ DEVICES = {
 )
 def test_plan_runs_what_the_event_asks_for(event, device, suite, comment, runs):
     assert plan.wanted_runs(DEVICES, event, device, suite, comment) == runs
+
+
+BASE = "apache/tvm"
+SHA_A, SHA_B = "a" * 40, "b" * 40
+
+
+def pull_json(head_repo: str | None, sha: str = SHA_A, updated_at: str = "2024-05-01T12:00:00Z", state="open"):
+    return {
+        "state": state,
+        "updated_at": updated_at,
+        "head": {"sha": sha, "repo": {"full_name": head_repo} if head_repo else None},
+    }
+
+
+def comment_event(created_at: str = "2024-05-01T12:00:00Z", who: str = "maintainer"):
+    return {"repository": {"full_name": BASE}, "comment": {"user": {"login": who}, "created_at": created_at}}
+
+
+def pr_event(head_repo: str | None, sha: str = SHA_A):
+    head = {"sha": sha, "repo": {"full_name": head_repo} if head_repo else None}
+    return {"repository": {"full_name": BASE}, "pull_request": {"head": head}}
+
+
+@pytest.mark.parametrize(
+    "event_name, event, pull, permission, sha, why",
+    [
+        ("pull_request", pr_event(BASE), pull_json(BASE), {}, SHA_A, "a branch of this repository"),
+        ("pull_request", pr_event("mallory/tvm"), pull_json("mallory/tvm"), {}, "", "comes from a fork"),
+        ("pull_request", pr_event(None), pull_json(None), {}, "", "comes from a fork"),  # the fork was deleted
+        # A maintainer's comment after the last change of the PR approves the head GitHub has.
+        ("issue_comment", comment_event(), pull_json("mallory/tvm"), {"role_name": "maintain"}, SHA_A, "approved"),
+        (
+            "issue_comment",
+            comment_event("2024-05-01T12:00:05Z"),
+            pull_json("mallory/tvm", SHA_B),
+            {"role_name": "write"},
+            SHA_B,
+            "approved",
+        ),
+        # The PR changed (a push) after the comment: not covered.
+        (
+            "issue_comment",
+            comment_event("2024-05-01T11:59:59Z"),
+            pull_json("mallory/tvm", SHA_B),
+            {"role_name": "admin"},
+            "",
+            "changed after @maintainer's comment",
+        ),
+        # A branch of the repository needs no approval; a later change does not matter.
+        (
+            "issue_comment",
+            comment_event("2024-05-01T11:00:00Z"),
+            pull_json(BASE),
+            {"role_name": "write"},
+            SHA_A,
+            "requested",
+        ),
+        # author_association COLLABORATOR includes read-only collaborators: the role decides.
+        ("issue_comment", comment_event(), pull_json("mallory/tvm"), {"role_name": "triage"}, "", "has triage access"),
+        ("issue_comment", comment_event(), pull_json("mallory/tvm"), {}, "", "has none access"),
+        ("issue_comment", comment_event(), pull_json(BASE, state="closed"), {"role_name": "admin"}, "", "closed"),
+    ],
+)
+def test_the_gate_lets_fork_code_run_only_at_an_approved_head(event_name, event, pull, permission, sha, why):
+    got, reason = plan.head_to_run(event_name, event, pull, permission)
+    assert got == sha and why in reason
+
+
+def test_plan_with_the_gate_prints_the_sha_or_runs_nothing(tmp_path, capsys):
+    files = {
+        "event": comment_event("2024-05-01T11:00:00Z"),
+        "pull": pull_json("mallory/tvm"),
+        "permission": {"role_name": "maintain"},
+    }
+    for name, data in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+    args = ["--devices", str(ROOT / "devices.yml"), "--event", "issue_comment"]
+    args += ["--event-path", str(tmp_path / "event.json"), "--pull", str(tmp_path / "pull.json")]
+    args += ["--permission", str(tmp_path / "permission.json")]
+    os.environ["COMMENT"] = "@perfbot run"
+    try:
+        plan.main(args)
+        refused = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+        (tmp_path / "event.json").write_text(json.dumps(comment_event("2024-05-01T12:00:00Z")))
+        plan.main(args)
+        approved = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    finally:
+        del os.environ["COMMENT"]
+    assert (refused["sha"], refused["any"]) == ("", "false")
+    assert (approved["sha"], approved["any"]) == (SHA_A, "true")
 
 
 def test_plan_groups_devices_by_runner():

@@ -29,10 +29,29 @@ def watch(repo, branch, interval, once, db_path):
     show_default=True,
     help="Seconds between publishing rounds.",
 )
+@click.option(
+    "--repo",
+    "repos",
+    multiple=True,
+    metavar="OWNER/NAME",
+    help="Reconcile with polls of this repository (repeatable): catches up after downtime and lost deliveries.",
+)
+@click.option("--branch", default="main", show_default=True, help="Base branch of the reconciled repositories.")
+@click.option(
+    "--reconcile-every",
+    "reconcile_every",
+    type=click.FloatRange(min=0),
+    default=10,
+    show_default=True,
+    metavar="MINUTES",
+    help="Minutes between reconciling polls (conditional requests: free while nothing changed); 0: at start only.",
+)
 @db_option
-def serve(host, port, interval, db_path):
+def serve(host, port, interval, repos, branch, reconcile_every, db_path):
     """Receive GitHub webhooks (signed with $PERFBOT_WEBHOOK_SECRET); queue jobs and publish results."""
-    service.serve(settings(), host, port, interval, db_path)
+    service.serve(
+        settings(), host, port, interval, db_path, repos=repos, branch=branch, reconcile_every_s=reconcile_every * 60
+    )
 
 
 @click.command()

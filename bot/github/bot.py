@@ -1,30 +1,32 @@
 """The bot: what happens when a PR opens, gets a push, closes, or gets a `@perfbot` comment.
 
-Events from webhooks and from polling go through the same `handle`. They are
-first kept in the inbox table (`receive`), then handled by `process_inbox`,
-which retries with backoff while GitHub is down or rate limited: work waits,
-nothing is lost. Every effect is idempotent (jobs by key, comments by marker,
-reactions by GitHub's own dedup, handled comments by id), so an event handled
-twice changes nothing the second time.
+Events from webhooks and from polling go through the same `handle`, which
+dispatches by event type (`HANDLERS`); a command goes to the method its verb
+names (bot.github.commands.VERBS). Events are first kept in the inbox table
+(`receive`), then handled by `process_inbox`, which tries again later while
+GitHub is down or rate limited (bot.github.retry): work waits, nothing is lost.
+Every effect is idempotent (jobs by key, comments by marker, reactions by
+GitHub's own dedup, handled comments by id), so an event handled twice changes
+nothing the second time.
+
+A fork PR's head runs only with an approval that names it (bot.github.approval):
+before acting on a command the PR is read from GitHub, so the head queued is the
+one GitHub has, and a late delivery of an older head is ignored.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
-import random
 import time
-from dataclasses import dataclass
-from datetime import datetime
 
 from bot.config import GitHubSettings
 from bot.devices import Registry
 from bot.errors import GitHubError
-from bot.github import commands, comment, events
-from bot.github.client import GitHubUnavailable, RateLimited
+from bot.github import approval, commands, comment, events
+from bot.github.events import PullRequest
+from bot.github.retry import DEFAULT as DEFAULT_RETRY
+from bot.github.retry import NEVER, RetryPolicy
 from bot.store.jobs import job_key
-from bot.vocabulary import PIPELINES, SUITES
 
 log = logging.getLogger("perfbot.bot")
 
@@ -32,152 +34,125 @@ log = logging.getLogger("perfbot.bot")
 BASELINE_PRIORITY = 10
 BASE_PRIORITY = 5
 PR_PRIORITY = 0
-#: Give up on an inbox event after this many failed attempts.
-MAX_EVENT_ATTEMPTS = 20
 
-
-@dataclass(frozen=True)
-class PullSeen:
-    """Polling found a PR new or changed."""
-
-    pull: dict
-
-
-@dataclass(frozen=True)
-class PullGone:
-    """Polling found a PR no longer open."""
-
-    repo: str
-    number: int
-
-
-@dataclass(frozen=True)
-class BaseHead:
-    """Polling found a new head of the base branch."""
-
-    repo: str
-    sha: str
-
-
-@dataclass(frozen=True)
-class CommentSeen:
-    """Polling found a new PR comment."""
-
-    repo: str
-    number: int
-    comment_id: int
-    author: str
-    body: str
-    action: str = "created"
-    is_pull_request: bool = True
-    created_at: str = ""
-
-
-#: Event types the inbox can hold, by class name.
-EVENT_TYPES = {cls.__name__: cls for cls in (PullSeen, PullGone, BaseHead, CommentSeen)}
+#: Which method handles which event; events not listed (ping) are taken and let go.
+HANDLERS: dict[type, str] = {
+    events.PullRequestEvent: "on_pull_request",
+    events.CommentEvent: "on_comment",
+    events.CommentSeen: "on_comment",
+    events.PushEvent: "on_push",
+    events.PullSeen: "on_pull_seen",
+    events.PullGone: "on_pull_gone",
+    events.BaseHead: "on_base_head",
+}
 
 
 class Bot:
-    def __init__(self, store, github, registry: Registry, settings: GitHubSettings, clock=time.time, on_post=None):
+    def __init__(
+        self,
+        store,
+        github,
+        registry: Registry,
+        settings: GitHubSettings,
+        clock=time.time,
+        on_post=None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ):
         self.store = store
         self.github = github
         self.registry = registry
         self.settings = settings
         self.clock = clock
         self.on_post = on_post  # see bot.github.publish.PostHook
+        self.retry = retry
 
     # Intake ----------------------------------------------------------------
 
-    def receive(self, event) -> None:
+    def receive(self, event: events.Event) -> None:
         """Keep an event for handling (the webhook answers at once; GitHub may be slow or down)."""
-        self.store.inbox_add(type(event).__name__, json.dumps(dataclasses.asdict(event)))
+        self.store.inbox_add(*events.encode(event))
 
     def process_inbox(self) -> int:
+        """Handle the events that are due; a failure keeps the event for later (see bot.github.retry)."""
         handled = 0
         for item in self.store.inbox_due(self.clock()):
-            kind = EVENT_TYPES.get(item["event"]) or getattr(events, item["event"])
-            event = kind(**json.loads(item["payload"]))
             try:
-                self.handle(event)
-            except GitHubError as e:
-                retry = e.reset_at if isinstance(e, RateLimited) and e.reset_at else self._backoff(item["attempts"])
-                give_up = item["attempts"] + 1 >= MAX_EVENT_ATTEMPTS
-                log.warning("event %s deferred: %s", item["id"], e)
-                self.store.inbox_retry(item["id"], str(e), retry, give_up)
-                if isinstance(e, (RateLimited, GitHubUnavailable)):
+                self.handle(events.decode(item["event"], item["payload"]))
+            except Exception as e:  # noqa: BLE001 - GitHub trouble waits; a bug must not wedge the inbox
+                retry_at = self.retry.next_attempt(e, item["attempts"] + 1, self.clock())
+                if isinstance(e, GitHubError):
+                    log.warning("event %s deferred: %s", item["id"], e)
+                    error = str(e)
+                else:
+                    log.exception("event %s failed", item["id"])
+                    error = f"{type(e).__name__}: {e}"
+                self.store.inbox_retry(item["id"], error, retry_at, give_up=retry_at == NEVER)
+                if self.retry.stops_round(e):
                     break  # the rest would only fail the same way; they stay due for the next round
-                continue
-            except Exception as e:  # a bug must not wedge the inbox: keep the event, log, move on
-                log.exception("event %s failed", item["id"])
-                self.store.inbox_retry(
-                    item["id"], f"{type(e).__name__}: {e}", self._backoff(item["attempts"]), item["attempts"] + 1 >= 3
-                )
                 continue
             self.store.inbox_done(item["id"])
             handled += 1
         return handled
 
-    def _backoff(self, attempts: int) -> float:
-        return self.clock() + min(600.0, 5.0 * 2**attempts) * (0.5 + random.random() / 2)
-
-    def handle(self, event) -> None:
-        if isinstance(event, events.PullRequestEvent):
-            self.on_pull_request(event)
-        elif isinstance(event, events.CommentEvent):
-            self.on_comment(event)
-        elif isinstance(event, CommentSeen):
-            self.on_comment(event)
-        elif isinstance(event, events.PushEvent):
-            self.on_push(event)
-        elif isinstance(event, PullSeen):
-            self.sync_pull(event.pull)
-        elif isinstance(event, PullGone):
-            self.close_pull(event.repo, event.number)
-        elif isinstance(event, BaseHead):
-            self.schedule_base(event.repo, event.sha)
+    def handle(self, event: events.Event) -> None:
+        name = HANDLERS.get(type(event))
+        if name is not None:
+            getattr(self, name)(event)
 
     # Pull requests -----------------------------------------------------------
 
-    def on_pull_request(self, e) -> None:
-        if e.action == "closed" or e.state == "closed":
-            self.close_pull(e.repo, e.number)
+    def on_pull_request(self, e: events.PullRequestEvent) -> None:
+        if e.action == "closed" or e.pull.state == "closed":
+            self.close_pull(e.pull.repo, e.pull.number)
             return
         if e.action not in ("opened", "synchronize", "reopened", "edited", "ready_for_review"):
             return
-        self.sync_pull(pull_fields(e))
+        self.sync_pull(e.pull)
 
-    def sync_pull(self, pull: dict) -> None:
+    def on_pull_seen(self, e: events.PullSeen) -> None:
+        self.sync_pull(e.pull)
+
+    def on_pull_gone(self, e: events.PullGone) -> None:
+        self.close_pull(e.repo, e.number)
+
+    def sync_pull(self, pull: PullRequest) -> None:
         """A PR as GitHub has it now: remember it, retire the old head's jobs, queue the new head's."""
-        repo, number = pull["repo"], pull["number"]
-        if pull.get("state", "open") != "open":
+        repo, number = pull.repo, pull.number
+        if pull.state != "open":
             self.close_pull(repo, number)
             return
         known = self.store.pull(repo, number)
+        if known and known["head_sha"] != pull.head_sha and approval.earlier(pull.updated_at, known.get("head_at")):
+            log.info("%s#%s: ignored a late event for the older head %s", repo, number, pull.head_sha[:10])
+            return
         if (
             known
-            and known["head_sha"] == pull["head_sha"]
+            and known["head_sha"] == pull.head_sha
             and known["state"] == "open"
             and known.get("merge_base")
-            and known["base_ref"] == pull["base_ref"]
+            and known["base_ref"] == pull.base_ref
         ):
-            self.store.save_pull(**{**known, "title": pull.get("title") or known["title"]})
+            self.store.save_pull(**{**known, "title": pull.title or known["title"]})
             return
         self.remember_pull(pull)
-        cancelled = self.store.cancel_jobs(repo, number, keep_sha=pull["head_sha"], reason="superseded by a new push")
+        cancelled = self.store.cancel_jobs(repo, number, keep_sha=pull.head_sha, reason="superseded by a new push")
         if cancelled:
             log.info("%s#%s: cancelled %d jobs of the previous head", repo, number, cancelled)
         if self.may_run(repo, number):
-            self.schedule_pr(repo, number)
-        self.store.mark_dirty(repo, number, f"head {pull['head_sha']}")
+            self._queue(repo, number)
+        self.store.mark_dirty(repo, number, f"head {pull.head_sha}")
 
-    def remember_pull(self, pull: dict) -> None:
+    def remember_pull(self, pull: PullRequest) -> None:
         """Keep the PR as GitHub has it, with the merge base its results compare against.
 
-        Its updated_at becomes now: when the bot first saw this head (a fork's approval must be newer).
+        A head keeps the GitHub time it was first seen with (`head_at`, see bot.github.approval).
         """
-        merge_base = self.github.merge_base(pull["repo"], pull["base_ref"], pull["head_sha"])
-        fields = {k: v for k, v in pull.items() if k != "updated_at"}
-        self.store.save_pull(**{**fields, "merge_base": merge_base, "state": "open"})
+        known = self.store.pull(pull.repo, pull.number)
+        head_at = pull.updated_at or None
+        if known and known["head_sha"] == pull.head_sha and known.get("head_at"):
+            head_at = known["head_at"]
+        merge_base = self.github.merge_base(pull.repo, pull.base_ref, pull.head_sha)
+        self.store.save_pull(**pull.row(), merge_base=merge_base, head_at=head_at)
 
     def close_pull(self, repo: str, number: int) -> None:
         known = self.store.pull(repo, number)
@@ -198,7 +173,13 @@ class Bot:
             self.github.permission(repo, pull["author"]), pull["author"], self.settings.allowlist
         )
 
-    def schedule_pr(
+    def schedule_pr(self, repo: str, number: int, **options) -> int:
+        """Queue the head's jobs, if it may run (a fork's head needs an approval naming it); see `_queue`."""
+        if not self.may_run(repo, number):
+            return 0
+        return self._queue(repo, number, **options)
+
+    def _queue(
         self,
         repo: str,
         number: int,
@@ -209,7 +190,10 @@ class Bot:
         suite: str | None = None,
         config: str = "default",
     ) -> int:
-        """Queue the head's jobs (and any missing baseline first); returns how many were (re)queued."""
+        """Queue the stored head's jobs (and any missing baseline first); returns how many were (re)queued.
+
+        Callers have checked that the head may run (`may_run`).
+        """
         pull = self.store.pull(repo, number)
         head, base = pull["head_sha"], pull["merge_base"]
         changed = 0
@@ -249,8 +233,8 @@ class Bot:
         """No complete run of the merge base yet, and none queued (a rerun also retries a failed one)."""
         if self.store.has_base_run(device, base, suite):
             return False
-        queued = self.store.jobs("key = ?", [job_key(repo, base, device, suite, config, "base")])
-        return not queued or (rerun and queued[0]["state"] == "failed")
+        queued = self.store.job_with_key(job_key(repo, base, device, suite, config, "base"))
+        return queued is None or (rerun and queued["state"] == "failed")
 
     def targets(self, device: str | None = None, suite: str | None = None):
         """(device, suite) pairs to run: enabled devices and their suites, narrowed by a command's options."""
@@ -269,13 +253,16 @@ class Bot:
 
     # Base branch -------------------------------------------------------------
 
-    def on_push(self, e) -> None:
+    def on_push(self, e: events.PushEvent) -> None:
         if e.deleted or not e.ref.startswith("refs/heads/"):
             return
         branch = e.ref[len("refs/heads/") :]
         if branch != (e.default_branch or "main"):
             return
         self.schedule_base(e.repo, e.after)
+
+    def on_base_head(self, e: events.BaseHead) -> None:
+        self.schedule_base(e.repo, e.sha)
 
     def schedule_base(self, repo: str, sha: str) -> int:
         changed = 0
@@ -295,11 +282,10 @@ class Bot:
 
     # Comments ------------------------------------------------------------------
 
-    def on_comment(self, e) -> None:
+    def on_comment(self, e: events.CommentEvent | events.CommentSeen) -> None:
         if e.action != "created" or not e.is_pull_request:
             return
-        mention = self.settings.mention
-        found = commands.parse(e.body, mention)
+        found = commands.parse(e.body, self.settings.mention)
         if not found or self._is_own(e):
             return
         if not self.store.first_sight_of_comment(e.comment_id, e.repo, e.number, e.author):
@@ -319,71 +305,94 @@ class Bot:
         return me is not None and author == me.lower()
 
     def command(self, e, command: commands.Command) -> str:
-        mention = self.settings.mention
-        if command.verb == "help" and command.problem is None:
-            self._react(e, "eyes")
-            self._reply(e, commands.help_text(mention))
-            return "help"
+        """Carry out one command line: the verb's own method, once its problems and its giver are checked."""
         if command.problem:
-            return self._refuse(e, f"{command.problem} in `{command.line}`; try `@{mention} help`")
-        permission = self.github.permission(e.repo, e.author)
-        if not commands.may_command(permission, e.author, self.settings.allowlist):
-            return self._refuse(
-                e,
-                f"`{command.line}` needs write access to {e.repo} (you have "
-                f"{permission or 'no'} access) or a place on the bot's allowlist; "
-                f"a maintainer can give the command for you",
-            )
-        pull = self.store.pull(e.repo, e.number)
-        if pull is None or pull["state"] != "open":
-            fresh = self.github_pull(e.repo, e.number)  # a PR from before perfbot watched, or reopened
-            if fresh["state"] != "open":
-                return self._refuse(e, "this pull request is closed")
-            self.sync_pull(fresh)
-            pull = self.store.pull(e.repo, e.number)
-        if command.verb == "cancel":
-            n = self.store.cancel_jobs(e.repo, e.number, reason=f"cancelled by @{e.author}")
-            self._react(e, "eyes")
-            self.store.mark_dirty(e.repo, e.number, f"cancel {e.comment_id}")
-            return f"cancelled {n}"
+            return self._refuse(e, f"{command.problem} in `{command.line}`; try `@{self.settings.mention} help`")
+        verb = command.spec
+        if verb.who == commands.WRITERS:
+            permission = self.github.permission(e.repo, e.author)
+            if not commands.may_command(permission, e.author, self.settings.allowlist):
+                return self._refuse(
+                    e,
+                    f"`{command.line}` needs write access to {e.repo} (you have "
+                    f"{permission or 'no'} access) or a place on the bot's allowlist; "
+                    f"a maintainer can give the command for you",
+                )
+        return getattr(self, verb.does)(e, command)
+
+    def do_help(self, e, command: commands.Command) -> str:
+        self._react(e, "eyes")
+        self._reply(e, commands.help_text(self.settings.mention))
+        return "help"
+
+    def do_cancel(self, e, command: commands.Command) -> str:
+        if self._open_pull(e) is None:
+            return self._refuse(e, "this pull request is closed")
+        n = self.store.cancel_jobs(e.repo, e.number, reason=f"cancelled by @{e.author}")
+        self._react(e, "eyes")
+        self.store.mark_dirty(e.repo, e.number, f"cancel {e.comment_id}")
+        return f"cancelled {n}"
+
+    def do_run(self, e, command: commands.Command) -> str:
+        return self._run(e, command, force=False)
+
+    def do_rerun(self, e, command: commands.Command) -> str:
+        return self._run(e, command, force=True)
+
+    def _run(self, e, command: commands.Command, *, force: bool) -> str:
+        """`run` and `rerun`: queue the head GitHub has now; a fork's head only with an approval that covers it."""
+        pull = self._open_pull(e)
+        if pull is None:
+            return self._refuse(e, "this pull request is closed")
         unknown = self._unknown_option(command)
         if unknown:
             return self._refuse(e, unknown)
+        head = pull["head_sha"]
         if pull["is_fork"] and not self.may_run(e.repo, e.number):
-            if _before(getattr(e, "created_at", ""), pull.get("updated_at")):
+            if not approval.covers(getattr(e, "created_at", ""), pull.get("head_at")):
+                mention = self.settings.mention
                 return self._refuse(
                     e,
-                    f"this fork's head changed to `{pull['head_sha'][:10]}` after your "
-                    f"comment, and an approval covers only the code you saw; comment "
-                    f"`@{mention} run` again to run this head",
+                    f"this fork's head is now `{head[:10]}`, and GitHub shows the pull request changed after "
+                    f"your comment, so your approval may not cover this code (an approval covers only the code "
+                    f"you saw); look at the new commits and comment `@{mention} run` again to run this head",
                 )
-            self.store.approve(e.repo, e.number, pull["head_sha"], e.author)
-        if command.verb == "run":
-            n = self.schedule_pr(e.repo, e.number, requested_by=e.author)
-        else:
-            n = self.schedule_pr(
-                e.repo,
-                e.number,
-                force=True,
-                requested_by=e.author,
-                device=command.device,
-                suite=command.suite,
-                config=command.config or "default",
-            )
+            self.store.approve(e.repo, e.number, head, e.author)
+        n = self._queue(
+            e.repo,
+            e.number,
+            force=force,
+            requested_by=e.author,
+            device=command.device,
+            suite=command.suite,
+            config=command.config or "default",
+        )
         self._react(e, "eyes")
         self.store.mark_dirty(e.repo, e.number, f"{command.verb} {e.comment_id}")
         return f"{command.verb}: {n} jobs queued"
+
+    def _open_pull(self, e) -> dict | None:
+        """The PR the comment is on, open; None when closed.
+
+        A fork PR is read from GitHub first: its head may have moved without the bot knowing (a lost or
+        late `synchronize`), and what runs must be the head GitHub has, not the one the bot stored.
+        A PR the bot does not know yet (from before it watched, or reopened) is read too.
+        """
+        pull = self.store.pull(e.repo, e.number)
+        if pull is None or pull["state"] != "open" or pull["is_fork"]:
+            fresh = self.github.pull(e.repo, e.number)
+            if fresh.state != "open":
+                return None
+            self.sync_pull(fresh)
+            pull = self.store.pull(e.repo, e.number)
+        return pull
 
     def _unknown_option(self, command: commands.Command) -> str | None:
         if command.device and command.device not in self.registry.devices:
             return f"unknown device `{command.device}` (known: {', '.join(sorted(self.registry.devices))})"
         if command.device and not self.registry.devices[command.device].enabled:
             return f"device `{command.device}` is disabled in devices.yml"
-        if command.suite and command.suite not in SUITES:
-            return f"unknown suite `{command.suite}` (known: {', '.join(SUITES)})"
-        if command.config and command.config not in PIPELINES:
-            return f"unknown config `{command.config}` (known: {', '.join(PIPELINES)})"
-        return None
+        return commands.value_problem(command)
 
     def _react(self, e, content: str) -> None:
         self.github.react(e.repo, e.comment_id, content)
@@ -418,33 +427,5 @@ class Bot:
         if self.on_post is not None:
             self.on_post("reply", e.repo, e.number, str(e.comment_id), body)
 
-    def github_pull(self, repo: str, number: int) -> dict:
-        return pull_fields(self.github.pull(repo, number))
-
-
-def _before(comment_time: str, head_seen: str | None) -> bool:
-    """Whether a comment was written before the bot saw the PR's current head (unknown times: no)."""
-    if not comment_time or not head_seen:
-        return False
-    try:
-        return datetime.fromisoformat(comment_time) < datetime.fromisoformat(head_seen)
-    except ValueError:
-        return False
-
-
-def pull_fields(pull) -> dict:
-    """The pull_requests row for a PR, from a webhook event or from bot.github.client.PullInfo."""
-    return {
-        "repo": pull.repo,
-        "number": pull.number,
-        "title": pull.title,
-        "author": pull.author,
-        "head_sha": pull.head_sha,
-        "head_repo": pull.head_repo,
-        "head_ref": pull.head_ref,
-        "base_ref": pull.base_ref,
-        "base_sha": pull.base_sha,
-        "is_fork": pull.is_fork,
-        "state": pull.state,
-        "url": getattr(pull, "url", None) or getattr(pull, "html_url", None),
-    }
+    def github_pull(self, repo: str, number: int) -> PullRequest:
+        return self.github.pull(repo, number)

@@ -1,7 +1,7 @@
 """GitHub access for perfbot: the only module that imports PyGithub.
 
 Everything the bot needs from GitHub is a method of `GitHub` that takes and
-returns plain values (PullInfo, CommentInfo, str, int), never PyGithub objects,
+returns plain values (PullRequest, CommentInfo, str, int), never PyGithub objects,
 so the rest of the bot can be tested without a network and keeps working when
 PyGithub changes.
 
@@ -12,10 +12,14 @@ Why it looks the way it does:
   not count that against the rate limit, so an idle poll costs nothing; the
   methods then return None.
 - Failures are bounded: a 5xx or a network error is retried a few times with
-  exponential backoff and jitter, then raised as GitHubUnavailable; a rate
-  limit is raised at once as RateLimited (with the time it resets) unless
-  GitHub asks for a short Retry-After, which is honoured. The caller keeps the
-  work and comes back later; nothing here sleeps for long.
+  exponential backoff and jitter, then raised as GitHubUnavailable. Rate limits
+  follow GitHub's documented rule: a `Retry-After` is honoured (waited out here
+  when short, else raised); with `x-ratelimit-remaining: 0` the wait is until
+  `x-ratelimit-reset`; a secondary limit without `Retry-After` waits at least a
+  minute, doubling while it goes on (1, 2, 4, ... up to 15 minutes), never until
+  the primary limit's reset, which may be an hour away. Everything longer than a
+  short Retry-After is raised as RateLimited with the time to come back: the
+  caller keeps the work and comes back later; nothing here sleeps for long.
 - Writes are safe to repeat: `upsert_comment` finds the bot's comment by its
   hidden marker before it creates one, so a retry after a lost answer edits
   instead of duplicating; `reply` looks for its own identical comment before
@@ -40,11 +44,12 @@ from typing import Any, Protocol, TypeVar
 
 import github
 import requests
+import tenacity
 from github.GithubException import GithubException
 
 from bot.config import GitHubSettings
 from bot.errors import ConfigError, GitHubError
-from bot.github.events import is_fork
+from bot.github.events import PullRequest
 
 log = logging.getLogger("perfbot.github")
 
@@ -56,6 +61,9 @@ STATUS_STATES = ("error", "failure", "pending", "success")
 STATUS_DESCRIPTION_MAX = 140
 #: How far back `reply` looks for its own comment after a failed post (covers clock skew).
 REPLY_LOOKBACK_S = 120
+#: A secondary rate limit without Retry-After: wait this long at first, doubling up to the maximum.
+SECONDARY_FIRST_WAIT_S = 60.0
+SECONDARY_MAX_WAIT_S = 900.0
 
 
 class GitHubUnavailable(GitHubError):
@@ -76,24 +84,6 @@ class GitHubAuthError(GitHubError):
 
 class GitHubNotFound(GitHubError):
     "GitHub has no such repository, pull request or comment (or hides it from these credentials)"
-
-
-@dataclass(frozen=True)
-class PullInfo:
-    repo: str
-    number: int
-    title: str
-    author: str
-    head_sha: str
-    head_repo: str | None  # None when the fork was deleted
-    head_ref: str
-    base_ref: str
-    base_sha: str
-    is_fork: bool
-    state: str
-    draft: bool
-    url: str
-    updated_at: str
 
 
 @dataclass(frozen=True)
@@ -180,6 +170,7 @@ class GitHub:
         self._requester = self._gh.requester
         self._login: str | None = None
         self._login_known = False
+        self._secondary_strikes = 0  # secondary limits without Retry-After in a row
 
     def __repr__(self) -> str:
         return f"GitHub(api_url={self.settings.api_url!r}, auth={self._auth_kind!r}, dry_run={self.dry_run})"
@@ -194,15 +185,15 @@ class GitHub:
 
     # Reads -------------------------------------------------------------------------------------
 
-    def open_pulls(self, repo: str, *, refresh: bool = False) -> list[PullInfo] | None:
+    def open_pulls(self, repo: str, *, refresh: bool = False) -> list[PullRequest] | None:
         """Every open PR, or None when GitHub says nothing changed since the stored ETags (free of rate limit).
 
         Each page has its own ETag, so a change on any page is seen; `refresh` ignores
         stored ETags (a full read, e.g. at start-up when the last answer may not have been acted on).
         """
 
-        def read() -> list[PullInfo] | None:
-            pulls: list[PullInfo] = []
+        def read() -> list[PullRequest] | None:
+            pulls: list[PullRequest] = []
             changed = False
             for page in range(1, 1000):
                 fresh, value = self._conditional_get(
@@ -210,13 +201,13 @@ class GitHub:
                     f"/repos/{repo}/pulls",
                     {"state": "open", "sort": "created", "direction": "desc", "per_page": self._per_page, "page": page},
                     lambda data, headers: {
-                        "pulls": [_pull_fields(p) for p in data],
+                        "pulls": [dataclasses.asdict(PullRequest.from_api(p)) for p in data],
                         "next": _next_link(headers.get("link")) is not None,
                     },
                     refresh,
                 )
                 changed |= fresh
-                pulls.extend(PullInfo(**fields) for fields in value["pulls"])
+                pulls.extend(PullRequest(**fields) for fields in value["pulls"])
                 if not value["next"]:
                     break
             return pulls if changed else None
@@ -253,9 +244,27 @@ class GitHub:
 
         return self._call(f"list the new comments of {repo}", read)
 
-    def pull(self, repo: str, number: int) -> PullInfo:
+    def pull(self, repo: str, number: int) -> PullRequest:
         data = self._call(f"read {repo}#{number}", lambda: self._json("GET", f"/repos/{repo}/pulls/{number}"))
-        return PullInfo(**_pull_fields(data))
+        return PullRequest.from_api(data)
+
+    def pulls_for_commit(self, repo: str, sha: str) -> list[PullRequest]:
+        """The pull requests a commit belongs to (GET /repos/{repo}/commits/{sha}/pulls), every page.
+
+        The one merged into the repository's default branch comes first (for a commit of main, the PR
+        that brought it: what a bisect names), then merged ones, then open ones, each newest first.
+        """
+
+        def read() -> tuple[list[dict], str]:
+            found = list(self._iter_pages(f"/repos/{repo}/commits/{sha}/pulls", {"per_page": self._per_page}))
+            default = self._json("GET", f"/repos/{repo}")["default_branch"] if found else ""
+            return found, default
+
+        found, default_branch = self._call(f"list the pull requests of commit {sha[:12]} in {repo}", read)
+        pulls = [(PullRequest.from_api(data), data.get("merged_at") or "") for data in found]
+        pulls.sort(key=lambda item: (item[1], item[0].number), reverse=True)  # newest merge, then newest PR
+        pulls.sort(key=lambda item: (not (item[0].merged and item[0].base_ref == default_branch), not item[0].merged))
+        return [pull for pull, _ in pulls]
 
     def branch_head(self, repo: str, branch: str, *, refresh: bool = False) -> str | None:
         """The branch's head sha, or None when it has not moved since the stored ETag (free of rate limit)."""
@@ -445,10 +454,14 @@ class GitHub:
 
     def _iter_comments(self, repo: str, number: int, since: str | None = None):
         """Raw comment objects, oldest first, every page (following GitHub's Link headers)."""
-        params: dict[str, Any] | None = {"per_page": self._per_page}
+        params: dict[str, Any] = {"per_page": self._per_page}
         if since:
             params["since"] = since
-        url: str | None = f"/repos/{repo}/issues/{number}/comments"
+        yield from self._iter_pages(f"/repos/{repo}/issues/{number}/comments", params)
+
+    def _iter_pages(self, path: str, params: dict[str, Any] | None):
+        """The items of a listed resource, every page (following GitHub's Link headers)."""
+        url: str | None = path
         while url:
             headers, page = self._requester.requestJsonAndCheck("GET", url, parameters=params)
             yield from page
@@ -490,7 +503,9 @@ class GitHub:
         for attempt in range(1, policy.attempts + 1):
             self._refuse_if_exhausted(what)
             try:
-                return operation()
+                result = operation()
+                self._secondary_strikes = 0
+                return result
             except GithubException as e:
                 headers = {k.lower(): v for k, v in (e.headers or {}).items()}
                 message = _message(e.data)
@@ -504,10 +519,17 @@ class GitHub:
                     log.warning("%s: secondary rate limit; waiting %gs as GitHub asks", what, wait)
                     self._sleep(wait)
                     continue
-                if e.status in (403, 429) and (headers.get("x-ratelimit-remaining") == "0" or _is_limit(message)):
-                    reset = _number(headers.get("x-ratelimit-reset")) or self._clock() + 60.0
+                if e.status in (403, 429) and headers.get("x-ratelimit-remaining") == "0":
+                    reset = _number(headers.get("x-ratelimit-reset")) or self._clock() + SECONDARY_FIRST_WAIT_S
                     raise RateLimited(
                         f"{what}: GitHub's rate limit is used up until {_iso(reset)}", reset_at=reset
+                    ) from None
+                if e.status in (403, 429) and _is_limit(message):
+                    self._secondary_strikes += 1
+                    wait = _secondary_wait(self._secondary_strikes)
+                    raise RateLimited(
+                        f"{what}: GitHub's secondary rate limit, without Retry-After; trying again in {wait:g}s",
+                        reset_at=self._clock() + wait,
                     ) from None
                 if e.status < 500:
                     raise self._refusal(what, e.status, message) from None
@@ -567,28 +589,6 @@ def _auth(settings: GitHubSettings):
     return "none", None, None
 
 
-def _pull_fields(data: dict) -> dict:
-    """PullInfo's fields from GitHub's pull request object (single or listed)."""
-    base_repo = data["base"]["repo"]["full_name"]
-    head_repo = (data["head"].get("repo") or {}).get("full_name")
-    return {
-        "repo": base_repo,
-        "number": data["number"],
-        "title": data["title"],
-        "author": (data.get("user") or {}).get("login") or "ghost",
-        "head_sha": data["head"]["sha"],
-        "head_repo": head_repo,
-        "head_ref": data["head"]["ref"],
-        "base_ref": data["base"]["ref"],
-        "base_sha": data["base"]["sha"],
-        "is_fork": is_fork(base_repo, head_repo),
-        "state": data["state"],
-        "draft": bool(data.get("draft")),
-        "url": data["html_url"],
-        "updated_at": data["updated_at"],
-    }
-
-
 def _comment_info(data: dict) -> CommentInfo:
     number = re.search(r"/issues/(\d+)$", data.get("issue_url") or "")
     return CommentInfo(
@@ -638,6 +638,16 @@ def _is_rate_limit(e: GithubException) -> bool:
 def _is_limit(message: str) -> bool:
     lower = message.lower()
     return lower.startswith("api rate limit exceeded") or "secondary rate limit" in lower
+
+
+def _secondary_wait(strikes: int) -> float:
+    """GitHub: "wait at least one minute", then "an exponentially increasing amount of time" (tenacity's formula)."""
+    wait = tenacity.wait_exponential(
+        multiplier=SECONDARY_FIRST_WAIT_S, min=SECONDARY_FIRST_WAIT_S, max=SECONDARY_MAX_WAIT_S
+    )
+    state = tenacity.RetryCallState(retry_object=None, fn=None, args=(), kwargs={})
+    state.attempt_number = strikes
+    return wait(state)
 
 
 def _retry_after(headers: dict[str, str]) -> float | None:

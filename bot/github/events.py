@@ -1,8 +1,11 @@
 """The GitHub events the bot acts on, as plain dataclasses parsed from webhook payloads.
 
-Only the fields the bot uses are kept, all of them JSON-friendly scalars, so that
-an event survives `dataclasses.asdict` -> JSON -> `Event(**fields)` unchanged
-(the bot keeps events in its inbox table before handling them).
+Only the fields the bot uses are kept, all of them JSON-friendly, so that an
+event survives `encode` -> JSON -> `decode` unchanged (the bot keeps events in
+its inbox table before handling them, under the stable kind names of `KINDS`).
+A pull request has one shape, `PullRequest`, whether a webhook, a REST answer
+or a poll brought it; the poll's own events (`PullSeen`, `PullGone`,
+`BaseHead`, `CommentSeen`) live here beside the webhook's.
 
 `parse` answers None for events and actions the bot ignores, and raises
 `BadPayload` (a ValueError) naming the first missing or mistyped field, so the
@@ -11,6 +14,8 @@ webhook receiver can answer 400 without guessing.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +34,13 @@ class BadPayload(PerfbotError, ValueError):
 
 
 @dataclass(frozen=True)
-class PullRequestEvent:
-    action: str
+class PullRequest:
+    """A pull request as GitHub has it: the one shape for webhook payloads, REST answers and polls.
+
+    `updated_at` is GitHub's own time of the PR's last change (a push, a comment, an edit), never the
+    bot's clock: the bot takes a new head's time from it (see bot.github.approval).
+    """
+
     repo: str
     number: int
     title: str
@@ -42,9 +52,41 @@ class PullRequestEvent:
     base_sha: str
     is_fork: bool
     state: str
-    merged: bool
-    draft: bool
-    html_url: str
+    draft: bool = False
+    merged: bool = False
+    url: str = ""
+    updated_at: str = ""  # ISO 8601, as GitHub gives it
+
+    def row(self) -> dict:
+        """The pull_requests row's fields that come from GitHub."""
+        return {
+            "repo": self.repo,
+            "number": self.number,
+            "title": self.title,
+            "author": self.author,
+            "head_sha": self.head_sha,
+            "head_repo": self.head_repo,
+            "head_ref": self.head_ref,
+            "base_ref": self.base_ref,
+            "base_sha": self.base_sha,
+            "is_fork": self.is_fork,
+            "state": self.state,
+            "url": self.url,
+        }
+
+    @classmethod
+    def from_api(cls, data: Any, where: str = "GitHub's pull request") -> PullRequest:
+        """From a REST pull request object (GET /pulls/N, an entry of GET /pulls or /commits/SHA/pulls)."""
+        if not isinstance(data, dict):
+            raise BadPayload(f"{where}: expected a JSON object, got {_type_name(data)}")
+        p = _Fields(data, where)
+        return _pull(p, "", p.text("base.repo.full_name"))
+
+
+@dataclass(frozen=True)
+class PullRequestEvent:
+    action: str
+    pull: PullRequest
 
 
 @dataclass(frozen=True)
@@ -78,7 +120,76 @@ class PingEvent:
     repo: str | None  # None for an organization's hook
 
 
-Event = PullRequestEvent | CommentEvent | PushEvent | PingEvent
+# What a poll finds (bot.github.poll): the same inbox, the same handlers as webhook events.
+
+
+@dataclass(frozen=True)
+class PullSeen:
+    """Polling found a PR new or changed."""
+
+    pull: PullRequest
+
+
+@dataclass(frozen=True)
+class PullGone:
+    """Polling found a PR no longer open."""
+
+    repo: str
+    number: int
+
+
+@dataclass(frozen=True)
+class BaseHead:
+    """Polling found a new head of the base branch."""
+
+    repo: str
+    sha: str
+
+
+@dataclass(frozen=True)
+class CommentSeen:
+    """Polling found a new PR comment."""
+
+    repo: str
+    number: int
+    comment_id: int
+    author: str
+    body: str
+    action: str = "created"
+    is_pull_request: bool = True
+    created_at: str = ""
+
+
+Event = PullRequestEvent | CommentEvent | PushEvent | PingEvent | PullSeen | PullGone | BaseHead | CommentSeen
+
+#: The inbox keeps an event as (kind, JSON): stable names, so renaming a class never strands queued rows.
+KINDS: dict[str, type] = {
+    "pull_request": PullRequestEvent,
+    "comment": CommentEvent,
+    "push": PushEvent,
+    "ping": PingEvent,
+    "poll:pull_seen": PullSeen,
+    "poll:pull_gone": PullGone,
+    "poll:base_head": BaseHead,
+    "poll:comment_seen": CommentSeen,
+}
+_KIND_OF = {cls: kind for kind, cls in KINDS.items()}
+
+
+def encode(event: Event) -> tuple[str, str]:
+    """(kind, JSON) for the inbox."""
+    return _KIND_OF[type(event)], json.dumps(dataclasses.asdict(event))
+
+
+def decode(kind: str, payload: str) -> Event:
+    """The event `encode` kept; a kind this perfbot does not know is a BadPayload naming it."""
+    cls = KINDS.get(kind)
+    if cls is None:
+        raise BadPayload(f"inbox event kind {kind!r}: expected one of {', '.join(KINDS)}")
+    fields = json.loads(payload)
+    if isinstance(fields.get("pull"), dict):
+        fields["pull"] = PullRequest(**fields["pull"])
+    return cls(**fields)
 
 
 def parse(event_name: str, payload: Any) -> Event | None:
@@ -93,24 +204,30 @@ def _pull_request(p: _Fields) -> PullRequestEvent | None:
     action = p.text("action")
     if action not in PULL_REQUEST_ACTIONS:
         return None
-    base_repo = p.text("repository.full_name")
-    head_repo = p.text("pull_request.head.repo.full_name") if p.object_or_none("pull_request.head.repo") else None
-    return PullRequestEvent(
-        action=action,
+    return PullRequestEvent(action=action, pull=_pull(p, "pull_request.", p.text("repository.full_name")))
+
+
+def _pull(p: _Fields, at: str, base_repo: str) -> PullRequest:
+    """The PullRequest at path prefix `at` of a payload or REST object (every complaint names the path)."""
+    head_repo = p.text(f"{at}head.repo.full_name") if p.object_or_none(f"{at}head.repo") else None
+    return PullRequest(
         repo=base_repo,
-        number=p.integer("pull_request.number"),
-        title=p.text("pull_request.title"),
-        author=p.text("pull_request.user.login"),
-        head_sha=p.text("pull_request.head.sha"),
+        number=p.integer(f"{at}number"),
+        title=p.text(f"{at}title"),
+        author=p.text(f"{at}user.login")
+        if at or p.object_or_none("user")
+        else "ghost",  # REST: null for a deleted user
+        head_sha=p.text(f"{at}head.sha"),
         head_repo=head_repo,
-        head_ref=p.text("pull_request.head.ref"),
-        base_ref=p.text("pull_request.base.ref"),
-        base_sha=p.text("pull_request.base.sha"),
+        head_ref=p.text(f"{at}head.ref"),
+        base_ref=p.text(f"{at}base.ref"),
+        base_sha=p.text(f"{at}base.sha"),
         is_fork=is_fork(base_repo, head_repo),
-        state=p.text("pull_request.state"),
-        merged=bool(p.get("pull_request.merged")),
-        draft=bool(p.get("pull_request.draft")),
-        html_url=p.text("pull_request.html_url"),
+        state=p.text(f"{at}state"),
+        draft=bool(p.get(f"{at}draft")),
+        merged=bool(p.get(f"{at}merged")) or p.get(f"{at}merged_at") is not None,
+        url=p.text(f"{at}html_url"),
+        updated_at=p.text_or_none(f"{at}updated_at") or "",
     )
 
 

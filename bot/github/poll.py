@@ -15,7 +15,8 @@ import time
 
 from bot.errors import GitHubError
 from bot.github import commands
-from bot.github.bot import BaseHead, Bot, CommentSeen, PullGone, PullSeen, pull_fields
+from bot.github.bot import Bot
+from bot.github.events import BaseHead, CommentSeen, PullGone, PullSeen
 
 log = logging.getLogger("perfbot.watch")
 
@@ -71,7 +72,7 @@ class Poller:
                         or known["state"] != "open"
                         or not known.get("merge_base")
                     ):
-                        events.append(PullSeen(pull_fields(pull)))
+                        events.append(PullSeen(pull))
                         found["pulls"] += 1
                 for known in self.store.pulls(self.repo, "open"):
                     if known["number"] not in open_now:
@@ -93,7 +94,7 @@ class Poller:
                     )
                     found["comments"] += 1
             head = self.github.branch_head(self.repo, self.branch)
-            if head is not None and not self.store.jobs("repo = ? and sha = ? and kind = 'base'", [self.repo, head]):
+            if head is not None and not self.store.has_base_jobs(self.repo, head):
                 events.append(BaseHead(self.repo, head))
                 found["base"] += 1
             with self.store.transaction():
@@ -116,33 +117,53 @@ class Poller:
 
 
 def loop(
-    bot: Bot, publisher, poller: Poller | None, interval_s: float, stop: threading.Event, once: bool = False
+    bot: Bot,
+    publisher,
+    pollers: Poller | list[Poller] | None,
+    interval_s: float,
+    stop: threading.Event,
+    once: bool = False,
+    *,
+    poll_every_s: float | None = None,
 ) -> Exception | None:
-    """Poll (if watching), handle the inbox, publish; until stopped. GitHub trouble only delays.
+    """Poll (if given pollers), handle the inbox, publish; until stopped. GitHub trouble only delays.
 
-    A failed poll doubles the wait (up to 15 minutes), or waits for the rate limit's reset;
-    returns the last round's poll failure, if any (what `watch --once` reports).
+    `perfbot watch` polls every round (`poll_every_s` None): a failed poll doubles the wait (up
+    to 15 minutes), or waits for the rate limit's reset. `perfbot serve` rounds every
+    `interval_s` and polls (reconciles) at the start and every `poll_every_s`, a failed poll
+    being tried again sooner with the same backoff. Returns the last round's poll failure,
+    if any (what `watch --once` reports).
     """
-    backoff = interval_s
+    if pollers is None:
+        pollers = []
+    elif isinstance(pollers, Poller):
+        pollers = [pollers]
+    every_round = poll_every_s is None
+    poll_every = interval_s if every_round else poll_every_s
+    first_backoff = interval_s if every_round else min(poll_every, 30.0)
+    backoff = first_backoff
+    next_poll = time.monotonic()
     problem: Exception | None = None
     while not stop.is_set():
-        delay = interval_s
         problem = None
-        try:
-            if poller is not None:
-                found = poller.poll_once()
-                if any(found.values()):
-                    log.info("poll: %s", found)
-            backoff = interval_s
-        except Exception as e:  # noqa: BLE001 - the loop outlives any single failure
-            problem = e
-            backoff = min(backoff * 2, 900.0)
-            reset_at = getattr(e, "reset_at", None)
-            delay = max(backoff, reset_at - time.time() if reset_at else 0)
-            if isinstance(e, GitHubError):
-                log.warning("poll failed, next in %.0f s: %s", delay, e)
-            else:
-                log.exception("poll failed, next in %.0f s", delay)
+        wait_poll = poll_every
+        if pollers and (every_round or time.monotonic() >= next_poll):
+            try:
+                for poller in pollers:
+                    found = poller.poll_once()
+                    if any(found.values()):
+                        log.info("poll %s: %s", poller.repo, found)
+                backoff = first_backoff
+            except Exception as e:  # noqa: BLE001 - the loop outlives any single failure
+                problem = e
+                backoff = min(backoff * 2, 900.0)
+                reset_at = getattr(e, "reset_at", None)
+                wait_poll = max(backoff, reset_at - time.time() if reset_at else 0)
+                if isinstance(e, GitHubError):
+                    log.warning("poll failed, next in %.0f s: %s", wait_poll, e)
+                else:
+                    log.exception("poll failed, next in %.0f s", wait_poll)
+            next_poll = time.monotonic() + wait_poll
         try:
             bot.process_inbox()
             publisher.publish_dirty()
@@ -150,5 +171,5 @@ def loop(
             log.exception("handling failed")
         if once:
             return problem
-        stop.wait(delay)
+        stop.wait(wait_poll if every_round and pollers else interval_s)
     return problem

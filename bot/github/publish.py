@@ -6,20 +6,27 @@ so it is idempotent: a retry after GitHub was down posts the same text, and the
 comment is edited in place (found by id, else by its hidden marker), never
 duplicated. An unchanged comment or status is not sent again: what was last
 sent is remembered in the database, so a restart does not resend it either.
+
+A head that will not run any more does not keep a `pending` status: when a push
+supersedes it, its pending statuses become `error` "superseded by <sha>"; when
+the PR closes, the head's become `error` "PR closed". `error`, not `success`:
+nothing was measured there, and a status must not claim a result it does not
+have; a branch protection rule looks at the new head anyway, and a reopened PR
+or a push back to that head sets `pending` again when its jobs are queued.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import random
 import time
 from collections.abc import Callable
 
 from bot import verdicts
 from bot.errors import GitHubError
 from bot.github import comment
-from bot.github.client import GitHubUnavailable, RateLimited
+from bot.github.retry import DEFAULT as DEFAULT_RETRY
+from bot.github.retry import RetryPolicy
 
 log = logging.getLogger("perfbot.publish")
 
@@ -28,13 +35,23 @@ PostHook = Callable[[str, str, int, str, str], None]
 
 
 class Publisher:
-    def __init__(self, store, github, registry, settings, clock=time.time, on_post: PostHook | None = None):
+    def __init__(
+        self,
+        store,
+        github,
+        registry,
+        settings,
+        clock=time.time,
+        on_post: PostHook | None = None,
+        retry: RetryPolicy = DEFAULT_RETRY,
+    ):
         self.store = store
         self.github = github
         self.registry = registry
         self.settings = settings
         self.clock = clock
         self.on_post = on_post
+        self.retry = retry
 
     def publish_dirty(self) -> int:
         """Publish every PR whose turn has come; returns how many were published."""
@@ -42,25 +59,17 @@ class Publisher:
         for item in self.store.dirty(self.clock()):
             try:
                 self.publish(item["repo"], item["pr"])
-            except GitHubError as e:
-                retry = (
-                    e.reset_at
-                    if isinstance(e, RateLimited) and e.reset_at
-                    else self.clock() + min(600.0, 10.0 * 2 ** item["attempts"]) * (0.5 + random.random() / 2)
-                )
-                log.warning("publishing %s#%s deferred: %s", item["repo"], item["pr"], e)
-                self.store.publish_failed(item["repo"], item["pr"], str(e), retry)
-                if isinstance(e, (RateLimited, GitHubUnavailable)):
+            except Exception as e:  # noqa: BLE001 - GitHub trouble waits; a bug in one report must not hold up others
+                retry_at = self.retry.next_attempt(e, item["attempts"] + 1, self.clock())
+                if isinstance(e, GitHubError):
+                    log.warning("publishing %s#%s deferred: %s", item["repo"], item["pr"], e)
+                    error = str(e)
+                else:
+                    log.exception("publishing %s#%s failed", item["repo"], item["pr"])
+                    error = f"{type(e).__name__}: {e}"
+                self.store.publish_failed(item["repo"], item["pr"], error, retry_at)
+                if self.retry.stops_round(e):
                     break  # the others would fail the same way; they stay due
-                continue
-            except Exception as e:  # a bug in one PR's report must not hold up the others
-                log.exception("publishing %s#%s failed", item["repo"], item["pr"])
-                self.store.publish_failed(
-                    item["repo"],
-                    item["pr"],
-                    f"{type(e).__name__}: {e}",
-                    self.clock() + min(3600.0, 60.0 * 2 ** item["attempts"]),
-                )
                 continue
             self.store.published(item["repo"], item["pr"], item["reason"])
             done += 1
@@ -84,19 +93,33 @@ class Publisher:
             self._posted("comment", repo, number, built.head_sha, str(comment_id or known_id or "new"), body)
         if not built.closed:
             for device in built.devices:
-                self.set_status(repo, built.head_sha, device, number)
+                self.set_status(
+                    repo,
+                    built.head_sha,
+                    f"perfbot/{device.device.name}",
+                    number,
+                    device.state,
+                    comment.status_description(device),
+                )
+        self.resolve_pending(repo, number, None if built.closed else built.head_sha)
         return body
 
-    def set_status(self, repo: str, sha: str, device, number: int) -> None:
-        context = f"perfbot/{device.device.name}"
-        description = comment.status_description(device)
+    def resolve_pending(self, repo: str, number: int, head: str | None) -> None:
+        """`pending` statuses of heads that will not run: superseded ones, or all of a closed PR's (head None)."""
+        for row in self.store.pending_statuses(repo, number):
+            if row["sha"] == head:
+                continue
+            why = f"superseded by {head[:10]}" if head else "PR closed"
+            self.set_status(repo, row["sha"], row["context"], number, "error", why)
+
+    def set_status(self, repo: str, sha: str, context: str, number: int, state: str, description: str) -> None:
+        """Set a commit status unless it already says that (what was sent is kept in commit_statuses)."""
         url = f"{self.settings.dashboard_url}/pr/{number}.html" if self.settings.dashboard_url else None
-        key = f"status:{repo}@{sha}:{context}"
-        said = f"{device.state}: {description}"
-        if self.store.remembered(key) == said:
+        said = f"{state}: {description}"
+        if self.store.status_said(repo, sha, context) == said:
             return
-        self.github.set_status(repo, sha, context, device.state, description, url)
-        self.store.remember(key, said)
+        self.github.set_status(repo, sha, context, state, description, url)
+        self.store.record_status(repo, sha, context, number, state, description)
         self._posted("status", repo, number, sha, context, said)
 
     def _posted(self, kind: str, repo: str, number: int, sha: str | None, target: str, body: str) -> None:

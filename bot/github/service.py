@@ -85,18 +85,29 @@ def serve(
     interval: float,
     db_path,
     *,
+    repos: tuple[str, ...] | list[str] = (),
+    branch: str = "main",
+    reconcile_every_s: float = 600.0,
     stop: threading.Event | None = None,
     on_ready=None,
 ) -> None:
     """Receive webhooks into the inbox (the HTTP threads only store them) and handle and publish in a loop.
 
+    With `repos`, it also reconciles with a poll of each (what `perfbot watch` sends: conditional
+    requests, free of rate limit when nothing changed) at start and every `reconcile_every_s`
+    (0: at start only), so that what happened while it was down or a delivery got lost is caught
+    up; a command seen by both ways is carried out once (handled comments are kept by id).
     `stop` ends it (default: SIGINT or SIGTERM); `on_ready(server)` is called once the port is bound.
     """
     from bot.github import webhook
-    from bot.github.poll import loop
+    from bot.github.poll import Poller, loop
 
     if not settings.github.webhook_secret:
         raise ConfigError("PERFBOT_WEBHOOK_SECRET is not set: webhooks are only accepted when signed with it")
+    if reconcile_every_s < 0:
+        raise UnknownName(f"--reconcile-every {reconcile_every_s / 60:g}: expected minutes >= 0 (0: at start only)")
+    for repo in repos:
+        _check_repo(repo)
     store, registry, github, bot, publisher = _parts(settings, db_path)
     # The HTTP threads get their own connection: a transaction of the loop must never swallow an intake.
     intake_store = Store.open(store.path)
@@ -119,15 +130,22 @@ def serve(
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True, name="webhooks")
     thread.start()
     console.errors.print(f"receiving webhooks on http://{host}:{server.port}/ ; Ctrl-C stops")
+    if repos:
+        every = f"every {reconcile_every_s / 60:g} min" if reconcile_every_s else "at start only"
+        console.errors.print(f"reconciling with a poll of {', '.join(repos)} (base branch {branch}) {every}")
+    else:
+        console.errors.print("no --repo: not reconciling with polls; what happens while serve is down is missed")
     if stop is None:
         stop = stop_on_signals()
     try:
         if on_ready is not None:
             on_ready(server)
-        loop(bot, publisher, None, interval, stop)
+        pollers = [Poller(bot, repo, branch) for repo in repos]
+        loop(bot, publisher, pollers, interval, stop, poll_every_s=reconcile_every_s or float("inf"))
     finally:
         server.shutdown()
         server.server_close()
+        thread.join(5)
         intake_store.close()
         store.close()
 
@@ -135,8 +153,6 @@ def serve(
 def enqueue(
     settings: Settings, repo: str, pr: int | None, sha: str | None, device: str | None, suite: str | None, db_path
 ) -> None:
-    from bot.github.bot import pull_fields
-
     _check_repo(repo)
     if (pr is None) == (sha is None):
         raise UnknownName("give --pr NUMBER (a pull request) or --sha SHA (a base-branch commit)")
@@ -144,13 +160,13 @@ def enqueue(
     if device:
         registry.get(device)
     if pr is not None:
-        pull = pull_fields(github.pull(repo, pr))
-        if pull["state"] != "open":
-            raise UnknownName(f"{repo}#{pr} is {pull['state']}: only open pull requests are run")
+        pull = github.pull(repo, pr)
+        if pull.state != "open":
+            raise UnknownName(f"{repo}#{pr} is {pull.state}: only open pull requests are run")
         bot.remember_pull(pull)
-        store.cancel_jobs(repo, pr, keep_sha=pull["head_sha"], reason="superseded by a new push")
-        if pull["is_fork"]:
-            store.approve(repo, pr, pull["head_sha"], "cli")  # the operator's own request is the approval
+        store.cancel_jobs(repo, pr, keep_sha=pull.head_sha, reason="superseded by a new push")
+        if pull.is_fork:
+            store.approve(repo, pr, pull.head_sha, "cli")  # the operator's own request names this head
         n = bot.schedule_pr(repo, pr, force=True, requested_by="cli", device=device, suite=suite)
         store.mark_dirty(repo, pr, "enqueue")
         console.console.print(f"{n} job{'s' if n != 1 else ''} queued for {repo}#{pr}")
@@ -171,15 +187,12 @@ def enqueue(
 
 
 def report(settings: Settings, repo: str, pr: int, db_path) -> None:
-    from bot.github.bot import pull_fields
-
     _check_repo(repo)
     store, registry, github, bot, publisher = _parts(settings, db_path)
-    pull = pull_fields(github.pull(repo, pr))
+    pull = github.pull(repo, pr)
     known = store.pull(repo, pr)
-    if known is None or known["head_sha"] != pull["head_sha"]:
-        merge_base = github.merge_base(repo, pull["base_ref"], pull["head_sha"])
-        store.save_pull(**{**pull, "merge_base": merge_base})
+    if known is None or known["head_sha"] != pull.head_sha:
+        bot.remember_pull(pull)
     body = publisher.publish(repo, pr)
     console.console.print(body or f"nothing recorded for {repo}#{pr}", markup=False)
 

@@ -1,9 +1,11 @@
 """What the bot remembers about GitHub, so that a restart loses nothing and posts nothing twice.
 
-Pull requests as last seen, the id of each PR's sticky comment, fork-PR
-approvals per head sha, webhook deliveries and comments already handled, the
-outbox of PRs whose comment and statuses still need publishing, and the
-ETags of conditional requests.
+Pull requests as last seen (with `head_at`, GitHub's time of the head, see
+bot.github.approval), the id of each PR's sticky comment, fork-PR approvals per
+head sha, the commit statuses perfbot set (to resolve the ones left pending),
+webhook deliveries and comments already handled, the outbox of PRs whose
+comment and statuses still need publishing, and the ETags of conditional
+requests.
 """
 
 from __future__ import annotations
@@ -42,6 +44,51 @@ class GitHubState:
             clauses.append("state = ?")
             args.append(state)
         return list(self.db["pull_requests"].rows_where(" and ".join(clauses) or None, args, order_by="number"))
+
+    # Jobs, as the GitHub side asks about them --------------------------------
+
+    def has_base_jobs(self, repo: str, sha: str) -> bool:
+        """Whether a base-branch commit has any job, in any state (it was scheduled already)."""
+        row = self.db.execute(
+            "select 1 from jobs where repo = ? and sha = ? and kind = 'base' limit 1", [repo, sha]
+        ).fetchone()
+        return row is not None
+
+    def job_with_key(self, key: str) -> dict | None:
+        rows = list(self.db["jobs"].rows_where("key = ?", [key]))
+        return rows[0] if rows else None
+
+    # Commit statuses perfbot set -------------------------------------------
+
+    def status_said(self, repo: str, sha: str, context: str) -> str | None:
+        """`state: description` of the status perfbot last set there, None if none."""
+        row = self.db.execute(
+            "select state, description from commit_statuses where repo = ? and sha = ? and context = ?",
+            [repo, sha, context],
+        ).fetchone()
+        return f"{row[0]}: {row[1]}" if row else None
+
+    def record_status(self, repo: str, sha: str, context: str, pr: int | None, state: str, description: str) -> None:
+        self.db["commit_statuses"].upsert(
+            {
+                "repo": repo,
+                "sha": sha,
+                "context": context,
+                "pr": pr,
+                "state": state,
+                "description": description,
+                "updated_at": _now(),
+            },
+            pk=("repo", "sha", "context"),
+        )
+
+    def pending_statuses(self, repo: str, pr: int) -> list[dict]:
+        """The PR's commit statuses perfbot left `pending`, on any of its heads."""
+        return list(
+            self.db["commit_statuses"].rows_where(
+                "repo = ? and pr = ? and state = 'pending'", [repo, pr], order_by="sha, context"
+            )
+        )
 
     # The sticky comment ----------------------------------------------------
 

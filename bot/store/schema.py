@@ -206,7 +206,85 @@ def _v3_inbox(db: sqlite_utils.Database) -> None:
     db["jobs"].add_column("commit_time", str)
 
 
-def _v4_builds_and_pairs(db: sqlite_utils.Database) -> None:
+def _v4_inbox_kinds(db: sqlite_utils.Database) -> None:
+    """Inbox rows name their event by a stable kind (bot.github.events.KINDS), not by a Python class name.
+
+    Rows already queued are rewritten: the kind, and the pull request fields of PR events, which now
+    nest one PullRequest shape (`pull`) with GitHub's `url`, `draft`, `merged` and `updated_at`.
+    Self-contained: it imports nothing of the bot, so it stays right whatever the classes become.
+    """
+    import json
+
+    kinds = {
+        "PullRequestEvent": "pull_request",
+        "CommentEvent": "comment",
+        "PushEvent": "push",
+        "PingEvent": "ping",
+        "PullSeen": "poll:pull_seen",
+        "PullGone": "poll:pull_gone",
+        "BaseHead": "poll:base_head",
+        "CommentSeen": "poll:comment_seen",
+    }
+    pull_keys = ("repo", "number", "title", "author", "head_sha", "head_repo", "head_ref", "base_ref", "base_sha")
+
+    def nested(old: dict) -> dict:
+        pull = {key: old.get(key) for key in pull_keys}
+        pull.update(
+            is_fork=bool(old.get("is_fork")),
+            state=old.get("state") or "open",
+            draft=bool(old.get("draft")),
+            merged=bool(old.get("merged")),
+            url=old.get("url") or old.get("html_url") or "",
+            updated_at=old.get("updated_at") or "",
+        )
+        return pull
+
+    for row_id, event, payload in db.execute("select id, event, payload from inbox").fetchall():
+        if event not in kinds:
+            continue
+        fields = json.loads(payload)
+        if event == "PullRequestEvent":
+            fields = {"action": fields["action"], "pull": nested(fields)}
+        elif event == "PullSeen":
+            fields = {"pull": nested(fields["pull"])}
+        db.execute("update inbox set event = ?, payload = ? where id = ?", [kinds[event], json.dumps(fields), row_id])
+
+
+def _v5_head_time(db: sqlite_utils.Database) -> None:
+    """GitHub's time of a PR's head (its updated_at when the bot first saw that head), for fork approvals."""
+    db["pull_requests"].add_column("head_at", str)
+
+
+def _v6_commit_statuses(db: sqlite_utils.Database) -> None:
+    """The commit statuses perfbot set, per PR, so that a superseded or closed head's `pending` gets resolved.
+
+    The statuses remembered before (poll_state keys `status:REPO@SHA:CONTEXT`) come along without a PR.
+    """
+    db["commit_statuses"].create(
+        {
+            "repo": str,
+            "sha": str,
+            "context": str,
+            "pr": int,
+            "state": str,  # pending | success | failure | error
+            "description": str,
+            "updated_at": str,
+        },
+        pk=("repo", "sha", "context"),
+    )
+    db["commit_statuses"].create_index(["repo", "pr", "state"])
+    for key, value in db.execute("select key, value from poll_state where key like 'status:%'").fetchall():
+        target, _, context = key[len("status:") :].rpartition(":")
+        repo, _, sha = target.rpartition("@")
+        state, _, description = (value or "").partition(": ")
+        if repo and sha and context:
+            db["commit_statuses"].upsert(
+                {"repo": repo, "sha": sha, "context": context, "state": state, "description": description},
+                pk=("repo", "sha", "context"),
+            )
+
+
+def _v7_builds_and_pairs(db: sqlite_utils.Database) -> None:
     """What build a run measured, the code it compiled to, and a PR's base measured beside it."""
     for column, kind in (
         ("native_key", str),  # content hash of what went into the native libraries (bot/engine/builds.py)
@@ -236,7 +314,10 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
     _v3_inbox,
-    _v4_builds_and_pairs,
+    _v4_inbox_kinds,
+    _v5_head_time,
+    _v6_commit_statuses,
+    _v7_builds_and_pairs,
 ]
 
 LATEST = len(MIGRATIONS)

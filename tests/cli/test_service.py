@@ -7,6 +7,7 @@ settings from environment variables, as in production.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -67,11 +68,9 @@ def wait_for(condition, timeout=10.0):
     raise AssertionError("condition not met in time")
 
 
-@pytest.fixture
-def served(setup):
-    """`serve` running in a thread; yields (fake, port, db path)."""
-    fake, env, tmp_path = setup
-    settings = Settings.from_env(env)
+@contextlib.contextmanager
+def serving(settings, **options):
+    """`serve` running in a thread until the block ends; yields its port."""
     ready, stop = threading.Event(), threading.Event()
     port = []
 
@@ -82,15 +81,77 @@ def served(setup):
     thread = threading.Thread(
         target=service.serve,
         args=(settings, "127.0.0.1", 0, 0.1, None),
-        kwargs={"stop": stop, "on_ready": on_ready},
+        kwargs={"stop": stop, "on_ready": on_ready, **options},
         daemon=True,
     )
     thread.start()
-    assert ready.wait(10)
-    yield fake, port[0], settings.db_path
-    stop.set()
-    thread.join(10)
+    try:
+        assert ready.wait(10)
+        yield port[0]
+    finally:
+        stop.set()
+        thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.fixture
+def served(setup):
+    """`serve` running in a thread; yields (fake, port, db path)."""
+    fake, env, tmp_path = setup
+    settings = Settings.from_env(env)
+    with serving(settings) as port:
+        yield fake, port, settings.db_path
+
+
+def bot_replies(fake, number):
+    return [c.body for c in fake.comments(REPO, number) if c.author == fake.login and "perfbot:report" not in c.body]
+
+
+def test_serve_catches_up_after_downtime_and_carries_out_a_command_once(setup):
+    fake, env, tmp_path = setup
+    settings = Settings.from_env(env)
+    before = fake.add_pull(REPO, author="alice")  # opened before serve ever ran: no delivery
+    with serving(settings, repos=[REPO], reconcile_every_s=600):
+        wait_for(lambda: fake.latest_statuses(REPO, fake.pull(REPO, before).head_sha).get("perfbot/rpi4"))
+
+    # Down: a PR opens and a command is written; GitHub's deliveries of them fail meanwhile.
+    during = fake.add_pull(REPO, author="alice")
+    said = fake.add_comment(REPO, before, "alice", "@perfbot help")
+    with serving(settings, repos=[REPO], reconcile_every_s=600) as port:
+        wait_for(lambda: fake.latest_statuses(REPO, fake.pull(REPO, during).head_sha).get("perfbot/rpi4"))
+        wait_for(lambda: fake.reactions(said) == ["eyes"])
+        body, headers = signed(fake.issue_comment_event(said), "issue_comment")
+        assert post(port, body, headers)[0] == 202  # GitHub redelivers it once serve is back
+        time.sleep(0.5)  # a few rounds
+    assert len(bot_replies(fake, before)) == 1 and fake.reactions(said) == ["eyes"]
+    store = Store.open(settings.db_path)
+    assert {j["pr"] for j in store.jobs("kind = 'pr'")} == {before, during}
+    store.close()
+
+
+def test_serve_reconciles_every_few_minutes_for_free_when_nothing_changed(setup):
+    fake, env, tmp_path = setup
+    settings = Settings.from_env(env)
+    with serving(settings, repos=[REPO], reconcile_every_s=0.3):
+        lost = fake.add_pull(REPO, author="alice")  # its delivery got lost
+        wait_for(lambda: fake.latest_statuses(REPO, fake.pull(REPO, lost).head_sha).get("perfbot/rpi4"))
+        time.sleep(0.5)
+        fake.clear_requests()
+        remaining = fake.remaining()
+        wait_for(lambda: len(fake.requests_to("GET", r"/pulls$")) >= 2)
+    polls = [r for r in fake.requests if r.method == "GET"]
+    assert polls and all(r.status == 304 for r in polls)
+    assert fake.remaining() == remaining
+
+
+def test_serve_options_are_checked(setup):
+    fake, env, tmp_path = setup
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--repo", "tvm"], env=env)
+    assert result.exit_code == 2 and "--repo 'tvm': expected OWNER/NAME" in result.output
+    result = CliRunner().invoke(main, ["serve", "--reconcile-every", "-1"], env=env)
+    assert result.exit_code == 2 and "--reconcile-every" in result.output
+    help_text = CliRunner().invoke(main, ["serve", "--help"]).output
+    assert "--repo OWNER/NAME" in help_text and "--reconcile-every MINUTES" in help_text
 
 
 def test_serve_takes_signed_webhooks_queues_jobs_and_comments(served):
@@ -136,6 +197,21 @@ def test_a_delivery_that_fails_inside_is_answered_500_and_its_redelivery_is_hand
     assert post(port, body, headers) == (500, {"error": "internal error; the delivery can be redelivered"})
     assert post(port, body, headers)[0] == 202  # GitHub's redelivery, same delivery id
     wait_for(lambda: fake.latest_statuses(REPO, fake.pull(REPO, number).head_sha))
+
+
+def test_while_github_is_rate_limited_deliveries_are_still_accepted_at_once(served):
+    fake, port, db = served
+    number = fake.add_pull(REPO, author="alice")
+    fake.exhaust_rate_limit(reset_in=600)
+    fake.secondary_limit_next(99, retry_after=None)
+    for action in ("opened", "synchronize", "edited"):
+        body, headers = signed(fake.pull_request_event(REPO, number, action), "pull_request")
+        started = time.monotonic()
+        assert post(port, body, headers)[0] == 202
+        assert time.monotonic() - started < 2
+    store = Store.open(db)
+    assert wait_for(lambda: len(store.inbox_due(now=float("inf"))) == 3 or None)
+    store.close()
 
 
 def test_serve_refuses_to_start_without_a_webhook_secret(setup):

@@ -16,6 +16,7 @@ the same port. `not_modified()` lists the conditional requests answered 304.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import itertools
 import json
@@ -131,7 +132,7 @@ class _Fault:
     count: int
     status: int
     match: str | None
-    retry_after: int = 1
+    retry_after: int | None = 1
     after_write: bool = False
 
     def applies(self, method: str, path: str) -> bool:
@@ -202,7 +203,20 @@ class FakeGitHub:
         self._thread: threading.Thread | None = None
         self._port = 0  # kept across stop() and start(), so a "GitHub outage" ends at the same address
         self._connections: set = set()
+        self._clock_offset = 0.0
         self.add_token(self.token, login)
+
+    # Time ------------------------------------------------------------------------------------
+
+    def now(self) -> float:
+        """GitHub's clock for what it records (created_at, updated_at, commit dates); see `advance`."""
+        return time.time() + self._clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move GitHub's clock on, so that what happens next is recorded `seconds` later (whole seconds
+        matter: GitHub's times have no fractions). Rate limits keep real time."""
+        with self._lock:
+            self._clock_offset += seconds
 
     # Lifecycle ------------------------------------------------------------------------------
 
@@ -287,7 +301,7 @@ class FakeGitHub:
     ) -> str:
         """A repository with one commit on its default branch; returns that commit's sha."""
         with self._lock:
-            now = iso(time.time())
+            now = iso(self.now())
             owner = full_name.split("/")[0]
             self._user(owner, owner_type)
             self._repos[full_name.lower()] = Repo(
@@ -301,7 +315,7 @@ class FakeGitHub:
             parent = self.repo(full_name)
             name = f"{owner}/{full_name.split('/')[1]}"
             self._user(owner)
-            now = iso(time.time())
+            now = iso(self.now())
             fork = Repo(
                 name,
                 next(self._ids),
@@ -339,7 +353,7 @@ class FakeGitHub:
         with self._lock:
             repo = self.repo(full_name)
             base = parent or repo.branches.get(branch) or repo.branches.get(repo.default_branch)
-            now = time.time()
+            now = self.now()
             sha = sha or hashlib.sha1(f"{full_name}:{branch}:{next(self._ids)}:{now}".encode()).hexdigest()
             self._commits[sha] = Commit(sha, [base] if base else [], message, author or self.login, iso(now))
             repo.branches[branch] = sha
@@ -386,7 +400,7 @@ class FakeGitHub:
                     )
                 )
             self._user(author)
-            now = iso(time.time())
+            now = iso(self.now())
             association = author_association or ("CONTRIBUTOR" if fork else "MEMBER")
             self._pulls[(repo.full_name.lower(), number)] = Pull(
                 repo.full_name,
@@ -428,13 +442,13 @@ class FakeGitHub:
             pull.head_sha = sha
             pull.commits.append(sha)
             pull.base_sha = self.repo(pull.repo).branches[pull.base_ref]
-            pull.updated_at = iso(time.time())
+            pull.updated_at = iso(self.now())
             return sha
 
     def close_pull(self, full_name: str, number: int, *, merged: bool = False) -> None:
         with self._lock:
             pull = self.pull(full_name, number)
-            now = iso(time.time())
+            now = iso(self.now())
             pull.state, pull.closed_at, pull.updated_at = "closed", now, now
             if merged:
                 pull.merged, pull.merged_at = True, now
@@ -445,7 +459,7 @@ class FakeGitHub:
     def reopen_pull(self, full_name: str, number: int) -> None:
         with self._lock:
             pull = self.pull(full_name, number)
-            pull.state, pull.closed_at, pull.updated_at = "open", None, iso(time.time())
+            pull.state, pull.closed_at, pull.updated_at = "open", None, iso(self.now())
 
     def delete_head_repo(self, full_name: str, number: int) -> None:
         """The PR's fork was deleted: GitHub then answers head.repo = null."""
@@ -471,7 +485,7 @@ class FakeGitHub:
             self._user(author, "Bot" if author.endswith("[bot]") else "User")
             role = self.repo(full_name).collaborators.get(author.lower())
             association = author_association or ("COLLABORATOR" if role in ("write", "maintain", "admin") else "NONE")
-            now = iso(time.time())
+            now = iso(self.now())
             comment = Comment(next(self._ids), pull.repo, number, author, body, association, now, now)
             self._comments[comment.id] = comment
             pull.comment_count += 1
@@ -481,7 +495,7 @@ class FakeGitHub:
     def edit_comment(self, comment_id: int, body: str) -> None:
         with self._lock:
             comment = self._comments[comment_id]
-            comment.body, comment.updated_at = body, iso(time.time())
+            comment.body, comment.updated_at = body, iso(self.now())
 
     def delete_comment(self, comment_id: int) -> None:
         with self._lock:
@@ -524,9 +538,11 @@ class FakeGitHub:
             self._faults.append(_Fault("status", count, status, match, after_write=after_write))
 
     def secondary_limit_next(
-        self, count: int = 1, *, retry_after: int = 1, status: int = 403, match: str | None = None
+        self, count: int = 1, *, retry_after: int | None = 1, status: int = 403, match: str | None = None
     ) -> None:
-        """GitHub's secondary rate limit: 403 (or 429) with Retry-After, for the next `count` requests."""
+        """GitHub's secondary rate limit: 403 (or 429) for the next `count` requests, with Retry-After,
+        or (retry_after None) without it, as GitHub also answers: then only the primary limit's
+        X-RateLimit-* headers come along, with requests remaining and a reset up to an hour away."""
         with self._lock:
             self._faults.append(_Fault("secondary", count, status, match, retry_after=retry_after))
 
@@ -647,7 +663,7 @@ class FakeGitHub:
                     "compare": f"{shapes.WEB}/{repo.full_name}/compare/{before[:12]}...{after[:12]}",
                     "commits": [commit],
                     "head_commit": commit,
-                    "repository": self._repo_shape(repo, None),
+                    "repository": self._push_repo_shape(repo),
                     "pusher": {"name": head.author, "email": f"{head.author}@users.noreply.github.com"},
                     "sender": self._user_shape(head.author),
                 }
@@ -682,6 +698,18 @@ class FakeGitHub:
             )
 
     # Shapes from state -----------------------------------------------------------------------
+
+    def _push_repo_shape(self, repo: Repo) -> dict:
+        """The repository as push deliveries carry it: GitHub's older shape, with unix times for created_at
+        and pushed_at, the owner's name and email, stargazers and master_branch (its own docs' example)."""
+        shape = shapes.for_webhook(self._repo_shape(repo, None))
+        owner = shape["owner"]
+        shape["owner"] = {"name": owner["login"], "email": None, **owner}
+        for key in ("created_at", "pushed_at"):
+            shape[key] = calendar.timegm(time.strptime(shape[key], "%Y-%m-%dT%H:%M:%SZ"))
+        shape["stargazers"] = shape["stargazers_count"]
+        shape["master_branch"] = repo.default_branch
+        return shape
 
     def _user_shape(self, login: str) -> dict:
         name, uid, kind = self._user(login)
@@ -834,16 +862,20 @@ class FakeGitHub:
                 fault.count -= 1
                 self._faults = [f for f in self._faults if f.count > 0]
         if fault and fault.kind == "secondary":
+            limits = None
+            if fault.retry_after is None:
+                with self._lock:
+                    limits = self._bucket(f"token:{self.token}", self.rate_limit_total)
             return self._error(
                 HTTPError(
                     fault.status,
                     "You have exceeded a secondary rate limit. Please wait a few "
                     "minutes before you try again. If you reach out to GitHub Support for help, "
                     f"please include the request ID {secrets.token_hex(4).upper()}.",
-                    {"Retry-After": str(fault.retry_after)},
+                    {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)},
                     doc="/overview/rate-limits-for-the-rest-api",
                 ),
-                None,
+                limits,
             )
         if fault and not fault.after_write:
             return self._error(HTTPError(fault.status, "Server Error"), None)
@@ -1032,6 +1064,25 @@ class FakeGitHub:
     def get_pull(self, request, identity, full, number) -> _Response:
         return _Response(200, self._pull_shape(self._pull_or_404(full, number), detail=True))
 
+    def list_commit_pulls(self, request, identity, full, ref) -> _Response:
+        """GET /repos/{repo}/commits/{sha}/pulls: the PRs whose commits include it, or that merged into it,
+        as entries of the pulls list (GitHub's shape), oldest PR first."""
+        repo = self._repo_or_404(full)
+        sha = self._resolve(repo, ref)
+        if sha is None:
+            raise HTTPError(
+                422,
+                f"No commit found for SHA: {ref}",
+                doc="/commits/commits#list-pull-requests-associated-with-a-commit",
+            )
+        found = [
+            p
+            for p in self._pulls.values()
+            if p.repo == repo.full_name and (sha in p.commits or p.merge_commit_sha == sha)
+        ]
+        found.sort(key=lambda p: p.number)
+        return _Response(200, None, paginated=([self._pull_shape(p, detail=False) for p in found], request.query))
+
     def list_pull_commits(self, request, identity, full, number) -> _Response:
         pull = self._pull_or_404(full, number)
         head_full = pull.fork or pull.repo
@@ -1130,7 +1181,7 @@ class FakeGitHub:
         body = request.body.get("body") if isinstance(request.body, dict) else None
         if not isinstance(body, str):
             raise HTTPError(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
-        now = iso(time.time())
+        now = iso(self.now())
         comment = Comment(next(self._ids), pull.repo, pull.number, login, body, "NONE", now, now)
         self._comments[comment.id] = comment
         pull.comment_count += 1
@@ -1147,7 +1198,7 @@ class FakeGitHub:
         body = request.body.get("body") if isinstance(request.body, dict) else None
         if not isinstance(body, str):
             raise HTTPError(422, 'Invalid request.\n\n"body" wasn\'t supplied.')
-        comment.body, comment.updated_at = body, iso(time.time())
+        comment.body, comment.updated_at = body, iso(self.now())
         return _Response(200, self._comment_shape(comment))
 
     def create_reaction(self, request, identity, full, comment_id) -> _Response:
@@ -1159,7 +1210,7 @@ class FakeGitHub:
         for existing in comment.reactions:
             if existing["user"] == login and existing["content"] == content:
                 return _Response(200, shapes.reaction(existing, self._user_shape(login)))
-        record = {"id": next(self._ids), "user": login, "content": content, "created_at": iso(time.time())}
+        record = {"id": next(self._ids), "user": login, "content": content, "created_at": iso(self.now())}
         comment.reactions.append(record)
         return _Response(201, shapes.reaction(record, self._user_shape(login)))
 
@@ -1178,7 +1229,7 @@ class FakeGitHub:
             "context": body.get("context") or "default",
             "description": body.get("description"),
             "target_url": body.get("target_url"),
-            "created_at": iso(time.time()),
+            "created_at": iso(self.now()),
             "creator": login,
         }
         repo.statuses.setdefault(sha, []).insert(0, record)
@@ -1212,6 +1263,7 @@ _ROUTES: list[tuple[str, str, Callable]] = [
     ("GET", _REPO + r"/issues/(\d+)", FakeGitHub.get_issue),
     ("GET", _REPO + r"/branches/(.+)", FakeGitHub.get_branch),
     ("GET", _REPO + r"/commits/([^/]+)/statuses", FakeGitHub.list_statuses),
+    ("GET", _REPO + r"/commits/([^/]+)/pulls", FakeGitHub.list_commit_pulls),
     ("GET", _REPO + r"/commits/(.+)", FakeGitHub.get_commit),
     ("GET", _REPO + r"/compare/(.+?)\.\.\.(.+)", FakeGitHub.compare),
     ("GET", _REPO + r"/collaborators/([^/]+)/permission", FakeGitHub.get_permission),

@@ -342,7 +342,12 @@ def test_commands_inside_quotes_code_or_sentences_do_nothing(world):
     world.poll()
     world.finish_jobs()
     said = comment(
-        world, number, "maintainer", "> @perfbot rerun\n```\n@perfbot rerun\n```\nplease @perfbot rerun", role="admin"
+        world,
+        number,
+        "maintainer",
+        "> @perfbot rerun\n```\n@perfbot rerun\n```\nplease @perfbot rerun\n\n    @perfbot rerun\n\n"
+        "<!--\n@perfbot rerun\n-->\n`@perfbot rerun`",
+        role="admin",
     )
     world.poll()
     assert world.fake.reactions(said) == []
@@ -468,6 +473,22 @@ def test_rate_limits_make_work_wait_until_the_reset(world):
     assert len(world.bot_comments(number)) == 1
 
 
+def test_a_secondary_limit_without_retry_after_defers_work_a_minute_not_an_hour(world):
+    number, head, base = open_pr(world)
+    world.poll()
+    world.finish_jobs()
+    said = comment(world, number, "maintainer", "@perfbot rerun", role="write")
+    world.fake.secondary_limit_next(50, retry_after=None)
+    world.deliver("issue_comment", world.fake.issue_comment_event(said))
+    world.handle()
+    (item,) = world.store.inbox_due(now=float("inf"))
+    assert item["next_attempt"] == pytest.approx(world.clock() + 60, abs=1)
+    world.fake.clear_faults()
+    world.clock.advance(61)
+    world.handle()
+    assert world.fake.reactions(said) == ["eyes"]
+
+
 # Dry run ---------------------------------------------------------------------------------------
 
 
@@ -550,4 +571,61 @@ def test_an_approval_written_before_a_push_does_not_run_the_pushed_code(world):
     assert world.fake.reactions(said) == ["confused"]
     assert world.job_states(new) == {} and not world.store.approved(REPO, number, new)
     reply = [c.body for c in world.bot_comments(number) if MARKER not in c.body][-1]
-    assert f"this fork's head changed to `{new[:10]}` after your comment" in reply
+    assert (
+        f"this fork's head is now `{new[:10]}`, and GitHub shows the pull request changed after your comment" in reply
+    )
+    assert "comment `@perfbot run` again to run this head" in reply
+
+
+def test_events_queued_by_an_older_perfbot_are_handled_after_the_upgrade(fake_github, tmp_path):
+    """Migration 4: inbox rows named by class (and PR events in their old flat shape) get stable kinds."""
+    import json
+
+    import sqlite_utils
+
+    from bot.store import schema
+    from tests.fake_github.world import World
+
+    fake_github.add_repo(REPO)
+    fake_github.set_permission(REPO, "alice", "write")
+    fake_github.set_permission(REPO, "maintainer", "write")
+    number = fake_github.add_pull(REPO, author="alice")
+    pull = fake_github.pull(REPO, number)
+    said = fake_github.add_comment(REPO, number, "maintainer", "@perfbot help")
+    db = sqlite_utils.Database(tmp_path / "perf.db")
+    before = schema.MIGRATIONS.index(schema._v4_inbox_kinds)  # the lead may renumber; find it by name
+    for migration in schema.MIGRATIONS[:before]:
+        migration(db)
+    db.execute(f"PRAGMA user_version = {before}")
+    flat = {
+        "action": "opened",
+        "repo": REPO,
+        "number": number,
+        "title": pull.title,
+        "author": "alice",
+        "head_sha": pull.head_sha,
+        "head_repo": REPO,
+        "head_ref": pull.head_ref,
+        "base_ref": "main",
+        "base_sha": pull.base_sha,
+        "is_fork": False,
+        "state": "open",
+        "merged": False,
+        "draft": False,
+        "html_url": f"https://github.com/{REPO}/pull/{number}",
+    }
+    seen = {"repo": REPO, "number": number, "comment_id": said, "author": "maintainer", "body": "@perfbot help"}
+    for event, payload in (("PullRequestEvent", flat), ("CommentSeen", seen)):
+        db["inbox"].insert(
+            {"event": event, "payload": json.dumps(payload), "attempts": 0, "next_attempt": 0.0, "state": "pending"}
+        )
+    db.close()
+
+    world = World(fake_github, tmp_path)
+    assert [row["event"] for row in world.store.db["inbox"].rows] == ["pull_request", "poll:comment_seen"]
+    world.handle()
+    assert {row["state"] for row in world.store.db["inbox"].rows} == {"done"}
+    assert world.job_states(pull.head_sha) == {("pr", d): "pending" for d in ENABLED}
+    assert fake_github.reactions(said) == ["eyes"]
+    assert world.store.pull(REPO, number)["url"] == f"https://github.com/{REPO}/pull/{number}"
+    world.close()

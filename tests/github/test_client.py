@@ -18,10 +18,10 @@ from bot.github.client import (
     GitHubNotFound,
     GitHubUnavailable,
     MemoryEtagCache,
-    PullInfo,
     RateLimited,
     RetryPolicy,
 )
+from bot.github.events import PullRequest
 
 REPO = "apache/tvm"
 MARKER = "<!-- perfbot:report -->"
@@ -65,7 +65,7 @@ def test_open_pulls_lists_every_open_pr_with_fork_and_draft_flags(fake):
     pulls = {p.number: p for p in connect(fake).open_pulls(REPO)}
     assert sorted(pulls) == sorted([inside, forked, gone])
     pr = fake.pull(REPO, forked)
-    assert pulls[forked] == PullInfo(
+    assert pulls[forked] == PullRequest(
         repo=REPO,
         number=forked,
         title=pr.title,
@@ -78,6 +78,7 @@ def test_open_pulls_lists_every_open_pr_with_fork_and_draft_flags(fake):
         is_fork=True,
         state="open",
         draft=False,
+        merged=False,
         url=f"https://github.com/{REPO}/pull/{forked}",
         updated_at=pr.updated_at,
     )
@@ -215,6 +216,46 @@ def test_bot_login_and_rate_limit(fake):
     assert len(fake.requests_to("GET", r"^/user$")) == 1  # asked once
     remaining, reset = github.rate_limit()
     assert remaining == fake.remaining() and reset > time.time()
+
+
+def test_the_pull_requests_of_a_commit_put_the_one_merged_into_main_first(fake):
+    opened = fake.add_pull(REPO, author="alice", commits=2)
+    merged = fake.add_pull(REPO, author="bob", commits=2)
+    fake.repo(REPO).branches["release"] = fake.repo(REPO).branches["main"]
+    backport = fake.add_pull(REPO, author="carol")
+    fake.pull(REPO, backport).base_ref = "release"
+    shared = fake.pull(REPO, merged).commits[0]
+    for other in (opened, backport):  # the same commit in other PRs (a stacked branch, a backport)
+        fake.pull(REPO, other).commits.append(shared)
+    fake.close_pull(REPO, backport, merged=True)
+    fake.close_pull(REPO, merged, merged=True)
+    github = connect(fake, per_page=2)
+    assert [p.number for p in github.pulls_for_commit(REPO, shared)] == [merged, backport, opened]
+    first = github.pulls_for_commit(REPO, shared)[0]
+    assert first.merged and first.base_ref == "main" and first.state == "closed"
+    merge_commit = fake.pull(REPO, merged).merge_commit_sha
+    assert [p.number for p in github.pulls_for_commit(REPO, merge_commit)] == [merged]
+    assert github.pulls_for_commit(REPO, fake.repo(REPO).branches["release"]) != []
+    lonely = fake.push(REPO, "main")
+    assert github.pulls_for_commit(REPO, lonely) == []
+    assert [r.query.get("page", "1") for r in fake.requests_to("GET", rf"/commits/{shared}/pulls$")][:2] == ["1", "2"]
+
+
+def test_a_sticky_comment_with_another_marker_lives_beside_the_report(fake):
+    """What a bisect would post: its own comment, found again by its own marker, never the report's."""
+    number = fake.add_pull(REPO, author="alice")
+    bisect = "<!-- perfbot:bisect -->"
+    github = connect(fake)
+    report = github.upsert_comment(REPO, number, MARKER, "report 1")
+    found = github.upsert_comment(REPO, number, bisect, "bisecting: 12 commits left")
+    assert found != report
+    restarted = connect(fake)
+    assert restarted.upsert_comment(REPO, number, bisect, "first slower commit: abc123") == found
+    assert restarted.upsert_comment(REPO, number, MARKER, "report 2") == report
+    bodies = {c.id: c.body for c in fake.comments(REPO, number)}
+    assert bodies == {report: f"{MARKER}\nreport 2", found: f"{bisect}\nfirst slower commit: abc123"}
+    other = fake.add_pull(REPO, author="bob")  # any PR, e.g. the one a bisect blames
+    assert github.upsert_comment(REPO, other, bisect, "this PR made qconv_a 12% slower") not in (report, found)
 
 
 # The sticky comment ----------------------------------------------------------------------------
@@ -370,6 +411,33 @@ def test_a_long_retry_after_is_raised_not_waited(fake):
     with pytest.raises(RateLimited, match="wait 600s") as raised:
         connect(fake, sleep=sleeps).pull(REPO, 1)
     assert sleeps == [] and before + 600 <= raised.value.reset_at <= time.time() + 600
+
+
+def test_a_secondary_limit_without_retry_after_waits_a_minute_and_backs_off_not_until_the_reset(fake):
+    """GitHub's rule: no Retry-After and requests remaining -> at least a minute, growing exponentially."""
+    number = fake.add_pull(REPO, author="alice")
+    sleeps = Sleeps()
+    now = [1_000_000.0]
+    github = connect(fake, sleep=sleeps, clock=lambda: now[0])
+    waits = []
+    for _ in range(3):
+        fake.secondary_limit_next(retry_after=None)
+        with pytest.raises(RateLimited, match="secondary rate limit, without Retry-After") as raised:
+            github.pull(REPO, number)
+        waits.append(raised.value.reset_at - now[0])
+    answer = fake.requests[-1]
+    assert answer.status == 403
+    assert waits == [60.0, 120.0, 240.0] and sleeps == []
+    assert github.pull(REPO, number).number == number  # a success ends the streak
+    fake.secondary_limit_next(retry_after=None)
+    with pytest.raises(RateLimited) as raised:
+        github.pull(REPO, number)
+    assert raised.value.reset_at - now[0] == 60.0
+    for _ in range(6):
+        fake.secondary_limit_next(retry_after=None)
+        with pytest.raises(RateLimited) as raised:
+            github.pull(REPO, number)
+    assert raised.value.reset_at - now[0] == 900.0  # at most 15 minutes
 
 
 def test_bad_credentials_say_what_to_fix_and_are_not_retried(fake):

@@ -17,6 +17,20 @@ from bot.github import commands
         ("> @perfbot rerun", []),  # quoted
         ("```\n@perfbot rerun\n```", []),  # in a code block
         ("~~~~\n@perfbot rerun\n~~~~\n@perfbot cancel", [("cancel", {})]),
+        ("LGTM\n\n    @perfbot rerun", []),  # an indented code block, as GitHub renders it
+        ("LGTM\n    @perfbot rerun", [("rerun", {})]),  # indented, but a paragraph's next line: plain text
+        ("<!--\n@perfbot rerun\n-->\n@perfbot cancel", [("cancel", {})]),  # a multi-line HTML comment
+        ("see <!--\n@perfbot rerun\n--> there", []),  # an inline one, over lines
+        ("<details>\n@perfbot rerun\n</details>", []),  # an HTML block
+        ("`@perfbot rerun`", []),  # a code span
+        ("[@perfbot rerun](https://example.org)", []),  # a link
+        ("<https://x.org/@perfbot>", []),
+        ("# @perfbot rerun", []),  # a heading
+        ("- @perfbot rerun", []),  # a list item
+        ("> quoted\n>\n> @perfbot rerun", []),
+        ("@perfbot rerun *now*", []),  # formatted, not plain text
+        ("@perfbot rerun\r\n@perfbot help\r\n", [("rerun", {}), ("help", {})]),  # GitHub sends CRLF
+        ("```\n@perfbot rerun\n", []),  # a fence never closed runs to the end
         ("@perfbotx rerun", []),
         ("@perfbot-ci rerun", []),
         ("", []),
@@ -68,5 +82,6 @@ def test_who_may_command(permission, login, allow, ok):
 def test_help_lists_every_verb_with_the_mention():
     text = commands.help_text("tvm-perf")
     for verb in commands.VERBS:
-        assert f"@tvm-perf {verb}" in text
+        assert f"@tvm-perf {verb.name}" in text
+        assert verb.summary in text
     assert commands.parse(text, "tvm-perf") == []  # its own examples sit in a code block

@@ -1,68 +1,53 @@
-"""bot.github.events against GitHub's own example payloads, and against payloads that are broken."""
+"""bot.github.events against the project's own payloads, GitHub's example payloads (where they are), and broken ones."""
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from bot.github import events
-from bot.github.events import BadPayload, CommentEvent, PingEvent, PullRequestEvent, PushEvent
-from tests.fake_github.fixtures import FIXTURES_VARIABLE, default_fixtures_dir
+from bot.github.events import BadPayload, CommentEvent, PingEvent, PullRequest, PullRequestEvent, PushEvent
+from tests.fake_github.fixtures import project_payload, project_payloads, shared_payloads
 
-# Test ids come from the example files, so they are listed at collection time (the fixture reads them).
-EXAMPLES_DIR = Path(os.environ.get(FIXTURES_VARIABLE) or default_fixtures_dir()) / "webhooks"
 HANDLED = ("pull_request", "issue_comment", "push", "ping")
 IGNORED = ("check_run", "check_suite")
 
 
-def _examples(kinds):
-    """(event, file name) for every example payload; collected from the default fixtures path."""
-    found = [(kind, path.name) for kind in kinds for path in sorted((EXAMPLES_DIR / kind).glob("*.json"))]
-    return found or [pytest.param(None, None, marks=pytest.mark.skip(reason=f"no examples under {EXAMPLES_DIR}"))]
-
-
-def _load(github_fixtures_dir, kind, name):
-    return json.loads((github_fixtures_dir / "webhooks" / kind / name).read_text())
-
-
-@pytest.mark.parametrize("kind,name", _examples(HANDLED))
-def test_every_example_payload_parses_to_what_it_says(github_fixtures_dir, kind, name):
-    payload = _load(github_fixtures_dir, kind, name)
-    event = events.parse(kind, payload)
+def expected_event(kind: str, payload: dict):
+    """What `events.parse` should give for a payload, read from the payload by hand."""
     action = payload.get("action")
     if kind == "pull_request":
         if action not in events.PULL_REQUEST_ACTIONS:
-            assert event is None
-            return
+            return None
         pr = payload["pull_request"]
-        assert event == PullRequestEvent(
+        head_repo = (pr["head"].get("repo") or {}).get("full_name")
+        return PullRequestEvent(
             action=action,
-            repo=payload["repository"]["full_name"],
-            number=pr["number"],
-            title=pr["title"],
-            author=pr["user"]["login"],
-            head_sha=pr["head"]["sha"],
-            head_repo=pr["head"]["repo"]["full_name"],
-            head_ref=pr["head"]["ref"],
-            base_ref=pr["base"]["ref"],
-            base_sha=pr["base"]["sha"],
-            is_fork=pr["head"]["repo"]["full_name"] != pr["base"]["repo"]["full_name"],
-            state=pr["state"],
-            merged=bool(pr["merged"]),
-            draft=pr["draft"],
-            html_url=pr["html_url"],
+            pull=PullRequest(
+                repo=payload["repository"]["full_name"],
+                number=pr["number"],
+                title=pr["title"],
+                author=pr["user"]["login"],
+                head_sha=pr["head"]["sha"],
+                head_repo=head_repo,
+                head_ref=pr["head"]["ref"],
+                base_ref=pr["base"]["ref"],
+                base_sha=pr["base"]["sha"],
+                is_fork=head_repo != pr["base"]["repo"]["full_name"],
+                state=pr["state"],
+                merged=bool(pr["merged"]),
+                draft=pr["draft"],
+                url=pr["html_url"],
+                updated_at=pr["updated_at"],
+            ),
         )
-    elif kind == "issue_comment":
+    if kind == "issue_comment":
         if action not in events.COMMENT_ACTIONS:
-            assert event is None
-            return
+            return None
         comment = payload["comment"]
-        assert event == CommentEvent(
+        return CommentEvent(
             action=action,
             repo=payload["repository"]["full_name"],
             number=payload["issue"]["number"],
@@ -74,8 +59,8 @@ def test_every_example_payload_parses_to_what_it_says(github_fixtures_dir, kind,
             html_url=comment["html_url"],
             created_at=comment["created_at"],
         )
-    elif kind == "push":
-        assert event == PushEvent(
+    if kind == "push":
+        return PushEvent(
             repo=payload["repository"]["full_name"],
             ref=payload["ref"],
             after=payload["after"],
@@ -83,50 +68,102 @@ def test_every_example_payload_parses_to_what_it_says(github_fixtures_dir, kind,
             default_branch=payload["repository"]["default_branch"],
             deleted=payload["deleted"],
         )
-    else:
-        assert event == PingEvent(
-            zen=payload["zen"], hook_id=payload["hook_id"], repo=(payload.get("repository") or {}).get("full_name")
-        )
+    return PingEvent(
+        zen=payload["zen"], hook_id=payload["hook_id"], repo=(payload.get("repository") or {}).get("full_name")
+    )
 
 
-@pytest.mark.parametrize("kind,name", _examples(IGNORED))
-def test_check_runs_and_suites_are_ignored(github_fixtures_dir, kind, name):
-    assert events.parse(kind, _load(github_fixtures_dir, kind, name)) is None
+# The project's own payloads (tests/fixtures/github): everywhere ----------------------------
 
 
-@pytest.mark.parametrize("kind,name", _examples(HANDLED))
-def test_an_event_survives_the_inbox_round_trip(github_fixtures_dir, kind, name):
-    """The bot keeps events as JSON of dataclasses.asdict and rebuilds them with Event(**fields)."""
-    event = events.parse(kind, _load(github_fixtures_dir, kind, name))
+@pytest.mark.parametrize("kind,name", project_payloads(*HANDLED))
+def test_every_payload_parses_to_what_it_says(kind, name):
+    payload = project_payload(kind, name)
+    assert events.parse(kind, payload) == expected_event(kind, payload)
+
+
+@pytest.mark.parametrize("kind,name", project_payloads(*IGNORED))
+def test_check_runs_and_suites_are_ignored(kind, name):
+    assert events.parse(kind, project_payload(kind, name)) is None
+
+
+@pytest.mark.parametrize("kind,name", project_payloads(*HANDLED))
+def test_an_event_survives_the_inbox_round_trip(kind, name):
+    """The bot keeps events as (kind, JSON) in its inbox and rebuilds them from that."""
+    event = events.parse(kind, project_payload(kind, name))
     if event is not None:
-        rebuilt = type(event)(**json.loads(json.dumps(dataclasses.asdict(event))))
-        assert rebuilt == event
+        assert events.decode(*events.encode(event)) == event
 
 
-def test_a_new_branch_push_and_a_tag_deletion(github_fixtures_dir):
-    new_branch = events.parse("push", _load(github_fixtures_dir, "push", "with-new-branch.payload.json"))
-    assert (new_branch.ref, new_branch.deleted, new_branch.before) == ("refs/heads/master", False, "0" * 40)
-    deleted_tag = events.parse("push", _load(github_fixtures_dir, "push", "payload.json"))
-    assert (deleted_tag.ref, deleted_tag.deleted, deleted_tag.after) == ("refs/tags/simple-tag", True, "0" * 40)
+def test_the_payloads_cover_what_the_bot_acts_on():
+    names = {f"{kind}/{name}" for kind, name in project_payloads(*HANDLED)}
+    parsed = [events.parse(kind, project_payload(kind, name)) for kind, name in project_payloads(*HANDLED)]
+    actions = {e.action for e in parsed if isinstance(e, PullRequestEvent)}
+    assert actions >= {
+        "opened",
+        "synchronize",
+        "reopened",
+        "closed",
+        "edited",
+        "ready_for_review",
+        "converted_to_draft",
+    }
+    assert (
+        "pull_request/assigned.json" in names
+        and events.parse("pull_request", project_payload("pull_request", "assigned.json")) is None
+    )
+    assert {e.pull.is_fork for e in parsed if isinstance(e, PullRequestEvent)} == {True, False}
+    assert {e.is_pull_request for e in parsed if isinstance(e, CommentEvent)} == {True, False}
 
 
-def test_an_organization_ping_has_no_repository(github_fixtures_dir):
-    ping = events.parse("ping", _load(github_fixtures_dir, "ping", "with-organization.payload.json"))
-    assert ping.repo is None and ping.hook_id == 109948940
+def test_a_new_branch_push_and_a_tag_deletion():
+    new_branch = events.parse("push", project_payload("push", "new-branch.json"))
+    assert (new_branch.ref, new_branch.deleted, new_branch.before) == ("refs/heads/release-0.1", False, "0" * 40)
+    deleted_tag = events.parse("push", project_payload("push", "tag-deleted.json"))
+    assert (deleted_tag.ref, deleted_tag.deleted, deleted_tag.after) == ("refs/tags/v0.1", True, "0" * 40)
 
 
-def test_a_pull_request_from_a_fork_is_a_fork(github_fixtures_dir):
-    payload = _load(github_fixtures_dir, "pull_request", "opened.payload.json")
-    payload["pull_request"]["head"]["repo"]["full_name"] = "someone/Hello-World"
+def test_an_organization_ping_has_no_repository():
+    ping = events.parse("ping", project_payload("ping", "organization.json"))
+    assert ping.repo is None and ping.hook_id == 2342
+
+
+def test_a_comment_written_with_windows_line_ends_keeps_them():
+    event = events.parse("issue_comment", project_payload("issue_comment", "created.json"))
+    assert event.body == "Looks good.\r\n@perfbot rerun device=rpi4\r\n" and event.is_pull_request
+
+
+def test_a_pull_request_from_a_fork_is_a_fork():
+    payload = project_payload("pull_request", "opened.json")
+    payload["pull_request"]["head"]["repo"]["full_name"] = "someone/octo-repo"
     event = events.parse("pull_request", payload)
-    assert event.is_fork and event.head_repo == "someone/Hello-World"
+    assert event.pull.is_fork and event.pull.head_repo == "someone/octo-repo"
 
 
-def test_a_pull_request_whose_fork_was_deleted_is_a_fork(github_fixtures_dir):
-    payload = _load(github_fixtures_dir, "pull_request", "synchronize.payload.json")
+def test_a_pull_request_whose_fork_was_deleted_is_a_fork():
+    payload = project_payload("pull_request", "synchronize.fork.json")
     payload["pull_request"]["head"]["repo"] = None
     event = events.parse("pull_request", payload)
-    assert event.is_fork and event.head_repo is None
+    assert event.pull.is_fork and event.pull.head_repo is None
+
+
+# GitHub's own example payloads (../shared/fixtures/github): where they are --------------------
+
+
+@pytest.mark.shared_fixtures
+@pytest.mark.parametrize("kind,name", shared_payloads(*HANDLED))
+def test_githubs_example_payloads_parse_to_what_they_say(github_fixtures_dir, kind, name):
+    payload = json.loads((github_fixtures_dir / "webhooks" / kind / name).read_text())
+    event = events.parse(kind, payload)
+    assert event == expected_event(kind, payload)
+    if event is not None:
+        assert events.decode(*events.encode(event)) == event
+
+
+@pytest.mark.shared_fixtures
+@pytest.mark.parametrize("kind,name", shared_payloads(*IGNORED))
+def test_githubs_check_run_and_suite_examples_are_ignored(github_fixtures_dir, kind, name):
+    assert events.parse(kind, json.loads((github_fixtures_dir / "webhooks" / kind / name).read_text())) is None
 
 
 def test_same_repository_in_another_case_is_not_a_fork():
@@ -135,12 +172,11 @@ def test_same_repository_in_another_case_is_not_a_fork():
     assert events.is_fork("apache/tvm", None)
 
 
-def test_a_comment_on_a_pull_request_from_the_fake_matches_the_schema(fake_github, validate_webhook):
+def test_a_comment_on_a_pull_request_from_the_fake_parses(fake_github):
     fake_github.add_repo("apache/tvm")
     number = fake_github.add_pull("apache/tvm", author="alice")
     comment_id = fake_github.add_comment("apache/tvm", number, "bob", "@perfbot rerun")
-    payload = fake_github.issue_comment_event(comment_id)
-    validate_webhook("issue_comment", "created", payload)
+    payload = fake_github.issue_comment_event(comment_id)  # its schema: test_fake_github.py
     event = events.parse("issue_comment", payload)
     assert event == CommentEvent(
         action="created",
@@ -189,10 +225,10 @@ REQUIRED = {
     "ping": ["hook_id"],
 }
 EXAMPLE = {
-    "pull_request": "synchronize.payload.json",
-    "issue_comment": "created.payload.json",
-    "push": "with-new-branch.payload.json",
-    "ping": "payload.json",
+    "pull_request": "synchronize.fork.json",
+    "issue_comment": "created.json",
+    "push": "new-branch.json",
+    "ping": "repository.json",
 }
 
 
@@ -217,8 +253,8 @@ def _with(payload: dict, path: str, value) -> dict:
 
 
 @pytest.mark.parametrize("kind,path", [(kind, path) for kind, paths in REQUIRED.items() for path in paths])
-def test_a_missing_field_is_named(github_fixtures_dir, kind, path):
-    payload = _load(github_fixtures_dir, kind, EXAMPLE[kind])
+def test_a_missing_field_is_named(kind, path):
+    payload = project_payload(kind, EXAMPLE[kind])
     with pytest.raises(BadPayload, match=f"{kind} payload: missing {path}$"):
         events.parse(kind, _without(payload, path))
 
@@ -237,8 +273,8 @@ def test_a_missing_field_is_named(github_fixtures_dir, kind, path):
         ("ping", "hook_id", "1", "an integer"),
     ],
 )
-def test_a_mistyped_field_is_named(github_fixtures_dir, kind, path, value, expected):
-    payload = _load(github_fixtures_dir, kind, EXAMPLE[kind])
+def test_a_mistyped_field_is_named(kind, path, value, expected):
+    payload = project_payload(kind, EXAMPLE[kind])
     with pytest.raises(BadPayload, match=f"should be {expected}|missing"):
         events.parse(kind, _with(payload, path, value))
 

@@ -96,3 +96,51 @@ def test_a_report_that_cannot_be_built_does_not_hold_up_the_others(world, monkey
     (waiting,) = world.store.dirty(now=float("inf"))
     assert waiting["pr"] == first and "ValueError: samples must be positive" in waiting["last_error"]
     assert "pending" not in world.statuses(world.fake.pull(REPO, second).head_sha).values()
+
+
+def test_superseded_and_closed_heads_do_not_stay_pending(world):
+    (number,) = open_prs(world)
+    old = world.fake.pull(REPO, number).head_sha
+    world.store.claim("rpi4", "w1")  # "1 running, 0 queued" on the old head, forever, before
+    world.handle()
+    assert world.statuses(old) == {"perfbot/rpi4": "pending", "perfbot/qemu-a72": "pending"}
+
+    new = world.fake.push_pull(REPO, number)
+    world.poll()
+    assert world.statuses(old) == {"perfbot/rpi4": "error", "perfbot/qemu-a72": "error"}
+    described = {c: r["description"] for c, r in world.fake.latest_statuses(REPO, old).items()}
+    assert described == {"perfbot/rpi4": f"superseded by {new[:10]}", "perfbot/qemu-a72": f"superseded by {new[:10]}"}
+    assert world.statuses(new) == {"perfbot/rpi4": "pending", "perfbot/qemu-a72": "pending"}
+
+    world.fake.close_pull(REPO, number)
+    world.poll()
+    assert world.statuses(new) == {"perfbot/rpi4": "error", "perfbot/qemu-a72": "error"}
+    assert {r["description"] for r in world.fake.latest_statuses(REPO, new).values()} == {"PR closed"}
+    writes = len(world.fake.writes())
+    world.store.mark_dirty(REPO, number, "again")
+    world.handle()
+    assert world.fake.writes()[writes:] == []  # resolved once, not again and again
+
+    world.fake.reopen_pull(REPO, number)
+    world.poll()
+    assert world.statuses(new) == {"perfbot/rpi4": "pending", "perfbot/qemu-a72": "pending"}
+    assert world.statuses(old) == {"perfbot/rpi4": "error", "perfbot/qemu-a72": "error"}
+
+
+def test_statuses_remembered_before_the_upgrade_are_not_sent_again(tmp_path):
+    """Migration 6 carries the statuses an older perfbot remembered (poll_state keys) into commit_statuses."""
+    import sqlite_utils
+
+    from bot.store import Store, schema
+
+    path = tmp_path / "old.db"
+    db = sqlite_utils.Database(path)
+    before = schema.MIGRATIONS.index(schema._v6_commit_statuses)  # the lead may renumber; find it by name
+    for migration in schema.MIGRATIONS[:before]:
+        migration(db)
+    db.execute(f"PRAGMA user_version = {before}")
+    db["poll_state"].insert({"key": f"status:{REPO}@{'a' * 40}:perfbot/rpi4", "value": "pending: 0 running, 2 queued"})
+    db.close()
+    store = Store.open(path)
+    assert store.status_said(REPO, "a" * 40, "perfbot/rpi4") == "pending: 0 running, 2 queued"
+    store.close()
