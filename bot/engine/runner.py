@@ -36,6 +36,7 @@ from bot import __version__, stats
 from bot.child import MEASURE_SCRIPT, REFERENCE_SCRIPT
 from bot.devices import Device
 from bot.engine import isolation
+from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
@@ -267,6 +268,8 @@ class Runner:
             self.progress.start(len(items) + len(suite.workloads), f"{suite.name} on {device.name}")
             references = self._references(suite, device, scratch)
             run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
+            if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
+                self.store.record_network_parts("inception_v3", inception.conv_counts())
             timing = Timing(tflite_s=sum(r.seconds for r in references.values()))
             results: list[ItemResult] = []
             servers = [

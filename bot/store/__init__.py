@@ -16,18 +16,19 @@ import sqlite_utils
 
 from bot.errors import DatabaseError
 from bot.store import schema
+from bot.store.bisections import Bisections
 from bot.store.dashboard_queries import DashboardQueries
 from bot.store.github_state import GitHubState
 from bot.store.history import History
 from bot.store.jobs import Jobs
-from bot.store.results import Results
+from bot.store.results import Networks, Results
 
 
 def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Store(Results, History, Jobs, GitHubState, DashboardQueries):
+class Store(Results, Networks, Bisections, History, Jobs, GitHubState, DashboardQueries):
     """A perfbot database on disk."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None):

@@ -108,3 +108,20 @@ def decode_row(row: dict) -> dict:
         if isinstance(row.get(key), str):
             row[key] = json.loads(row[key])
     return row
+
+
+class Networks:
+    """What whole networks are made of: their conv2d layers by the conv suite workload that measures each."""
+
+    db: Any
+
+    def record_network_parts(self, network: str, parts: dict[str, int]) -> None:
+        """Replace what is known of a network's layers: {conv workload name: how many times it occurs}."""
+        with self.transaction():
+            self.db["network_parts"].delete_where("network = ?", [network])
+            self.db["network_parts"].insert_all(
+                [{"network": network, "workload": w, "count": n} for w, n in sorted(parts.items())]
+            )
+
+    def network_parts(self, network: str) -> dict[str, int]:
+        return {r["workload"]: r["count"] for r in self.db["network_parts"].rows_where("network = ?", [network])}

@@ -310,6 +310,37 @@ def _v7_builds_and_pairs(db: sqlite_utils.Database) -> None:
         db["results"].add_column(column, kind)
 
 
+def _v8_bisections_and_networks(db: sqlite_utils.Database) -> None:
+    """The commits that moved the base branch (`perfbot bisect`), and what a whole network is made of."""
+    db["bisections"].create(
+        {
+            "id": int,
+            "repo": str,
+            "device": str,
+            "workload": str,
+            "scheme": str,
+            "layout": str,
+            "pipeline": str,
+            "good_sha": str,  # a commit known to be at the old level
+            "bad_sha": str,  # a commit known to be at the new level
+            "first_bad_sha": str,  # what the bisection found: the first commit at the new level
+            "pr": int,  # the pull request that brought first_bad_sha, when GitHub knows one
+            "status": str,  # running | found | not_found | failed
+            "change": float,  # first_bad against its parent, side by side: +0.12 is 12% slower
+            "reason": str,  # how it was started (a change point, a person) or why it failed
+            "evidence": str,  # JSON list of probes: {sha, verdict, change, ci_low, ci_high}
+            "started_at": str,
+            "finished_at": str,
+            "posted_at": str,  # when the PR got its comment (set by the GitHub side)
+        },
+        pk="id",
+    )
+    db["bisections"].create_index(["device", "workload", "scheme", "layout", "pipeline"])
+    # Inception-v3's conv2d layers by configuration: how often each conv suite workload occurs in the network,
+    # so its time can be broken down from the conv suite's measurements (the Relax VM has no per-op profiler).
+    db["network_parts"].create({"network": str, "workload": str, "count": int}, pk=("network", "workload"))
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -318,6 +349,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v5_head_time,
     _v6_commit_statuses,
     _v7_builds_and_pairs,
+    _v8_bisections_and_networks,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -169,3 +169,13 @@ def conv_shapes() -> list[ConvShape]:
     if SEED not in distinct:
         distinct.append(SEED)
     return distinct
+
+
+def conv_counts() -> dict[str, int]:
+    """How many times each conv2d configuration occurs in Inception-v3, by the conv workload that measures it."""
+    tracer = ShapeTracer()
+    network(tracer)
+    counts: dict[str, int] = {}
+    for conv in tracer.convs:
+        counts[conv.name] = counts.get(conv.name, 0) + 1
+    return counts
