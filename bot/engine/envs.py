@@ -31,6 +31,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -304,23 +305,46 @@ _PROGRESS_LINES = ("Collecting", "Downloading", "Installing", "Building", "Succe
 
 
 def run_step(command: list[str], log, progress: Progress, title: str, env: dict | None = None) -> None:
-    """Run one build step with its output in `log` (and pip's progress lines shown); EnvironmentBroken if it fails."""
+    """Run one build step with its output in `log` (and progress lines shown); EnvironmentBroken if it fails.
+
+    The step runs in a process group of its own that is killed with everything in it if perfbot is
+    stopped or fails while it runs (Ctrl-C in the middle of a cmake build leaves no compiler behind).
+    The error names the step and ends with its last line of output, where tools say what went wrong.
+    """
     progress(title)
     log.write(f"$ {' '.join(command)}\n")
     log.flush()
     try:
         proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, stdin=subprocess.DEVNULL
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except OSError as e:
         raise EnvironmentBroken(f"`{title}` could not start: {e}") from None
-    for line in proc.stdout:
-        log.write(line)
-        if line.lstrip().startswith(_PROGRESS_LINES):
-            progress(line.strip()[:120])
-    if proc.wait() != 0:
+    last = ""
+    try:
+        for line in proc.stdout:
+            log.write(line)
+            if line.strip():
+                last = line.strip()
+            if line.lstrip().startswith(_PROGRESS_LINES):
+                progress(line.strip()[:120])
+        code = proc.wait()
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        raise
+    if code != 0:
         log.flush()
-        raise EnvironmentBroken(f"`{title}` failed with code {proc.returncode}")
+        raise EnvironmentBroken(f"`{title}` failed with code {code}" + (f": {last[:300]}" if last else ""))
 
 
 def _check(key: str, python: Path, log) -> str | None:

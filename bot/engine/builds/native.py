@@ -27,7 +27,8 @@ commit's) and refuses a mismatch unless forced.
 
 A build that fails leaves `<key>.broken` (why, then the end of the log):
 later jobs report it at once as `build_error` instead of building again,
-until asked to (`rebuild=True`, `perfbot build --rebuild`).
+until asked to (`rebuild=True`, `perfbot build --rebuild`). A full disk is
+reported the same way but not remembered: it says nothing about the commit.
 """
 
 from __future__ import annotations
@@ -257,20 +258,27 @@ def build(commit: Commit, cache_dir: Path, say=None, *, jobs: int | None = None)
             os.replace(staging, folder)
         except (EnvironmentBroken, OSError) as e:
             shutil.rmtree(staging, ignore_errors=True)
-            reason = _reason(e)
+            log.flush()
+            reason = _reason(e, log_path.read_text(errors="replace"))
             log.write(f"perfbot: {reason}\n")
             log.flush()
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL:])
-            (root(cache_dir) / f"{key}.broken").write_text(f"{reason}\n{tail}\n")
+            if not reason.startswith("no space left"):  # a full disk says nothing about the commit: retry next time
+                (root(cache_dir) / f"{key}.broken").write_text(f"{reason}\n{tail}\n")
             raise BuildFailed(f"native build of {commit.short} failed: {reason}; log: {log_path}\n{tail}") from None
     say(f"native build {key} ready in {time.monotonic() - started:.0f} s")
     return find(cache_dir, key)
 
 
-def _reason(e: Exception) -> str:
-    if isinstance(e, OSError) and e.errno == errno.ENOSPC:
-        return f"no space left on device ({e.filename or 'the cache'})"
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
+def _reason(e: Exception, log: str) -> str:
+    """One line for the PR comment: a full disk, else the compiler's first error, else what failed."""
+    if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "No space left on device" in log:
+        return f"no space left on device ({getattr(e, 'filename', None) or 'the cache'})"
+    step = str(e).splitlines()[0] if str(e) else type(e).__name__
+    first_error = next(
+        (line.strip() for line in log.splitlines() if " error: " in line or line.startswith("error:")), None
+    )
+    return f"{step}; {first_error[:300]}" if first_error else step
 
 
 def _tools() -> dict:
@@ -317,7 +325,9 @@ def _interpreter(commit: Commit, tree: Path, venv: Path, log, say) -> None:
     """The environment commits of this native build run in: TVM's Python dependencies, the child's, the FFI."""
     envs.run_step([sys.executable, "-m", "venv", str(venv)], log, say, "create virtual environment")
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    envs.run_step([*pip, *envs.TVM_PYTHON_PACKAGES, *envs.WORKER_PACKAGES], log, say, "pip install dependencies")
+    packages = [*envs.TVM_PYTHON_PACKAGES, *envs.WORKER_PACKAGES]
+    if packages:
+        envs.run_step([*pip, *packages], log, say, "pip install dependencies")
     if commit.has_ffi:
         envs.run_step([*pip, str(tree / "3rdparty" / "tvm-ffi")], log, say, "pip install 3rdparty/tvm-ffi")
 
