@@ -37,7 +37,9 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -51,7 +53,6 @@ from bot.errors import BuildFailed, EnvironmentBroken
 #: cmake options of every native build (part of the native key through BUILD_RECIPE).
 CMAKE_OPTIONS = (
     "-DCMAKE_BUILD_TYPE=Release",
-    "-DUSE_LLVM=llvm-config --ignore-libllvm --link-static",
     "-DHIDE_PRIVATE_SYMBOLS=ON",
     "-DUSE_RPC=ON",
     "-DUSE_CUDA=OFF",
@@ -61,6 +62,19 @@ CMAKE_OPTIONS = (
 )
 #: Lines of a failed build's log that a PR comment shows.
 LOG_TAIL = 25
+#: TVM 0.22 and later refuse older LLVMs; Debian 12's `llvm-config` is 14, its `llvm-config-15` is not.
+MIN_LLVM = 15
+#: Submodules only GPU builds use: not fetched for a CPU build (they are large, and often not reachable).
+GPU_SUBMODULES = (
+    "3rdparty/cutlass",
+    "3rdparty/cutlass_fpA_intB_gemm",
+    "3rdparty/libflash_attn",
+    "3rdparty/OpenCL-Headers",
+    "3rdparty/flashinfer",
+    "3rdparty/nvbench",
+    "3rdparty/mscclpp",
+    "3rdparty/tensorrt_llm",
+)
 
 
 @dataclass(frozen=True)
@@ -225,13 +239,15 @@ def build(commit: Commit, cache_dir: Path, say=None, *, jobs: int | None = None)
             _checkout(commit, tree, log, say)
             build_dir = tree / "build"
             launcher = ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"]
-            configure = ["cmake", "-S", str(tree), "-B", str(build_dir), "-G", tools["generator"], *CMAKE_OPTIONS]
+            llvm = f"-DUSE_LLVM={tools['llvm_config']} --ignore-libllvm --link-static"
+            cmake = _cmake(_required_cmake(tree), cache_dir, say)
+            configure = [cmake, "-S", str(tree), "-B", str(build_dir), "-G", tools["generator"], *CMAKE_OPTIONS, llvm]
             if tools["ccache"]:
                 configure += launcher
             variables = {**os.environ, "CCACHE_DIR": str(cache_dir / "ccache"), "CCACHE_BASEDIR": str(tree)}
             envs.run_step(configure, log, say, "cmake configure", env=variables)
             parallel = ["--parallel", str(jobs or os.cpu_count() or 2)]
-            envs.run_step(["cmake", "--build", str(build_dir), *parallel], log, say, "cmake --build", env=variables)
+            envs.run_step([cmake, "--build", str(build_dir), *parallel], log, say, "cmake --build", env=variables)
             shutil.rmtree(staging, ignore_errors=True)
             (staging / "lib").mkdir(parents=True)
             libraries = _libraries(build_dir)
@@ -247,7 +263,9 @@ def build(commit: Commit, cache_dir: Path, say=None, *, jobs: int | None = None)
                 "layout": commit.layout,
                 "lib": str(folder / "lib"),
                 "python": str(folder / "venv" / "bin" / "python"),
-                "options": list(CMAKE_OPTIONS),
+                "options": [*CMAKE_OPTIONS, llvm],
+                "llvm": tools["llvm_version"],
+                "cmake": cmake,
                 "generator": tools["generator"],
                 "ccache": tools["ccache"],
                 "created": _now(),
@@ -282,20 +300,91 @@ def _reason(e: Exception, log: str) -> str:
 
 
 def _tools() -> dict:
-    """What the build needs, or one line naming what is missing and how to install it."""
-    missing = [tool for tool in ("git", "cmake", "llvm-config") if shutil.which(tool) is None]
+    """What the build needs, or one line naming what is missing and how to install it.
+
+    LLVM: the newest `llvm-config-N` (or plain `llvm-config`) of version MIN_LLVM or later (found
+    out building apache/tvm main on Debian 12, whose `llvm-config` is LLVM 14).
+    """
+    missing = [tool for tool in ("git", "cmake") if shutil.which(tool) is None]
     compiler = shutil.which("c++") or shutil.which("g++") or shutil.which("clang++")
     if compiler is None:
         missing.append("a C++ compiler")
     generator = "Ninja" if shutil.which("ninja") else "Unix Makefiles" if shutil.which("make") else None
     if generator is None:
         missing.append("ninja or make")
+    llvm = _llvm_config()
+    if llvm is None:
+        missing.append(f"llvm-config (LLVM {MIN_LLVM} or later)")
     if missing:
         raise BuildFailed(
             f"missing build tools: {', '.join(missing)} "
-            "(Debian: apt-get install git cmake ninja-build llvm-dev g++ ccache zlib1g-dev libxml2-dev)"
+            f"(Debian: apt-get install git cmake ninja-build llvm-{MIN_LLVM}-dev g++ ccache zlib1g-dev libxml2-dev)"
         )
-    return {"generator": generator, "ccache": shutil.which("ccache") is not None}
+    return {
+        "generator": generator,
+        "ccache": shutil.which("ccache") is not None,
+        "llvm_config": llvm[0],
+        "llvm_version": llvm[1],
+    }
+
+
+def _llvm_config() -> tuple[str, str] | None:
+    """(path, version) of the newest llvm-config of at least MIN_LLVM on PATH, or None."""
+    found = []
+    for name in ["llvm-config", *(f"llvm-config-{v}" for v in range(30, MIN_LLVM - 1, -1))]:
+        path = shutil.which(name)
+        if path is None:
+            continue
+        try:
+            version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+            major = int(version.split(".")[0])
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            continue
+        if major >= MIN_LLVM:
+            found.append((major, path, version))
+    if not found:
+        return None
+    _, path, version = max(found)
+    return path, version
+
+
+def _required_cmake(tree: Path) -> tuple[int, int]:
+    """The newest `cmake_minimum_required` of the tree and its FFI (apache-tvm-ffi asks for 3.26)."""
+    versions = [(3, 0)]
+    for path in (tree / "CMakeLists.txt", tree / "3rdparty" / "tvm-ffi" / "CMakeLists.txt"):
+        try:
+            found = re.search(r"cmake_minimum_required\s*\(\s*VERSION\s+(\d+)\.(\d+)", path.read_text(), re.I)
+        except OSError:
+            continue
+        if found:
+            versions.append((int(found.group(1)), int(found.group(2))))
+    return max(versions)
+
+
+def _cmake(required: tuple[int, int], cache_dir: Path, say) -> str:
+    """A cmake of at least `required`: the system's, or PyPI's `cmake` in CACHE/builds/tools (installed once).
+
+    Found out building apache/tvm main on Debian 12: its cmake is 3.25, apache-tvm-ffi needs 3.26.
+    """
+    system = shutil.which("cmake")
+    try:
+        out = subprocess.run([system, "--version"], capture_output=True, text=True, timeout=30).stdout
+        version = tuple(int(x) for x in re.search(r"(\d+)\.(\d+)", out).groups())
+    except (OSError, AttributeError, subprocess.TimeoutExpired):
+        version = (0, 0)
+    if version >= required:
+        return system
+    tools = Path(cache_dir) / "builds" / "tools"
+    cmake = tools / "bin" / "cmake"
+    if not cmake.is_file():
+        wanted = ".".join(map(str, required))
+        say(f"cmake {'.'.join(map(str, version))} is older than this commit's {wanted}: installing PyPI's cmake")
+        tools.parent.mkdir(parents=True, exist_ok=True)
+        with open(tools.parent / "tools.log", "w") as log:
+            envs.run_step([sys.executable, "-m", "venv", str(tools)], log, say, "create the tools environment")
+            envs.run_step([str(tools / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+                           f"cmake>={wanted}"], log, say, "pip install cmake")  # fmt: skip
+    return str(cmake)
 
 
 def _checkout(commit: Commit, tree: Path, log, say) -> None:
@@ -312,8 +401,11 @@ def _checkout(commit: Commit, tree: Path, log, say) -> None:
         envs.run_step(["git", "-C", str(tree), "checkout", "--quiet", "--detach", "--force", commit.sha], log, say,
                       "git checkout")  # fmt: skip
         envs.run_step(["git", "-C", str(tree), "clean", "-ffdxq", "-e", "/build"], log, say, "git clean")
-    envs.run_step(["git", "-C", str(tree), "submodule", "update", "--init", "--recursive"], log, say,
-                  "git submodule update")  # fmt: skip
+    paths = git(tree, "config", "--file", ".gitmodules", "--get-regexp", r"\.path$", check=False).split()[1::2]
+    wanted = [path for path in paths if path not in GPU_SUBMODULES]
+    if wanted:  # the user's submodule URLs (.git/config, shared by worktrees) are honoured, local mirrors too
+        update = ["git", "-c", "protocol.file.allow=always", "-C", str(tree), "submodule", "update", "--init"]
+        envs.run_step([*update, "--recursive", "--", *wanted], log, say, "git submodule update")
 
 
 def _libraries(build_dir: Path) -> list[Path]:
