@@ -62,7 +62,8 @@ CMAKE_OPTIONS = (
 )
 #: Lines of a failed build's log that a PR comment shows.
 LOG_TAIL = 25
-#: TVM 0.22 and later refuse older LLVMs; Debian 12's `llvm-config` is 14, its `llvm-config-15` is not.
+#: TVM 0.22 and later refuse older LLVMs. Debian 12's `llvm-config` is 14, and its LLVM 15 lists a Polly library no
+#: package ships: LLVM 16 (llvm-16-dev with libpolly-16-dev) is what built apache/tvm main here.
 MIN_LLVM = 15
 #: Submodules only GPU builds use: not fetched for a CPU build (they are large, and often not reachable).
 GPU_SUBMODULES = (
@@ -318,7 +319,8 @@ def _tools() -> dict:
     if missing:
         raise BuildFailed(
             f"missing build tools: {', '.join(missing)} "
-            f"(Debian: apt-get install git cmake ninja-build llvm-{MIN_LLVM}-dev g++ ccache zlib1g-dev libxml2-dev)"
+            "(Debian 12: apt-get install git cmake ninja-build g++ ccache llvm-16-dev libpolly-16-dev libzstd-dev "
+            "zlib1g-dev libxml2-dev libz3-dev)"
         )
     return {
         "generator": generator,
