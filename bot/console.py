@@ -86,11 +86,12 @@ def results_table(results: Iterable, title: str) -> Table:
     ):
         table.add_column(column, justify=justify)
     for r in results:
+        status = "untuned" if r.status == "ok" and r.untuned_tasks else r.status
         table.add_row(
             r.workload.name,
             r.workload.scheme,
             r.config.name,
-            f"[{STATUS_STYLE.get(r.status, 'red')}]{r.status}[/]",
+            f"[{STATUS_STYLE.get(status, 'yellow')}]{status}[/]",
             ms(r.median_ms),
             ms(r.tflite_median_ms),
             ratio(r.ratio),
@@ -103,3 +104,69 @@ def summary(results: list) -> str:
     counts = Counter(r.status for r in results)
     parts = [f"{n} {status}" for status, n in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", kv[0]))]
     return f"{len(results)} results: " + ", ".join(parts)
+
+
+def as_rows(results: Iterable) -> list[dict]:
+    """A run's ItemResults as the store's result rows (what bot/breakdown.py reads)."""
+    return [
+        {
+            "workload": r.workload.name,
+            "scheme": r.workload.scheme,
+            "layout": r.config.layout,
+            "pipeline": r.config.pipeline,
+            "status": r.status,
+            "median_ms": r.median_ms,
+            "tflite_median_ms": r.tflite_median_ms,
+            "untuned_tasks": r.untuned_tasks,
+        }
+        for r in results
+    ]
+
+
+def best_table(rows: list[dict], title: str) -> Table:
+    """Per workload: TVM's fastest default and tuned configuration, TFLite, and TVM's best against it."""
+    from bot.breakdown import best_configs
+
+    table = Table(title=title, title_justify="left")
+    for column, justify in (
+        ("workload", "left"),
+        ("scheme", "left"),
+        ("default ms", "right"),
+        ("tuned ms", "right"),
+        ("TFLite ms", "right"),
+        ("TVM's best", "left"),
+        ("best/TFLite", "right"),
+    ):
+        table.add_column(column, justify=justify)
+    for best in best_configs(rows):
+        table.add_row(best.workload, best.scheme, ms(best.default_ms), ms(best.tuned_ms), ms(best.tflite_ms),
+                      best.best_config or "-", ratio(best.ratio))  # fmt: skip
+    return table
+
+
+def breakdown_table(bd, title: str) -> Table:
+    """Inception-v3's time per conv configuration, and the rest (see bot/breakdown.py)."""
+    table = Table(title=title, title_justify="left")
+    for column, justify in (
+        ("conv configuration", "left"),
+        ("count", "right"),
+        ("default ms", "right"),
+        ("tuned ms", "right"),
+        ("TFLite ms", "right"),
+        ("count x TVM ms", "right"),
+        ("share", "right"),
+    ):
+        table.add_column(column, justify=justify)
+    for part in bd.parts:
+        share = bd.share(part)
+        table.add_row(part.workload, str(part.count), ms(part.default_ms), ms(part.tuned_ms), ms(part.tflite_ms),
+                      ms(part.count * part.best_ms) if part.best_ms else "-",
+                      f"{share:.1%}" if share is not None else "-")  # fmt: skip
+    rest = bd.rest_ms
+    table.add_row("convs", str(sum(p.count for p in bd.parts)), "", "", ms(bd.convs_tflite_ms or None), ms(bd.convs_ms),
+                  f"{bd.convs_ms / bd.network_ms:.1%}" if bd.network_ms else "-", style="bold")  # fmt: skip
+    table.add_row("the rest: pools, concatenations, classifier", "", "", "", "", ms(rest),
+                  f"{rest / bd.network_ms:.1%}" if bd.network_ms and rest is not None else "-")  # fmt: skip
+    table.add_row(bd.network + " end to end", "", "", "", ms(bd.network_tflite_ms), ms(bd.network_ms), "100%",
+                  style="bold")  # fmt: skip
+    return table

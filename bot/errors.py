@@ -26,6 +26,10 @@ class BadModel(PerfbotError):
     "A file given as a model is not a usable TFLite model"
 
 
+class BadExport(PerfbotError):
+    "A file given as a tuning export is not one"
+
+
 class DeviceUnavailable(PerfbotError):
     "A device cannot be reached or is not set up"
 

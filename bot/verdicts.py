@@ -20,6 +20,9 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
   same ("confirmed by a rerun"), and is `unchanged` otherwise;
 - a PR run without its base beside it (recorded by hand, or when the merge
   base does not build) gets no latency verdict: `inconclusive`;
+- a tuned row whose tasks the device's tuning database has no records for
+  ran unscheduled loops: `untuned: no record` (or `untuned: tuning under way`
+  while a tuning job for the device is queued or running), never compared;
 - emulated devices never get a slower/faster verdict (their latency says
   nothing about hardware), but wrong results and failures count fully;
 - a device's commit status is failure for a wrong result, a build error, a
@@ -51,7 +54,9 @@ from bot.vocabulary import (
     SLOWER,
     SUMMARY_ORDER,
     TIMED,
+    TUNING,
     UNCHANGED,
+    UNTUNED,
     WRONG_RESULT,
     attention,
     counted,
@@ -85,6 +90,8 @@ class Row:
     paired: bool = False  # measured beside its base in one job
     confirmed: bool | None = None  # a slower/faster first attempt: did the rerun say the same? (None: no rerun)
     flaky: bool = False  # a wrong result the rerun did not reproduce
+    untuned: bool = False  # a tuned row whose tasks the device's database has no records for
+    tuning_pending: bool = False  # ... and a tuning job for the device is queued or running
 
     @property
     def config(self) -> str:
@@ -103,6 +110,8 @@ class Row:
             return self.status
         if self.same_code:
             return SAME_CODE
+        if self.untuned:
+            return TUNING if self.tuning_pending else UNTUNED
         if self.comparison is None:
             return INCONCLUSIVE if self.paired or self.base_ms is not None else NO_BASELINE
         if self.emulated:
@@ -267,6 +276,9 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
         pr_results = [row for run in runs for row in store.results(run["id"])]
         base_results = store.results_at(name, base, "base") if base else []
         report.rows = _rows(store, name, pr_results, base_results, device.emulated, min_effect)
+        if any(r.untuned for r in report.rows) and store.tuning_active(name):
+            for row in report.rows:
+                row.tuning_pending = row.untuned
         report.tvm_version = next((r.get("tvm_version") for r in reversed(runs) if r.get("tvm_version")), None)
         devices.append(report)
     return PrReport(
@@ -322,7 +334,8 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
     same_code = bool(first.get("same_code"))
     rounds = [tuple(r) for attempt in (first, second) if attempt for r in attempt.get("rounds") or []]
     comparison = confirmed = None
-    if paired and status == OK and not same_code and rounds:
+    untuned = key[3] == "tuned" and bool(first.get("untuned_tasks"))
+    if paired and status == OK and not same_code and rounds and not untuned:
         noise = stats.noise_level(store.series_medians(device, *key))
         comparison = stats.compare_rounds(rounds, min_effect=min_effect, noise=noise)
         said = stats.compare_rounds(first["rounds"], min_effect=min_effect, noise=noise).verdict
@@ -353,4 +366,5 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
         paired=paired,
         confirmed=confirmed,
         flaky=flaky,
+        untuned=key[3] == "tuned" and bool(first.get("untuned_tasks")),
     )

@@ -15,6 +15,10 @@ from __future__ import annotations
 
 #: The smallest relative change reported as slower/faster (PR verdicts, statuses, change points).
 MIN_EFFECT = 0.05
+#: MetaSchedule trials per task that a tuning job gives the device's database.
+TUNE_TRIALS = 64
+#: Tuning jobs go after every run: they fill a device's idle time, and never hold up a PR's comment.
+TUNE_PRIORITY = -10
 
 # What to run -----------------------------------------------------------------------------
 
@@ -52,6 +56,8 @@ EMULATED = "emulated"
 NO_BASELINE = "no baseline"
 SAME_CODE = "same code"  # the PR compiled the item to exactly the base's code: nothing to time
 FLAKY = "flaky_result"  # a wrong result that the confirming rerun did not reproduce
+UNTUNED = "untuned"  # a tuned row whose tasks the device's database has no records for
+TUNING = "tuning"  # ... while a tuning job for the device is queued or running
 
 #: The latency verdicts bot/stats.py can give.
 LATENCY_VERDICTS = (SLOWER, FASTER, UNCHANGED, INCONCLUSIVE)
@@ -71,6 +77,8 @@ ATTENTION_ORDER = (
     INCONCLUSIVE,
     EMULATED,
     NO_BASELINE,
+    UNTUNED,
+    TUNING,
     SAME_CODE,
 )
 #: Summary order, as a reviewer reads it: "2 slower, 1 wrong result, 14 unchanged".
@@ -89,6 +97,8 @@ SUMMARY_ORDER = (
     INCONCLUSIVE,
     EMULATED,
     NO_BASELINE,
+    UNTUNED,
+    TUNING,
     SAME_CODE,
 )
 #: Verdicts that make a device's commit status fail.
@@ -101,9 +111,11 @@ LABELS = {
     ENVIRONMENT_ERROR: "environment error",
     BUILD_ERROR: "build error",
     FLAKY: "flaky result",
+    UNTUNED: "untuned: no record",
+    TUNING: "untuned: tuning under way",
 }
 #: Labels that read as adjectives: "3 slower", not "3 slowers".
-_UNCOUNTED = {SLOWER, FASTER, UNCHANGED, INCONCLUSIVE, EMULATED, NO_BASELINE, SAME_CODE}
+_UNCOUNTED = {SLOWER, FASTER, UNCHANGED, INCONCLUSIVE, EMULATED, NO_BASELINE, SAME_CODE, UNTUNED, TUNING}
 
 
 def label(word: str) -> str:

@@ -119,15 +119,45 @@ def tuning_preprocess(tvm, relax, mod, target):
         )(mod)
 
 
-def compile_module(tvm, relax, mod, target, spec):
-    if spec["pipeline"] == "tuned":
-        db = spec.get("tuning_dir")
-        if not db or not os.path.isdir(db):
-            raise RuntimeError(f"no tuning database at {db}: run `perfbot tune` for this device first")
-        mod = tuning_preprocess(tvm, relax, mod, target)
-        with target:
-            mod = relax.transform.MetaScheduleApplyDatabase(db)(mod)
+def compile_module(tvm, relax, mod, target, spec, result: Result):
+    """TVM's default CPU pipeline, or (pipeline `tuned`) the device's MetaSchedule database applied first.
+
+    For a tuned item the result says how many of its tasks the database has records for
+    (`tuned_tasks`) and how many it has not (`untuned_tasks`: those stay unscheduled loops, so the
+    item's latency is not a tuned one; bot/verdicts.py says `untuned: no record`). Without a
+    database at all every task is untuned. `retarget` applies records tuned for another target
+    (an emulated board reuses the host's, to check that tuned code computes the right answer;
+    its latency is never judged).
+    """
+    if spec["pipeline"] != "tuned":
+        return tvm.compile(mod, target=target)
+    from tvm.s_tir import meta_schedule as ms
+
+    mod = tuning_preprocess(tvm, relax, mod, target)
+    path = spec.get("tuning_dir")
+    tasks = ms.relax_integration.extract_tasks(mod, target)
+    if not path or not os.path.isfile(os.path.join(path, "database_tuning_record.json")):
+        result.update(tuned_tasks=0, untuned_tasks=len(tasks))
+        return tvm.compile(mod, target=target)
+    database = ms.database.JSONDatabase(work_dir=path, allow_missing=False)
+    if spec.get("retarget"):
+        database = retargeted(ms, database, target)
+    found = sum(1 for task in tasks if records_of(ms, database, task) > 0)
+    result.update(tuned_tasks=found, untuned_tasks=len(tasks) - found)
+    with target, database:
+        mod = relax.transform.MetaScheduleApplyDatabase()(mod)
     return tvm.compile(mod, target=target)
+
+
+def retargeted(ms, database, target):
+    """The database's records in memory, as if tuned for `target` (schedules are traces; they mostly carry)."""
+    memory = ms.database.MemoryDatabase()
+    for record in database.get_all_tuning_records():
+        workload = memory.commit_workload(record.workload.mod)
+        memory.commit_tuning_record(
+            ms.database.TuningRecord(record.trace, workload, record.run_secs, target, record.args_info)
+        )
+    return memory
 
 
 def rpc_session(tvm, device: dict):
@@ -255,7 +285,7 @@ def prepare(spec, result: Result):
     result.phase("convert")
     mod = convert_layout(relax, mod, spec["layout"])
     result.phase("compile")
-    executable = compile_module(tvm, relax, mod, target, spec)
+    executable = compile_module(tvm, relax, mod, target, spec, result)
     result.update(compile_s=time.perf_counter() - started, code_hash=code_hash(tvm, executable, target))
 
     run_started = time.perf_counter()  # running starts with loading: export, upload, VM creation
@@ -304,52 +334,216 @@ def measure(spec, result: Result) -> None:
     del remote
 
 
+def tuning_tasks(tvm, relax, ms, spec, target) -> dict:
+    """Every MetaSchedule task of the spec's models, each once however many models share it.
+
+    Returns {structural hash: {"task": ExtractedTask, "items": [item keys], "weight": summed weight}}:
+    a task shared by several workloads (the same conv2d in uint8 and int8, a layer of the conv suite
+    inside Inception-v3) is tuned once for all of them.
+    """
+    import tvm_ffi
+
+    tasks: dict = {}
+    for item in spec["models"]:
+        mod = load_model(item)
+        mod = convert_layout(relax, mod, item["layout"])
+        mod = tuning_preprocess(tvm, relax, mod, target)
+        for task in ms.relax_integration.extract_tasks(mod, target):
+            key = str(tvm_ffi.structural_hash(task.dispatched[0]))
+            entry = tasks.setdefault(key, {"task": task, "items": [], "weight": 0})
+            entry["items"].append(item["key"])
+            entry["weight"] += int(task.weight)
+    return tasks
+
+
+def records_of(ms, database, task) -> int:
+    """How many measured trials the database holds for a task (0 when it does not know the task)."""
+    mod = task.dispatched[0]
+    if not database.has_workload(mod):
+        return 0
+    return len(database.get_top_k(database.commit_workload(mod), 1 << 30))
+
+
+#: Per task (structural hash), the most trials a finished tuning asked for: a task whose search space has fewer
+#: distinct candidates, or whose candidates failed to build, never holds that many records, and is still done.
+ASKED_FILE = "perfbot_trials_asked.json"
+
+
+def read_asked(database_dir: str) -> dict:
+    path = os.path.join(database_dir, ASKED_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_asked(database_dir: str, asked: dict) -> None:
+    """Written whole after every task, through a rename: a stop in between leaves the previous ledger."""
+    path = os.path.join(database_dir, ASKED_FILE)
+    with open(path + ".tmp", "w") as f:
+        json.dump(asked, f, indent=0, sort_keys=True)
+    os.replace(path + ".tmp", path)
+
+
 def tune(spec, result: Result) -> None:
+    """Tune every task of the spec's models that has fewer than `trials` measured trials in the database.
+
+    Tasks that already have them are skipped (a rerun resumes where a cancelled one stopped). One
+    MetaSchedule run covers every remaining task; candidates are built by `workers` processes (both
+    cores) and measured one at a time (measuring two at once would time them against each other).
+    Progress goes to the result file after every measured batch, for the parent to show.
+    """
     result.phase("import")
     import tvm
     from tvm import relax
+    from tvm.ir.utils import derived_object
     from tvm.s_tir import meta_schedule as ms
 
     result.update(**versions(tvm))
+    import_cpu_tensor_intrinsics()
     target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)))
-    mod = load_model(spec)
     result.phase("convert")
-    mod = convert_layout(relax, mod, spec["layout"])
+    tasks = tuning_tasks(tvm, relax, ms, spec, target)
+    database = ms.database.JSONDatabase(work_dir=spec["database"])
+    trials = int(spec["trials"])
+    asked = read_asked(spec["database"])
+    before = {key: max(records_of(ms, database, entry["task"]), asked.get(key, 0)) for key, entry in tasks.items()}
+    remaining = [key for key in tasks if before[key] < trials]
+    summary = [
+        {"task": entry["task"].task_name, "hash": key, "items": entry["items"], "before": before[key]}
+        for key, entry in tasks.items()
+    ]
+    result.update(tasks=summary, tasks_total=len(tasks), tasks_to_tune=len(remaining), trials_done=0,
+                  trials_planned=sum(trials - before[k] for k in remaining))  # fmt: skip
     result.phase("tune")
     started = time.perf_counter()
-    mod = tuning_preprocess(tvm, relax, mod, target)
-    builder, runner = "local", "local"
-    device = spec["device"]
-    if device["kind"] == "rpc":
-        from tvm.support import cc
+    measured = {"trials": 0}
 
-        def export(mod, path=None):  # noqa: ARG001 - MetaSchedule's f_export signature
-            path = os.path.join(spec["workdir"], f"cand_{time.monotonic_ns()}.so") if path is None else path
-            mod.export_library(path, fcompile=cc.cross_compiler(device["cross_compiler"]))
-            return path
+    @derived_object
+    class Progress(ms.measure_callback.PyMeasureCallback):
+        def apply(self, task_scheduler, task_id, measure_candidates, builder_results, runner_results):
+            measured["trials"] += len(runner_results)
+            elapsed = time.perf_counter() - started
+            result.update(trials_done=measured["trials"], tune_s=elapsed,
+                          trials_per_s=measured["trials"] / elapsed if elapsed else 0.0)  # fmt: skip
 
-        builder = ms.builder.LocalBuilder(f_export=export)
-        runner = ms.runner.RPCRunner(
-            ms.runner.RPCConfig(
-                tracker_host=device["host"],
-                tracker_port=int(device["port"]),
-                tracker_key=device["key"],
-                session_timeout_sec=int(device.get("session_timeout", 600)),
-            )
-        )
-    trials = int(spec["trials"])
-    ms.relax_integration.tune_relax(
-        mod,
-        params={},
-        target=target,
-        work_dir=spec["tuning_dir"],
-        max_trials_global=trials,
-        max_trials_per_task=trials,
-        builder=builder,
-        runner=runner,
-        seed=int(spec.get("seed", 0)),
+    builder, runner = _tuning_builder_runner(ms, spec)
+    # A smaller evolutionary search than MetaSchedule's default (population 512, 4 generations): on two
+    # cores the search, not the measuring, was most of the time of a trial (benchmarks/tuning_speed.py).
+    strategy = ms.search_strategy.EvolutionarySearch(
+        population_size=int(spec.get("population", 128)), genetic_num_iters=int(spec.get("generations", 2))
     )
-    result.update(tune_s=time.perf_counter() - started)
+    # One task at a time: MetaSchedule commits a task's records when its measurements are joined, which in
+    # one run over every task is at the very end; task by task, a stopped tuning keeps every finished task
+    # (the next one skips it) and progress can be told as it goes.
+    for done, key in enumerate(sorted(remaining, key=lambda k: -tasks[k]["weight"])):
+        contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+            [tasks[key]["task"]], spec["work_dir"], strategy=strategy,
+            num_threads=int(spec.get("workers", 2)), seed=int(spec.get("seed", 0)),
+        )  # fmt: skip
+        left = trials - before[key]
+        ms.tune_tasks(
+            tasks=contexts,
+            task_weights=weights,
+            work_dir=spec["work_dir"],
+            max_trials_global=left,
+            max_trials_per_task=left,
+            num_trials_per_iter=min(64, left),
+            builder=builder,
+            runner=runner,
+            database=database,
+            measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"), Progress()],
+        )
+        asked[key] = trials  # also when the search space ran out before `left` candidates
+        write_asked(spec["database"], asked)
+        result.update(tasks_tuned=done + 1)
+    after = {key: max(records_of(ms, database, entry["task"]), asked.get(key, 0)) for key, entry in tasks.items()}
+    for row in summary:
+        row["after"] = after[row["hash"]]
+    elapsed = time.perf_counter() - started
+    result.update(tasks=summary, tune_s=elapsed, trials_done=measured["trials"],
+                  trials_per_s=measured["trials"] / elapsed if measured["trials"] else 0.0)  # fmt: skip
+
+
+#: Tensor intrinsics of the CPU targets perfbot tunes for; `tvm.s_tir.tensor_intrin` also has CUDA's, ROCm's, Metal's
+#: and Hexagon's, which take 38 of its 43 s to import here (python -X importtime), on every tuning start.
+CPU_INTRINSICS = ("x86", "arm_cpu", "riscv_cpu")
+
+
+def import_cpu_tensor_intrinsics() -> None:
+    """Make `import tvm.s_tir.tensor_intrin` (MetaSchedule's TuneContext does it) load the CPU intrinsics only.
+
+    The package module is created from its own location and only CPU_INTRINSICS are imported into
+    it, the way its __init__ would with LLVM enabled, minus the GPU and DSP ones; a submodule that
+    a schedule names later still imports on demand. Only done in the tuning child, whose targets are
+    CPUs (the host, or an ARM board over RPC).
+    """
+    import importlib
+    import importlib.util
+
+    name = "tvm.s_tir.tensor_intrin"
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    package = importlib.util.module_from_spec(importlib.util.spec_from_loader(name, loader=None, is_package=True))
+    package.__path__ = list(spec.submodule_search_locations)
+    package.__file__ = spec.origin
+    sys.modules[name] = package
+    for sub in CPU_INTRINSICS:
+        try:
+            setattr(package, sub, importlib.import_module(f"{name}.{sub}"))
+        except ImportError:
+            pass
+
+
+def build_candidate(mod, target, _params):
+    """MetaSchedule's default build without its first line, `import tvm.s_tir.tensor_intrin`.
+
+    In apache-tvm 0.27 that import parses every tensor intrinsic of every target and takes about
+    48 s here; MetaSchedule's LocalBuilder starts new worker processes for every batch, so each
+    one paid it and hit the builder's 30 s limit: every candidate failed to build, and tuning
+    measured nothing. The quantized convs here are tuned as float convolutions (dequantize, conv,
+    quantize) and use no tensor intrinsics; a candidate that would is a failed build, recorded.
+    """
+    from tvm.driver import build as tvm_build
+    from tvm.s_tir.transform import RemoveWeightLayoutRewriteBlock
+
+    mod = RemoveWeightLayoutRewriteBlock(skip_tensor_rewrite=True)(mod)
+    return tvm_build(mod, target=target)
+
+
+def _tuning_builder_runner(ms, spec):
+    """Candidates built by `workers` processes; measured here (local) or on the board (RPC tracker)."""
+    device = spec["device"]
+    workers = int(spec.get("workers", 2))
+    timeout_s = float(spec.get("build_timeout_s", 60))
+    evaluator = ms.runner.EvaluatorConfig(number=int(spec.get("number", 1)), repeat=1,
+                                          min_repeat_ms=int(spec.get("min_repeat_ms", 20)))  # fmt: skip
+    if device["kind"] != "rpc":
+        builder = ms.builder.LocalBuilder(max_workers=workers, timeout_sec=timeout_s, f_build=build_candidate)
+        return builder, ms.runner.LocalRunner(evaluator_config=evaluator)
+    from tvm.support import cc
+
+    def export(mod, path=None):  # noqa: ARG001 - MetaSchedule's f_export signature
+        path = os.path.join(spec["workdir"], f"cand_{time.monotonic_ns()}.so") if path is None else path
+        mod.export_library(path, fcompile=cc.cross_compiler(device["cross_compiler"]))
+        return path
+
+    builder = ms.builder.LocalBuilder(
+        max_workers=workers, timeout_sec=timeout_s, f_build=build_candidate, f_export=export
+    )
+    runner = ms.runner.RPCRunner(
+        ms.runner.RPCConfig(
+            tracker_host=device["host"],
+            tracker_port=int(device["port"]),
+            tracker_key=device["key"],
+            session_timeout_sec=int(device.get("session_timeout", 600)),
+        ),
+        evaluator_config=evaluator,
+    )
+    return builder, runner
 
 
 def main(argv: list[str]) -> int:

@@ -2,6 +2,7 @@
 
     measure.py    run, tune, history        (the engine, by hand)
     builds.py     build, builds             (the build cache)
+    tuning.py     tuning show|export|import (the tuning databases)
     queue.py      worker, status            (queued jobs)
     github.py     watch, serve, enqueue, report
     devices.py    devices, device setup, device serve
@@ -57,9 +58,9 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from bot.cli import builds, dashboard, devices, github, measure, queue
+    from bot.cli import builds, dashboard, devices, github, measure, queue, tuning
 
-    for module in (measure, builds, queue, github, devices, dashboard):
+    for module in (measure, builds, tuning, queue, github, devices, dashboard):
         for command in module.COMMANDS:
             main.add_command(command)
 

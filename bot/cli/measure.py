@@ -18,7 +18,6 @@ from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
 from bot.errors import UnknownName
 from bot.store import Store
-from bot.vocabulary import STATUS_STYLE
 
 
 @click.command()
@@ -66,7 +65,7 @@ def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, re
     type=click.IntRange(min=1),
     default=64,
     show_default=True,
-    help="MetaSchedule trials per workload and layout.",
+    help="MetaSchedule trials per task (a task with that many already is skipped: a rerun resumes).",
 )
 @db_option
 @env_option
@@ -126,6 +125,17 @@ def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, 
         " (emulated: latency not comparable with hardware)" if device.emulated else ""
     )
     console.console.print(console.results_table(outcome.results, title))
+    rows = console.as_rows(outcome.results)
+    if len({r["workload"] for r in rows}) > 1 or tuning:
+        console.console.print(console.best_table(rows, f"TVM against TFLite on {device.name}: each workload's best"))
+    if any(r["workload"] == "inception_v3" for r in rows):
+        from bot.breakdown import breakdown
+
+        parts = store.network_parts("inception_v3")
+        for scheme in sorted({r["scheme"] for r in rows if r["workload"] == "inception_v3"}):
+            bd = breakdown("inception_v3", scheme, parts, rows)
+            note = f" ({len(bd.missing)} configurations not measured)" if bd.missing else ""
+            console.console.print(console.breakdown_table(bd, f"where Inception-v3 {scheme}'s time goes{note}"))
     console.console.print(
         f"{console.summary(outcome.results)}. Recorded as run {outcome.run_id} in {db}. "
         f"TVM/TFLite below 1 means TVM is faster."
@@ -134,6 +144,8 @@ def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, 
 
 
 def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
+    """Tune, with a line of progress every 15 s (a log file gets them too), then a table per task."""
+    from rich.markup import escape
     from rich.table import Table
 
     from bot.engine import tuning
@@ -142,21 +154,26 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
     device = registry.get(device_name)
     suite = resolve_suite(suite_name, model_path)
     target = resolve_target(settings, env_spec)
+    say = lambda line: console.errors.print(escape(line))  # noqa: E731
     with preflight.device_ready(device, settings.cache_dir):
         store = Store.open(Path(db_path or settings.db_path))
-        with console.BarProgress() as progress:
-            results = tuning.tune_suite(store, settings.cache_dir, suite, device, target, trials, progress)
-    table = Table(title=f"tuning {suite.name} on {device.name}, {trials} trials", title_justify="left")
-    for column in ("workload", "scheme", "layout", "status", "seconds", "database / error"):
-        table.add_column(column)
-    for r in results:
-        where = str(r.database) if r.database else (r.error or "").splitlines()[0] if r.error else ""
-        table.add_row(
-            r.workload.name,
-            r.workload.scheme,
-            r.layout,
-            f"[{STATUS_STYLE.get(r.status, 'red')}]{r.status}[/]",
-            f"{r.seconds:.1f}",
-            where,
-        )
+        outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, target, trials, say=say)
+    table = Table(
+        title=f"tuning {suite.name} on {device.name}: {outcome.trials} trials in {outcome.seconds:.0f} s "
+        f"({outcome.trials_per_s:.2f}/s), up to {trials} per task",
+        title_justify="left",
+    )
+    for column, justify in (("task", "left"), ("used by", "left"), ("trials before", "right"), ("after", "right")):
+        table.add_column(column, justify=justify)
+    for task in outcome.tasks:
+        items = task["items"]
+        used = ", ".join(items[:2]) + (f" and {len(items) - 2} more" if len(items) > 2 else "")
+        table.add_row(task["task"], used, str(task["before"]), str(task.get("after", "–")))
     console.console.print(table)
+    if outcome.status != "ok":
+        first = (outcome.error or "").splitlines()[:1]
+        console.errors.print(f"[red]{outcome.status}[/]: {escape(first[0]) if first else ''}")
+    console.console.print(
+        f"database: {outcome.database or tuning.database_dir(settings.cache_dir, device)}; "
+        f"`perfbot run --tuning` applies it"
+    )

@@ -79,12 +79,17 @@ def run_script(
     workdir: Path,
     timeout_s: float,
     env: dict[str, str] | None = None,
+    watch=None,
+    should_stop=None,
 ) -> ChildOutcome:
     """Run `python script SPEC RESULT` in `workdir` (a fresh interpreter), return what became of it.
 
     The script runs by path through runpy, with the working directory as its
     only extra import location: the child imports nothing of the bot's own
-    environment (the TVM under test may be another interpreter).
+    environment (the TVM under test may be another interpreter). `watch(data)`
+    is called every couple of seconds with what the child has written to its
+    result file so far (for progress); when `should_stop()` says so the child's
+    process group is killed and the outcome is `cancelled`.
     """
     spec_path, result_path, log_path = write_spec(spec, workdir)
     started = time.perf_counter()
@@ -101,13 +106,28 @@ def run_script(
             )
         except OSError as e:
             return ChildOutcome("environment_error", error=f"cannot start {python}: {e.strerror}")
+        deadline = time.monotonic() + timeout_s
+        returncode, timed_out, stopped = None, False, False
         try:
-            returncode, timed_out = proc.wait(timeout=timeout_s), False
-        except subprocess.TimeoutExpired:
+            while returncode is None:
+                try:
+                    returncode = proc.wait(timeout=max(0.0, min(2.0, deadline - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() >= deadline or (should_stop is not None and should_stop()):
+                        stopped = time.monotonic() < deadline
+                        timed_out = not stopped
+                        _kill_group(proc.pid)
+                        returncode = proc.wait()
+                    elif watch is not None:
+                        watch(_read_json(result_path))
+        except BaseException:
             _kill_group(proc.pid)
             proc.wait()
-            returncode, timed_out = proc.returncode, True
-    return classify(result_path, log_path, returncode, timed_out, timeout_s, time.perf_counter() - started)
+            raise
+    outcome = classify(result_path, log_path, returncode, timed_out, timeout_s, time.perf_counter() - started)
+    if stopped:
+        outcome.status, outcome.error = "cancelled", "stopped: the job was cancelled or taken over"
+    return outcome
 
 
 def classify(

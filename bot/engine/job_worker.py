@@ -24,13 +24,13 @@ from pathlib import Path
 from bot import console, devices
 from bot.config import Settings
 from bot.devices import Device
-from bot.engine import builds, envs, preflight
+from bot.engine import builds, envs, preflight, tuning, tuning_databases
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import BuildFailed, Cancelled, ConfigError, EnvironmentBroken, PerfbotError
 from bot.lifecycle import stop_on_signals
 from bot.store import Store
-from bot.vocabulary import BUILD_ERROR
+from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS
 
 log = logging.getLogger("perfbot.worker")
 
@@ -118,7 +118,11 @@ class JobWorker:
         lease = Lease(self.store.path, job["id"], self.worker, self.lease_s)
         lease.start()
         after_job(self.store, job, "started")  # the PR's status says "running" instead of "queued"
-        suite, tuning = self.suite_for(job["suite"]), job["config"] == "tuned"
+        suite = self.suite_for(job["suite"])
+        # Tuned rows are measured whenever the device has a tuning database (both sides apply it).
+        tuning = job["config"] == "tuned" or tuning_databases.has_records(self.cache_dir, self.device)
+        if job["kind"] == "tune":
+            return self._tune(job, suite, lease)
         runner = Runner(
             self.store,
             self.cache_dir,
@@ -151,7 +155,32 @@ class JobWorker:
         finally:
             lease.stop()
         after_job(self.store, job, "done")
+        if outcome.complete and job["kind"] == "pr" and any(r.untuned_tasks for r in outcome.results):
+            self._queue_tuning(job)  # the PR's new tasks: tuned while the device is idle, for later PRs
         return "done" if outcome.complete else "lost"
+
+    def _tune(self, job: dict, suite: Suite, lease: Lease) -> str:
+        """A tuning job: the suite's tasks that lack trials, into the device's database (bot/engine/tuning.py)."""
+        try:
+            subject = self.subject_for(job, job["sha"], "base")
+            tuning.tune_suite(self.store, self.cache_dir, suite, self.device, subject, TUNE_TRIALS,
+                              say=lambda line: log.info("%s", line), should_stop=lease.lost.is_set)  # fmt: skip
+        except Cancelled:
+            log.info("job %s: tuning stopped (cancelled or taken over); its trials are kept", job["id"])
+            return "cancelled"
+        except PerfbotError as e:
+            self.store.finish(job["id"], self.worker, "failed", reason=str(e))
+            return "failed"
+        finally:
+            lease.stop()
+        finished = self.store.finish(job["id"], self.worker, "done")
+        for pull in self.store.pulls(job["repo"], "open") if job["repo"] else []:
+            self.store.mark_dirty(pull["repo"], pull["number"], f"tuning job {job['id']} done")
+        return "done" if finished else "lost"
+
+    def _queue_tuning(self, job: dict) -> None:
+        self.store.enqueue(sha=job["sha"], device=self.device.name, suite=job["suite"], config="tuned", kind="tune",
+                           repo=job["repo"], priority=TUNE_PRIORITY, requested_by="untuned rows")  # fmt: skip
 
     def _base(self, job: dict) -> Subject | None:
         """The merge base's build for a PR job, or None (not a PR job, or the base does not build)."""

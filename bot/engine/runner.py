@@ -20,8 +20,6 @@ written, so bad input leaves the database as it was.
 
 from __future__ import annotations
 
-import hashlib
-import platform
 import statistics
 import sys
 import tempfile
@@ -35,12 +33,13 @@ import numpy as np
 from bot import __version__, stats
 from bot.child import MEASURE_SCRIPT, REFERENCE_SCRIPT
 from bot.devices import Device
-from bot.engine import isolation
+from bot.engine import isolation, tuning_databases
+from bot.engine.host import host_cpu
 from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
-from bot.errors import BadModel, Cancelled, PerfbotError
+from bot.errors import BadModel, Cancelled
 from bot.vocabulary import FASTER, LAYOUTS, MIN_EFFECT, PIPELINES, SLOWER, WRONG_RESULT
 
 
@@ -109,6 +108,8 @@ class ItemResult:
     versions: dict = field(default_factory=dict)
     code_hash: str | None = None
     attempt: int = 1
+    tuned_tasks: int | None = None  # a tuned item: tasks the database had records for
+    untuned_tasks: int | None = None  # ... and tasks it had none for (left unscheduled: not a tuned latency)
     base: Side | None = None  # a PR run: what the merge base's build did with the same item
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
 
@@ -171,25 +172,6 @@ class RunOutcome:
     results: list[ItemResult]
     timing: Timing
     complete: bool = True  # False: the run was recorded as aborted (its job's lease was lost at the end)
-
-
-def tuning_dir(cache_dir: Path, device: Device, workload: Workload, layout: str) -> Path:
-    """Where `perfbot tune` keeps the MetaSchedule database of one (device, target, workload, layout)."""
-    target = device.target_json
-    if device.target == "host":
-        target += platform.machine() + host_cpu()
-    target_hash = hashlib.sha256(target.encode()).hexdigest()[:12]
-    return cache_dir / "tuning" / device.name / target_hash / f"{workload.content_hash[:16]}-{layout}"
-
-
-def host_cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "cpu model", "hardware")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def worker_device(device: Device) -> dict:
@@ -260,8 +242,6 @@ class Runner:
     def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True) -> RunOutcome:
         started = time.perf_counter()
         items = [(w, c) for w in suite.workloads for c in configs(tuning)]
-        if tuning:
-            self._require_tuning(suite, device)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="perfbot-run-", dir=self.cache_dir) as scratch:
             scratch = Path(scratch)
@@ -390,16 +370,6 @@ class Runner:
         noise = stats.noise_level(self.store.series_medians(device.name, *result_key(result)))
         return stats.compare_rounds(result.rounds, min_effect=MIN_EFFECT, noise=noise).verdict in (SLOWER, FASTER)
 
-    def _require_tuning(self, suite: Suite, device: Device) -> None:
-        for workload in suite.workloads:
-            for layout in LAYOUTS:
-                path = tuning_dir(self.cache_dir, device, workload, layout)
-                if not (path / "database_tuning_record.json").is_file():
-                    raise PerfbotError(
-                        f"no tuning database for {workload.key} {layout} on {device.name} ({path}): "
-                        f"run `perfbot tune --suite {suite.name} --device {device.name}` first"
-                    )
-
     def _references(self, suite: Suite, device: Device, scratch: Path) -> dict[str, Reference]:
         """TFLite outputs (and latency, where the device has a baseline) for every workload, in one child."""
         items = []
@@ -451,7 +421,8 @@ class Runner:
             "tolerance": workload.tolerance,
             "layout": config.layout,
             "pipeline": config.pipeline,
-            "tuning_dir": str(tuning_dir(self.cache_dir, device, workload, config.layout)),
+            "tuning_dir": str(tuning_databases.database_for(self.cache_dir, device)),
+            "retarget": device.emulated,
             "target": device.target,
             "threads": device.threads,
             "device": worker_device(device),
@@ -479,6 +450,8 @@ class Runner:
             versions={k: data.get(k) for k in ("tvm_version", "tvm_ffi_version", "tvm_commit") if data.get(k)},
             code_hash=side.code_hash,
             attempt=attempt,
+            untuned_tasks=data.get("untuned_tasks"),
+            tuned_tasks=data.get("tuned_tasks"),
             base=base,
             rounds=rounds,
         )
@@ -508,6 +481,8 @@ class Runner:
                 workload_hash=result.workload.content_hash,
                 code_hash=result.code_hash,
                 attempt=result.attempt,
+                tuned_tasks=result.tuned_tasks,
+                untuned_tasks=result.untuned_tasks,
                 **(
                     dict(
                         base_status=base.status,

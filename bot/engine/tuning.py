@@ -1,96 +1,190 @@
-"""`perfbot tune`: MetaSchedule databases per (device, target, workload, layout).
+"""Tuning: one MetaSchedule database per device and target, shared by every workload, kept across commits.
 
-Tuning runs in a child process in the TVM environment, like every measurement:
-a segfault inside MetaSchedule (apache-tvm 0.27.0.post1 with apache-tvm-ffi
-0.1.15.post2 does that) is recorded as `crash` and the next workload is tuned.
-A database is written to a temporary folder and moved into place only when
-tuning finished, so `perfbot run --tuning` never reads a half-written one.
+TVM 0.27's default CPU pipeline applies no schedules; TVM is deployed tuned.
+`tune_suite` tunes every MetaSchedule task of a suite's items (each task once,
+however many workloads share it: the NCHW conv of a layer is the same task in
+both schemes, a conv suite layer is the same task inside Inception-v3) that
+has fewer than the asked trials in the device's database, in one child
+process in the TVM environment under test (bot/child/measure.py, `tune`):
+a rerun resumes where a stopped one ended, and a crash inside MetaSchedule
+(apache-tvm 0.27.0.post1 with apache-tvm-ffi 0.1.15.post2 does that) is a
+recorded `crash`, not a crash of the bot.
+
+The database lives in CACHE/tuning/<device>/<target hash>/, where every
+worker of the host finds it, next to `provenance.json`: the TVM version and
+commit, the trials, the date and the device of every tuning that added to it.
+A tuning works on a copy (`<database>.work`) that replaces the database only
+when it finished, so a measurement never reads a half-written one; a stopped
+tuning leaves its copy, and the next one goes on from it (bot/engine/
+tuning_databases.py keeps the databases, and moves them as one file).
+
+Both sides of a PR's side-by-side comparison apply this same database, so a
+tuned row compares the PR's code with the base's under the same schedules.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bot import __version__
 from bot.child import MEASURE_SCRIPT
 from bot.devices import Device
 from bot.engine import isolation
-from bot.engine.runner import Subject, child_env, tuning_dir, worker_device
+from bot.engine.host import host_cpu
+from bot.engine.runner import Subject, child_env, worker_device
 from bot.engine.suite.suites import Suite
-from bot.engine.suite.workloads import Workload, materialize
+from bot.engine.suite.workloads import materialize
+from bot.engine.tuning_databases import database_dir, replace
+from bot.errors import Cancelled
 from bot.vocabulary import LAYOUTS
 
 #: Seconds allowed per trial on top of the device's item limit.
-SECONDS_PER_TRIAL = 6.0
+SECONDS_PER_TRIAL = 10.0
+#: Processes that build candidates (measuring stays one at a time: two would time each other).
+BUILD_WORKERS = max(2, min(os.cpu_count() or 2, 8))
 
 
 @dataclass
-class TuneResult:
-    workload: Workload
-    layout: str
-    status: str
+class TuneOutcome:
+    """What one tuning did: per task, the trials it had before and after, and how fast it went."""
+
+    status: str  # ok | compile_error | crash | timeout | cancelled | environment_error
     seconds: float
-    database: Path | None
-    error: str | None
+    tasks: list[dict] = field(default_factory=list)  # {task, hash, items, before, after}
+    trials: int = 0
+    trials_per_s: float = 0.0
+    database: Path | None = None
+    error: str | None = None
+
+    @property
+    def skipped(self) -> int:
+        """Tasks that already had the asked trials: nothing to do for them."""
+        return sum(1 for t in self.tasks if t.get("after", t["before"]) == t["before"] and t["before"] > 0)
 
 
 def tune_suite(
-    store, cache_dir: Path, suite: Suite, device: Device, target: Subject, trials: int, progress=None
-) -> list[TuneResult]:
-    results = []
-    items = [(w, layout) for w in suite.workloads for layout in LAYOUTS]
-    if progress:
-        progress.start(len(items), f"tune {suite.name} on {device.name}")
-    for number, (workload, layout) in enumerate(items):
-        if progress:
-            progress.step(f"{workload.key} {layout}")
-        final = tuning_dir(cache_dir, device, workload, layout)
-        staging = final.with_name(final.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        spec = {
-            "op": "tune",
-            "model": str(materialize(workload, cache_dir)),
-            "layout": layout,
-            "target": device.target,
-            "threads": device.threads,
-            "device": worker_device(device),
-            "trials": trials,
-            "tuning_dir": str(staging),
-        }
-        outcome = isolation.run_script(
-            target.python,
-            MEASURE_SCRIPT,
-            spec,
-            cache_dir / "tuning-work" / f"{device.name}-{number}",
-            timeout_s=device.timeout_s + trials * SECONDS_PER_TRIAL,
-            env=child_env(device),
-        )
-        database = None
-        if outcome.status == "ok":
-            shutil.rmtree(final, ignore_errors=True)
-            staging.rename(final)
-            database = final
+    store,
+    cache_dir: Path,
+    suite: Suite,
+    device: Device,
+    subject: Subject,
+    trials: int,
+    say=None,
+    should_stop=None,
+) -> TuneOutcome:
+    """Tune the suite's tasks on the device up to `trials` each; record it; see the module docstring."""
+    say = say or (lambda line: None)
+    cache_dir = Path(cache_dir)
+    database = database_dir(cache_dir, device)
+    work = database.with_name(database.name + ".work")
+    if not work.is_dir():  # a stopped tuning's copy is where the next one goes on
+        shutil.rmtree(work, ignore_errors=True)
+        if database.is_dir():
+            shutil.copytree(database, work)
         else:
-            shutil.rmtree(staging, ignore_errors=True)
-        error = None if outcome.status == "ok" else "\n".join(p for p in (outcome.error, outcome.log_tail) if p)
-        store.record_tuning(
-            device=device.name,
-            target=device.target,
-            workload=workload.name,
-            scheme=workload.scheme,
-            layout=layout,
-            trials=trials,
-            status=outcome.status,
-            duration_s=outcome.wall_s,
-            database_dir=str(database) if database else None,
-            error=error,
-            tvm_version=outcome.data.get("tvm_version"),
-            tvm_ffi_version=outcome.data.get("tvm_ffi_version"),
-        )
-        result = TuneResult(workload, layout, outcome.status, outcome.wall_s, database, error)
-        results.append(result)
-        if progress:
-            progress.done(None)
-    return results
+            work.mkdir(parents=True)
+    models = []
+    for workload in suite.workloads:
+        path = materialize(workload, cache_dir)
+        models += [{"model": str(path), "layout": layout, "key": f"{workload.key} {layout}"} for layout in LAYOUTS]
+    spec = {
+        "op": "tune",
+        "models": models,
+        "target": device.target,
+        "threads": device.threads,
+        "device": worker_device(device),
+        "trials": trials,
+        "database": str(work),
+        "work_dir": str(cache_dir / "tuning-work" / device.name),
+        "workers": BUILD_WORKERS,
+    }
+    say(f"tuning {len(models)} items of {suite.name} on {device.name}: up to {trials} trials per task")
+    shown = {"at": 0.0}
+
+    def progress(data: dict) -> None:
+        now = time.monotonic()
+        if data.get("phase") == "tune" and now - shown["at"] >= 15:
+            shown["at"] = now
+            rate = data.get("trials_per_s") or 0.0
+            say(
+                f"  {data.get('tasks_tuned', 0)}/{data.get('tasks_to_tune', '?')} tasks tuned "
+                f"({data.get('tasks_total', '?')} in all), {data.get('trials_done', 0)} trials, {rate:.2f} trials/s"
+            )
+
+    timeout_s = device.timeout_s + len(models) * 3 * trials * SECONDS_PER_TRIAL
+    outcome = isolation.run_script(
+        subject.python,
+        MEASURE_SCRIPT,
+        spec,
+        cache_dir / "tuning-work" / f"{device.name}-child",
+        timeout_s=timeout_s,
+        env=child_env(device, subject),
+        watch=progress,
+        should_stop=should_stop,
+    )
+    data = outcome.data
+    result = TuneOutcome(
+        status=outcome.status,
+        seconds=outcome.wall_s,
+        tasks=data.get("tasks") or [],
+        trials=int(data.get("trials_done") or 0),
+        trials_per_s=float(data.get("trials_per_s") or 0.0),
+        error=None if outcome.status == "ok" else "\n".join(p for p in (outcome.error, outcome.log_tail) if p),
+    )
+    if outcome.status == "ok":
+        _record_provenance(work, device, subject, trials, result, data)
+        replace(work, database)
+        result.database = database
+    _record(store, suite, device, subject, trials, result, data)
+    if outcome.status == "cancelled":
+        raise Cancelled(f"tuning of {suite.name} on {device.name} stopped; `{work}` keeps its trials")
+    say(
+        f"tuning {outcome.status}: {result.trials} trials in {result.seconds:.0f} s "
+        f"({result.trials_per_s:.2f}/s), {result.skipped} of {len(result.tasks)} tasks already had {trials}"
+    )
+    return result
+
+
+def _record_provenance(work: Path, device: Device, subject: Subject, trials: int, result: TuneOutcome, data: dict):
+    path = work / "provenance.json"
+    history = json.loads(path.read_text()) if path.is_file() else []
+    history.append(
+        {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "device": device.name,
+            "target": device.target,
+            "host_cpu": host_cpu() if device.is_local else None,
+            "tvm_version": data.get("tvm_version"),
+            "tvm_ffi_version": data.get("tvm_ffi_version"),
+            "tvm_commit": data.get("tvm_commit") or subject.sha,
+            "env": subject.env,
+            "trials": trials,
+            "trials_measured": result.trials,
+            "tasks": len(result.tasks),
+            "perfbot_version": __version__,
+        }
+    )
+    path.write_text(json.dumps(history, indent=2))
+
+
+def _record(store, suite: Suite, device: Device, subject: Subject, trials: int, result: TuneOutcome, data: dict):
+    store.record_tuning(
+        device=device.name,
+        target=device.target,
+        workload=suite.name,
+        scheme="*",
+        layout="*",
+        trials=trials,
+        status=result.status,
+        duration_s=result.seconds,
+        database_dir=str(result.database) if result.database else None,
+        tvm_version=data.get("tvm_version"),
+        tvm_ffi_version=data.get("tvm_ffi_version"),
+        error=result.error,
+    )

@@ -27,6 +27,7 @@ from bot.github.events import PullRequest
 from bot.github.retry import DEFAULT as DEFAULT_RETRY
 from bot.github.retry import NEVER, RetryPolicy
 from bot.store.jobs import job_key
+from bot.vocabulary import TUNE_PRIORITY
 
 log = logging.getLogger("perfbot.bot")
 
@@ -278,6 +279,12 @@ class Bot:
                 commit_time=commit_time,
             )
             changed += did
+        for dev in self.registry.enabled():
+            if dev.emulated:  # nothing is tuned under emulation: an emulated board borrows the host's records
+                continue
+            self.store.supersede_tuning(repo, dev.name, sha)
+            self.store.enqueue(sha=sha, device=dev.name, suite=dev.suites[0], config="tuned", kind="tune", repo=repo,
+                               priority=TUNE_PRIORITY, commit_time=commit_time)  # fmt: skip
         return changed
 
     # Comments ------------------------------------------------------------------

@@ -186,6 +186,24 @@ class Jobs:
         """A base-branch commit's jobs (e.g. a PR's merge base), every state, oldest first."""
         return self.jobs("repo = ? and sha = ? and kind = 'base'", [repo, sha])
 
+    def supersede_tuning(self, repo: str, device: str, sha: str) -> int:
+        """A new base-branch head: the device's queued tuning of older heads is cancelled (running ones stop)."""
+        from bot.store import utcnow
+
+        return self.db.execute(
+            """update jobs set state = 'cancelled', reason = ?, updated_at = ?
+               where repo = ? and device = ? and kind = 'tune' and sha != ? and state in ('pending', 'running')""",
+            [f"superseded by {sha[:10]}", utcnow(), repo, device, sha],
+        ).rowcount
+
+    def tuning_active(self, device: str) -> bool:
+        """A tuning job for the device is queued or running."""
+        row = self.db.execute(
+            "select 1 from jobs where device = ? and kind = 'tune' and state in ('pending', 'running') limit 1",
+            [device],
+        ).fetchone()
+        return row is not None
+
     def job_counts(self) -> dict[tuple[str, str], int]:
         """(device, state) -> number of jobs."""
         rows = self.db.execute("select device, state, count(*) from jobs group by device, state").fetchall()

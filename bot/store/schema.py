@@ -341,6 +341,12 @@ def _v8_bisections_and_networks(db: sqlite_utils.Database) -> None:
     db["network_parts"].create({"network": str, "workload": str, "count": int}, pk=("network", "workload"))
 
 
+def _v9_tuned_tasks(db: sqlite_utils.Database) -> None:
+    """A tuned item's tasks with and without records in the device's database; tunings by suite."""
+    db["results"].add_column("tuned_tasks", int)
+    db["results"].add_column("untuned_tasks", int)  # > 0: not a tuned latency (bot/verdicts.py: untuned)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -350,6 +356,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v6_commit_statuses,
     _v7_builds_and_pairs,
     _v8_bisections_and_networks,
+    _v9_tuned_tasks,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -154,12 +154,14 @@ class World:
         return {context: record["state"] for context, record in self.fake.latest_statuses(self.repo, sha).items()}
 
     def jobs(self, **where) -> list[dict]:
+        """Jobs matching `where`; runs only (not tuning jobs) unless `kind` is given."""
         clauses = " and ".join(f"{k} = ?" for k in where) or None
-        return self.store.jobs(clauses, list(where.values()))
+        jobs = self.store.jobs(clauses, list(where.values()))
+        return jobs if "kind" in where else [j for j in jobs if j["kind"] != "tune"]
 
-    def job_states(self, sha: str) -> dict[tuple[str, str], str]:
-        """(kind, device) -> state of the jobs for a sha."""
-        return {(j["kind"], j["device"]): j["state"] for j in self.jobs(sha=sha)}
+    def job_states(self, sha: str, kinds=("pr", "base")) -> dict[tuple[str, str], str]:
+        """(kind, device) -> state of the jobs for a sha (runs; tuning jobs only when `kinds` says so)."""
+        return {(j["kind"], j["device"]): j["state"] for j in self.store.jobs("sha = ?", [sha]) if j["kind"] in kinds}
 
     # Simulated workers ---------------------------------------------------------------------
 

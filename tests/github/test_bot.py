@@ -629,3 +629,16 @@ def test_events_queued_by_an_older_perfbot_are_handled_after_the_upgrade(fake_gi
     assert fake_github.reactions(said) == ["eyes"]
     assert world.store.pull(REPO, number)["url"] == f"https://github.com/{REPO}/pull/{number}"
     world.close()
+
+
+def test_a_base_branch_head_queues_tuning_after_everything_else_and_a_newer_head_supersedes_it(world):
+    first = world.fake.repo(REPO).branches["main"]
+    world.poll()
+    tune = {(j["device"], j["state"]) for j in world.jobs(sha=first, kind="tune")}
+    assert tune == {("rpi4", "pending")}  # not the emulated board: nothing is tuned under emulation
+    (job,) = world.jobs(sha=first, kind="tune")
+    assert job["priority"] < min(j["priority"] for j in world.jobs(sha=first, kind="base"))
+    second = world.fake.push(REPO, "main")
+    world.poll()
+    assert world.job_states(first, kinds=("tune",)) == {("tune", "rpi4"): "cancelled"}
+    assert world.job_states(second, kinds=("tune",)) == {("tune", "rpi4"): "pending"}

@@ -120,7 +120,10 @@ def test_missing_build_tools_are_named_with_the_install_line(tmp_path, monkeypat
     bin_dir.mkdir()
     (bin_dir / "git").symlink_to(shutil.which("git"))
     monkeypatch.setenv("PATH", str(bin_dir))
-    with pytest.raises(BuildFailed, match=r"missing build tools: cmake, a C\+\+ compiler, ninja or make, llvm-config \(LLVM 15 or later\)"):
+    with pytest.raises(
+        BuildFailed,
+        match=r"missing build tools: cmake, a C\+\+ compiler, ninja or make, llvm-config \(LLVM 15 or later\)",
+    ):
         builds.environment(checkout, sha, cache)
 
 
