@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from bot.errors import ConfigError, UnknownName
-from bot.vocabulary import SUITES
+from bot.vocabulary import SUITES, TUNE_TRIALS
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 #: Ways perfbot can bring a device up itself for the length of a run (see bot/engine/preflight.py).
@@ -36,6 +36,7 @@ _KEYS = {
     "emulated",
     "enabled",
     "timeout_s",
+    "tuning_trials",
 }
 
 
@@ -71,6 +72,8 @@ class Device:
     timeout_s: float = 600.0
     #: How perfbot brings the device up itself (one of BRING_UPS), or None when it is there already.
     bring_up: str | None = None
+    #: MetaSchedule trials per task that base-branch tuning jobs give the device's database (0: no tuning jobs).
+    tuning_trials: int = TUNE_TRIALS
 
     @property
     def is_local(self) -> bool:
@@ -162,6 +165,9 @@ def _device(source: str, name: str, spec: Any) -> Device:
     timeout = spec.get("timeout_s", 600)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         raise fail("timeout_s", f"expected seconds > 0, got {timeout!r}")
+    trials = spec.get("tuning_trials", TUNE_TRIALS)
+    if not isinstance(trials, int) or isinstance(trials, bool) or trials < 0:
+        raise fail("tuning_trials", f"expected a whole number of trials per task >= 0 (0: no tuning), got {trials!r}")
     suites = _strings(spec.get("suites", list(SUITES)), "suites", fail)
     for suite in suites:
         if suite not in SUITES:
@@ -206,6 +212,7 @@ def _device(source: str, name: str, spec: Any) -> Device:
         suites=suites,
         timeout_s=float(timeout),
         bring_up=bring_up,
+        tuning_trials=trials,
         **flags,
     )
 

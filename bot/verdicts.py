@@ -297,6 +297,12 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
     )
 
 
+def judge(store, device: str, pr_results: list[dict], base_results=(), emulated: bool = False,
+          min_effect: float = MIN_EFFECT) -> list[Row]:  # fmt: skip
+    """The rows of one device's PR results, judged as the comment judges them (benchmarks/verdict_noise.py)."""
+    return _rows(store, device, pr_results, list(base_results), emulated, min_effect)
+
+
 def _newest_per_suite(runs: list[dict]) -> list[dict]:
     """The newest complete run of each suite (a rerun replaces the run before it), oldest first."""
     newest: dict[str, dict] = {}

@@ -55,6 +55,10 @@ def test_rpc_device_parses():
             "device 'x': target: expected a dict with a \"kind\"",
         ),
         (
+            "devices:\n  x: {arch: a, target: host, connection: local, tuning_trials: -1}",
+            "device 'x': tuning_trials: expected a whole number of trials per task >= 0 (0: no tuning), got -1",
+        ),
+        (
             "devices:\n  x: {arch: a, target: host, connection: local, threads: 0}",
             "device 'x': threads: expected a whole number >= 1, got 0",
         ),

@@ -229,9 +229,29 @@ def test_the_reporter_never_runs_pr_code_and_checks_what_the_artifacts_claim():
     script = next(
         s["run"] for _, s in steps(ROOT / "workflows" / "perfbot-report.yml") if "perfbot report" in s.get("run", "")
     )
-    assert '[[ "$pr" =~ ^[0-9]+$ && "$sha" =~ ^[0-9a-f]{40}$ ]]' in script
-    assert 'gh api "repos/$GITHUB_REPOSITORY/pulls/$pr" --jq .head.sha' in script
+    assert '[[ "$this_pr" =~ ^[0-9]+$ && "$sha" =~ ^[0-9a-f]{40}$ ]]' in script
+    assert 'gh api "repos/$GITHUB_REPOSITORY/pulls/$this_pr" --jq .head.sha' in script
     assert report["jobs"]["report"]["runs-on"] == "ubuntu-latest"
+
+
+def test_pr_jobs_time_the_merge_base_beside_the_head():
+    """Paired verdicts in CI as in the bot: the base's build from the same checkout, in the same job."""
+    script = " ".join(step.get("run", "") for step in workflow("perfbot-pr.yml")["jobs"]["measure"]["steps"])
+    calls = [options for command, options in perfbot_calls(script) if command == "run"]
+    assert calls and all({"--env", "--base-env", "--kind", "--pr", "--base-sha"} <= set(o) for o in calls)
+    assert '--base-env "source:$PWD/tvm@$BASE"' in script
+
+
+def test_the_reporter_posts_one_comment_from_every_boards_database():
+    """One `perfbot report` with every artifact merged: a report per board would keep only the last board's rows."""
+    script = next(
+        s["run"] for _, s in steps(ROOT / "workflows" / "perfbot-report.yml") if "perfbot report" in s.get("run", "")
+    )
+    reports = [options for command, options in perfbot_calls(script) if command == "report"]
+    assert len(reports) == 1 and "--merge" not in reports[0]  # merged through the array below
+    assert 'merge+=(--merge "$dir/perf.db")' in script and '"${merge[@]}"' in script
+    body = script[script.index("for dir in") : script.index("done")]
+    assert "perfbot report" not in body
 
 
 def test_comment_commands_need_write_access_and_a_mention():

@@ -400,7 +400,9 @@ def tune(spec, result: Result) -> None:
     from tvm.s_tir import meta_schedule as ms
 
     result.update(**versions(tvm))
-    import_cpu_tensor_intrinsics()
+    stock = bool(spec.get("stock"))  # MetaSchedule's own settings throughout (benchmarks/tuning_speed.py)
+    if not stock:
+        import_cpu_tensor_intrinsics()
     target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)))
     result.phase("convert")
     tasks = tuning_tasks(tvm, relax, ms, spec, target)
@@ -430,8 +432,12 @@ def tune(spec, result: Result) -> None:
     builder, runner = _tuning_builder_runner(ms, spec)
     # A smaller evolutionary search than MetaSchedule's default (population 512, 4 generations): on two
     # cores the search, not the measuring, was most of the time of a trial (benchmarks/tuning_speed.py).
-    strategy = ms.search_strategy.EvolutionarySearch(
-        population_size=int(spec.get("population", 128)), genetic_num_iters=int(spec.get("generations", 2))
+    strategy = (
+        "evolutionary"
+        if stock
+        else ms.search_strategy.EvolutionarySearch(
+            population_size=int(spec.get("population", 128)), genetic_num_iters=int(spec.get("generations", 2))
+        )
     )
     # One task at a time: MetaSchedule commits a task's records when its measurements are joined, which in
     # one run over every task is at the very end; task by task, a stopped tuning keeps every finished task
@@ -521,13 +527,15 @@ def _tuning_builder_runner(ms, spec):
     timeout_s = float(spec.get("build_timeout_s", 60))
     evaluator = ms.runner.EvaluatorConfig(number=int(spec.get("number", 1)), repeat=1,
                                           min_repeat_ms=int(spec.get("min_repeat_ms", 20)))  # fmt: skip
+    if spec.get("stock") and device["kind"] != "rpc":
+        return ms.builder.LocalBuilder(), ms.runner.LocalRunner()
     if device["kind"] != "rpc":
         builder = ms.builder.LocalBuilder(max_workers=workers, timeout_sec=timeout_s, f_build=build_candidate)
         return builder, ms.runner.LocalRunner(evaluator_config=evaluator)
     from tvm.support import cc
 
     def export(mod, path=None):  # noqa: ARG001 - MetaSchedule's f_export signature
-        path = os.path.join(spec["workdir"], f"cand_{time.monotonic_ns()}.so") if path is None else path
+        path = os.path.join(spec["work_dir"], f"cand_{time.monotonic_ns()}.so") if path is None else path
         mod.export_library(path, fcompile=cc.cross_compiler(device["cross_compiler"]))
         return path
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from bot.cli.options import db_option, repo_option, settings
@@ -70,9 +72,16 @@ def enqueue(repo, pr_number, sha, device_name, suite_name, db_path):
 @repo_option()
 @click.option("--pr", "pr_number", type=int, required=True, help="Pull request to report on.")
 @db_option
-def report(repo, pr_number, db_path):
-    """Post or refresh a PR's comment and commit statuses from the database."""
-    service.report(settings(), repo, pr_number, db_path)
+@click.option(
+    "--merge",
+    "merge_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Another perfbot database (one per board's CI job) whose runs are merged into --db first; repeatable.",
+)
+def report(repo, pr_number, db_path, merge_paths):
+    """Post or refresh a PR's comment and commit statuses from the database (and the boards' databases)."""
+    service.report(settings(), repo, pr_number, db_path, merge_paths)
 
 
 COMMANDS = (watch, serve, enqueue, report)

@@ -38,7 +38,17 @@ from bot.store import Store
 @click.option("--sha", default=None, help="Commit of the TVM build under test.")
 @click.option("--pr", "pr_number", type=int, default=None, help="Pull request number (with --kind pr).")
 @click.option("--base-sha", default=None, help="The PR's merge base (with --kind pr).")
-def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, repo, sha, pr_number, base_sha):
+@click.option(
+    "--base-env",
+    "base_spec",
+    default=None,
+    metavar="SPEC",
+    help="Time this build (e.g. source:CHECKOUT@MERGE_BASE) beside --env's, round by round, as a PR job does: "
+    "the run gets paired verdicts, and a change is confirmed by a rerun before it is reported.",
+)
+def run(
+    suite_name, device_name, model_path, db_path, tuning, env_spec, kind, repo, sha, pr_number, base_sha, base_spec
+):
     """Compile, run and check a suite (or your model) with TVM against TFLite, and record it."""
     run_suite(
         settings(),
@@ -53,6 +63,7 @@ def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, re
         sha=sha,
         pr=pr_number,
         base_sha=base_sha,
+        base_spec=base_spec,
     )
 
 
@@ -106,21 +117,32 @@ def resolve_target(settings: Settings, env_spec: str | None, **fields) -> Subjec
 
     spec = env_spec or envs.default()
     env = envs.provision(spec, settings.cache_dir, progress=lambda line: console.errors.print(f"[dim]{line}[/]"))
-    return Subject(python=env.python, env=env.key, **fields)
+    return Subject(python=env.python, env=env.key, variables=env.variables, build=env.build, **fields)
 
 
-def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, **fields) -> int:
+def run_suite(
+    settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, base_spec=None, **fields
+) -> int:
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     suite = resolve_suite(suite_name, model_path)
     if fields.get("kind") == "pr" and not fields.get("pr"):
         raise UnknownName("--kind pr needs --pr NUMBER")
+    if base_spec and fields.get("kind") != "pr":
+        raise UnknownName("--base-env measures a PR's merge base beside it: give --kind pr --pr NUMBER too")
     target = resolve_target(settings, env_spec, **fields)
+    base = None
+    if base_spec:
+        base = resolve_target(settings, base_spec, kind="base", repo=fields.get("repo"), sha=fields.get("base_sha"))
     db = Path(db_path or settings.db_path)
     with preflight.device_ready(device, settings.cache_dir):
         store = Store.open(db)
         with console.BarProgress() as progress:
-            outcome = Runner(store, settings.cache_dir, progress).run(suite, device, target, tuning=tuning)
+            runner = Runner(store, settings.cache_dir, progress)
+            if base is None:
+                outcome = runner.run(suite, device, target, tuning=tuning)
+            else:
+                outcome = runner.run_paired(suite, device, base, target, tuning=tuning)
     title = f"{suite.name} on {device.name}" + (
         " (emulated: latency not comparable with hardware)" if device.emulated else ""
     )

@@ -163,7 +163,8 @@ class JobWorker:
         """A tuning job: the suite's tasks that lack trials, into the device's database (bot/engine/tuning.py)."""
         try:
             subject = self.subject_for(job, job["sha"], "base")
-            tuning.tune_suite(self.store, self.cache_dir, suite, self.device, subject, TUNE_TRIALS,
+            trials = self.device.tuning_trials or TUNE_TRIALS
+            tuning.tune_suite(self.store, self.cache_dir, suite, self.device, subject, trials,
                               say=lambda line: log.info("%s", line), should_stop=lease.lost.is_set)  # fmt: skip
         except Cancelled:
             log.info("job %s: tuning stopped (cancelled or taken over); its trials are kept", job["id"])
@@ -179,6 +180,8 @@ class JobWorker:
         return "done" if finished else "lost"
 
     def _queue_tuning(self, job: dict) -> None:
+        if not self.device.tuning_trials:
+            return
         self.store.enqueue(sha=job["sha"], device=self.device.name, suite=job["suite"], config="tuned", kind="tune",
                            repo=job["repo"], priority=TUNE_PRIORITY, requested_by="untuned rows")  # fmt: skip
 

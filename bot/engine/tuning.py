@@ -77,8 +77,13 @@ def tune_suite(
     trials: int,
     say=None,
     should_stop=None,
+    overrides: dict | None = None,
 ) -> TuneOutcome:
-    """Tune the suite's tasks on the device up to `trials` each; record it; see the module docstring."""
+    """Tune the suite's tasks on the device up to `trials` each; record it; see the module docstring.
+
+    `overrides` change the tune child's settings (population, generations, workers, `stock` for
+    MetaSchedule's own): for benchmarks/tuning_speed.py, which compares them.
+    """
     say = say or (lambda line: None)
     cache_dir = Path(cache_dir)
     database = database_dir(cache_dir, device)
@@ -103,6 +108,7 @@ def tune_suite(
         "database": str(work),
         "work_dir": str(cache_dir / "tuning-work" / device.name),
         "workers": BUILD_WORKERS,
+        **(overrides or {}),
     }
     say(f"tuning {len(models)} items of {suite.name} on {device.name}: up to {trials} trials per task")
     shown = {"at": 0.0}

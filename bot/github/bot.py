@@ -280,7 +280,7 @@ class Bot:
             )
             changed += did
         for dev in self.registry.enabled():
-            if dev.emulated:  # nothing is tuned under emulation: an emulated board borrows the host's records
+            if dev.emulated or not dev.tuning_trials:  # nothing is tuned under emulation (it borrows the host's)
                 continue
             self.store.supersede_tuning(repo, dev.name, sha)
             self.store.enqueue(sha=sha, device=dev.name, suite=dev.suites[0], config="tuned", kind="tune", repo=repo,

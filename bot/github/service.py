@@ -186,9 +186,12 @@ def enqueue(
         console.console.print(f"{n} job{'s' if n != 1 else ''} queued for {repo}@{sha[:10]}")
 
 
-def report(settings: Settings, repo: str, pr: int, db_path) -> None:
+def report(settings: Settings, repo: str, pr: int, db_path, merge_paths=()) -> None:
     _check_repo(repo)
     store, registry, github, bot, publisher = _parts(settings, db_path)
+    for path in merge_paths:
+        added = store.merge_runs_from(path)
+        console.errors.print(f"{path}: {added} run{'s' if added != 1 else ''} merged")
     pull = github.pull(repo, pr)
     known = store.pull(repo, pr)
     if known is None or known["head_sha"] != pull.head_sha:

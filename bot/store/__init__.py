@@ -21,6 +21,7 @@ from bot.store.dashboard_queries import DashboardQueries
 from bot.store.github_state import GitHubState
 from bot.store.history import History
 from bot.store.jobs import Jobs
+from bot.store.merging import Merging
 from bot.store.results import Networks, Results
 
 
@@ -28,7 +29,7 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Store(Results, Networks, Bisections, History, Jobs, GitHubState, DashboardQueries):
+class Store(Results, Networks, Bisections, History, Jobs, GitHubState, DashboardQueries, Merging):
     """A perfbot database on disk."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path | None):

@@ -34,6 +34,7 @@ devices:
     connection: local
     threads: 1
     suites: [smoke]
+    tuning_trials: 0  # tuning jobs are tests/engine/test_tuning.py's (minutes, not seconds)
 """
 
 

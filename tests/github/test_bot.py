@@ -13,7 +13,7 @@ import time
 import pytest
 
 from bot.store import Store
-from tests.fake_github.world import REPO, failed, ok
+from tests.fake_github.world import DEVICES, REPO, World, failed, ok
 
 MARKER = "<!-- perfbot:report -->"
 ENABLED = ("qemu-a72", "rpi4")
@@ -642,3 +642,12 @@ def test_a_base_branch_head_queues_tuning_after_everything_else_and_a_newer_head
     world.poll()
     assert world.job_states(first, kinds=("tune",)) == {("tune", "rpi4"): "cancelled"}
     assert world.job_states(second, kinds=("tune",)) == {("tune", "rpi4"): "pending"}
+
+
+def test_a_device_with_tuning_off_gets_no_tuning_jobs(fake_github, tmp_path):
+    fake_github.add_repo(REPO)
+    world = World(fake_github, tmp_path, devices_yaml=DEVICES.replace("threads: 4", "threads: 4\n    tuning_trials: 0"))
+    first = world.fake.repo(REPO).branches["main"]
+    world.poll()
+    assert world.jobs(sha=first, kind="tune") == [] and world.jobs(sha=first, kind="base")
+    world.close()
