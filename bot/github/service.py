@@ -191,7 +191,7 @@ def report(settings: Settings, repo: str, pr: int, db_path, merge_paths=()) -> N
     store, registry, github, bot, publisher = _parts(settings, db_path)
     for path in merge_paths:
         added = store.merge_runs_from(path)
-        console.errors.print(f"{path}: {added} run{'s' if added != 1 else ''} merged")
+        console.errors.print(f"{path}: {added} run{'s' if added != 1 else ''} merged", soft_wrap=True, markup=False)
     pull = github.pull(repo, pr)
     known = store.pull(repo, pr)
     if known is None or known["head_sha"] != pull.head_sha:

@@ -302,3 +302,31 @@ def test_watch_once_says_when_github_would_not_answer(setup):
     result = CliRunner().invoke(main, ["watch", "--repo", REPO, "--once"], env=env)
     assert result.exit_code == 1
     assert "rate limit is used up until" in result.output and "the next `perfbot watch` goes on" in result.output
+
+
+def test_report_merges_every_boards_database_into_one_comment(setup):
+    """What perfbot-report.yml does with the artifacts of a PR measured on two boards in CI."""
+    fake, env, tmp_path = setup
+    number = fake.add_pull(REPO, author="alice")
+    pull = fake.pull(REPO, number)
+    for device in ("rpi4", "qemu-a72"):
+        board = Store.open(tmp_path / f"{device}.db")
+        run = board.start_run(device=device, sha=pull.head_sha, kind="pr", pr=number, base_sha=pull.base_sha,
+                              env="source:tvm", suite="smoke", paired=True)  # fmt: skip
+        board.add_result(run, workload="qconv_17x17x128_128_1x7_s1_same", scheme="uint8", layout="NHWC",
+                         pipeline="default", status="ok", same_code=True, base_status="ok", base_median_ms=27.0,
+                         code_hash="c0de", base_code_hash="c0de")  # fmt: skip
+        board.finish_run(run)
+        board.close()
+    merge = ["--merge", str(tmp_path / "rpi4.db"), "--merge", str(tmp_path / "qemu-a72.db")]
+    args = ["report", "--repo", REPO, "--pr", str(number), "--db", str(tmp_path / "report.db"), *merge]
+    result = CliRunner().invoke(main, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert "rpi4.db: 1 run merged" in result.output and "qemu-a72.db: 1 run merged" in result.output
+    (body,) = [c.body for c in fake.comments(REPO, number) if "<!-- perfbot:report -->" in c.body]
+    assert "rpi4" in body and "qemu-a72" in body and "2 same code, on 2 devices" in body
+    again = CliRunner().invoke(main, args, env=env)
+    assert again.exit_code == 0 and "rpi4.db: 0 runs merged" in again.output
+    assert len([c for c in fake.comments(REPO, number) if "<!-- perfbot:report -->" in c.body]) == 1
+    missing = CliRunner().invoke(main, [*args[:-4], "--merge", str(tmp_path / "none.db")], env=env)
+    assert missing.exit_code == 1 and "none.db" in missing.output
