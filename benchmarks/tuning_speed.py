@@ -18,6 +18,7 @@ cache and database; progress lines go to stderr, the tables to stdout.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import tempfile
@@ -33,6 +34,7 @@ from bot.engine.runner import Runner, Subject
 from bot.engine.suite.inception import SEED
 from bot.engine.suite.suites import Suite, get_suite
 from bot.engine.suite.workloads import qconv
+from bot.errors import Cancelled
 
 out = Console()
 err = Console(stderr=True)
@@ -47,7 +49,8 @@ def speed_table(rows: list[tuple[str, tuning.TuneOutcome]], trials: int) -> Tabl
     for column in ("settings", "status", "tasks", "trials", "seconds", "trials/s"):
         table.add_column(column, justify="left" if column in ("settings", "status") else "right")
     for name, o in rows:
-        table.add_row(name, o.status, str(len(o.tasks)), str(o.trials), f"{o.seconds:.0f}", f"{o.trials_per_s:.2f}")
+        table.add_row(name, o.status, str(len(o.tasks)) if o.tasks else "–", str(o.trials), f"{o.seconds:.0f}",
+                      f"{o.trials_per_s:.3f}")  # fmt: skip
     if len(rows) == 2 and rows[0][1].trials_per_s:
         table.caption = (
             f"perfbot / stock: {rows[1][1].trials_per_s / rows[0][1].trials_per_s:.1f}x the trials per second"
@@ -77,11 +80,33 @@ def side_by_side(results) -> Table:
     return table
 
 
+def stock_speed(store, scratch: Path, suite: Suite, device, subject: Subject, args) -> tuning.TuneOutcome:
+    """MetaSchedule's own settings, stopped after `--stock-minutes`: its trials per second so far."""
+    seen: dict = {}
+    started = time.monotonic()
+
+    def watch(line: str) -> None:
+        say(line)
+        match = re.search(r"(\d+) trials, ([\d.]+) trials/s", line)
+        if match:
+            seen.update(trials=int(match[1]), rate=float(match[2]))
+
+    try:
+        return tuning.tune_suite(
+            store, scratch / "stock", suite, device, subject, args.compare_trials, say=watch,
+            should_stop=lambda: time.monotonic() - started > 60 * args.stock_minutes, overrides={"stock": True},
+        )  # fmt: skip
+    except Cancelled:
+        return tuning.TuneOutcome("stopped", time.monotonic() - started, trials=seen.get("trials", 0),
+                                  trials_per_s=seen.get("rate", 0.0))  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=64, help="trials per task for the smoke suite")
     parser.add_argument("--compare-trials", type=int, default=8, help="trials per task for the speed comparison")
     parser.add_argument("--skip-stock", action="store_true", help="skip MetaSchedule's own settings (slow)")
+    parser.add_argument("--stock-minutes", type=float, default=5.0, help="stop MetaSchedule's own settings after this")
     args = parser.parse_args()
     device = devices.load(None).get("local")
     subject = Subject(python=Path(sys.executable), env=f"python:{sys.executable}")

@@ -92,6 +92,7 @@ class Row:
     flaky: bool = False  # a wrong result the rerun did not reproduce
     untuned: bool = False  # a tuned row whose tasks the device's database has no records for
     tuning_pending: bool = False  # ... and a tuning job for the device is queued or running
+    tflite_ms: float | None = None
 
     @property
     def config(self) -> str:
@@ -373,4 +374,5 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
         confirmed=confirmed,
         flaky=flaky,
         untuned=key[3] == "tuned" and bool(first.get("untuned_tasks")),
+        tflite_ms=tflite,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from bot.breakdown import best_configs
 from bot.verdicts import DeviceReport, PrReport, Row, counts_text, tail
 from bot.vocabulary import EMULATED, LAYOUTS, PIPELINES, SAME_CODE, SCHEMES, STATE_ICONS, UNCHANGED, label
 
@@ -82,6 +83,8 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
         lines += ["", *_folded(folded)]
     elif folded:
         lines += ["", f"{counts_text(Counter(r.verdict for r in folded))} (on the dashboard)."]
+    if not d.emulated and detail < NO_FOLDED_TABLES:
+        lines += _against_tflite(device)
     failures = device.failures()
     if failures and detail < NO_FAILURE_OUTPUT:
         lines += [
@@ -101,6 +104,36 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
             lines += [f"and {len(failures) - MAX_FAILURES_SHOWN} more; the dashboard has every one.", ""]
         lines.append("</details>")
     return lines
+
+
+#: Up to this many workloads (the smoke suite has 6) the comment shows TVM's best against TFLite as a
+#: table; a bigger suite gets one line, and the table is on the dashboard's "TVM against TFLite" page.
+BEST_TABLE_ROWS = 12
+
+
+def _against_tflite(device: DeviceReport) -> list[str]:
+    """The story's question per workload: TVM's fastest configuration (default or tuned) against TFLite."""
+    rows = [
+        {"workload": r.workload, "scheme": r.scheme, "layout": r.layout, "pipeline": r.pipeline, "status": r.status,
+         "median_ms": r.pr_ms, "tflite_median_ms": r.tflite_ms, "untuned_tasks": int(r.untuned)}
+        for r in device.rows
+    ]  # fmt: skip
+    bests = [b for b in best_configs(rows) if b.ratio is not None]
+    if not bests:
+        return []
+    beats = sum(1 for b in bests if b.ratio < 1)
+    summary = f"TVM's best configuration beats TFLite on {beats} of {len(bests)} workloads"
+    if len(bests) > BEST_TABLE_ROWS:
+        return ["", f"{summary} (the dashboard's TVM against TFLite page has each)."]
+    lines = ["", f"<details><summary>TVM against TFLite: {summary}</summary>", "",
+             "| workload | scheme | default ms | tuned ms | TFLite ms | TVM's best | best/TFLite |",
+             "|---|---|--:|--:|--:|---|--:|"]  # fmt: skip
+    for b in bests:
+        lines.append(
+            f"| `{b.workload}` | {b.scheme} | {_ms(b.default_ms)} | {_ms(b.tuned_ms)} | {_ms(b.tflite_ms)} | "
+            f"{b.best_config} | {b.ratio:.2f} |"
+        )
+    return [*lines, "", "</details>"]
 
 
 def _folded(rows: list[Row]) -> list[str]:

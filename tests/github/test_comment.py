@@ -281,3 +281,25 @@ def test_a_report_too_big_even_folded_is_cut_at_a_row_and_says_so():
     )
     assert text.rstrip().splitlines()[-3].startswith("| `qconv_")  # cut between rows, never inside one
     golden("cut_to_fit.md", text)
+
+
+def test_tvm_against_tflite_picks_the_best_configuration_per_workload():
+    """The story's question, per device: default, tuned and TFLite, and which configuration TVM does best with."""
+    story, pointwise = "qconv_147x147x32_64_3x3_s1_valid", "qconv_35x35x192_64_1x1_s1_same"
+    rows = []
+    for workload, tflite, timings in (
+        (story, 2.9, {("NHWC", "default"): 270.0, ("NCHW", "default"): 266.0, ("NCHW", "tuned"): 12.0}),
+        (pointwise, 0.1, {("NHWC", "default"): 9.1, ("NHWC", "tuned"): 0.08, ("NCHW", "tuned"): 0.09}),
+    ):
+        for (layout, pipeline), ms in timings.items():
+            rows.append(dataclasses.replace(row(workload, layout=layout, base=ms, pr=ms, same_code=True),
+                                            pipeline=pipeline, tflite_ms=tflite))  # fmt: skip
+    untuned = dataclasses.replace(row(pointwise, layout="NCHW", base=0.01, pr=0.01), pipeline="tuned", untuned=True)
+    report = PrReport("apache/tvm", 7, "t", "a" * 40, "main", "b" * 40, [DeviceReport(JETSON, rows=[*rows, untuned])])
+    text = comment.comment(report, "perfbot", DASHBOARD)
+    golden("against_tflite.md", text)
+    assert "TVM against TFLite: TVM's best configuration beats TFLite on 1 of 2 workloads" in text
+    assert f"| `{story}` | uint8 | 266.00 | 12.00 | 2.90 | NCHW/tuned | 4.14 |" in text
+    assert f"| `{pointwise}` | uint8 | 9.10 | 0.08 | 0.10 | NHWC/tuned | 0.80 |" in text  # not the untuned 0.01
+    emulated = PrReport("apache/tvm", 7, "t", "a" * 40, "main", "b" * 40, [DeviceReport(QEMU, rows=rows)])
+    assert "TVM against TFLite" not in comment.comment(emulated, "perfbot", DASHBOARD)
