@@ -1,10 +1,16 @@
 """Shared fixtures. Plugins below keep each area's fixtures next to its own code."""
 
+import os
+import signal
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from bot.engine import tracker
 from bot.engine.suite.graph import SCHEMES, GraphBuilder
 
 pytest_plugins = ["tests.fake_github.fixtures"]
@@ -24,3 +30,47 @@ def tiny_model(tmp_path_factory) -> Path:
 def bot_python() -> Path:
     """The interpreter with the TVM under test: the dev install's own."""
     return Path(sys.executable)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def rpc_pool(tmp_path):
+    """TVM's real RPC tracker and one server registered under a key, on 127.0.0.1."""
+    port = free_port()
+    local = tracker.start("127.0.0.1", port, log=tmp_path / "tracker.log")
+    server_port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tvm.exec.rpc_server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(server_port),
+            "--port-end",
+            str(server_port + 1),
+            "--tracker",
+            f"127.0.0.1:{port}",
+            "--key",
+            "x86-board",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while tracker.key_state(tracker.summary("127.0.0.1", port), "x86-board") == "offline":
+            assert time.monotonic() < deadline, "RPC server did not register"
+            time.sleep(0.5)
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # the server and the worker processes it started
+        server.wait(10)
+        local.stop()

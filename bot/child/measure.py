@@ -535,7 +535,10 @@ def _tuning_builder_runner(ms, spec):
     from tvm.support import cc
 
     def export(mod, path=None):  # noqa: ARG001 - MetaSchedule's f_export signature
-        path = os.path.join(spec["work_dir"], f"cand_{time.monotonic_ns()}.so") if path is None else path
+        # A folder of its own per candidate: MetaSchedule removes the artifact's whole folder after the run.
+        os.makedirs(spec["work_dir"], exist_ok=True)
+        folder = tempfile.mkdtemp(prefix="cand_", dir=spec["work_dir"])
+        path = os.path.join(folder, "candidate.so") if path is None else path
         mod.export_library(path, fcompile=cc.cross_compiler(device["cross_compiler"]))
         return path
 

@@ -2,22 +2,17 @@
 
 import dataclasses
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
 from bot import devices
-from bot.engine import preflight, tracker
+from bot.engine import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite, user_suite
 from bot.engine.suite.tflite_writer import ModelWriter
 from bot.errors import BadModel, DeviceUnavailable
 from bot.store import Store
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -97,50 +92,6 @@ def test_a_model_tflite_cannot_run_is_refused_before_anything_is_written(tmp_pat
     with pytest.raises(BadModel, match="odd.tflite: the TFLite interpreter cannot run it"):
         run(tmp_path, user_suite(path), device(tmp_path), bot_python)
     assert Store.open(tmp_path / "perf.db").runs() == []
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def rpc_pool(tmp_path):
-    """TVM's real RPC tracker and one server registered under a key, on 127.0.0.1."""
-    port = free_port()
-    local = tracker.start("127.0.0.1", port, log=tmp_path / "tracker.log")
-    server_port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tvm.exec.rpc_server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(server_port),
-            "--port-end",
-            str(server_port + 1),
-            "--tracker",
-            f"127.0.0.1:{port}",
-            "--key",
-            "x86-board",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while tracker.key_state(tracker.summary("127.0.0.1", port), "x86-board") == "offline":
-            assert time.monotonic() < deadline, "RPC server did not register"
-            time.sleep(0.5)
-        yield port
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)  # the server and the worker processes it started
-        server.wait(10)
-        local.stop()
 
 
 def test_an_rpc_device_behind_the_tracker_is_measured_there(tmp_path, tiny_model, bot_python, rpc_pool):

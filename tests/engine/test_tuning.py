@@ -112,3 +112,23 @@ def test_an_archive_that_is_not_an_export_is_refused_and_changes_nothing(tmp_pat
     (tmp_path / "junk.tar.gz").write_text("not gzip")
     with pytest.raises(BadExport, match="not a perfbot tuning export"):
         tuning_databases.import_databases(tmp_path / "cache", tmp_path / "junk.tar.gz")
+
+
+def test_a_board_behind_the_tracker_is_tuned_there(tmp_path, tiny_model, rpc_pool):
+    """MetaSchedule's RPC runner at the device's tracker: candidates cross-built here, measured on the board."""
+    from bot.engine import preflight
+
+    board = device(
+        tmp_path,
+        connection={"type": "rpc", "tracker": f"127.0.0.1:{rpc_pool}", "key": "x86-board"},
+        cross_compiler="g++",
+        tflite_baseline=False,
+    )
+    store = Store.open(tmp_path / "perf.db")
+    subject = Subject(python=__import__("sys").executable, env="python:test")
+    with preflight.device_ready(board, tmp_path):
+        outcome = tuning.tune_suite(store, tmp_path / "cache", user_suite(tiny_model), board, subject, 2)
+    assert outcome.status == "ok", outcome.error
+    assert outcome.trials > 0 and all(task["after"] >= 1 for task in outcome.tasks)
+    assert outcome.database == tuning_databases.database_dir(tmp_path / "cache", board)
+    assert tuning_databases.databases(tmp_path / "cache")[0]["device"] == board.name
