@@ -1,0 +1,228 @@
+"""Bisecting a real TVM history: the commit that made the 1x7 conv slower, named with few probes.
+
+Main of a git checkout of real TVM code (tests/tvm_checkout.py) gets seven
+Python-only commits after the release: two docstrings, a commit whose TVM does
+not import (a syntax error), its fix, the commit that makes the 1x7 conv do
+twice its work (`recompute_rows(1.0)`, really slower), and two more
+docstrings. Every probe is built through the build cache (one native build,
+the release's libraries, serves every commit) and timed beside the known-good
+build by the real Runner; the broken commit is skipped as `git bisect skip`
+does. Pure parts (the search's choices, automatic steps) are tested without
+TVM below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+
+import pytest
+
+from bot import devices
+from bot.engine import bisect as bisect_mod
+from bot.engine.bisect import Bisector, find_item, midpoint
+from bot.engine.builds import native, resolve
+from bot.engine.suite.suites import get_suite
+from bot.errors import BadRange, Cancelled, UnknownName
+from bot.store import Store
+from tests import tvm_checkout
+
+LOCAL = """
+devices:
+  local: {arch: x86_64, target: host, connection: local, threads: 1, suites: [smoke]}
+"""
+SLOW_1X7 = "qconv_17x17x128_128_1x7_s1_same"
+INIT = "python/tvm/__init__.py"
+
+
+def commit_on_main(folder, message: str, edit) -> str:
+    edit(folder)
+    tvm_checkout.git(folder, "add", "-A")
+    tvm_checkout.git(folder, "commit", "-q", "-m", message)
+    return tvm_checkout.git(folder, "rev-parse", "HEAD")
+
+
+def break_import(folder) -> None:
+    path = folder / INIT
+    path.write_text(path.read_text() + "\nthis is not python (\n")
+
+
+def fix_import(folder) -> None:
+    path = folder / INIT
+    path.write_text(path.read_text().replace("\nthis is not python (\n", ""))
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    """(checkout, cache, shas): the release, then seven commits on main, oldest first."""
+    root = tmp_path_factory.mktemp("bisect")
+    checkout, cache = root / "tvm", root / "cache"
+    shas = [tvm_checkout.make_checkout(checkout)]
+    for message, edit in (
+        ("[Docs] contrib", tvm_checkout.touch_docs),
+        ("[Docs] contrib again", tvm_checkout.touch_docs),
+        ("[Refactor] Break the package import (#101)", break_import),
+        ("[Hotfix] Fix the package import (#102)", fix_import),
+        ("[TFLite] Recompute 1x7 convolutions (#103)", tvm_checkout.recompute_rows(1.0)),
+        ("[Docs] contrib, third time (#104)", tvm_checkout.touch_docs),
+        ("[Docs] contrib, fourth time (#105)", tvm_checkout.touch_docs),
+    ):
+        shas.append(commit_on_main(checkout, message, edit))
+    native.register_wheel(resolve(checkout, shas[0]), f"python:{sys.executable}", cache)
+    return checkout, cache, shas
+
+
+def local_device():
+    return devices.Registry(None, devices.parse(LOCAL, "test devices.yml")).get("local")
+
+
+def quick_suite():
+    """The fewest rounds a paired verdict can have at 99% (stats.MIN_ROUNDS), two samples a block."""
+    return dataclasses.replace(get_suite("smoke"), rounds=8, round_repeat=2, warmup=1)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_bisect_names_the_commit_that_made_the_1x7_conv_slower(history, tmp_path):
+    checkout, cache, shas = history
+    good, broken, fix, slow, bad = shas[0], shas[3], shas[4], shas[5], shas[7]
+    store = Store.open(tmp_path / "perf.db")
+    lines: list[str] = []
+    item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
+
+    # Interrupted after two commits (the bad endpoint and the broken probe): what was measured is kept.
+    stop_after_two = lambda: len(store.bisections()[-1].get("evidence") or []) >= 2  # noqa: E731
+    first = Bisector(store, cache, checkout, local_device(), say=lines.append, suite=quick_suite(),
+                     should_stop=stop_after_two)  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        first.bisect(item, good, bad, repo="apache/tvm", reason="test")
+    (row,) = store.bisections()
+    assert row["status"] == "running" and [p["sha"] for p in row["evidence"]] == [broken, bad]
+
+    # Resumed: the two are not measured again.
+    again = Bisector(store, cache, checkout, local_device(), say=lines.append, suite=quick_suite())
+    outcome = again.bisect(item, good, bad, repo="apache/tvm")
+    seconds = time.monotonic() - started
+    print(f"\nbisect of 7 commits: {seconds:.0f} s, {len(outcome.probes)} commits measured")
+
+    assert outcome.status == "found" and outcome.first_bad == slow, outcome.reason
+    assert outcome.measured == 2 and any("resuming bisection" in line for line in lines)
+    by_sha = {p.sha: p for p in outcome.probes}
+    assert list(by_sha) == [broken, fix, slow, bad]  # log2(7): three probes after the endpoint, oldest first
+    assert by_sha[bad].role == "endpoint" and by_sha[bad].verdict == "slower" and by_sha[bad].change > 0.4
+    assert by_sha[broken].verdict == "skipped" and "build failed" in by_sha[broken].reason
+    assert by_sha[fix].bad is False and by_sha[fix].verdict == "same code"  # the fix is the docs' code again
+    assert by_sha[slow].bad and by_sha[slow].verdict == "slower" and by_sha[slow].ci_low > 0
+    assert by_sha[slow].threshold == pytest.approx(midpoint(by_sha[bad].change))
+    assert "1x7" in by_sha[slow].subject
+
+    (row,) = store.bisections()
+    assert row["status"] == "found" and row["first_bad_sha"] == slow and row["finished_at"]
+    assert row["change"] == pytest.approx(by_sha[slow].change) and row["repo"] == "apache/tvm"
+    assert {p["sha"] for p in row["evidence"]} == set(by_sha)
+    # Every timed probe is a paired run beside good's build, kept outside the base history.
+    runs = store.runs("kind = 'bisect'")
+    assert {r["sha"] for r in runs} >= {bad, slow} and all(r["paired"] and r["base_sha"] == good for r in runs)
+    assert store.base_history() == []
+    # The progress lines say what each probe was and what it gave, one line each.
+    assert any(line.startswith("probe 1:") for line in lines) and any("skipped (build failed" in line for line in lines)
+    assert lines[-1].startswith(f"first bad commit: {slow}")
+
+    # Asked again: answered from the store, nothing measured.
+    told: list[str] = []
+    recorded = Bisector(store, cache, checkout, local_device(), say=told.append).bisect(item, good, bad)
+    assert recorded.first_bad == slow and recorded.measured == 0 and "ended before" in told[0]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_range_that_is_not_slower_names_no_commit(history, tmp_path):
+    checkout, cache, shas = history
+    store = Store.open(tmp_path / "perf.db")
+    item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
+    # Two docstrings after the release: the same code, so the step does not reproduce.
+    outcome = Bisector(store, cache, checkout, local_device(), suite=quick_suite()).bisect(item, shas[0], shas[2])
+    assert outcome.status == "not_found" and outcome.first_bad is None
+    assert "does not reproduce" in outcome.reason and [p.sha for p in outcome.probes] == [shas[2]]
+    assert store.bisections()[0]["status"] == "not_found"
+
+
+def test_bad_ranges_are_refused_in_one_line(history, tmp_path):
+    checkout, cache, shas = history
+    store = Store.open(tmp_path / "perf.db")
+    item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
+    bisector = Bisector(store, cache, checkout, local_device())
+    with pytest.raises(BadRange, match="not an ancestor"):
+        bisector.bisect(item, shas[5], shas[1])
+    with pytest.raises(BadRange, match="same commit"):
+        bisector.bisect(item, shas[1], shas[1])
+    with pytest.raises(UnknownName, match="no such commit"):
+        bisector.bisect(item, "deadbeef", shas[1])
+    with pytest.raises(UnknownName, match="unknown workload 'qconv_nope'"):
+        find_item("qconv_nope", "uint8", "NHWC", "default")
+    assert store.bisections() == []
+
+
+# The search without TVM ------------------------------------------------------------------------------
+
+
+class Scripted(Bisector):
+    """A Bisector whose probes are given: slower from commit `first_bad` on, `broken` ones skipped."""
+
+    def __init__(self, *args, first_bad: int, broken=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_bad, self.broken, self.asked = first_bad, set(broken), []
+
+    def _search(self, item, good_commit, bad_commit, shas, probes, out, repo):
+        self.index = {sha: i for i, sha in enumerate(shas)}
+        return super()._search(item, good_commit, bad_commit, shas, probes, out, repo)
+
+    def _subject(self, commit, repo):
+        return None
+
+    def _probe(self, runner, suite, item, good, sha, role, threshold, repo):
+        i = self.index[sha]
+        self.asked.append(i)
+        if i in self.broken:
+            return bisect_mod.Probe(sha, "", role, "skipped", None, reason="build failed: broken")
+        slower = i >= self.first_bad
+        change = 1.0 if slower else 0.01
+        return bisect_mod.Probe(sha, "", role, "slower" if slower else "unchanged", slower, change, change, change, 8)
+
+
+@pytest.mark.parametrize(
+    "first_bad, broken, expected, asked",
+    [
+        (4, (), 4, [6, 2, 4, 3]),
+        (0, (), 0, [6, 2, 0]),
+        (6, (), 6, [6, 2, 4, 5]),
+        (4, (2,), 4, [6, 2, 3, 4]),  # the middle is broken: its nearest neighbour instead
+        (1, (2,), 1, [6, 2, 3, 1, 0]),
+    ],
+)
+def test_the_search_halves_the_range_and_steps_around_skipped_commits(history, tmp_path, first_bad, broken, expected, asked):  # fmt: skip
+    checkout, cache, shas = history
+    store = Store.open(tmp_path / "perf.db")
+    item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
+    bisector = Scripted(store, cache, checkout, local_device(), first_bad=first_bad, broken=broken)
+    outcome = bisector.bisect(item, shas[0], shas[7])
+    assert outcome.status == "found" and outcome.first_bad == shas[1 + expected]
+    assert bisector.asked == asked
+
+
+def test_only_skipped_commits_left_is_said_not_guessed(history, tmp_path):
+    checkout, cache, shas = history
+    store = Store.open(tmp_path / "perf.db")
+    item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
+    outcome = Scripted(store, cache, checkout, local_device(), first_bad=3, broken=(1, 2)).bisect(
+        item, shas[0], shas[7]
+    )
+    assert outcome.status == "not_found" and outcome.first_bad is None
+    assert outcome.candidates == shas[2:5] and "only skipped commits" in outcome.reason
+
+
+def test_midpoint_is_half_the_step_on_the_log_scale():
+    assert midpoint(1.0) == pytest.approx(2**0.5 - 1)
+    assert midpoint(0.1) == pytest.approx(1.1**0.5 - 1)
