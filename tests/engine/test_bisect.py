@@ -73,6 +73,15 @@ def history(tmp_path_factory):
     return checkout, cache, shas
 
 
+@pytest.fixture
+def main_of_13(tmp_path):
+    """A TVM-shaped checkout (tests/engine/builds/standin.py) with 13 commits on main, oldest first."""
+    from tests.engine.builds import standin
+
+    root = tmp_path / "tvm"
+    return root, [standin.tree(root, version=f"0.0.{i}") for i in range(13)]
+
+
 def local_device():
     return devices.Registry(None, devices.parse(LOCAL, "test devices.yml")).get("local")
 
@@ -149,8 +158,9 @@ def test_a_range_that_is_not_slower_names_no_commit(history, tmp_path):
     assert store.bisections()[0]["status"] == "not_found"
 
 
-def test_bad_ranges_are_refused_in_one_line(history, tmp_path):
-    checkout, cache, shas = history
+def test_bad_ranges_are_refused_in_one_line(main_of_13, tmp_path):
+    checkout, shas = main_of_13
+    cache = tmp_path / "cache"
     store = Store.open(tmp_path / "perf.db")
     item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
     bisector = Bisector(store, cache, checkout, local_device())
@@ -202,8 +212,9 @@ class Scripted(Bisector):
         (1, (2,), 1, [6, 2, 3, 1, 0]),
     ],
 )
-def test_the_search_halves_the_range_and_steps_around_skipped_commits(history, tmp_path, first_bad, broken, expected, asked):  # fmt: skip
-    checkout, cache, shas = history
+def test_the_search_halves_the_range_and_steps_around_skipped_commits(main_of_13, tmp_path, first_bad, broken, expected, asked):  # fmt: skip
+    checkout, shas = main_of_13
+    cache = tmp_path / "cache"
     store = Store.open(tmp_path / "perf.db")
     item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
     bisector = Scripted(store, cache, checkout, local_device(), first_bad=first_bad, broken=broken)
@@ -212,8 +223,9 @@ def test_the_search_halves_the_range_and_steps_around_skipped_commits(history, t
     assert bisector.asked == asked
 
 
-def test_only_skipped_commits_left_is_said_not_guessed(history, tmp_path):
-    checkout, cache, shas = history
+def test_only_skipped_commits_left_is_said_not_guessed(main_of_13, tmp_path):
+    checkout, shas = main_of_13
+    cache = tmp_path / "cache"
     store = Store.open(tmp_path / "perf.db")
     item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
     outcome = Scripted(store, cache, checkout, local_device(), first_bad=3, broken=(1, 2)).bisect(
@@ -226,3 +238,59 @@ def test_only_skipped_commits_left_is_said_not_guessed(history, tmp_path):
 def test_midpoint_is_half_the_step_on_the_log_scale():
     assert midpoint(1.0) == pytest.approx(2**0.5 - 1)
     assert midpoint(0.1) == pytest.approx(1.1**0.5 - 1)
+
+
+# Automatic bisects: a step in the base history queues one bisect job -----------------------------------
+
+
+def record_base_runs(store, shas, medians, device="local", workload=SLOW_1X7):
+    """Base-branch runs of one item at these commits, oldest first, as the job worker records them."""
+    for i, (sha, median) in enumerate(zip(shas, medians)):
+        run_id = store.start_run(suite="smoke", device=device, kind="base", repo="apache/tvm", sha=sha,
+                                 commit_time=f"2026-01-01T00:{i:02d}:00+00:00", env="test")  # fmt: skip
+        store.add_result(run_id, workload=workload, scheme="uint8", layout="NHWC", pipeline="default", status="ok",
+                         median_ms=median, samples_ms=[median] * 5)  # fmt: skip
+        store.finish_run(run_id, "complete")
+
+
+JITTER = [1.0, 1.004, 0.997, 1.002, 0.999, 1.003, 0.998]
+
+
+def test_a_new_step_in_the_base_history_queues_one_bisect_job(tmp_path, main_of_13):
+    checkout, shas = main_of_13
+    store = Store.open(tmp_path / "perf.db")
+    measured = shas[0:13:2]  # every other commit: c0, c2, ... c12
+    levels = [10.0 * j for j in JITTER[:4]] + [12.0 * j for j in JITTER[4:]]
+    record_base_runs(store, measured, levels)
+    (bisection_id,) = bisect_mod.queue_steps(store, local_device(), "apache/tvm", checkout)
+    row = store.bisection(bisection_id)
+    assert (row["status"], row["good_sha"], row["bad_sha"]) == ("queued", shas[6], shas[8])
+    assert "change point" in row["reason"] and "within 2 commits" in row["reason"]
+    (job,) = store.jobs("kind = 'bisect'")
+    assert (job["sha"], job["base_sha"], job["suite"], job["config"]) == (
+        shas[8],
+        shas[6],
+        f"{SLOW_1X7}/uint8",
+        "NHWC/default",
+    )
+    assert job["priority"] < 0 and bisect_mod.item_of_job(job).series == (SLOW_1X7, "uint8", "NHWC", "default")
+
+    # The next base runs: the same step, not queued again (also when its change point moves by a point).
+    assert bisect_mod.queue_steps(store, local_device(), "apache/tvm", checkout) == []
+    record_base_runs(store, [shas[12]], [12.01])
+    assert bisect_mod.queue_steps(store, local_device(), "apache/tvm", checkout) == []
+    assert len(store.jobs("kind = 'bisect'")) == 1
+
+
+def test_steps_that_need_no_bisect_queue_nothing(tmp_path, main_of_13):
+    checkout, shas = main_of_13
+    store = Store.open(tmp_path / "perf.db")
+    # Every commit measured: the step is between two adjacent commits, so the commit is known already.
+    record_base_runs(store, shas[:7], [10.0 * j for j in JITTER[:3]] + [12.0 * j for j in JITTER[3:]])
+    # A faster step is nobody's regression; another repository's commits are not this checkout's.
+    record_base_runs(store, shas[0:13:2], [12.0 * j for j in JITTER[:4]] + [10.0 * j for j in JITTER[4:]],
+                     workload="qconv_faster")  # fmt: skip
+    assert bisect_mod.new_steps(store, local_device(), "apache/tvm", checkout) == []
+    assert bisect_mod.new_steps(store, local_device(), "someone/else", checkout) == []
+    emulated = dataclasses.replace(local_device(), emulated=True)
+    assert bisect_mod.new_steps(store, emulated, "apache/tvm", checkout) == []
