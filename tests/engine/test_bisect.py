@@ -294,3 +294,25 @@ def test_steps_that_need_no_bisect_queue_nothing(tmp_path, main_of_13):
     assert bisect_mod.new_steps(store, local_device(), "someone/else", checkout) == []
     emulated = dataclasses.replace(local_device(), emulated=True)
     assert bisect_mod.new_steps(store, emulated, "apache/tvm", checkout) == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_a_worker_bisects_the_step_its_base_runs_revealed(history, tmp_path):
+    """Base runs show a step between c2 and c5; the worker's next base job queues the bisect, then runs it."""
+    from bot.engine.job_worker import JobWorker
+
+    checkout, cache, shas = history
+    store = Store.open(tmp_path / "perf.db")
+    record_base_runs(store, [shas[0], shas[1], shas[2], shas[5], shas[6], shas[7]],
+                     [20.0 * j for j in JITTER[:3]] + [40.0 * j for j in JITTER[3:6]])  # fmt: skip
+    worker = JobWorker(store, local_device(), cache, subject_for=None, checkout=checkout)
+    worker._queue_bisects({"id": 0, "repo": "apache/tvm"})  # what a complete base job does after recording
+    (job,) = store.jobs("kind = 'bisect'")
+    claimed = store.claim("local", worker.worker, 60)
+    assert claimed["id"] == job["id"]
+    assert worker.work(claimed) == "done"
+    (row,) = store.bisections()
+    assert row["status"] == "found" and row["first_bad_sha"] == shas[5], row["reason"]
+    assert [p["sha"] for p in row["evidence"]] == [shas[3], shas[4], shas[5]]  # broken, its fix, the step
+    assert store.job(job["id"])["state"] == "done" and store.unposted_bisections() == [store.bisection(row["id"])]
