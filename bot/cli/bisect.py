@@ -50,13 +50,13 @@ def bisect(good, bad, device_name, workload, scheme, layout, pipeline, checkout,
     config = settings()
     device = devices.load(config.devices_path).get(device_name)
     item = find_item(workload, scheme, layout, pipeline)
-    say = lambda line: console.errors.print(escape(line))  # noqa: E731
+    say = lambda line: console.errors.print(escape(line), soft_wrap=True)  # noqa: E731 - one line each, also in a log
     with preflight.device_ready(device, config.cache_dir):
         store = Store.open(Path(db_path or config.db_path))
         bisector = Bisector(store, config.cache_dir, Path(checkout).expanduser(), device, say=say)
         outcome = bisector.bisect(item, good, bad, repo=repo, fresh=fresh)
     console.console.print(probe_table(outcome, f"bisecting {item.name} on {device.name}"))
-    console.console.print(escape(bisector.conclusion(outcome)))
+    console.console.print(escape(bisector.conclusion(outcome)), soft_wrap=True)
     if outcome.status == FOUND and repo:
         console.console.print(f"recorded as bisection {outcome.bisection_id}: the bot posts it on the commit's PR")
     if outcome.status == FAILED:

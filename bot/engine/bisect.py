@@ -217,7 +217,7 @@ class Bisector:
         out = Outcome(bisection_id, RUNNING, good_commit.sha, bad_commit.sha, shas)
         self.say(
             f"bisecting {item.name} on {self.device.name}: {len(shas)} commits after {good_commit.short} (good) "
-            f"up to {bad_commit.short} (bad), about {_steps(len(shas))} probes after the endpoints"
+            f"up to {bad_commit.short} (bad), about {_steps(len(shas))} probes after the bad endpoint"
         )
         try:
             self._search(item, good_commit, bad_commit, shas, probes, out, repo)
