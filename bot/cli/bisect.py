@@ -74,11 +74,7 @@ def probe_table(outcome, title: str) -> Table:
     table.add_row(outcome.good[:10], "", "good", "known good", "", "", "", "")
     for probe in outcome.probes:
         first_bad = probe.sha == outcome.first_bad
-        role = (
-            "[bold red]first bad[/]"
-            if first_bad
-            else ("bad" if probe.bad else "good" if probe.bad is not None else "?")
-        )
+        role = "[bold red]first bad[/]" if first_bad else {True: "bad", False: "good", None: "skipped"}[probe.bad]
         verdict = probe.verdict if probe.verdict != SKIPPED else f"skipped: {probe.reason}"
         interval = f"{probe.ci_low:+.1%} … {probe.ci_high:+.1%}" if probe.ci_low is not None else ""
         table.add_row(probe.sha[:10], escape(probe.subject[:50]), role, escape(verdict[:70]),

@@ -7,7 +7,9 @@ the job is not finished twice. Which TVM build a job measures comes from
 `subject_for(job, sha, kind)`: a fixed environment (`--env`), or, with
 `--checkout`, the build cache's build of the commit itself (bot/engine/builds/),
 so that every job measures the TVM of its own sha and a PR job its merge
-base's beside it.
+base's beside it. A `bisect` job finds the commit of base_sha..sha that moved
+one item (bot/engine/bisect.py); with `--checkout`, a base job that reveals a
+new step in the base history queues one.
 """
 
 from __future__ import annotations
