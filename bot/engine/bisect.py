@@ -200,12 +200,13 @@ class Bisector:
         known = self.store.bisection_for(self.device.name, item.series, good_commit.sha, bad_commit.sha)
         probes: dict[str, Probe] = {}
         if known is not None and not fresh and known["status"] in (FOUND, NOT_FOUND):
-            self.say(f"bisection {known['id']} of this range ended before ({known['status']}): shown as recorded")
+            self.say(f"bisection {known['id']} of this range ended before ({known['status']}): shown as recorded "
+                     "(--fresh measures it again)")  # fmt: skip
             return self._recorded(known, shas)
         if known is not None and not fresh:
             bisection_id = known["id"]
             probes = {p["sha"]: Probe.from_dict(p) for p in known.get("evidence") or []}
-            self.store.update_bisection(bisection_id, status=RUNNING, finished_at=None)
+            self.store.update_bisection(bisection_id, status=RUNNING, finished_at=None, repo=repo or known["repo"])
             if probes:
                 self.say(f"resuming bisection {bisection_id}: {len(probes)} commits already measured")
         else:
