@@ -22,6 +22,10 @@ class UnknownName(PerfbotError):
     exit_code = 2
 
 
+class BadRange(PerfbotError):
+    "A commit range to bisect is not one: good is not an ancestor of bad, or they are the same commit"
+
+
 class BadModel(PerfbotError):
     "A file given as a model is not a usable TFLite model"
 

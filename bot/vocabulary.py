@@ -19,6 +19,8 @@ MIN_EFFECT = 0.05
 TUNE_TRIALS = 64
 #: Tuning jobs go after every run: they fill a device's idle time, and never hold up a PR's comment.
 TUNE_PRIORITY = -10
+#: Bisect jobs go after PR and base-branch jobs (nobody waits on them), before tuning.
+BISECT_PRIORITY = -5
 
 # What to run -----------------------------------------------------------------------------
 

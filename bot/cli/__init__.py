@@ -2,6 +2,7 @@
 
     measure.py    run, tune, history        (the engine, by hand)
     builds.py     build, builds             (the build cache)
+    bisect.py     bisect                    (the commit that moved main)
     tuning.py     tuning show|export|import (the tuning databases)
     queue.py      worker, status            (queued jobs)
     github.py     watch, serve, enqueue, report
@@ -58,9 +59,9 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from bot.cli import builds, dashboard, devices, github, measure, queue, tuning
+    from bot.cli import bisect, builds, dashboard, devices, github, measure, queue, tuning
 
-    for module in (measure, builds, tuning, queue, github, devices, dashboard):
+    for module in (measure, builds, bisect, tuning, queue, github, devices, dashboard):
         for command in module.COMMANDS:
             main.add_command(command)
 

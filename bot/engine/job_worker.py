@@ -7,7 +7,9 @@ the job is not finished twice. Which TVM build a job measures comes from
 `subject_for(job, sha, kind)`: a fixed environment (`--env`), or, with
 `--checkout`, the build cache's build of the commit itself (bot/engine/builds/),
 so that every job measures the TVM of its own sha and a PR job its merge
-base's beside it.
+base's beside it. A `bisect` job finds the commit of base_sha..sha that moved
+one item (bot/engine/bisect.py); with `--checkout`, a base job that reveals a
+new step in the base history queues one.
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ class JobWorker:
     progress: object = None
     #: The suite a job names; tests and one-off setups may map names to other suites (e.g. a user model).
     suite_for: Callable[[str], Suite] = get_suite
+    #: The TVM checkout commits are built from (`--checkout`): bisect jobs need it, and base runs then
+    #: queue bisects of the steps they reveal (bot/engine/bisect.py).
+    checkout: Path | None = None
 
     def __post_init__(self):
         self.worker = self.worker or worker_name()
@@ -118,6 +123,8 @@ class JobWorker:
         lease = Lease(self.store.path, job["id"], self.worker, self.lease_s)
         lease.start()
         after_job(self.store, job, "started")  # the PR's status says "running" instead of "queued"
+        if job["kind"] == "bisect":
+            return self._bisect(job, lease)
         suite = self.suite_for(job["suite"])
         # Tuned rows are measured whenever the device has a tuning database (both sides apply it).
         tuning = job["config"] == "tuned" or tuning_databases.has_records(self.cache_dir, self.device)
@@ -157,7 +164,50 @@ class JobWorker:
         after_job(self.store, job, "done")
         if outcome.complete and job["kind"] == "pr" and any(r.untuned_tasks for r in outcome.results):
             self._queue_tuning(job)  # the PR's new tasks: tuned while the device is idle, for later PRs
+        if outcome.complete and job["kind"] == "base" and job["repo"] and self.checkout is not None:
+            self._queue_bisects(job)
         return "done" if outcome.complete else "lost"
+
+    def _bisect(self, job: dict, lease: Lease) -> str:
+        """A bisect job: which commit of base_sha..sha moved one item (bot/engine/bisect.py); resumes if retried."""
+        from bot.engine import bisect
+
+        item = known = None
+        try:
+            if self.checkout is None:
+                raise ConfigError("a bisect job needs a worker started with --checkout: it builds the commits")
+            item = bisect.item_of_job(job)
+            known = self.store.bisection_for(self.device.name, item.series, job["base_sha"], job["sha"])
+            bisector = bisect.Bisector(self.store, self.cache_dir, self.checkout, self.device,
+                                       say=lambda line: log.info("job %s: %s", job["id"], line),
+                                       should_stop=lease.lost.is_set, job_id=job["id"])  # fmt: skip
+            bisector.bisect(item, job["base_sha"], job["sha"], repo=job["repo"],
+                            reason=known["reason"] if known else f"bisect job {job['id']}")  # fmt: skip
+        except Cancelled:
+            log.info("job %s: bisection stopped (cancelled or taken over); its probes are kept", job["id"])
+            return "cancelled"
+        except PerfbotError as e:
+            if item is not None:
+                row = self.store.bisection_for(self.device.name, item.series, job["base_sha"], job["sha"])
+                if row is not None:
+                    self.store.update_bisection(row["id"], status=bisect.FAILED, reason=str(e))
+            self.store.finish(job["id"], self.worker, "failed", reason=str(e))
+            return "failed"
+        finally:
+            lease.stop()
+        return "done" if self.store.finish(job["id"], self.worker, "done") else "lost"
+
+    def _queue_bisects(self, job: dict) -> None:
+        """Steps the base history now shows (a change point): one bisect job each, once per step."""
+        from bot.engine import bisect
+
+        try:
+            queued = bisect.queue_steps(self.store, self.device, job["repo"], self.checkout)
+        except PerfbotError as e:  # the run is recorded; a bisect not queued is no reason to fail its job
+            log.warning("job %s: no bisects queued: %s", job["id"], e)
+            return
+        for bisection_id in queued:
+            log.info("job %s: a new step in the base history; bisection %s queued", job["id"], bisection_id)
 
     def _tune(self, job: dict, suite: Suite, lease: Lease) -> str:
         """A tuning job: the suite's tasks that lack trials, into the device's database (bot/engine/tuning.py)."""
@@ -254,5 +304,6 @@ def work(
     stop = stop_on_signals()
     console.errors.print(f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item")
     with preflight.device_ready(device, settings.cache_dir):
-        handled = JobWorker(store, device, settings.cache_dir, subject_for, lease_s=lease_s).run_forever(once, stop)
+        worker = JobWorker(store, device, settings.cache_dir, subject_for, lease_s=lease_s, checkout=source_checkout)
+        handled = worker.run_forever(once, stop)
     console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")

@@ -231,17 +231,19 @@ class Runner:
         *,
         confirm: bool = True,
         skip_same_code: bool = True,
+        only: Config | None = None,
     ) -> RunOutcome:
         """A PR's build beside its merge base's, in one job (recorded as the PR's run, with both sides).
 
         `confirm` reruns the items that look slower, faster or wrong (attempt 2);
-        `skip_same_code=False` times identical code too (for A/A measurements).
+        `skip_same_code=False` times identical code too (for A/A measurements);
+        `only` measures one configuration of each workload (a bisect's probe).
         """
-        return self._run(suite, device, pr, base, tuning, confirm=confirm, skip_same_code=skip_same_code)
+        return self._run(suite, device, pr, base, tuning, confirm=confirm, skip_same_code=skip_same_code, only=only)
 
-    def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True) -> RunOutcome:
+    def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True, only=None):
         started = time.perf_counter()
-        items = [(w, c) for w in suite.workloads for c in configs(tuning)]
+        items = [(w, c) for w in suite.workloads for c in configs(tuning) if only is None or c == only]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="perfbot-run-", dir=self.cache_dir) as scratch:
             scratch = Path(scratch)

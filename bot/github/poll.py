@@ -126,7 +126,7 @@ def loop(
     *,
     poll_every_s: float | None = None,
 ) -> Exception | None:
-    """Poll (if given pollers), handle the inbox, publish; until stopped. GitHub trouble only delays.
+    """Poll (if given pollers), handle the inbox, publish (PR reports, then found bisections); until stopped.
 
     `perfbot watch` polls every round (`poll_every_s` None): a failed poll doubles the wait (up
     to 15 minutes), or waits for the rate limit's reset. `perfbot serve` rounds every
@@ -167,6 +167,7 @@ def loop(
         try:
             bot.process_inbox()
             publisher.publish_dirty()
+            publisher.publish_bisections()
         except Exception:  # noqa: BLE001
             log.exception("handling failed")
         if once:

@@ -75,6 +75,12 @@ class Publisher:
             done += 1
         return done
 
+    def publish_bisections(self) -> int:
+        """Found bisections, once each, on the PR of their first bad commit (bot/github/bisect_report.py)."""
+        from bot.github import bisect_report
+
+        return bisect_report.post_found(self.store, self.github, self.settings, self.on_post)
+
     def publish(self, repo: str, number: int) -> str | None:
         """Post (or edit) the PR's comment and set its statuses; returns the body, None if nothing to say."""
         built = verdicts.build(self.store, self.registry, repo, number)

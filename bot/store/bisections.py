@@ -9,11 +9,14 @@ from typing import Any
 class Bisections:
     db: Any
 
-    def start_bisection(self, **fields) -> int:
-        """Record a bisection as running: repo, device, workload, scheme, layout, pipeline, good_sha, bad_sha, reason."""
+    def start_bisection(self, status: str = "running", **fields) -> int:
+        """Record a bisection: repo, device, workload, scheme, layout, pipeline, good_sha, bad_sha, reason.
+
+        `status` is `running` for one started now, `queued` for one a job will run (an automatic bisect).
+        """
         from bot.store import utcnow
 
-        return self.db["bisections"].insert({**fields, "status": "running", "started_at": utcnow()}).last_pk
+        return self.db["bisections"].insert({**fields, "status": status, "started_at": utcnow()}).last_pk
 
     def update_bisection(self, bisection_id: int, **fields) -> None:
         """Change a bisection's fields; `evidence` (a list of probes) is kept as JSON."""
@@ -48,11 +51,29 @@ class Bisections:
         rows = [_decoded(r) for r in rows]
         return rows[-1] if rows else None
 
-    def unposted_bisections(self) -> list[dict]:
-        """Found bisections whose PR has not been told yet (for the GitHub side)."""
+    def series_bisections(self, device: str, series: tuple[str, str, str, str]) -> list[dict]:
+        """Every bisection of one series on one device, oldest first (a moved change point is not bisected again)."""
         rows = self.db["bisections"].rows_where(
-            "status = 'found' and pr is not null and posted_at is null", order_by="id"
+            "device = ? and workload = ? and scheme = ? and layout = ? and pipeline = ?",
+            [device, *series],
+            order_by="id",
         )
+        return [_decoded(r) for r in rows]
+
+    def unposted_bisections(self) -> list[dict]:
+        """Found bisections of a GitHub repository that no PR has been told about yet (for the GitHub side).
+
+        `pr` may still be unknown: the GitHub side looks it up; one for which GitHub knows no pull
+        request gets a `post_note` instead and is not asked about again.
+        """
+        rows = self.db["bisections"].rows_where(
+            "status = 'found' and repo is not null and posted_at is null and post_note is null", order_by="id"
+        )
+        return [_decoded(r) for r in rows]
+
+    def pr_bisections(self, repo: str, pr: int) -> list[dict]:
+        """Found bisections that name a commit of this PR (its one sticky bisect comment shows them all)."""
+        rows = self.db["bisections"].rows_where("status = 'found' and repo = ? and pr = ?", [repo, pr], order_by="id")
         return [_decoded(r) for r in rows]
 
 

@@ -325,8 +325,8 @@ def _v8_bisections_and_networks(db: sqlite_utils.Database) -> None:
             "bad_sha": str,  # a commit known to be at the new level
             "first_bad_sha": str,  # what the bisection found: the first commit at the new level
             "pr": int,  # the pull request that brought first_bad_sha, when GitHub knows one
-            "status": str,  # running | found | not_found | failed
-            "change": float,  # first_bad against its parent, side by side: +0.12 is 12% slower
+            "status": str,  # queued | running | found | not_found | failed
+            "change": float,  # first_bad against the known-good build, side by side: +0.12 is 12% slower
             "reason": str,  # how it was started (a change point, a person) or why it failed
             "evidence": str,  # JSON list of probes: {sha, verdict, change, ci_low, ci_high}
             "started_at": str,
@@ -347,6 +347,12 @@ def _v9_tuned_tasks(db: sqlite_utils.Database) -> None:
     db["results"].add_column("untuned_tasks", int)  # > 0: not a tuned latency (bot/verdicts.py: untuned)
 
 
+def _v10_bisection_posts(db: sqlite_utils.Database) -> None:
+    """What the GitHub side did with a found bisection: the comment it posted, or why it posted none."""
+    db["bisections"].add_column("comment_id", int)  # the sticky comment on the first bad commit's PR
+    db["bisections"].add_column("post_note", str)  # e.g. GitHub knows no pull request for the commit
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -357,6 +363,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v7_builds_and_pairs,
     _v8_bisections_and_networks,
     _v9_tuned_tasks,
+    _v10_bisection_posts,
 ]
 
 LATEST = len(MIGRATIONS)
