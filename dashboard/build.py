@@ -82,7 +82,7 @@ def build_site(
         for pr in site.pr_numbers:
             pr_pages.write_page(site, store, registry, pr)
             site.tick(total)
-        index.write_page(site, store.runs("kind = 'base' and status = 'complete'"), local)
+        index.write_page(site, store.complete_runs("base"), local)
         site.tick(total)
         _remove_stale(out_dir, site.written)
         report.pages, report.results = site.pages, len(base) + len(prs)
@@ -112,7 +112,7 @@ def _remove_stale(out_dir: Path, written: set[str]) -> None:
 
 def _local_runs(store: Store, limit: int = 10) -> list[tuple[dict, list[dict]]]:
     """The newest `perfbot run` tries (kind local): not history, but what a user just measured."""
-    runs = store.runs("kind = 'local' and status = 'complete'", order_by="id desc")[:limit]
+    runs = store.complete_runs("local", newest_first=True)[:limit]
     return [(run, store.results(run["id"])) for run in runs]
 
 

@@ -38,3 +38,11 @@ class DashboardQueries:
             row["samples_ms"] = json.loads(samples) if samples else []
             rows.append(row)
         return rows
+
+    def complete_runs(self, kind: str, newest_first: bool = False) -> list[dict]:
+        """Complete runs of one kind ('base', 'pr' or 'local'), in the order they were recorded."""
+        return list(
+            self.db["runs"].rows_where(
+                "kind = ? and status = 'complete'", [kind], order_by="id desc" if newest_first else "id"
+            )
+        )
