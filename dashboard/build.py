@@ -3,7 +3,8 @@
 Figures are plain plotly JSON (data + layout) drawn by one shared copy of
 plotly.js (`plotly.min.js`, written once from the installed plotly package),
 so a site of hundreds of charts stays small, needs no network to view, and
-builds in seconds: history is read with one query and grouped in Python.
+builds in seconds: results are read with one query per kind of run (base
+branch, PR, local try) and grouped in Python.
 """
 
 from __future__ import annotations

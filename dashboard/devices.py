@@ -12,6 +12,7 @@ rest as the difference to the end-to-end measurement.
 from __future__ import annotations
 
 from bot.breakdown import Breakdown, best_configs, breakdown
+from bot.vocabulary import UNTUNED, label
 from dashboard.html import chart, esc, link, page, plot_text, table
 from dashboard.site import Site, ms, num
 
@@ -37,18 +38,19 @@ def write_page(site: Site, device: str) -> None:
     for kind, title in KINDS:
         for suite, (run, bests) in sorted(best_rows(site, device, kind).items()):
             body += f"<h2>{esc(suite)} · {title}</h2><p>{site.run_name(site.run_rows[run][0], kind)}</p>"
-            body += best_table(site, device, bests)
+            body += best_table(site, device, run, bests)
     body += _trends(site, device)
     site.write(site.device_href(device, 0), page(f"{device}: TVM against TFLite", body, 1))
 
 
-def best_table(site: Site, device: str, bests: list) -> str:
+def best_table(site: Site, device: str, run: int, bests: list) -> str:
     cells = []
     for best in bests:
         key = (device, best.workload, best.scheme)
         name = link(site.trend_href(key, 1) if key in site.keys else None, f"<code>{esc(best.workload)}</code>")
         if best.best_config is None:
-            statuses = sorted({r["status"] for r in _rows_of(site, device, best)} - {"ok"}) or ["no result"]
+            mine = [r for r in site.run_rows[run] if (r["workload"], r["scheme"]) == (best.workload, best.scheme)]
+            statuses = sorted({r["status"] for r in mine} - {"ok"}) or [label(UNTUNED)]
             choice = f'<span class="bad">{esc(", ".join(statuses))}</span>'
         else:
             choice = f"<b>{esc(best.best_config)}</b>"
@@ -70,11 +72,6 @@ def best_table(site: Site, device: str, bests: list) -> str:
         cells,
         numeric=(2, 3, 5, 6, 7),
     )
-
-
-def _rows_of(site: Site, device: str, best) -> list[dict]:
-    key = (device, best.workload, best.scheme)
-    return site.local.get(key, [])[-4:] + site.series.get(key, [])[-4:]
 
 
 def _trends(site: Site, device: str) -> str:

@@ -40,10 +40,6 @@ class DashboardQueries:
             rows.append(row)
         return rows
 
-    def complete_runs(self, kind: str, newest_first: bool = False) -> list[dict]:
+    def complete_runs(self, kind: str) -> list[dict]:
         """Complete runs of one kind ('base', 'pr' or 'local'), in the order they were recorded."""
-        return list(
-            self.db["runs"].rows_where(
-                "kind = ? and status = 'complete'", [kind], order_by="id desc" if newest_first else "id"
-            )
-        )
+        return list(self.db["runs"].rows_where("kind = ? and status = 'complete'", [kind], order_by="id"))

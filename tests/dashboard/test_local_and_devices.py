@@ -10,11 +10,12 @@ import pytest
 from bot.store import Store
 from dashboard.build import build_site, slug
 from tests.dashboard.browser import open_page, screenshot, serve
-from tests.results import ok
+from tests.results import failed, ok
 from tests.sample_history import fill, sha_of
 
 CONV = "qconv_12x12x8_8_3x3_s1_same"
 MODEL = "mobilenet.tflite"
+BROKEN = "broken.tflite"
 TRIES = (  # (started_at, TVM version, environment) of three `perfbot run`s
     ("2026-03-01T10:00:00+00:00", "0.26.0", "pip:apache-tvm==0.26.0"),
     ("2026-03-02T10:00:00+00:00", "0.27.0.post1", "python:/usr/bin/python3"),
@@ -50,6 +51,8 @@ def tries(tmp_path_factory):
         if n == 2:  # the newest try also ran the tuned pipeline: NCHW/tuned is TVM's best for the conv
             rows += [row(CONV, "NHWC", "tuned", 3.0), row(CONV, "NCHW", "tuned", 1.5)]
             rows += [row(MODEL, "NHWC", "tuned", 0.5, untuned_tasks=4)]  # no records: not tuned latency
+            rows += [failed(BROKEN, "compile_error", "TVMError: boom", layout=layout, pipeline="default")
+                     for layout in ("NHWC", "NCHW")]  # fmt: skip
         local_run(store, started, version, env, rows)
     store.close()
     built = build_site(folder / "perf.db", folder / "site")
@@ -59,7 +62,7 @@ def tries(tmp_path_factory):
 
 def test_three_local_runs_make_a_dashboard_that_says_what_it_plots(tries, browser):
     folder, built, url = tries
-    assert not built.empty and built.results == 4 + 4 + 7 and built.trend_pages == 2
+    assert not built.empty and built.results == 4 + 4 + 9 and built.trend_pages == 3
     index = (folder / "index.html").read_text()
     assert "There is no base-branch history yet, so the trends plot 3 local runs of <code>perfbot run</code>" in index
     assert f'href="trend/{slug("local", CONV, "uint8")}.html"' in index
@@ -108,6 +111,7 @@ def test_the_device_page_picks_tvms_best_and_says_which(tries, browser):
     # workload, scheme, default ms, tuned ms, TVM's best, best ms, TFLite ms, best/TFLite
     assert cells[CONV] == [CONV, "uint8", "4.800", "1.500", "NCHW/tuned", "1.500", "2.000", "0.75"]
     assert cells[MODEL][2:] == ["10.800", "–", "NHWC/default", "10.800", "2.000", "5.40"]  # untuned row left out
+    assert cells[BROKEN][2:] == ["–", "–", "compile_error", "–", "–", "–"]  # nothing ok: it says why
     assert "smoke · newest local run" in page.inner_text("body")
     assert "local run 3" in page.inner_text("body") and errors == []
     screenshot(page, "device-local")
