@@ -135,7 +135,8 @@ def _local_runs(site: Site, limit: int = 10) -> list[tuple[dict, list[dict]]]:
 
 def _empty(report: BuildReport, why: str, started: float) -> BuildReport:
     body = (
-        f"<p>{esc(why)}</p><p>Record a first run with <code>perfbot run</code> (a try on this machine), "
+        f"<p>{esc(why)}</p><p>Record a first run with <code>perfbot run</code> (a try on this machine, plotted by "
+        f"when it ran), "
         f"<code>perfbot run --kind base --repo OWNER/NAME --sha SHA</code> (a point of base-branch history) or "
         f"<code>perfbot history --versions '0.25.0 0.26.0 0.27.0'</code> (one point per TVM release), "
         f"then build this site again with <code>perfbot dashboard --out site/</code>.</p>"
