@@ -1,16 +1,19 @@
 """The index: devices x suites at a glance.
 
-The newest base-branch run of each device and suite, what fails in it, the
-worst regressions the change points found, the TVM/TFLite ratios of that
-run, the pull requests, and the newest `perfbot run` tries.
+What the trends plot (base-branch history, local tries, or both), the
+newest base-branch run of each device and suite, what fails in it, the worst
+regressions the change points found, the first bad commits bisections
+found, per device TVM's best against TFLite (with its page and the
+break-down page), the pull requests, and the newest `perfbot run` tries.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from dashboard.devices import KINDS, best_rows
 from dashboard.html import esc, link, page, table
-from dashboard.site import Site, config_of, ms, when
+from dashboard.site import Site, config_of, ms, status_cell, when
 
 MAX_REGRESSIONS = 15
 MAX_LOCAL_ROWS = 200
@@ -28,11 +31,10 @@ def write_page(site: Site, runs: list[dict], local: list[tuple[dict, list[dict]]
         for r in rows:
             if r["run_id"] in newest:
                 in_newest[r["run_id"]].append((key, r))
-    body = _overview(site, latest, counts, in_newest) if latest else "<p>No base-branch runs yet.</p>"
-    body += _failing(site, latest, in_newest)
-    body += _regressions(site)
-    body += _ratios(site, latest, in_newest)
-    body += _pulls(site) + _local(site, local)
+    body = _plots(site, len(runs))
+    if latest:
+        body += _overview(site, latest, counts, in_newest) + _failing(site, latest, in_newest) + _regressions(site)
+    body += _bisections(site) + _devices(site) + _pulls(site) + _local(site, local)
     site.write("index.html", page("perfbot: TVM quantized inference on ARM", body))
 
 
@@ -118,38 +120,77 @@ def _regressions(site: Site) -> str:
     )
 
 
-def _ratios(site: Site, latest: dict, in_newest: dict) -> str:
-    out = (
-        "<h2>TVM against TFLite in the newest run</h2><p class=muted>TVM median / TFLite median: under 1 "
-        "means TVM is faster.</p>"
+def _plots(site: Site, base_runs: int) -> str:
+    """Say what the trend pages draw: a first dashboard of local tries must not look like missing history."""
+    local_runs = len({r["run_id"] for rows in site.local.values() for r in rows})
+    tries = (
+        f"{local_runs} local run{'s' if local_runs != 1 else ''} of <code>perfbot run</code> (no base-branch "
+        f"commit), by when {'they' if local_runs != 1 else 'it'} ran, labelled with the TVM version and environment"
     )
-    for (device, suite), run in sorted(latest.items()):
-        results = in_newest[run["id"]]
-        if not results:
-            continue
-        configs = sorted({config_of(r) for _, r in results})
-        grid: dict[tuple, dict[str, dict]] = defaultdict(dict)
-        for key, r in results:
-            grid[key][config_of(r)] = r
-        cells = []
-        for key in sorted(grid):
-            row = [link(site.trend_href(key, 0), f"<code>{esc(key[1])}</code>"), esc(key[2])]
-            for config in configs:
-                r = grid[key].get(config)
-                if r is None:
-                    row.append("")
-                elif r["status"] != "ok":
-                    row.append(f'<span class="bad">{esc(r["status"])}</span>')
-                elif r.get("ratio"):
-                    row.append(f'<span class="{"ok" if r["ratio"] < 1 else ""}">{r["ratio"]:.2f}</span>')
-                else:
-                    row.append(ms(r.get("median_ms")) + " ms")
-            cells.append(row)
-        tag = '<span class="tag">emulated</span>' if device in site.emulated else ""
-        out += f"<h3>{esc(device)}{tag} · {esc(suite)}</h3>" + table(
-            ["workload", "scheme", *configs], cells, numeric=tuple(range(2, 2 + len(configs)))
+    if base_runs and local_runs:
+        text = f"The trends plot {base_runs} base-branch runs by commit time and, as their own series beside them, {tries}."
+    elif base_runs:
+        text = f"The trends plot {base_runs} base-branch runs by commit time."
+    elif local_runs:
+        text = (
+            f"There is no base-branch history yet, so the trends plot {tries}. Base-branch history comes from "
+            f"<code>perfbot run --kind base --repo OWNER/NAME --sha SHA</code>, the bot, or "
+            f"<code>perfbot history</code>."
         )
-    return out
+    else:
+        text = "There are no base-branch runs or local runs yet: only pull requests."
+    return f"<p>{text} {len(site.keys)} trend page{'s' if len(site.keys) != 1 else ''}, one per device, workload and scheme.</p>"
+
+
+def _bisections(site: Site) -> str:
+    found = sorted((b for rows in site.bisections.values() for b in rows), key=lambda b: -(b.get("id") or 0))
+    if not found:
+        return ""
+    cells = []
+    for b in found:
+        key = (b["device"], b["workload"], b["scheme"])
+        repo = b.get("repo") or site.repo
+        cells.append(
+            [
+                link(site.trend_href(key, 0) if key in site.keys else None, site.series_name(key)),
+                esc(f"{b['layout']}/{b['pipeline']}"),
+                site.commit_link({"sha": b["first_bad_sha"], "repo": repo}),
+                link(site.pull_url(repo, b.get("pr")), f"#{int(b['pr'])}") if b.get("pr") else "–",
+                f"{b['change']:+.1%}" if b.get("change") is not None else "–",
+            ]
+        )
+    return "<h2>Commits that moved the base branch</h2><p class=muted>First bad commits found by bisection.</p>" + (
+        table(["series", "config", "first bad commit", "PR", "change"], cells, numeric=(4,))
+    )
+
+
+def _devices(site: Site) -> str:
+    """Per device and suite, how TVM's best configuration fares against TFLite; the tables are on the device pages."""
+    cells = []
+    for device in site.devices:
+        tag = '<span class="tag">emulated</span>' if device in site.emulated else ""
+        for kind, title in KINDS:
+            for suite, (run, bests) in sorted(best_rows(site, device, kind).items()):
+                rated = [b for b in bests if b.ratio]
+                faster = sum(1 for b in rated if b.ratio < 1)
+                cells.append(
+                    [
+                        link(site.device_href(device, 0), esc(device)) + tag,
+                        esc(suite),
+                        esc(title) + ": " + site.run_name(site.run_rows[run][0], kind),
+                        f"{faster} of {len(rated)}" if rated else "–",
+                        link(site.device_href(device, 0), "TVM against TFLite")
+                        + " · "
+                        + link(site.breakdown_href(device, 0), "where the time goes"),
+                    ]
+                )
+    if not cells:
+        return ""
+    return (
+        "<h2>TVM against TFLite, per device</h2><p class=muted>For each workload the device's page picks TVM's "
+        "fastest configuration (layout and pipeline) and says which; under 1 means TVM is faster.</p>"
+        + table(["device", "suite", "run", "TVM's best faster than TFLite", ""], cells, numeric=(3,))
+    )
 
 
 def _pulls(site: Site) -> str:
@@ -169,14 +210,15 @@ def _local(site: Site, local: list[tuple[dict, list[dict]]]) -> str:
     cells = []
     for run, results in local:
         for r in results:
-            status = esc(r["status"]) if r["status"] == "ok" else f'<span class="bad">{esc(r["status"])}</span>'
+            status = status_cell(r)
+            key = (run["device"], r["workload"], r["scheme"])
             cells.append(
                 [
-                    str(run["id"]),
+                    str(run["run_id"]),
                     esc(run["device"]),
                     esc(when(run)),
                     esc(run.get("tvm_version") or "?"),
-                    f"<code>{esc(r['workload'])}</code>",
+                    link(site.trend_href(key, 0) if key in site.keys else None, f"<code>{esc(r['workload'])}</code>"),
                     esc(r.get("scheme")),
                     esc(config_of(r)),
                     status,
@@ -187,7 +229,7 @@ def _local(site: Site, local: list[tuple[dict, list[dict]]]) -> str:
             )
     return (
         "<h2>Newest local runs</h2><p class=muted>Tries with <code>perfbot run</code>: not base-branch "
-        "history, so not in the trends.</p>"
+        "history, so drawn in the trends as their own series, by when they ran.</p>"
         + table(
             [
                 "run",

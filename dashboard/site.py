@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+from bot.vocabulary import UNTUNED, label
 from dashboard.html import esc
 
 #: progress(done, total): called after each page is written.
@@ -34,6 +35,15 @@ def slug(*parts) -> str:
 
 def config_of(row: dict) -> str:
     return f"{row['layout']}/{row['pipeline']}"
+
+
+def status_cell(row: dict) -> str:
+    """A result's status as HTML: failures stand out; an ok tuned row without records says it is not tuned latency."""
+    if row["status"] != "ok":
+        return f'<span class="bad">{esc(row["status"])}</span>'
+    if row.get("untuned_tasks"):
+        return f'<span class="warn">{esc(label(UNTUNED))}</span>'
+    return "ok"
 
 
 def num(value) -> float | None:
@@ -64,6 +74,8 @@ class Site:
         base: list[dict],
         prs: list[dict],
         progress: Progress | None,
+        local: list[dict] = (),
+        bisections: list[dict] = (),
     ):
         self.out, self.repo, self.github = out_dir, repo, github_url.rstrip("/")
         self.pages = 0
@@ -75,8 +87,26 @@ class Site:
         self.pr_points: dict[tuple, list[dict]] = defaultdict(list)
         for r in prs:
             self.pr_points[(r["device"], r["workload"], r["scheme"])].append(r)
-        self.keys = sorted(set(self.series) | set(self.pr_points))
-        self.emulated = {r["device"] for r in base + prs if r.get("emulated")}
+        #: (device, workload, scheme) -> results of local tries (`perfbot run`: no base-branch commit), by run time
+        self.local: dict[tuple, list[dict]] = defaultdict(list)
+        for r in local:
+            self.local[(r["device"], r["workload"], r["scheme"])].append(r)
+        self.keys = sorted(set(self.series) | set(self.pr_points) | set(self.local))
+        self.emulated = {r["device"] for rows in (base, prs, local) for r in rows if r.get("emulated")}
+        #: run id -> its results, and per device and kind ('base', 'local') its run ids, oldest first
+        self.run_rows: dict[int, list[dict]] = defaultdict(list)
+        self.device_runs: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"base": [], "local": []})
+        for kind, rows in (("base", base), ("local", local)):
+            for r in rows:
+                if r["run_id"] not in self.run_rows:
+                    self.device_runs[r["device"]][kind].append(r["run_id"])
+                self.run_rows[r["run_id"]].append(r)
+        self.devices = sorted(self.device_runs)
+        #: (device, workload, scheme) -> bisections that found the first commit at a series' new level
+        self.bisections: dict[tuple, list[dict]] = defaultdict(list)
+        for b in bisections:
+            if b.get("first_bad_sha"):
+                self.bisections[(b["device"], b["workload"], b["scheme"])].append(b)
         repos = Counter(r.get("repo") for r in prs if r.get("repo"))
         #: PR pages of this repository are pr/<number>.html, the address the PR comment links to.
         self.home_repo = repo or (repos.most_common(1)[0][0] if repos else None)
@@ -122,6 +152,25 @@ class Site:
 
     def trend_href(self, key: tuple, depth: int) -> str:
         return "../" * depth + f"trend/{slug(*key)}.html"
+
+    def device_href(self, device: str, depth: int) -> str:
+        return "../" * depth + f"device/{slug(device)}.html"
+
+    def breakdown_href(self, device: str, depth: int) -> str:
+        return "../" * depth + f"breakdown/{slug(device)}.html"
+
+    def newest_runs(self, device: str, kind: str) -> dict[str, int]:
+        """{suite: the device's newest run of that kind}: history order for the base branch, run time for tries."""
+        return {self.run_rows[run][0]["suite"]: run for run in self.device_runs[device][kind]}
+
+    def run_name(self, row: dict, kind: str) -> str:
+        """HTML naming the run a result came from: its commit (base), or `local run N` with its TVM and env."""
+        if kind == "base":
+            return f"commit {self.commit_link(row)} ({esc(when(row))}, TVM {esc(row.get('tvm_version') or '?')})"
+        return (
+            f"local run {int(row['run_id'])} ({esc(when(row))}, TVM {esc(row.get('tvm_version') or '?')}, "
+            f"<code>{esc(row.get('env') or '?')}</code>)"
+        )
 
     def pr_href(self, repo: str, number: int, depth: int) -> str:
         if not repo or repo == self.home_repo:

@@ -3,8 +3,13 @@
 One series per layout/pipeline config: the median latency with a band from
 the fastest to the slowest sample, TFLite as its own line, the TVM/TFLite
 ratio in a second panel, change points from bot.stats, failures (hover for
-the error) and PR results (placed at their merge base). Every point links to
-its commit or PR on GitHub.
+the error), PR results (placed at their merge base) and the first bad
+commits bisections found. Every point links to its commit or PR on GitHub.
+
+Local tries (`perfbot run`, no base-branch commit) are their own series,
+placed by when they ran and labelled with their TVM version and
+environment: a first dashboard needs no bot, and a try never passes for
+history (no change points are looked for in it).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections import Counter
 from bot.stats import change_points
 from bot.vocabulary import MIN_EFFECT
 from dashboard.html import chart, esc, link, page, plot_text, table
-from dashboard.site import Site, config_of, ms, num, when
+from dashboard.site import Site, config_of, ms, num, status_cell, when
 
 #: Relative change a level shift must reach to be marked (as for PR verdicts).
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
@@ -24,28 +29,41 @@ DATE = "%{x|%Y-%m-%d %H:%M}"
 
 def write_page(site: Site, key: tuple) -> None:
     device, workload, scheme = key
-    rows, prs = site.series.get(key, []), site.pr_points.get(key, [])
+    rows, prs, local = site.series.get(key, []), site.pr_points.get(key, []), site.local.get(key, [])
     figure, marks = figure_for(site, key, rows, prs)
+    what = "base-branch commits" if rows else "your local runs"
     intro = (
-        f"<p>Latency of <b>{esc(workload)}</b> ({esc(scheme)}) on <b>{esc(device)}</b> over base-branch "
-        f"commits: the median of each run with a band from its fastest to its slowest sample, TFLite as its "
-        f"own line, and the TVM/TFLite ratio below (under 1: TVM is faster). Triangles mark change points, "
-        f"crosses failures (hover for the error), diamonds PR results at their merge base. Click a point to "
-        f"open its commit or PR.</p>"
+        f"<p>Latency of <b>{esc(workload)}</b> ({esc(scheme)}) on <b>{esc(device)}</b> over {what}: the "
+        f"median of each run with a band from its fastest to its slowest sample, TFLite as its own line, and "
+        f"the TVM/TFLite ratio below (under 1: TVM is faster)."
     )
+    if rows:
+        intro += (
+            " Triangles mark change points, crosses failures (hover for the error), diamonds PR results at their "
+            "merge base, purple lines the first bad commits bisections found. Click a point to open its commit or PR."
+        )
+    if local:
+        runs = len({r["run_id"] for r in local})
+        intro += (
+            f" {'Beside them, ' if rows else ''}{runs} local run{'s' if runs != 1 else ''} of "
+            f"<code>perfbot run</code> (no base-branch commit) {'are' if runs != 1 else 'is'} drawn by when "
+            f"{'they' if runs != 1 else 'it'} ran, as open circles labelled with the TVM version and environment."
+        )
+    intro += "</p>"
     if device in site.emulated:
         intro += "<p class=warn>Emulated device: latency is recorded but says nothing about the hardware.</p>"
     body = intro + chart("trend", figure)
-    body += "<h2>Change points</h2>" + (
-        table(
-            ["config", "first commit of the new level", "commit time", "before ms", "after ms", "change"],
-            marks,
-            numeric=(3, 4, 5),
+    if rows:
+        body += "<h2>Change points</h2>" + (
+            table(
+                ["config", "first commit of the new level", "commit time", "before ms", "after ms", "change"],
+                marks,
+                numeric=(3, 4, 5),
+            )
+            if marks
+            else "<p>None found.</p>"
         )
-        if marks
-        else "<p>None found.</p>"
-    )
-    body += _pr_table(site, prs) + _failures_table(site, rows)
+    body += _bisections_table(site, key) + _local_table(local) + _pr_table(site, prs) + _failures_table(site, rows)
     site.write(site.trend_href(key, 0), page(f"{workload} · {scheme} on {device}", body, 1, plotly=True))
 
 
@@ -68,8 +86,10 @@ def figure_for(site: Site, key: tuple, rows: list[dict], prs: list[dict]) -> tup
     at_commit = {r.get("sha"): when(r) for r in rows}
     repos = Counter(site.repo_of(r) for r in rows if site.repo_of(r))
     links = site.commit_url(repos.most_common(1)[0][0], "_")[:-1] if repos else None
-    data += _tflite(rows)
-    configs = sorted({config_of(r) for r in rows + prs})
+    local = site.local.get(key, [])
+    data += _tflite(rows) + _tflite(local, "TFLite (local runs)", "dot")
+    configs = sorted({config_of(r) for r in rows + prs + local})
+    labelled = len({(r.get("tvm_version"), r.get("env")) for r in local}) > 1
     for number, config in enumerate(configs):
         color = PALETTE[number % len(PALETTE)]
         name = plot_text(config)
@@ -133,6 +153,7 @@ def figure_for(site: Site, key: tuple, rows: list[dict], prs: list[dict]) -> tup
             }
         )
         data += _failures(site, mine, links, color, name, group)
+        data += _local(site, [r for r in local if config_of(r) == config], color, name, group, labelled)
         data += _prs(site, [r for r in prs if config_of(r) == config], mine, at_commit, color, name, group)
         points = change_points([r["median_ms"] for r in ok], min_effect=MIN_EFFECT)
         if points:
@@ -164,8 +185,15 @@ def figure_for(site: Site, key: tuple, rows: list[dict], prs: list[dict]) -> tup
             )
             if worse and key[0] not in site.emulated:
                 site.regressions.append((point.change, key, config, row))
+    bisected, notes = _bisections(site, key, rows, configs)
+    data += bisected
+    shapes += [note.pop("shape") for note in notes]
+    axis = "commit time" if rows else "run time"
+    if rows and local:
+        axis = "commit time; run time for local runs"
     layout = {
-        "xaxis": {"type": "date", "anchor": "y2", "title": {"text": "commit time (UTC)"}},
+        "xaxis": {"type": "date", "anchor": "y2", "title": {"text": f"{axis} (UTC)"}},
+        "annotations": notes,
         "yaxis": {"title": {"text": "latency (ms)"}, "domain": [0.34, 1]},
         "yaxis2": {"title": {"text": "TVM / TFLite"}, "domain": [0, 0.26], "anchor": "x"},
         "meta": {"link": links},
@@ -221,7 +249,7 @@ def _error_text(row: dict) -> str:
     return "<br>".join(plot_text(line) for line in cut) or "(no output)"
 
 
-def _tflite(rows: list[dict]) -> list[dict]:
+def _tflite(rows: list[dict], name: str = "TFLite", dash: str = "dash") -> list[dict]:
     """TFLite's median, once per run (every config of a run shares one TFLite reference)."""
     seen, x, y = set(), [], []
     for r in rows:
@@ -235,9 +263,10 @@ def _tflite(rows: list[dict]) -> list[dict]:
         {
             "x": x,
             "y": y,
-            "mode": "lines",
-            "name": "TFLite",
-            "line": {"color": "#222", "dash": "dash", "width": 1.5},
+            "mode": "lines+markers" if dash == "dot" else "lines",
+            "name": name,
+            "line": {"color": "#222", "dash": dash, "width": 1.5},
+            "marker": {"size": 5, "symbol": "circle-open"},
             "hovertemplate": "TFLite %{y:.3f} ms<br>" + DATE,
         }
     ]
@@ -373,3 +402,214 @@ def _failures_table(site: Site, rows: list[dict]) -> str:
         for r in failed
     ]
     return "<h2>Failures (newest first)</h2>" + table(["commit", "commit time", "config", "status", "error"], cells)
+
+
+def _local(site: Site, mine: list[dict], color: str, name: str, group: dict, labelled: bool) -> list[dict]:
+    """A config's local tries: medians by run time with min–max bars, and their ratio to TFLite below.
+
+    Each point is labelled with the run's TVM version (on the point when the
+    tries differ in version or environment, else in the hover).
+    """
+    ok = [r for r in mine if r["status"] == "ok" and r.get("median_ms")]
+    out: list[dict] = []
+    if ok:
+        x = [when(r) for r in ok]
+        y = [num(r["median_ms"]) for r in ok]
+        samples = [r.get("samples_ms") or [r["median_ms"]] for r in ok]
+        info = [
+            [
+                "",
+                plot_text(f"local run {r['run_id']}"),
+                plot_text(r.get("tvm_version") or "?"),
+                f"{min(xs):.3f}–{max(xs):.3f}",
+                plot_text(r.get("env") or "?"),
+            ]
+            for r, xs in zip(ok, samples)
+        ]
+        out.append(
+            {
+                "x": x,
+                "y": y,
+                "error_y": {
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [num(max(xs) - r["median_ms"]) for r, xs in zip(ok, samples)],
+                    "arrayminus": [num(r["median_ms"] - min(xs)) for r, xs in zip(ok, samples)],
+                    "color": color,
+                    "thickness": 1,
+                    "width": 3,
+                },
+                "mode": "lines+markers+text" if labelled else "lines+markers",
+                "text": [plot_text(r.get("tvm_version") or "?") for r in ok],
+                "textposition": "top center",
+                "textfont": {"size": 10, "color": color},
+                "name": f"local {name}",
+                "line": {"color": color, "dash": "dash", "width": 1.5},
+                "marker": {"symbol": "circle-open", "size": 9, "color": color, "line": {"width": 2}},
+                "customdata": info,
+                "hovertemplate": "%{y:.3f} ms (min–max %{customdata[3]})<br>%{customdata[1]} · "
+                + DATE
+                + "<br>TVM %{customdata[2]} · %{customdata[4]}<extra></extra>",
+                **group,
+            }
+        )
+        rated = [(xi, r) for xi, r in zip(x, ok) if r.get("ratio")]
+        out.append(
+            {
+                "x": [xi for xi, _ in rated],
+                "y": [num(r["ratio"]) for _, r in rated],
+                "yaxis": "y2",
+                "mode": "lines+markers",
+                "name": f"TVM/TFLite local {name}",
+                "line": {"color": color, "dash": "dashdot", "width": 1},
+                "marker": {"symbol": "circle-open", "size": 6, "color": color},
+                "hovertemplate": "%{y:.2f}× TFLite<br>" + DATE,
+                "showlegend": False,
+                **group,
+            }
+        )
+    failed = [r for r in mine if r["status"] != "ok"]
+    if failed:
+        level = num(ok[-1]["median_ms"]) if ok else 0.0
+        out.append(
+            {
+                "x": [when(r) for r in failed],
+                "y": [level] * len(failed),
+                "mode": "markers",
+                "name": f"local failures {name}",
+                "marker": {"symbol": "x-open", "color": "#d62728", "size": 10},
+                "customdata": [
+                    ["", plot_text(f"local run {r['run_id']}"), plot_text(r["status"]), _error_text(r)] for r in failed
+                ],
+                "hovertemplate": "<b>%{customdata[2]}</b> %{customdata[1]} · " + DATE + "<br>%{customdata[3]}",
+                **group,
+            }
+        )
+    return out
+
+
+BISECT_COLOR = "#6a3d9a"
+
+
+def _bisections(site: Site, key: tuple, rows: list[dict], configs: list[str]) -> tuple[list[dict], list[dict]]:
+    """First bad commits found by bisection: a purple line with the short sha and PR, and a point that links to the PR.
+
+    A first bad commit that was never measured on the base branch (the usual
+    case: bisection probes commits between two measured ones) is drawn at
+    the first measured commit known to be at the new level (`bad_sha`).
+    Each annotation carries its line as `shape` for the caller to take.
+    """
+    found = site.bisections.get(key, [])
+    if not found:
+        return [], []
+    at = {r.get("sha"): r for r in rows}
+    x, y, info, notes = [], [], [], []
+    for b in found:
+        row = at.get(b["first_bad_sha"]) or at.get(b.get("bad_sha"))
+        if row is None:
+            continue
+        config = f"{b['layout']}/{b['pipeline']}"
+        level = next(
+            (
+                r["median_ms"]
+                for r in rows
+                if r.get("sha") == row.get("sha") and config_of(r) == config and r.get("median_ms")
+            ),
+            None,
+        )
+        repo = b.get("repo") or site.repo_of(row)
+        pr_url = site.pull_url(repo, b.get("pr")) or site.commit_url(repo, b["first_bad_sha"]) or ""
+        short = b["first_bad_sha"][:10]
+        text = plot_text(f"first bad {short}" + (f" (#{int(b['pr'])})" if b.get("pr") else ""))
+        if pr_url:
+            text = f'<a href="{esc(pr_url)}">{text}</a>'
+        change = f"{b['change']:+.1%}" if b.get("change") is not None else "?"
+        notes.append(
+            {
+                "x": when(row),
+                "xref": "x",
+                "y": 0.99 - 0.07 * (len(notes) % 4),  # stacked: bisections of several configs share a commit
+                "yref": "paper",
+                "yanchor": "top",
+                "xanchor": "left",
+                "text": text,
+                "showarrow": False,
+                "font": {"color": BISECT_COLOR, "size": 11},
+                "bgcolor": "rgba(255,255,255,0.8)",
+                "shape": {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": when(row),
+                    "x1": when(row),
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": BISECT_COLOR, "dash": "dashdot", "width": 2},
+                },
+            }
+        )
+        x.append(when(row))
+        y.append(num(level))
+        info.append([pr_url, plot_text(short), plot_text(config), plot_text(f"PR #{b['pr']}" if b.get("pr") else "")])
+        info[-1].append(change)
+    if not x:
+        return [], notes
+    trace = {
+        "x": x,
+        "y": y,
+        "mode": "markers",
+        "name": "first bad commits",
+        "marker": {"symbol": "star", "size": 14, "color": BISECT_COLOR, "line": {"width": 1, "color": "#333"}},
+        "customdata": info,
+        "hovertemplate": "first bad commit %{customdata[1]} %{customdata[3]}<br>%{customdata[2]}: "
+        "%{customdata[4]} against its parent<extra></extra>",
+    }
+    return [trace], notes
+
+
+def _bisections_table(site: Site, key: tuple) -> str:
+    found = site.bisections.get(key, [])
+    if not found:
+        return ""
+    cells = []
+    for b in found:
+        repo = b.get("repo") or site.repo
+        cells.append(
+            [
+                esc(f"{b['layout']}/{b['pipeline']}"),
+                site.commit_link({"sha": b["first_bad_sha"], "repo": repo}),
+                link(site.pull_url(repo, b.get("pr")), f"#{int(b['pr'])}") if b.get("pr") else "–",
+                f"{b['change']:+.1%}" if b.get("change") is not None else "–",
+                site.commit_link({"sha": b.get("good_sha"), "repo": repo})
+                + " … "
+                + site.commit_link({"sha": b.get("bad_sha"), "repo": repo}),
+            ]
+        )
+    return "<h2>Commits that moved this series</h2><p class=muted>Found by <code>perfbot bisect</code>.</p>" + table(
+        ["config", "first bad commit", "PR", "change", "bisected range (good … bad)"], cells, numeric=(3,)
+    )
+
+
+def _local_table(local: list[dict]) -> str:
+    """The local tries, newest first: what each point of the local series is."""
+    if not local:
+        return ""
+    cells = [
+        [
+            str(int(r["run_id"])),
+            esc(when(r)),
+            esc(r.get("tvm_version") or "?"),
+            f"<code>{esc(r.get('env') or '?')}</code>",
+            esc(config_of(r)),
+            status_cell(r),
+            ms(r.get("median_ms")),
+            ms(r.get("tflite_median_ms")),
+            f"{r['ratio']:.2f}" if r.get("ratio") else "–",
+        ]
+        for r in local[-60:][::-1]
+    ]
+    return "<h2>Local runs (newest first)</h2>" + table(
+        ["run", "started", "TVM", "env", "config", "status", "TVM ms", "TFLite ms", "TVM/TFLite"],
+        cells,
+        numeric=(0, 6, 7, 8),
+    )

@@ -63,7 +63,7 @@ def show_status(settings, db_path) -> None:
     for device in sorted({d for d, _ in counts}):
         table.add_row(device, *[str(counts.get((device, s), 0)) for s in states])
     console.console.print(table if counts else "queue: empty")
-    running = store.jobs("state = 'running'")
+    running = store.running_jobs()
     for job in running:
         console.console.print(
             f"running: job {job['id']} {job['kind']} {job['sha'][:10]} {job['suite']} on "
@@ -81,6 +81,6 @@ def show_status(settings, db_path) -> None:
     inbox = store.inbox_due(now=float("inf"))
     if inbox:
         console.console.print(f"{len(inbox)} event(s) waiting to be handled")
-    given_up = store.db.execute("select count(*) from inbox where state = 'failed'").fetchone()[0]
+    given_up = store.inbox_given_up()
     if given_up:
         console.console.print(f"{given_up} event(s) given up after repeated failures (see the inbox table)")

@@ -9,20 +9,21 @@ from bot.store.history import HISTORY_ORDER
 
 _COLUMNS = """results.id, results.run_id, results.workload, results.scheme, results.layout, results.pipeline,
               results.status, results.samples_ms, results.median_ms, results.tflite_median_ms, results.ratio,
-              results.max_abs_diff, results.mismatch_fraction, results.error,
+              results.max_abs_diff, results.mismatch_fraction, results.error, results.untuned_tasks,
               runs.device, runs.suite, runs.sha, runs.repo, runs.pr, runs.base_sha, runs.commit_time,
-              runs.started_at, runs.tvm_version, runs.emulated"""
+              runs.started_at, runs.tvm_version, runs.env, runs.emulated"""
 
 
 class DashboardQueries:
     db: Any
 
     def dashboard_points(self, kind: str) -> list[dict]:
-        """Every result of complete runs of one kind ('base' or 'pr'), in history order, `samples_ms` decoded.
+        """Every result of complete runs of one kind ('base', 'pr' or 'local'), in history order, `samples_ms` decoded.
 
         Base-branch points come oldest commit first (commit time, else when
-        measured); PR points in the order they were measured. A run's result
-        rows carry the run's device, commit, PR and versions.
+        measured); PR points and local tries (`perfbot run`, no base-branch
+        commit) in the order they were measured. A run's result rows carry the
+        run's device, commit, PR, versions and environment.
         """
         order = HISTORY_ORDER if kind == "base" else "runs.started_at, runs.id"
         cursor = self.db.execute(
@@ -38,3 +39,7 @@ class DashboardQueries:
             row["samples_ms"] = json.loads(samples) if samples else []
             rows.append(row)
         return rows
+
+    def complete_runs(self, kind: str) -> list[dict]:
+        """Complete runs of one kind ('base', 'pr' or 'local'), in the order they were recorded."""
+        return list(self.db["runs"].rows_where("kind = ? and status = 'complete'", [kind], order_by="id"))

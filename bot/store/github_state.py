@@ -218,6 +218,10 @@ class GitHubState:
             [retry_at, error[:500], "failed" if give_up else "pending", item_id],
         )
 
+    def inbox_given_up(self) -> int:
+        """Events dropped after repeated failures (`perfbot status` points at them)."""
+        return self.db.execute("select count(*) from inbox where state = 'failed'").fetchone()[0]
+
     # Small remembered values of the poller -----------------------------------
 
     def remembered(self, key: str) -> str | None:

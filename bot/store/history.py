@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store.results import decode_row
-
 #: Base-branch history is ordered by commit time when known, else by when it was measured.
 HISTORY_ORDER = "coalesce(runs.commit_time, runs.started_at), runs.id"
 
@@ -26,28 +24,6 @@ class History:
             [device, workload, scheme, layout, pipeline, limit],
         ).fetchall()
         return [r[0] for r in reversed(rows)]
-
-    def base_history(self, device: str | None = None) -> list[dict]:
-        """Every result of complete base-branch runs (and release history), oldest commit first."""
-        sql = """select results.*, runs.device, runs.sha, runs.repo, runs.commit_time, runs.started_at,
-                         runs.tvm_version, runs.tvm_ffi_version, runs.env, runs.suite, runs.emulated
-                  from results join runs on runs.id = results.run_id
-                  where runs.status = 'complete' and runs.kind = 'base'"""
-        args: list = []
-        if device is not None:
-            sql += " and runs.device = ?"
-            args.append(device)
-        sql += f" order by {HISTORY_ORDER}, results.id"
-        return [decode_row(r) for r in self.db.query(sql, args)]
-
-    def pr_results(self) -> list[dict]:
-        """Every result of complete PR runs, with the run's device, PR, commit and versions, oldest first."""
-        sql = """select results.*, runs.device, runs.sha, runs.repo, runs.pr, runs.base_sha, runs.started_at,
-                        runs.commit_time, runs.tvm_version, runs.emulated, runs.suite
-                 from results join runs on runs.id = results.run_id
-                 where runs.status = 'complete' and runs.kind = 'pr'
-                 order by runs.started_at, runs.id, results.id"""
-        return [decode_row(r) for r in self.db.query(sql)]
 
     def has_base_run(self, device: str, sha: str, suite: str) -> bool:
         row = self.db.execute(

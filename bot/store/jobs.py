@@ -178,6 +178,10 @@ class Jobs:
     def jobs(self, where: str | None = None, args: list | tuple = (), order_by: str = "id") -> list[dict]:
         return list(self.db["jobs"].rows_where(where, list(args), order_by=order_by))
 
+    def running_jobs(self) -> list[dict]:
+        """Jobs a worker holds now (`perfbot status`)."""
+        return self.jobs("state = 'running'")
+
     def head_jobs(self, repo: str, pr: int, sha: str) -> list[dict]:
         """A PR head's jobs, every state, oldest first."""
         return self.jobs("repo = ? and pr = ? and sha = ? and kind = 'pr'", [repo, pr, sha])

@@ -96,11 +96,6 @@ class Results:
             fields["target"] = json.dumps(fields["target"], sort_keys=True)
         return self.db["tunings"].insert(fields).last_pk
 
-    def tunings(self, device: str | None = None) -> list[dict]:
-        if device is None:
-            return list(self.db["tunings"].rows_where(order_by="id"))
-        return list(self.db["tunings"].rows_where("device = ?", [device], order_by="id"))
-
 
 def decode_row(row: dict) -> dict:
     row = dict(row)

@@ -1,11 +1,8 @@
 """The dashboard, built from a database filled through the Store API and opened in headless Chromium."""
 
-import functools
-import http.server
 import json
 import re
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
@@ -16,10 +13,9 @@ from bot.github import comment
 from bot.store import Store
 from dashboard.build import build_site, slug
 from dashboard.html import chart, script_json
+from tests.dashboard.browser import open_page, screenshot, serve
 from tests.sample_history import PR_NUMBER, fill
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
 EVIL_TITLE = "<script>window.__pwned=1</script> faster convs"
 EVIL_ERROR = "<img src=x onerror=\"window.__pwned=2\"> & 'quotes'"
 EVIL_WORKLOAD = "</script><script>window.__pwned=3</script>.tflite"
@@ -54,8 +50,8 @@ def read(folder: Path, name: str) -> str:
 def test_every_page_shares_one_local_copy_of_plotly(site):
     folder, built, _, _ = site
     pages = list(folder.rglob("*.html"))
-    assert built.pages == len(pages) == built.trend_pages + built.pr_pages + 1
-    assert built.trend_pages == 16 and built.pr_pages == 1
+    assert built.pages == len(pages) == built.trend_pages + built.pr_pages + 2 * built.device_pages + 1
+    assert built.trend_pages == 16 and built.pr_pages == 1 and built.device_pages == 2
     assert [p.name for p in folder.rglob("*.js")] == ["plotly.min.js"]
     for page in pages:
         text = page.read_text()
@@ -235,46 +231,8 @@ def test_a_foreign_sqlite_file_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def server(site):
-    handler = functools.partial(QuietHandler, directory=str(site[0]))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (/usr/bin/chromium): apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-def open_page(browser, server, path):
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("requestfailed", lambda r: errors.append(f"failed: {r.url}"))
-    page.goto(f"{server}/{path}")
-    page.wait_for_load_state("networkidle")
-    return page, errors
-
-
-def screenshot(page, path):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"dashboard-{path.replace('/', '_')[:80]}.png"), full_page=True)
+    with serve(site[0]) as url:
+        yield url
 
 
 @pytest.mark.parametrize(

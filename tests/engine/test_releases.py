@@ -120,9 +120,9 @@ def test_history_records_each_release_as_a_base_point_and_goes_on_past_a_broken_
     ]
     assert [r["tvm_ffi_version"] for r in recorded[1:]] == ["0.1.12", "0.1.14.post0"]  # the table's companions
     assert recorded[1]["env"] == "pip:apache-tvm==0.25.0" and all(r["status"] == "complete" for r in recorded)
-    assert [row["sha"] for row in store.base_history("local")] == ["v0.0.0.post999"] * 2 + ["v0.25.0"] * 2 + [
-        "v0.26.0"
-    ] * 2
+    assert [row["sha"] for row in store.dashboard_points("base") if row["device"] == "local"] == [
+        "v0.0.0.post999"
+    ] * 2 + ["v0.25.0"] * 2 + ["v0.26.0"] * 2
 
     table = releases.markdown_table(runs).splitlines()
     assert table[0] == "| workload | config | 0.0.0.post999 | 0.25.0 | 0.26.0 | TFLite |"

@@ -128,3 +128,23 @@ def test_worker_killed_with_sigkill_is_replaced_after_its_lease(tmp_path):
     assert store.finish(job_id, "heir", run_id=1)
     assert not store.finish(job_id, "doomed", run_id=2)
     assert store.job(job_id)["state"] == "done" and store.job(job_id)["run_id"] == 1
+
+
+def test_perfbot_status_names_running_jobs_and_given_up_events(store, tmp_path):
+    """`perfbot status` asks the store by name (running_jobs, inbox_given_up): no SQL in the CLI."""
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    job(store)
+    job(store, sha="b" * 40)
+    store.claim("local", "w1")
+    given_up = store.inbox_add("push", "{}")
+    store.inbox_retry(given_up, "boom", retry_at=0, give_up=True)
+    store.inbox_add("push", "{}")
+    assert [j["worker"] for j in store.running_jobs()] == ["w1"] and store.inbox_given_up() == 1
+    result = CliRunner().invoke(main, ["status", "--db", str(tmp_path / "perf.db")])
+    assert result.exit_code == 0, result.output
+    assert f"running: job 1 pr {'a' * 10} smoke on local by w1" in result.output
+    assert "1 event(s) waiting to be handled" in result.output
+    assert "1 event(s) given up after repeated failures" in result.output
