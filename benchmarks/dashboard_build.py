@@ -12,6 +12,7 @@ The machine's other load counts: compare runs on a quiet machine.
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,9 +20,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bot.store import Store
-from dashboard.build import build_site
-from tests.sample_history import fill
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.sample_history, run from anywhere
+
+from bot.store import Store  # noqa: E402
+from dashboard.build import build_site  # noqa: E402
+from tests.sample_history import fill  # noqa: E402
 
 
 def main() -> None:
