@@ -12,11 +12,11 @@ import click
 
 from bot import console, devices
 from bot.cli.options import db_option, device_option, env_option, model_option, settings, suite_option
-from bot.config import Settings
 from bot.engine import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
 from bot.errors import UnknownName
+from bot.settings import Settings
 from bot.store import Store
 
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import console, devices
-from bot.config import Settings
 from bot.devices import Device
 from bot.engine import builds, envs, preflight, tuning, tuning_databases
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite
-from bot.errors import BuildFailed, Cancelled, ConfigError, EnvironmentBroken, PerfbotError
+from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, PerfbotError
 from bot.lifecycle import stop_on_signals
+from bot.settings import Settings
 from bot.store import Store
 from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS
 
@@ -236,7 +236,7 @@ def work(
     db_path,
 ) -> None:
     if env_spec and source_checkout:
-        raise ConfigError("give either --env or --checkout, not both")
+        raise BadSetting("give either --env or --checkout, not both")
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     if source_checkout is not None:

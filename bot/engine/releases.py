@@ -25,11 +25,11 @@ from packaging.version import InvalidVersion, Version
 from rich.markup import escape
 
 from bot import console, devices
-from bot.config import Settings
 from bot.engine import envs, preflight
 from bot.engine.runner import Quiet, Runner, RunOutcome, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import EnvironmentBroken, UnknownName
+from bot.settings import Settings
 from bot.store import Store
 from bot.vocabulary import ENVIRONMENT_ERROR
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.engine import releases
 from bot.engine.suite.inception import ConvShape
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import qconv
 from bot.errors import UnknownName
+from bot.settings import Settings
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
