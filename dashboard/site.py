@@ -13,7 +13,7 @@ from urllib.parse import quote
 from dashboard.html import esc
 
 #: progress(done, total): called after each page is written.
-Progress = Callable[[int, int], None]
+PageProgress = Callable[[int, int], None]
 
 
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]*(-[A-Za-z0-9_.]+)*")
@@ -63,7 +63,7 @@ class Site:
         github_url: str,
         base: list[dict],
         prs: list[dict],
-        progress: Progress | None,
+        progress: PageProgress | None,
     ):
         self.out, self.repo, self.github = out_dir, repo, github_url.rstrip("/")
         self.pages = 0

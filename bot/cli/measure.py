@@ -100,12 +100,12 @@ def resolve_suite(suite_name: str, model_path: Path | None):
     return user_suite(model_path) if model_path else get_suite(suite_name)
 
 
-def resolve_target(settings: Settings, env_spec: str | None, **fields) -> Subject:
-    """Provision (or reuse) the TVM environment the worker runs in."""
+def resolve_subject(settings: Settings, env_spec: str | None, **fields) -> Subject:
+    """Provision (or reuse) the TVM environment under test, the one the child scripts run in."""
     from bot.engine import envs
 
     spec = env_spec or envs.default()
-    env = envs.provision(spec, settings.cache_dir, progress=lambda line: console.errors.print(f"[dim]{line}[/]"))
+    env = envs.provision(spec, settings.cache_dir, say=lambda line: console.errors.print(f"[dim]{line}[/]"))
     return Subject(python=env.python, env=env.key, **fields)
 
 
@@ -115,12 +115,12 @@ def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, 
     suite = resolve_suite(suite_name, model_path)
     if fields.get("kind") == "pr" and not fields.get("pr"):
         raise UnknownName("--kind pr needs --pr NUMBER")
-    target = resolve_target(settings, env_spec, **fields)
+    subject = resolve_subject(settings, env_spec, **fields)
     db = Path(db_path or settings.db_path)
     with preflight.device_ready(device, settings.cache_dir):
         store = Store.open(db)
         with console.BarProgress() as progress:
-            outcome = Runner(store, settings.cache_dir, progress).run(suite, device, target, tuning=tuning)
+            outcome = Runner(store, settings.cache_dir, progress).run(suite, device, subject, tuning=tuning)
     title = f"{suite.name} on {device.name}" + (
         " (emulated: latency not comparable with hardware)" if device.emulated else ""
     )
@@ -153,11 +153,11 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     suite = resolve_suite(suite_name, model_path)
-    target = resolve_target(settings, env_spec)
+    subject = resolve_subject(settings, env_spec)
     say = lambda line: console.errors.print(escape(line))  # noqa: E731
     with preflight.device_ready(device, settings.cache_dir):
         store = Store.open(Path(db_path or settings.db_path))
-        outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, target, trials, say=say)
+        outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, subject, trials, say=say)
     table = Table(
         title=f"tuning {suite.name} on {device.name}: {outcome.trials} trials in {outcome.seconds:.0f} s "
         f"({outcome.trials_per_s:.2f}/s), up to {trials} per task",

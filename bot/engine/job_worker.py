@@ -24,7 +24,7 @@ from pathlib import Path
 from bot import console, devices
 from bot.devices import Device
 from bot.engine import builds, envs, preflight, tuning, tuning_databases
-from bot.engine.runner import Runner, Subject
+from bot.engine.runner import Runner, RunProgress, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, PerfbotError
 from bot.lifecycle import stop_on_signals
@@ -83,7 +83,7 @@ class JobWorker:
     worker: str = ""
     lease_s: float = 120.0
     poll_s: float = 5.0
-    progress: object = None
+    progress: RunProgress | None = None
     #: The suite a job names; tests and one-off setups may map names to other suites (e.g. a user model).
     suite_for: Callable[[str], Suite] = get_suite
 
@@ -245,7 +245,7 @@ def work(
 
     def subject_for(job: dict, sha: str, kind: str) -> Subject:
         spec = f"source:{source_checkout}@{sha}" if source_checkout else (env_spec or envs.default())
-        env = envs.provision(spec, settings.cache_dir, progress=lambda line: log.info("%s", line))
+        env = envs.provision(spec, settings.cache_dir, say=lambda line: log.info("%s", line))
         return subject_of(job, sha, kind, env)
 
     stop = stop_on_signals()
