@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,9 +16,13 @@ from bot.vocabulary import STATUS_STYLE
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 errors = Console(stderr=True, highlight=False)
 
+#: One line for a person about a long step (an environment build, a tuning, a device's setup). The engine's
+#: long steps take one as `say`: the CLI prints it on stderr, the job worker logs it, tests collect it.
+Say = Callable[[str], None]
+
 
 class BarProgress:
-    """runner.Progress as a rich progress bar on stderr; failures are printed as they happen."""
+    """runner.RunProgress as a rich progress bar on stderr; failures are printed as they happen."""
 
     def __init__(self):
         self._bar = Progress(

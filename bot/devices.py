@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.errors import ConfigError, UnknownName
+from bot.errors import BadSetting, UnknownName
 from bot.vocabulary import SUITES, TUNE_TRIALS
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
@@ -114,7 +114,7 @@ def load(path: Path | None) -> Registry:
         try:
             text = Path(path).read_text()
         except OSError as e:
-            raise ConfigError(f"{path}: cannot read device registry ({e.strerror})") from None
+            raise BadSetting(f"{path}: cannot read device registry ({e.strerror})") from None
         source = str(path)
     return Registry(Path(path) if path else None, parse(text, source))
 
@@ -125,9 +125,9 @@ def parse(text: str, source: str) -> dict[str, Device]:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{source}:{where} not valid YAML ({getattr(e, 'problem', e)})") from None
+        raise BadSetting(f"{source}:{where} not valid YAML ({getattr(e, 'problem', e)})") from None
     if not isinstance(data, dict) or not isinstance(data.get("devices"), dict):
-        raise ConfigError(f"{source}: expected a top-level 'devices:' mapping of device names")
+        raise BadSetting(f"{source}: expected a top-level 'devices:' mapping of device names")
     devices = {}
     for name, spec in data["devices"].items():
         devices[str(name)] = _device(source, str(name), spec)
@@ -135,8 +135,8 @@ def parse(text: str, source: str) -> dict[str, Device]:
 
 
 def _device(source: str, name: str, spec: Any) -> Device:
-    def fail(key: str, why: str) -> ConfigError:
-        return ConfigError(f"{source}: device {name!r}: {key}: {why}")
+    def fail(key: str, why: str) -> BadSetting:
+        return BadSetting(f"{source}: device {name!r}: {key}: {why}")
 
     if not _NAME.match(name):
         raise fail("name", "use lower-case letters, digits, '-', '_' or '.'")

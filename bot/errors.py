@@ -12,7 +12,7 @@ class PerfbotError(Exception):
     exit_code = 1
 
 
-class ConfigError(PerfbotError):
+class BadSetting(PerfbotError):
     "A setting, an environment variable or devices.yml is wrong"
 
 

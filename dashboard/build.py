@@ -22,7 +22,7 @@ from dashboard import devices as device_pages
 from dashboard import index, trend
 from dashboard import prs as pr_pages
 from dashboard.html import esc, page
-from dashboard.site import Progress, Site, slug  # noqa: F401  (slug: the file name of a trend page)
+from dashboard.site import PageProgress, Site, slug  # noqa: F401  (slug: the file name of a trend page)
 
 #: The whole network whose time the break-down pages split by conv configuration.
 NETWORK = "inception_v3"
@@ -57,7 +57,7 @@ def build_site(
     repo: str | None = None,
     registry: Registry | None = None,
     github_url: str = "https://github.com",
-    progress: Progress | None = None,
+    progress: PageProgress | None = None,
 ) -> BuildReport:
     """Write the static site for the database at `db_path` into `out_dir`.
 

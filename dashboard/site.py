@@ -14,7 +14,7 @@ from bot.vocabulary import UNTUNED, label
 from dashboard.html import esc
 
 #: progress(done, total): called after each page is written.
-Progress = Callable[[int, int], None]
+PageProgress = Callable[[int, int], None]
 
 
 _SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.]*(-[A-Za-z0-9_.]+)*")
@@ -73,7 +73,7 @@ class Site:
         github_url: str,
         base: list[dict],
         prs: list[dict],
-        progress: Progress | None,
+        progress: PageProgress | None,
         local: list[dict] = (),
         bisections: list[dict] = (),
     ):

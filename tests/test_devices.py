@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot import devices
-from bot.errors import ConfigError, UnknownName
+from bot.errors import BadSetting, UnknownName
 from bot.vocabulary import SUITES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,7 +88,7 @@ def test_rpc_device_parses():
     ],
 )
 def test_mistakes_name_file_device_and_key(text, message):
-    with pytest.raises(ConfigError) as err:
+    with pytest.raises(BadSetting) as err:
         devices.parse(text, "d.yml")
     assert message in str(err.value)
     assert "\n" not in str(err.value)
@@ -103,7 +103,7 @@ def test_unknown_device_lists_known_ones():
 
 
 def test_unreadable_file_is_named(tmp_path):
-    with pytest.raises(ConfigError, match=f"{tmp_path / 'nope.yml'}: cannot read device registry"):
+    with pytest.raises(BadSetting, match=f"{tmp_path / 'nope.yml'}: cannot read device registry"):
         devices.load(tmp_path / "nope.yml")
 
 
@@ -119,7 +119,7 @@ def test_bring_up_is_a_validated_field_not_a_name_prefix(tmp_path, entry, messag
     path.write_text(
         f"devices:\n  qemu-riscv64:\n    arch: riscv64\n    target: {{kind: llvm}}\n    connection: local\n    {entry}\n"
     )
-    with pytest.raises(ConfigError) as e:
+    with pytest.raises(BadSetting) as e:
         devices.load(path)
     assert str(e.value).startswith(f"{path}: device 'qemu-riscv64': {message}")
 

@@ -60,7 +60,7 @@ class Result:
         os.replace(tmp, self.path)
 
     def phase(self, name: str) -> None:
-        print(f"[perfbot-worker] phase {name}", flush=True)
+        print(f"[perfbot-child] phase {name}", flush=True)
         self.update(phase=name)
 
 
@@ -422,7 +422,9 @@ def tune(spec, result: Result) -> None:
     measured = {"trials": 0}
 
     @derived_object
-    class Progress(ms.measure_callback.PyMeasureCallback):
+    class CountTrials(ms.measure_callback.PyMeasureCallback):
+        """After each measured batch: the trials so far and their rate, into the result file."""
+
         def apply(self, task_scheduler, task_id, measure_candidates, builder_results, runner_results):
             measured["trials"] += len(runner_results)
             elapsed = time.perf_counter() - started
@@ -458,7 +460,7 @@ def tune(spec, result: Result) -> None:
             builder=builder,
             runner=runner,
             database=database,
-            measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"), Progress()],
+            measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"), CountTrials()],
         )
         asked[key] = trials  # also when the search space ran out before `left` candidates
         write_asked(spec["database"], asked)
@@ -587,7 +589,7 @@ def main(argv: list[str]) -> int:
 
 
 def serve() -> int:
-    """Import TVM once, then fork a child per job read from stdin (protocol: bot/isolation.py).
+    """Import TVM once, then fork a child per job read from stdin (protocol: bot/engine/isolation.py).
 
     The protocol goes over a private copy of stdout; fds 1 and 2 are pointed
     at a log so that whatever TVM prints cannot corrupt it.
@@ -596,7 +598,7 @@ def serve() -> int:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
 
-    def say(**message):
+    def tell_parent(**message):
         channel.write(json.dumps(message) + "\n")
 
     try:
@@ -606,9 +608,9 @@ def serve() -> int:
         from tvm import relax  # noqa: F401
         from tvm.relax.frontend.tflite import from_tflite  # noqa: F401
     except BaseException as e:
-        say(ready=False, error=f"import tvm failed: {type(e).__name__}: {e}".splitlines()[0][:500])
+        tell_parent(ready=False, error=f"import tvm failed: {type(e).__name__}: {e}".splitlines()[0][:500])
         return 1
-    say(ready=True, **versions(tvm))
+    tell_parent(ready=True, **versions(tvm))
     for line in sys.stdin:
         job = json.loads(line)
         pid = os.fork()
@@ -624,7 +626,7 @@ def serve() -> int:
                 sys.stdout = os.fdopen(1, "w", buffering=1)
                 sys.stderr = os.fdopen(2, "w", buffering=1)
                 faulthandler.enable(sys.stderr)
-                code = main(["worker", job["spec"], job["result"]])
+                code = main(["measure.py", job["spec"], job["result"]])
             finally:
                 try:
                     sys.stdout.flush()
@@ -646,7 +648,7 @@ def serve() -> int:
                 _, status = os.waitpid(pid, 0)
                 break
             time.sleep(0.01)
-        say(returncode=os.waitstatus_to_exitcode(status), timed_out=timed_out)
+        tell_parent(returncode=os.waitstatus_to_exitcode(status), timed_out=timed_out)
     return 0
 
 

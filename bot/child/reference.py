@@ -1,6 +1,6 @@
 """The TFLite reference: outputs to compare with, and the latency TVM is measured against.
 
-Runs in a child process (like the TVM worker) with perfbot's own interpreter,
+Runs in a child process (like measure.py in the TVM under test) with perfbot's own interpreter,
 which has ai-edge-litert: a user's model that makes the TFLite interpreter
 crash is a recorded failure, not a crash of the bot. Imports only numpy and
 ai_edge_litert.

@@ -15,6 +15,11 @@ is one line on stderr and the exit code its class names (1; 2 for a name or
 value given on the command line that is not known, as click does for its own
 usage errors; 3 when `perfbot run` recorded items that were not ok), Ctrl-C
 is 130, and nothing is a traceback.
+
+The CLI is where the rooms meet: it may import the engine, the GitHub side,
+the store, the dashboard and the shared modules; nothing imports it but
+bot/__main__.py. A command module imports its library inside the command, so
+that `perfbot --help` does not load TVM's, GitHub's or scipy's world.
 """
 
 from __future__ import annotations

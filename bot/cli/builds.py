@@ -38,16 +38,16 @@ def build(commit, native_from, force, rebuild):
     from bot.engine import builds
     from bot.engine.builds import native
 
-    config = settings()
+    cache_dir = settings().cache_dir
     checkout, ref = _checkout_and_ref(commit)
     say = lambda line: console.errors.print(f"[dim]{escape(line)}[/]")  # noqa: E731
     started = time.monotonic()
     resolved = builds.resolve(checkout, ref)
     if native_from:
         if rebuild:
-            native.forget(config.cache_dir, resolved.native_key)
-        native.register_wheel(resolved, native_from, config.cache_dir, say, force=force)
-    env = builds.environment_of(resolved, config.cache_dir, say, rebuild=rebuild and not native_from)
+            native.forget(cache_dir, resolved.native_key)
+        native.register_wheel(resolved, native_from, cache_dir, say, force=force)
+    env = builds.environment_of(resolved, cache_dir, say, rebuild=rebuild and not native_from)
     console.console.print(
         f"{resolved.checkout}@{resolved.short}: TVM ready in {time.monotonic() - started:.1f} s\n"
         f"  native build {env.build['native_key']} ({env.build['how']})\n"

@@ -8,6 +8,7 @@ import click
 
 from bot import console, devices
 from bot.cli.options import db_option, repo_option, settings
+from bot.settings import Settings
 
 
 @click.command()
@@ -23,12 +24,15 @@ from bot.cli.options import db_option, repo_option, settings
 @repo_option(required=False)
 def dashboard(out_dir, db_path, repo):
     """Build the static plotly trend pages from the database."""
-    from dashboard.build import build_site
-
-    config = settings()
-    db = Path(db_path or config.db_path)
-    report = build_site(db, out_dir, repo=repo, registry=devices.load(config.devices_path))
-    console.console.print(f"{report.summary()}; open {out_dir / 'index.html'}")
+    build_dashboard(settings(), out_dir, db_path, repo)
 
 
 COMMANDS = (dashboard,)
+
+
+def build_dashboard(settings: Settings, out_dir: Path, db_path: Path | None, repo: str | None) -> None:
+    from dashboard.build import build_site
+
+    db = Path(db_path or settings.db_path)
+    report = build_site(db, out_dir, repo=repo, registry=devices.load(settings.devices_path))
+    console.console.print(f"{report.summary()}; open {out_dir / 'index.html'}")

@@ -1,4 +1,8 @@
-"""`perfbot watch`, `serve`, `enqueue` and `report`: the GitHub side, long-running or by hand."""
+"""`perfbot watch`, `serve`, `enqueue` and `report`: the GitHub side, long-running or by hand.
+
+Like every command module, this one imports its library when a command runs, not when `perfbot`
+starts: the GitHub side (PyGithub, and scipy through the verdicts) is most of a start-up otherwise.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from pathlib import Path
 import click
 
 from bot.cli.options import db_option, repo_option, settings
-from bot.github import service
 
 
 @click.command()
@@ -18,6 +21,8 @@ from bot.github import service
 @db_option
 def watch(repo, branch, interval, once, db_path):
     """Poll open PRs, their comments and the base branch; queue jobs and publish results."""
+    from bot.github import service
+
     service.watch(settings(), repo, branch, interval, once, db_path)
 
 
@@ -51,6 +56,8 @@ def watch(repo, branch, interval, once, db_path):
 @db_option
 def serve(host, port, interval, repos, branch, reconcile_every, db_path):
     """Receive GitHub webhooks (signed with $PERFBOT_WEBHOOK_SECRET); queue jobs and publish results."""
+    from bot.github import service
+
     service.serve(
         settings(), host, port, interval, db_path, repos=repos, branch=branch, reconcile_every_s=reconcile_every * 60
     )
@@ -65,6 +72,8 @@ def serve(host, port, interval, repos, branch, reconcile_every, db_path):
 @db_option
 def enqueue(repo, pr_number, sha, device_name, suite_name, db_path):
     """Queue jobs by hand: what `@perfbot rerun` does."""
+    from bot.github import service
+
     service.enqueue(settings(), repo, pr_number, sha, device_name, suite_name, db_path)
 
 
@@ -81,6 +90,8 @@ def enqueue(repo, pr_number, sha, device_name, suite_name, db_path):
 )
 def report(repo, pr_number, db_path, merge_paths):
     """Post or refresh a PR's comment and commit statuses from the database (and the boards' databases)."""
+    from bot.github import service
+
     service.report(settings(), repo, pr_number, db_path, merge_paths)
 
 

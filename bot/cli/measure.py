@@ -12,11 +12,11 @@ import click
 
 from bot import console, devices
 from bot.cli.options import db_option, device_option, env_option, model_option, settings, suite_option
-from bot.config import Settings
 from bot.engine import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
 from bot.errors import UnknownName
+from bot.settings import Settings
 from bot.store import Store
 
 
@@ -111,12 +111,12 @@ def resolve_suite(suite_name: str, model_path: Path | None):
     return user_suite(model_path) if model_path else get_suite(suite_name)
 
 
-def resolve_target(settings: Settings, env_spec: str | None, **fields) -> Subject:
-    """Provision (or reuse) the TVM environment the worker runs in."""
+def resolve_subject(settings: Settings, env_spec: str | None, **fields) -> Subject:
+    """Provision (or reuse) the TVM environment under test, the one the child scripts run in."""
     from bot.engine import envs
 
     spec = env_spec or envs.default()
-    env = envs.provision(spec, settings.cache_dir, progress=lambda line: console.errors.print(f"[dim]{line}[/]"))
+    env = envs.provision(spec, settings.cache_dir, say=lambda line: console.errors.print(f"[dim]{line}[/]"))
     return Subject(python=env.python, env=env.key, variables=env.variables, build=env.build, **fields)
 
 
@@ -130,19 +130,19 @@ def run_suite(
         raise UnknownName("--kind pr needs --pr NUMBER")
     if base_spec and fields.get("kind") != "pr":
         raise UnknownName("--base-env measures a PR's merge base beside it: give --kind pr --pr NUMBER too")
-    target = resolve_target(settings, env_spec, **fields)
+    subject = resolve_subject(settings, env_spec, **fields)
     base = None
     if base_spec:
-        base = resolve_target(settings, base_spec, kind="base", repo=fields.get("repo"), sha=fields.get("base_sha"))
+        base = resolve_subject(settings, base_spec, kind="base", repo=fields.get("repo"), sha=fields.get("base_sha"))
     db = Path(db_path or settings.db_path)
     with preflight.device_ready(device, settings.cache_dir):
         store = Store.open(db)
         with console.BarProgress() as progress:
             runner = Runner(store, settings.cache_dir, progress)
             if base is None:
-                outcome = runner.run(suite, device, target, tuning=tuning)
+                outcome = runner.run(suite, device, subject, tuning=tuning)
             else:
-                outcome = runner.run_paired(suite, device, base, target, tuning=tuning)
+                outcome = runner.run_paired(suite, device, base, subject, tuning=tuning)
     title = f"{suite.name} on {device.name}" + (
         " (emulated: latency not comparable with hardware)" if device.emulated else ""
     )
@@ -175,11 +175,11 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     suite = resolve_suite(suite_name, model_path)
-    target = resolve_target(settings, env_spec)
+    subject = resolve_subject(settings, env_spec)
     say = lambda line: console.errors.print(escape(line))  # noqa: E731
     with preflight.device_ready(device, settings.cache_dir):
         store = Store.open(Path(db_path or settings.db_path))
-        outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, target, trials, say=say)
+        outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, subject, trials, say=say)
     table = Table(
         title=f"tuning {suite.name} on {device.name}: {outcome.trials} trials in {outcome.seconds:.0f} s "
         f"({outcome.trials_per_s:.2f}/s), up to {trials} per task",

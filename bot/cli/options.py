@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.config import Settings
+from bot.settings import Settings
 
 
 def settings() -> Settings:

@@ -1,0 +1,25 @@
+"""The engine: measuring. TVM builds under test, workloads, child processes, devices, timing, tuning.
+
+    runner.py             a suite on one device and build (or a PR's beside its base's), recorded
+    timing.py             timing one item: alone, or PR and base builds in alternating rounds
+    isolation.py          one item in a child process with a time limit; how it ended
+    envs.py               the TVM environments under test: python:, pip:, source: specs
+    builds/               the build cache: any commit's TVM, native builds shared by native key
+    compat.py             which apache-tvm-ffi goes with which apache-tvm
+    suite/                workloads (TFLite files written without TensorFlow) and suites
+    tuning.py             MetaSchedule tuning into one database per device and target
+    tuning_databases.py   where the tuning databases are; export and import
+    releases.py           `perfbot history`: a suite on each TVM release
+    preflight.py          a device made ready before a run is written
+    tracker.py            TVM's RPC tracker: ask it, or start one
+    qemu.py               the emulated AArch64 device: its user space and RPC server
+    host.py               what this machine is, as runs record it
+    job_worker.py         `perfbot worker`: queued jobs claimed, run, recorded, handed back
+
+What it may import: the shared modules at the top of `bot/` (errors, settings,
+devices, vocabulary, console, lifecycle, stats), the store, and `bot.child` for
+the paths of the scripts it runs (never their code: they run in the TVM under
+test, in another interpreter). What it may not: anything of the GitHub side
+(`bot.github`) or of the CLI; the engine and the GitHub side meet only in the
+CLI. tests/test_layout.py keeps it so.
+"""

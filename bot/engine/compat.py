@@ -2,13 +2,13 @@
 
 apache-tvm wheels ask only for a minimum apache-tvm-ffi (0.25.0: >=0.1.12, 0.26.0:
 >=0.1.13.post2, 0.27.0.post1: >=0.1.14.post0), so pip installs the newest one, and
-the newest is not always compatible. The pip provider (bot/envs.py) installs the
+the newest is not always compatible. The pip provider (bot/engine/envs.py) installs the
 companion pinned here and refuses a pinned pair known to break, with the reason;
 an environment that ends up with a bad pair anyway (a range in the spec) is
 refused by the check after its build.
 
 How each pair was checked (x86_64, Python 3.11, pip environments built by
-bot/envs.py): "import" is `import tvm`; "run" is `perfbot run --suite smoke`
+bot/engine/envs.py): "import" is `import tvm`; "run" is `perfbot run --suite smoke`
 (every item ok against TFLite); "tune" is `perfbot tune --suite smoke --trials 8`
 (12 MetaSchedule tunings in a child process each).
 To add a release: build `pip:apache-tvm==X apache-tvm-ffi==Y` for the candidates,

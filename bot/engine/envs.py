@@ -7,7 +7,7 @@ build and runs bot/child/measure.py with that environment's interpreter. Specs:
   perfbot itself runs in). Checked by running it: it must import tvm.
 - `pip:REQUIREMENTS`, e.g. `pip:apache-tvm==0.26.0`: a virtual environment in
   the cache with that release, its known-good apache-tvm-ffi (bot/engine/compat.py)
-  and what the worker imports. 10-20 s to build here when the wheels are in
+  and what the child scripts import. 10-20 s to build here when the wheels are in
   pip's cache, 1-2 minutes from PyPI; then reused.
 - `source:CHECKOUT@SHA`: one commit of a TVM git checkout, from the build
   cache (bot/engine/builds/): its own python/ over the native build of its
@@ -21,7 +21,7 @@ by a lock file, so two workers never build the same environment at once.
 A build that fails leaves `<folder>.broken` (the recipe's digest, then the
 log): later runs report it as an environment error at once instead of
 rebuilding it every run, until `rebuild=True` (`--rebuild`) or until the
-recipe changes (a new companion in bot/compat.py, for example).
+recipe changes (a new companion in bot/engine/compat.py, for example).
 """
 
 from __future__ import annotations
@@ -35,22 +35,20 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.console import Say
 from bot.engine import compat
 from bot.errors import EnvironmentBroken, UnknownName
 
-#: What the worker and the TFLite import need besides TVM itself: numpy, the TFLite schema
+#: What the child scripts (bot/child/) need besides TVM itself: numpy, the TFLite schema
 #: package, MetaSchedule's cost model, and TVM's `rpc` extra.
-WORKER_PACKAGES = ("numpy", "tflite>=2.18", "xgboost-cpu", "tornado", "psutil", "cloudpickle")
+CHILD_PACKAGES = ("numpy", "tflite>=2.18", "xgboost-cpu", "tornado", "psutil", "cloudpickle")
 
 #: TVM's own Python dependencies, which a source build installs itself (a wheel brings them).
 TVM_PYTHON_PACKAGES = ("ml_dtypes", "scipy", "packaging", "typing_extensions")
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -68,15 +66,13 @@ def default() -> str:
     return f"python:{sys.executable}"
 
 
-def provision(
-    spec: str, cache_dir: Path | None, progress: Progress | None = None, rebuild: bool = False
-) -> Environment:
+def provision(spec: str, cache_dir: Path | None, say: Say | None = None, rebuild: bool = False) -> Environment:
     """The environment for a spec, built if needed, or EnvironmentBroken/UnknownName in one line.
 
-    `progress` receives one line per step (pip's Collecting/Downloading/Installing lines
+    `say` receives one line per step (pip's Collecting/Downloading/Installing lines
     during an install). `rebuild` throws away a cached or broken environment first.
     """
-    progress = progress or (lambda line: None)
+    say = say or (lambda line: None)
     kind, _, rest = spec.partition(":")
     rest = rest.strip()
     if kind == "python" and rest:
@@ -84,12 +80,12 @@ def provision(
     if kind in ("pip", "source") and cache_dir is None:
         raise EnvironmentBroken(f"{spec}: no cache folder to build it in (set PERFBOT_CACHE)")
     if kind == "pip" and rest:
-        return _pip(rest, Path(cache_dir), progress, rebuild)
+        return _pip(rest, Path(cache_dir), say, rebuild)
     if kind == "source" and "@" in rest:
         from bot.engine import builds
 
         checkout, _, ref = rest.rpartition("@")
-        return builds.environment(Path(checkout).expanduser(), ref, Path(cache_dir), progress, rebuild=rebuild)
+        return builds.environment(Path(checkout).expanduser(), ref, Path(cache_dir), say, rebuild=rebuild)
     raise UnknownName(f"environment {spec!r}: expected python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA")
 
 
@@ -183,7 +179,7 @@ _FFI = re.compile(r"apache[-_.]tvm[-_.]ffi(?![\w-])", re.I)
 def pip_requirements(requirement: str) -> list[str]:
     """What a pip environment installs: the requirements given (space-separated), the known-good
     apache-tvm-ffi for a pinned apache-tvm unless the spec names apache-tvm-ffi itself, and the
-    worker's needs.
+    child scripts' needs.
 
     A pinned pair known to break is refused with the reason, before anything is downloaded.
     """
@@ -198,16 +194,16 @@ def pip_requirements(requirement: str) -> list[str]:
         )
     if tvm and compat.companion(tvm) and not any(_FFI.match(r) for r in wanted):
         wanted.append(f"apache-tvm-ffi=={compat.companion(tvm)}")
-    return wanted + list(WORKER_PACKAGES)
+    return wanted + list(CHILD_PACKAGES)
 
 
-def _pip(requirement: str, cache_dir: Path, progress: Progress, rebuild: bool) -> Environment:
+def _pip(requirement: str, cache_dir: Path, say: Say, rebuild: bool) -> Environment:
     requirement = " ".join(requirement.split())
     key = f"pip:{requirement}"
     packages = pip_requirements(requirement)
 
     def build(staging: Path, log) -> None:
-        run_step([sys.executable, "-m", "venv", str(staging)], log, progress, "create virtual environment")
+        run_step([sys.executable, "-m", "venv", str(staging)], log, say, "create virtual environment")
         run_step(
             [
                 str(staging / "bin" / "python"),
@@ -220,12 +216,12 @@ def _pip(requirement: str, cache_dir: Path, progress: Progress, rebuild: bool) -
                 *packages,
             ],
             log,
-            progress,
+            say,
             f"pip install {' '.join(packages)}",
         )
 
     recipe = "\n".join([f"python {sys.version.split()[0]}", *packages])
-    return _cached(key, cache_dir, build, progress, rebuild, recipe)
+    return _cached(key, cache_dir, build, say, rebuild, recipe)
 
 
 # -- the cache ----------------------------------------------------------------------------
@@ -251,14 +247,14 @@ def locked(path: Path):
 
 
 def _cached(
-    key: str, cache_dir: Path, build, progress: Progress, rebuild: bool, recipe: str, python_in: str = "bin/python"
+    key: str, cache_dir: Path, build, say: Say, rebuild: bool, recipe: str, python_in: str = "bin/python"
 ) -> Environment:
     folder = folder_for(key, cache_dir)
     with locked(folder.with_suffix(".lock")):
-        return _cached_locked(key, folder, build, progress, rebuild, recipe, python_in)
+        return _cached_locked(key, folder, build, say, rebuild, recipe, python_in)
 
 
-def _cached_locked(key, folder: Path, build, progress, rebuild, recipe, python_in) -> Environment:
+def _cached_locked(key, folder: Path, build, say, rebuild, recipe, python_in) -> Environment:
     broken_note = folder.with_suffix(".broken")
     recipe_file = folder / "perfbot-recipe.txt"
     if rebuild:
@@ -274,7 +270,7 @@ def _cached_locked(key, folder: Path, build, progress, rebuild, recipe, python_i
     staging = folder.with_name(folder.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     log_path = folder.with_suffix(".log")
-    progress(f"building environment {key} in {folder}")
+    say(f"building environment {key} in {folder}")
     with open(log_path, "w") as log:
         log.write(f"# {key}\n# recipe:\n{recipe}\n\n")
         try:
@@ -292,7 +288,7 @@ def _cached_locked(key, folder: Path, build, progress, rebuild, recipe, python_i
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(staging, folder)
     broken_note.unlink(missing_ok=True)
-    progress(f"environment {key} ready")
+    say(f"environment {key} ready")
     return Environment(key, folder / python_in)
 
 
@@ -304,14 +300,14 @@ def _digest(text: str) -> str:
 _PROGRESS_LINES = ("Collecting", "Downloading", "Installing", "Building", "Successfully", "ERROR", "[")
 
 
-def run_step(command: list[str], log, progress: Progress, title: str, env: dict | None = None) -> None:
-    """Run one build step with its output in `log` (and progress lines shown); EnvironmentBroken if it fails.
+def run_step(command: list[str], log, say: Say, title: str, env: dict | None = None) -> None:
+    """Run one build step with its output in `log` (and its lines said); EnvironmentBroken if it fails.
 
     The step runs in a process group of its own that is killed with everything in it if perfbot is
     stopped or fails while it runs (Ctrl-C in the middle of a cmake build leaves no compiler behind).
     The error names the step and ends with its last line of output, where tools say what went wrong.
     """
-    progress(title)
+    say(title)
     log.write(f"$ {' '.join(command)}\n")
     log.flush()
     try:
@@ -333,7 +329,7 @@ def run_step(command: list[str], log, progress: Progress, title: str, env: dict 
             if line.strip():
                 last = line.strip()
             if line.lstrip().startswith(_PROGRESS_LINES):
-                progress(line.strip()[:120])
+                say(line.strip()[:120])
         code = proc.wait()
     except BaseException:
         try:

@@ -457,5 +457,5 @@ def _tail(path: Path, lines: int = TAIL_LINES) -> str:
         text = path.read_bytes()[-64_000:].decode("utf-8", "replace")
     except OSError:
         return ""
-    kept = [line for line in text.splitlines() if not line.startswith("[perfbot-worker] phase")]
+    kept = [line for line in text.splitlines() if not line.startswith("[perfbot-child] phase")]
     return "\n".join(kept[-lines:])

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import console, devices
-from bot.config import Settings
 from bot.devices import Device
 from bot.engine import builds, envs, preflight, tuning, tuning_databases
-from bot.engine.runner import Runner, Subject
+from bot.engine.runner import Runner, RunProgress, Subject
 from bot.engine.suite.suites import Suite, get_suite
-from bot.errors import BuildFailed, Cancelled, ConfigError, EnvironmentBroken, PerfbotError
+from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, PerfbotError
 from bot.lifecycle import stop_on_signals
+from bot.settings import Settings
 from bot.store import Store
 from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS
 
@@ -85,7 +85,7 @@ class JobWorker:
     worker: str = ""
     lease_s: float = 120.0
     poll_s: float = 5.0
-    progress: object = None
+    progress: RunProgress | None = None
     #: The suite a job names; tests and one-off setups may map names to other suites (e.g. a user model).
     suite_for: Callable[[str], Suite] = get_suite
     #: The TVM checkout commits are built from (`--checkout`): bisect jobs need it, and base runs then
@@ -175,7 +175,7 @@ class JobWorker:
         item = known = None
         try:
             if self.checkout is None:
-                raise ConfigError("a bisect job needs a worker started with --checkout: it builds the commits")
+                raise BadSetting("a bisect job needs a worker started with --checkout: it builds the commits")
             item = bisect.item_of_job(job)
             known = self.store.bisection_for(self.device.name, item.series, job["base_sha"], job["sha"])
             bisector = bisect.Bisector(self.store, self.cache_dir, self.checkout, self.device,
@@ -289,7 +289,7 @@ def work(
     db_path,
 ) -> None:
     if env_spec and source_checkout:
-        raise ConfigError("give either --env or --checkout, not both")
+        raise BadSetting("give either --env or --checkout, not both")
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     if source_checkout is not None:
@@ -298,7 +298,7 @@ def work(
 
     def subject_for(job: dict, sha: str, kind: str) -> Subject:
         spec = f"source:{source_checkout}@{sha}" if source_checkout else (env_spec or envs.default())
-        env = envs.provision(spec, settings.cache_dir, progress=lambda line: log.info("%s", line))
+        env = envs.provision(spec, settings.cache_dir, say=lambda line: log.info("%s", line))
         return subject_of(job, sha, kind, env)
 
     stop = stop_on_signals()

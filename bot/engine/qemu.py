@@ -43,11 +43,11 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.child import QEMU_SERVER_SCRIPT
+from bot.console import Say
 from bot.errors import DeviceUnavailable, UnknownName
 
 NAME = "qemu-aarch64"
@@ -80,8 +80,6 @@ WHEELS = {
 PLATFORMS = ("manylinux2014_aarch64",) + tuple(f"manylinux_2_{minor}_aarch64" for minor in range(17, 37))
 MARKER = "perfbot-setup.json"
 SERVER_SCRIPT = QEMU_SERVER_SCRIPT
-
-Progress = Callable[[str], None]
 
 
 def folder(cache_dir: Path) -> Path:
@@ -181,7 +179,7 @@ class SetupReport:
         )
 
 
-def setup(cache_dir: Path, progress: Progress | None = None) -> SetupReport:
+def setup(cache_dir: Path, progress: Say | None = None) -> SetupReport:
     """Prepare CACHE/qemu-aarch64 (or reuse it when its marker matches), and say what it cost.
 
     Concurrent setups of one cache wait for each other (a lock file); the
@@ -242,7 +240,7 @@ def _replace(staging: Path, root: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def populate(root: Path, download_dir: Path, say: Progress) -> dict:
+def populate(root: Path, download_dir: Path, say: Say) -> dict:
     """Fill an empty folder with the AArch64 user space; the versions it got (Debian and wheels)."""
     _require_qemu()
     ensure_arm64_apt(say)
@@ -275,7 +273,7 @@ def _require_qemu() -> None:
             )
 
 
-def ensure_arm64_apt(say: Progress) -> None:
+def ensure_arm64_apt(say: Say) -> None:
     """Make apt know arm64 packages: add the architecture and update once, as root; else say what to run."""
     foreign = _run(["dpkg", "--print-foreign-architectures"], "dpkg").split()
     if "arm64" not in foreign:
@@ -299,7 +297,7 @@ def ensure_arm64_apt(say: Progress) -> None:
             )
 
 
-def _apt_update(say: Progress) -> None:
+def _apt_update(say: Say) -> None:
     say("apt-get update (arm64 package lists)")
     _run(["apt-get", "update", "-q"], "apt-get update", timeout_s=900)
 
@@ -378,7 +376,7 @@ def deb_filename(name: str, version: str) -> str:
     return f"{name}_{version.replace(':', '%3a')}_arm64.deb"
 
 
-def download_debs(debs: dict[str, str], into: Path, say: Progress) -> list[Path]:
+def download_debs(debs: dict[str, str], into: Path, say: Say) -> list[Path]:
     into.mkdir(parents=True, exist_ok=True)
     files = [into / deb_filename(n, v) for n, v in sorted(debs.items())]
     missing = [f"{n}:arm64={v}" for (n, v), f in zip(sorted(debs.items()), files) if not f.is_file()]
@@ -393,7 +391,7 @@ def download_debs(debs: dict[str, str], into: Path, say: Progress) -> list[Path]
     return files
 
 
-def download_wheels(into: Path, say: Progress) -> list[Path]:
+def download_wheels(into: Path, say: Say) -> list[Path]:
     """The pinned aarch64 wheels and their dependencies, from PyPI (files already there are kept)."""
     into.mkdir(parents=True, exist_ok=True)
     command = [
@@ -657,7 +655,7 @@ def _alive_or_fail(server: QemuServer, deadline: float, doing: str) -> None:
 
 
 def serve(
-    cache_dir: Path, tracker_host: str, tracker_port: int, key: str, threads: int = 1, progress: Progress | None = None
+    cache_dir: Path, tracker_host: str, tracker_port: int, key: str, threads: int = 1, progress: Say | None = None
 ) -> None:
     """Run the emulated device's RPC server until interrupted (a local tracker too, if none answers on loopback)."""
     from bot.engine import tracker

@@ -1,7 +1,7 @@
 """`perfbot history`: a suite on each TVM release, recorded as consecutive base-branch points.
 
 Each release gets a `pip:apache-tvm==VERSION` environment (with its known
-apache-tvm-ffi companion from bot/compat.py) and one run of kind `base` on
+apache-tvm-ffi companion from bot/engine/compat.py) and one run of kind `base` on
 repo apache/tvm whose commit is `vVERSION` (the release's tag) and whose
 commit time is the release's first upload to PyPI, so the dashboard and the
 statistics see the releases as a stretch of base-branch history, in release
@@ -25,18 +25,17 @@ from packaging.version import InvalidVersion, Version
 from rich.markup import escape
 
 from bot import console, devices
-from bot.config import Settings
+from bot.console import Say
 from bot.engine import envs, preflight
 from bot.engine.runner import Quiet, Runner, RunOutcome, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import EnvironmentBroken, UnknownName
+from bot.settings import Settings
 from bot.store import Store
 from bot.vocabulary import ENVIRONMENT_ERROR
 
 PYPI_JSON = "https://pypi.org/pypi/apache-tvm/json"
 REPO = "apache/tvm"
-
-Lines = Callable[[str], None]
 
 
 @dataclass
@@ -94,22 +93,22 @@ def run_history(
     suite_name: str = "smoke",
     device_name: str = "local",
     db_path: Path | None = None,
-    progress: Lines | None = None,
+    say: Say | None = None,
     *,
     rebuild: bool = False,
     release_time: Callable[[list[str]], dict[str, str]] = release_times,
 ) -> list[ReleaseRun]:
     """Run the suite on each release, oldest first, and record every one; print the table.
 
-    `progress` gets one line per step (environment builds included); without it the console
+    `say` gets one line per step (environment builds included); without it the console
     shows them and a progress bar per run. `rebuild` rebuilds the releases' environments.
     """
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     suite = get_suite(suite_name)
     db = Path(db_path or settings.db_path)
-    interactive = progress is None
-    say: Lines = progress or (lambda line: console.errors.print(f"[dim]{escape(line)}[/]"))
+    interactive = say is None
+    say = say or (lambda line: console.errors.print(f"[dim]{escape(line)}[/]"))
     times = release_time(versions)
     ordered = release_order(versions, times)
     if not times:
@@ -133,14 +132,14 @@ def _release(
     device,
     version: str,
     commit_time: str | None,
-    say: Lines,
+    say: Say,
     rebuild: bool,
     interactive: bool,
 ) -> ReleaseRun:
     spec = f"pip:apache-tvm=={version}"
     fields = dict(kind="base", repo=REPO, sha=tag(version), commit_time=commit_time)
     try:
-        env = envs.provision(spec, settings.cache_dir, progress=say, rebuild=rebuild)
+        env = envs.provision(spec, settings.cache_dir, say=say, rebuild=rebuild)
     except EnvironmentBroken as e:
         say(f"environment_error: {e}")
         unbuilt = Subject(python=Path("/nonexistent"), env=spec, **fields)
@@ -148,12 +147,12 @@ def _release(
             suite, device, unbuilt, ENVIRONMENT_ERROR, str(e)
         )
         return ReleaseRun(version, outcome, commit_time, str(e))
-    target = Subject(python=env.python, env=env.key, **fields)
+    subject = Subject(python=env.python, env=env.key, **fields)
     if interactive:
         with console.BarProgress() as bar:
-            outcome = Runner(store, settings.cache_dir, bar).run(suite, device, target)
+            outcome = Runner(store, settings.cache_dir, bar).run(suite, device, subject)
     else:
-        outcome = Runner(store, settings.cache_dir, Quiet()).run(suite, device, target)
+        outcome = Runner(store, settings.cache_dir, Quiet()).run(suite, device, subject)
     say(f"apache-tvm {version}: {console.summary(outcome.results)}; run {outcome.run_id}")
     return ReleaseRun(version, outcome, commit_time)
 

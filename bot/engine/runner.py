@@ -140,7 +140,7 @@ class RunProgress(Protocol):
 
 
 class Quiet:
-    """Progress that shows nothing (tests, the job worker's own logging)."""
+    """RunProgress that shows nothing (tests, the job worker's own logging)."""
 
     def start(self, total: int, title: str) -> None:
         pass
@@ -174,7 +174,8 @@ class RunOutcome:
     complete: bool = True  # False: the run was recorded as aborted (its job's lease was lost at the end)
 
 
-def worker_device(device: Device) -> dict:
+def child_device(device: Device) -> dict:
+    """Where the child script runs the compiled model: here, or the RPC device behind its tracker."""
     if device.rpc is None:
         return {"kind": "local"}
     return {
@@ -427,7 +428,7 @@ class Runner:
             "retarget": device.emulated,
             "target": device.target,
             "threads": device.threads,
-            "device": worker_device(device),
+            "device": child_device(device),
         }
         # The child's whole life: compiling and loading, then every block (each also limited on its own).
         limit = device.timeout_s * (2 + plan.rounds)

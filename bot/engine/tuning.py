@@ -34,10 +34,11 @@ from pathlib import Path
 
 from bot import __version__
 from bot.child import MEASURE_SCRIPT
+from bot.console import Say
 from bot.devices import Device
 from bot.engine import isolation
 from bot.engine.host import host_cpu
-from bot.engine.runner import Subject, child_env, worker_device
+from bot.engine.runner import Subject, child_device, child_env
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import materialize
 from bot.engine.tuning_databases import database_dir, replace
@@ -75,7 +76,7 @@ def tune_suite(
     device: Device,
     subject: Subject,
     trials: int,
-    say=None,
+    say: Say | None = None,
     should_stop=None,
     overrides: dict | None = None,
 ) -> TuneOutcome:
@@ -103,7 +104,7 @@ def tune_suite(
         "models": models,
         "target": device.target,
         "threads": device.threads,
-        "device": worker_device(device),
+        "device": child_device(device),
         "trials": trials,
         "database": str(work),
         "work_dir": str(cache_dir / "tuning-work" / device.name),
@@ -113,7 +114,7 @@ def tune_suite(
     say(f"tuning {len(models)} items of {suite.name} on {device.name}: up to {trials} trials per task")
     shown = {"at": 0.0}
 
-    def progress(data: dict) -> None:
+    def show_progress(data: dict) -> None:
         now = time.monotonic()
         if data.get("phase") == "tune" and now - shown["at"] >= 15:
             shown["at"] = now
@@ -131,7 +132,7 @@ def tune_suite(
         cache_dir / "tuning-work" / f"{device.name}-child",
         timeout_s=timeout_s,
         env=child_env(device, subject),
-        watch=progress,
+        watch=show_progress,
         should_stop=should_stop,
     )
     data = outcome.data

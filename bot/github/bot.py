@@ -19,13 +19,13 @@ from __future__ import annotations
 import logging
 import time
 
-from bot.config import GitHubSettings
 from bot.devices import Registry
 from bot.errors import GitHubError
 from bot.github import approval, commands, comment, events
 from bot.github.events import PullRequest
 from bot.github.retry import DEFAULT as DEFAULT_RETRY
 from bot.github.retry import NEVER, RetryPolicy
+from bot.settings import GitHubSettings
 from bot.store.jobs import job_key
 from bot.vocabulary import TUNE_PRIORITY
 

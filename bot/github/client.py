@@ -47,9 +47,9 @@ import requests
 import tenacity
 from github.GithubException import GithubException
 
-from bot.config import GitHubSettings
-from bot.errors import ConfigError, GitHubError
+from bot.errors import BadSetting, GitHubError
 from bot.github.events import PullRequest
+from bot.settings import GitHubSettings
 
 log = logging.getLogger("perfbot.github")
 
@@ -574,7 +574,7 @@ def _auth(settings: GitHubSettings):
         return "token", github.Auth.Token(settings.token), None
     if settings.app_id and settings.app_private_key:
         if settings.app_installation_id is None:
-            raise ConfigError(
+            raise BadSetting(
                 "GITHUB_APP_ID is set but GITHUB_APP_INSTALLATION_ID is not: the bot acts as one "
                 "installation of the app (see the app's installation page for its id)"
             )
@@ -582,7 +582,7 @@ def _auth(settings: GitHubSettings):
         try:
             app_auth.create_jwt()
         except Exception as e:  # PyJWT and cryptography raise several kinds for a bad key
-            raise ConfigError(
+            raise BadSetting(
                 f"GITHUB_APP_PRIVATE_KEY(_FILE): not a usable RSA private key ({type(e).__name__})"
             ) from None
         return "app", app_auth.get_installation_auth(int(settings.app_installation_id)), app_auth

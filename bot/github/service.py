@@ -12,11 +12,11 @@ from pathlib import Path
 
 from bot import console
 from bot import devices as device_registry
-from bot.config import Settings
-from bot.errors import ConfigError, GitHubError, UnknownName
+from bot.errors import BadSetting, GitHubError, UnknownName
 from bot.github.bot import Bot
 from bot.github.publish import Publisher
 from bot.lifecycle import stop_on_signals
+from bot.settings import Settings
 from bot.store import Store
 from bot.store.github_state import EtagStore
 
@@ -103,7 +103,7 @@ def serve(
     from bot.github.poll import Poller, loop
 
     if not settings.github.webhook_secret:
-        raise ConfigError("PERFBOT_WEBHOOK_SECRET is not set: webhooks are only accepted when signed with it")
+        raise BadSetting("PERFBOT_WEBHOOK_SECRET is not set: webhooks are only accepted when signed with it")
     if reconcile_every_s < 0:
         raise UnknownName(f"--reconcile-every {reconcile_every_s / 60:g}: expected minutes >= 0 (0: at start only)")
     for repo in repos:

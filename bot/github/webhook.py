@@ -37,7 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.errors import ConfigError
+from bot.errors import BadSetting
 from bot.github import events
 
 PATHS = ("/", "/webhook")
@@ -109,7 +109,7 @@ def make_server(
     logger = logger or logging.getLogger("perfbot.webhook")
     if not secret:
         if not allow_insecure:
-            raise ConfigError(
+            raise BadSetting(
                 "PERFBOT_WEBHOOK_SECRET is not set: set it to the secret of the repository's "
                 "webhook (Settings > Webhooks) so that forged deliveries are refused"
             )

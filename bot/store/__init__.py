@@ -3,6 +3,18 @@
 `Store.open` creates or migrates the database; the methods are grouped by
 concern in the mixins of this package: runs and results, the job queue, and
 what the bot remembers about GitHub.
+
+    schema.py             the migrations, in order (PRAGMA user_version)
+    results.py            runs, their results, tuning outcomes, what networks are made of
+    history.py            read-only history: verdicts, statistics
+    jobs.py               the job queue, claimed with a lease
+    github_state.py       what the bot remembers of GitHub: PRs, comments, statuses, inbox, outbox
+    bisections.py         which base-branch commit moved a series
+    dashboard_queries.py  read-only queries shaped for the dashboard
+
+It imports sqlite-utils and the shared errors and vocabulary, nothing of the
+engine, the GitHub side or the CLI: every room may read and write the store,
+and the store knows none of them.
 """
 
 from __future__ import annotations

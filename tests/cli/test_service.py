@@ -22,8 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.config import Settings
 from bot.github import service
+from bot.settings import Settings
 from bot.store import Store
 from tests.fake_github.world import DEVICES, REPO, SECRET, signed
 

@@ -1,6 +1,6 @@
 """The version-pair table the pip provider relies on. The pairs themselves are checked for real
 in tests/test_envs.py (0.25.0 with 0.1.15.post2 fails to import; 0.26.0 with its companion
-imports) and were measured as bot/compat.py describes."""
+imports) and were measured as bot/engine/compat.py describes."""
 
 import pytest
 

@@ -148,7 +148,7 @@ def test_a_failed_build_is_remembered_not_retried_every_run(tmp_path, monkeypatc
     assert envs.status(spec, tmp_path) == "broken"
     with pytest.raises(EnvironmentBroken, match="failed with code"):
         envs.provision(spec, tmp_path, rebuild=True)
-    monkeypatch.setattr(envs, "WORKER_PACKAGES", ("numpy",))  # e.g. the table or the worker's needs changed
+    monkeypatch.setattr(envs, "CHILD_PACKAGES", ("numpy",))  # e.g. the table or the child scripts' needs changed
     with pytest.raises(EnvironmentBroken, match="failed with code"):
         envs.provision(spec, tmp_path)
     assert not list((tmp_path / "envs").glob("*.staging*"))
@@ -170,7 +170,7 @@ def test_a_release_is_provisioned_with_its_companion_and_reused(tmp_path):
     """A real `pip:apache-tvm==0.26.0` environment, kept in ~/.cache/perfbot-test between sessions."""
     cache = SHARED_CACHE if SHARED_CACHE.parent.is_dir() else tmp_path
     lines = []
-    env = envs.provision("pip:apache-tvm==0.26.0", cache, progress=lines.append)
+    env = envs.provision("pip:apache-tvm==0.26.0", cache, say=lines.append)
     ok, output = envs.probe(env.python)
     assert ok and envs.probed_versions(output) == ("0.26.0", "0.1.14.post0")
     out = subprocess.run(
@@ -181,4 +181,4 @@ def test_a_release_is_provisioned_with_its_companion_and_reused(tmp_path):
     assert out.returncode == 0, out.stderr
     assert envs.status(env.key, cache) == "ready"
     again = []
-    assert envs.provision("pip:apache-tvm==0.26.0", cache, progress=again.append) == env and again == []
+    assert envs.provision("pip:apache-tvm==0.26.0", cache, say=again.append) == env and again == []

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import default_cache_dir
 from bot.devices import Device, Rpc
 from bot.engine import preflight, qemu
 from bot.errors import DeviceUnavailable, UnknownName
+from bot.settings import default_cache_dir
 
 
 def fake_bin(tmp_path: Path, *tools: str, crti: str = "/usr/aarch64-linux-gnu/lib/crti.o") -> Path:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import Settings
 from bot.engine import releases
 from bot.engine.suite.inception import ConvShape
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import qconv
 from bot.errors import UnknownName
+from bot.settings import Settings
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,9 +100,7 @@ def test_history_records_each_release_as_a_base_point_and_goes_on_past_a_broken_
     pypi["0.0.0.post999"] = [{"upload_time_iso_8601": "2026-01-01T00:00:00Z"}]  # listed, but has no wheel
     settings = Settings(db_path=tmp_path / "perf.db", devices_path=ROOT / "devices.yml", cache_dir=cache, github=None)
     lines = []
-    runs = releases.run_history(
-        settings, ["0.26.0", "0.0.0.post999", "0.25.0"], "smoke", "local", progress=lines.append
-    )
+    runs = releases.run_history(settings, ["0.26.0", "0.0.0.post999", "0.25.0"], "smoke", "local", say=lines.append)
 
     assert [r.version for r in runs] == ["0.0.0.post999", "0.25.0", "0.26.0"]
     broken, old, new = runs

@@ -15,12 +15,12 @@ import uuid
 from pathlib import Path
 
 from bot import devices
-from bot.config import GitHubSettings
 from bot.engine.job_worker import after_job
 from bot.github.bot import Bot
 from bot.github.client import GitHub, RetryPolicy
 from bot.github.poll import Poller
 from bot.github.publish import Publisher
+from bot.settings import GitHubSettings
 from bot.store import Store
 from bot.store.github_state import EtagStore
 from tests.results import as_paired

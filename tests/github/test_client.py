@@ -9,8 +9,7 @@ import traceback
 
 import pytest
 
-from bot.config import GitHubSettings
-from bot.errors import ConfigError, GitHubError
+from bot.errors import BadSetting, GitHubError
 from bot.github.client import (
     CommentInfo,
     GitHub,
@@ -22,6 +21,7 @@ from bot.github.client import (
     RetryPolicy,
 )
 from bot.github.events import PullRequest
+from bot.settings import GitHubSettings
 
 REPO = "apache/tvm"
 MARKER = "<!-- perfbot:report -->"
@@ -513,9 +513,9 @@ def test_app_auth_gets_an_installation_token_and_comments_as_the_app(fake, app_k
 
 def test_app_settings_are_checked_at_start(app_key):
     private, _public = app_key
-    with pytest.raises(ConfigError, match="GITHUB_APP_INSTALLATION_ID"):
+    with pytest.raises(BadSetting, match="GITHUB_APP_INSTALLATION_ID"):
         GitHub(GitHubSettings(app_id="1", app_private_key=private))
-    with pytest.raises(ConfigError, match="not a usable RSA private key"):
+    with pytest.raises(BadSetting, match="not a usable RSA private key"):
         GitHub(
             GitHubSettings(app_id="1", app_private_key="-----BEGIN RSA PRIVATE KEY-----\nnope\n", app_installation_id=2)
         )

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bot.errors import ConfigError
+from bot.errors import BadSetting
 from bot.github import events, webhook
 from tests.fake_github.fixtures import project_payload
 
@@ -308,7 +308,7 @@ def test_port_zero_binds_a_free_port(receiver):
 
 
 def test_no_secret_refuses_to_start():
-    with pytest.raises(ConfigError, match="PERFBOT_WEBHOOK_SECRET"):
+    with pytest.raises(BadSetting, match="PERFBOT_WEBHOOK_SECRET"):
         webhook.make_server("127.0.0.1", 0, None, print, lambda d: False)
 
 

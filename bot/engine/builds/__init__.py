@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.console import Say
 from bot.engine.builds import native, overlays
 from bot.engine.builds.commits import Commit, resolve
 from bot.engine.envs import Environment
@@ -31,7 +32,7 @@ def environment(
     checkout: Path,
     ref: str,
     cache_dir: Path,
-    say=None,
+    say: Say | None = None,
     *,
     rebuild: bool = False,
     build_native: bool = True,
@@ -48,7 +49,7 @@ def environment(
     return environment_of(commit, cache_dir, say, rebuild=rebuild, build_native=build_native)
 
 
-def environment_of(commit: Commit, cache_dir: Path, say, *, rebuild: bool = False, build_native: bool = True):
+def environment_of(commit: Commit, cache_dir: Path, say: Say, *, rebuild: bool = False, build_native: bool = True):
     if rebuild:
         native.forget(cache_dir, commit.native_key)
     build = native.find(cache_dir, commit.native_key)

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.console import Say
 from bot.engine import envs
 from bot.engine.builds.commits import Commit, git
 from bot.errors import BuildFailed, EnvironmentBroken
@@ -134,7 +135,9 @@ def touch(build: NativeBuild) -> None:
 # -- a released wheel as the native build -------------------------------------------------------
 
 
-def register_wheel(commit: Commit, spec: str, cache_dir: Path, say=None, *, force: bool = False) -> NativeBuild:
+def register_wheel(
+    commit: Commit, spec: str, cache_dir: Path, say: Say | None = None, *, force: bool = False
+) -> NativeBuild:
     """Make a released apache-tvm's libraries the native build of the commit's native key.
 
     `spec` is `pip:apache-tvm==X` (installed into its own pip environment by
@@ -148,7 +151,7 @@ def register_wheel(commit: Commit, spec: str, cache_dir: Path, say=None, *, forc
     say = say or (lambda line: None)
     if not spec.startswith(("pip:", "python:")):
         spec = f"pip:{spec}"  # a bare requirement, as `--native-from apache-tvm==0.27.0.post1`
-    env = envs.provision(spec, cache_dir, progress=say)
+    env = envs.provision(spec, cache_dir, say=say)
     site = _site_packages(env.python)
     lib = site / "tvm" / "lib"
     if not any(lib.glob("libtvm*.so")):
@@ -222,7 +225,7 @@ def _site_packages(python: Path) -> Path:
 # -- a cmake build --------------------------------------------------------------------------------
 
 
-def build(commit: Commit, cache_dir: Path, say=None, *, jobs: int | None = None) -> NativeBuild:
+def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int | None = None) -> NativeBuild:
     """Build the commit's native libraries with cmake (see the module docstring), or BuildFailed."""
     say = say or (lambda line: None)
     cache_dir = Path(cache_dir)
@@ -363,7 +366,7 @@ def _required_cmake(tree: Path) -> tuple[int, int]:
     return max(versions)
 
 
-def _cmake(required: tuple[int, int], cache_dir: Path, say) -> str:
+def _cmake(required: tuple[int, int], cache_dir: Path, say: Say) -> str:
     """A cmake of at least `required`: the system's, or PyPI's `cmake` in CACHE/builds/tools (installed once).
 
     Found out building apache/tvm main on Debian 12: its cmake is 3.25, apache-tvm-ffi needs 3.26.
@@ -389,7 +392,7 @@ def _cmake(required: tuple[int, int], cache_dir: Path, say) -> str:
     return str(cmake)
 
 
-def _checkout(commit: Commit, tree: Path, log, say) -> None:
+def _checkout(commit: Commit, tree: Path, log, say: Say) -> None:
     """The persistent build worktree at the commit, with its submodules; build/ is kept (incremental)."""
     if not (tree / ".git").exists():
         shutil.rmtree(tree, ignore_errors=True)
@@ -415,11 +418,11 @@ def _libraries(build_dir: Path) -> list[Path]:
     return sorted(found)
 
 
-def _interpreter(commit: Commit, tree: Path, venv: Path, log, say) -> None:
+def _interpreter(commit: Commit, tree: Path, venv: Path, log, say: Say) -> None:
     """The environment commits of this native build run in: TVM's Python dependencies, the child's, the FFI."""
     envs.run_step([sys.executable, "-m", "venv", str(venv)], log, say, "create virtual environment")
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    packages = [*envs.TVM_PYTHON_PACKAGES, *envs.WORKER_PACKAGES]
+    packages = [*envs.TVM_PYTHON_PACKAGES, *envs.CHILD_PACKAGES]
     if packages:
         envs.run_step([*pip, *packages], log, say, "pip install dependencies")
     if commit.has_ffi:

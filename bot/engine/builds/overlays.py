@@ -24,6 +24,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bot.console import Say
 from bot.engine import envs
 from bot.engine.builds.commits import Commit, git
 from bot.engine.builds.native import NativeBuild
@@ -43,7 +44,9 @@ def variables(overlay: Path, native: NativeBuild) -> dict[str, str]:
     return {"PYTHONPATH": str(overlay / "python"), "TVM_LIBRARY_PATH": str(native.lib)}
 
 
-def overlay_for(commit: Commit, native: NativeBuild, cache_dir: Path, say=None, *, rebuild: bool = False) -> Path:
+def overlay_for(
+    commit: Commit, native: NativeBuild, cache_dir: Path, say: Say | None = None, *, rebuild: bool = False
+) -> Path:
     """The commit's overlay folder, made and checked if needed; BuildFailed when its TVM does not import."""
     say = say or (lambda line: None)
     folder = root(cache_dir) / commit.sha

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(autouse=True)
 def no_pip_packages(monkeypatch):
     """The stand-in imports only the standard library: nothing to pip install into its interpreter."""
-    monkeypatch.setattr(envs, "WORKER_PACKAGES", ())
+    monkeypatch.setattr(envs, "CHILD_PACKAGES", ())
     monkeypatch.setattr(envs, "TVM_PYTHON_PACKAGES", ())
 
 
@@ -144,7 +144,7 @@ def test_a_full_disk_during_a_build_is_one_line_and_leaves_nothing_half_built(tm
         from pathlib import Path
         from bot.engine import builds, envs
         from bot.errors import BuildFailed
-        envs.WORKER_PACKAGES = envs.TVM_PYTHON_PACKAGES = ()
+        envs.CHILD_PACKAGES = envs.TVM_PYTHON_PACKAGES = ()
         try:
             builds.environment(Path({str(checkout)!r}), {sha!r}, Path({str(cache)!r}))
         except BuildFailed as e:

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.errors import ConfigError
+from bot.errors import BadSetting
 
 PUBLIC_API = "https://api.github.com"
 
@@ -69,16 +69,16 @@ def _github_settings(env) -> GitHubSettings:
         try:
             key = Path(key_file).read_text()
         except OSError as e:
-            raise ConfigError(f"GITHUB_APP_PRIVATE_KEY_FILE={key_file}: cannot read it ({e.strerror})") from None
+            raise BadSetting(f"GITHUB_APP_PRIVATE_KEY_FILE={key_file}: cannot read it ({e.strerror})") from None
     installation = env.get("GITHUB_APP_INSTALLATION_ID")
     if installation is not None and not installation.isdigit():
-        raise ConfigError(f"GITHUB_APP_INSTALLATION_ID={installation!r}: expected a number")
+        raise BadSetting(f"GITHUB_APP_INSTALLATION_ID={installation!r}: expected a number")
     app_id = env.get("GITHUB_APP_ID") or None
     if app_id and not key:
-        raise ConfigError("GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY_FILE (or GITHUB_APP_PRIVATE_KEY) is not")
+        raise BadSetting("GITHUB_APP_ID is set but GITHUB_APP_PRIVATE_KEY_FILE (or GITHUB_APP_PRIVATE_KEY) is not")
     mention = env.get("PERFBOT_NAME", "perfbot").lstrip("@").strip()
     if not mention or any(c.isspace() for c in mention):
-        raise ConfigError(f"PERFBOT_NAME={env.get('PERFBOT_NAME')!r}: expected one word, e.g. perfbot")
+        raise BadSetting(f"PERFBOT_NAME={env.get('PERFBOT_NAME')!r}: expected one word, e.g. perfbot")
     allow = env.get("PERFBOT_ALLOWLIST", "")
     return GitHubSettings(
         api_url=(env.get("GITHUB_API_URL") or PUBLIC_API).rstrip("/"),

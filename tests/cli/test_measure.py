@@ -1,0 +1,221 @@
+"""What the README promises of `perfbot run`, `run --tuning`, `tune` and `history`, through the CLI.
+
+Each command runs as a real process (`python -m bot`), as a user types it in a
+pipe, on the tiny model of tests/conftest.py, with its database and cache in
+tmp_path. What is checked is what the user sees: the table on stdout, one line
+on stderr when the input is bad, and the rows in the SQLite file.
+
+`perfbot run`'s exit code is asserted only for runs whose every item is ok.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import perfbot, show
+
+pytestmark = pytest.mark.timeout(900)
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Where test_releases.py keeps its pip environments of TVM releases, shared so each is built once.
+SHARED_CACHE = Path(os.environ.get("PERFBOT_TEST_CACHE", Path.home() / ".cache" / "perfbot-test"))
+
+
+def rows(db: Path, sql: str, *params) -> list[dict]:
+    """Rows of the file as any SQLite client reads them (datasette, sqlite3), not through perfbot's store."""
+    connection = sqlite3.connect(db)
+    connection.row_factory = sqlite3.Row
+    try:
+        return [dict(row) for row in connection.execute(sql, params)]
+    finally:
+        connection.close()
+
+
+def flat(output: str) -> str:
+    """Output with its line wrapping undone (rich wraps long lines at the console's width)."""
+    return " ".join(output.split())
+
+
+def table_rows(output: str) -> dict[str, list[str]]:
+    """The results table's body rows by their config cell: {"NHWC/default": [workload, scheme, ...], ...}."""
+    found = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in re.split(r"[│┃|]", line)[1:-1]]
+        if len(cells) >= 4 and re.fullmatch(r"(NHWC|NCHW)/\w+", cells[2]):
+            found[cells[2]] = cells
+    return found
+
+
+# Refused before anything is written --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--suite", "nightly"], "nightly"),
+        (["--device", "no-such-board"], "no-such-board"),
+        (["--model", "{tmp}/missing.tflite"], "missing.tflite"),
+        (["--model", "{tmp}/not-a-model.tflite"], "not-a-model.tflite"),
+        (["--kind", "pr"], "--pr"),
+    ],
+)
+def test_bad_input_is_one_line_on_stderr_and_nothing_written(tmp_path, args, message):
+    (tmp_path / "not-a-model.tflite").write_text("hello")
+    db = tmp_path / "perf.db"
+    result = perfbot("run", *[a.format(tmp=tmp_path) for a in args], "--db", db, cache=tmp_path / "cache", cwd=tmp_path)
+    assert result.returncode != 0, show(result)
+    assert result.stdout == "", show(result)
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, show(result)
+    assert "Traceback" not in result.stderr
+    assert not db.exists() and not (tmp_path / "perf.db").exists()
+
+
+# perfbot run ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_run_on_a_users_model_prints_the_table_and_records_every_item(tmp_path, tiny_model):
+    db = tmp_path / "results" / "perf.db"
+    db.parent.mkdir()
+    result = perfbot("run", "--model", tiny_model, "--db", db, cache=tmp_path / "cache", cwd=tmp_path)
+
+    assert result.returncode == 0, show(result)
+    out, name = result.stdout, tiny_model.stem
+    assert f"model:{name} on local" in out
+    for column in ("workload", "scheme", "config", "status", "TVM ms", "TFLite ms", "TVM/TFLite", "max abs diff"):
+        assert column in out
+    table = table_rows(out)
+    assert set(table) == {"NHWC/default", "NCHW/default"}  # no tuned rows without --tuning
+    for cells in table.values():
+        assert cells[:2] == [name, "int8"] and cells[3] == "ok"
+        assert float(cells[4]) > 0 and float(cells[5]) > 0
+    assert f"2 results: 2 ok. Recorded as run 1 in {db}. TVM/TFLite below 1 means TVM is faster." in flat(out)
+    assert not (tmp_path / "perf.db").exists()  # --db, not the working folder's
+
+    [run] = rows(db, "select * from runs")
+    assert (run["status"], run["suite"], run["device"], run["kind"], run["tuning"]) == (
+        "complete",
+        f"model:{name}",
+        "local",
+        "local",
+        0,
+    )
+    assert run["tvm_version"] and run["env"].startswith("python:")
+    results = rows(db, "select * from results where run_id = ? order by layout desc", run["id"])
+    assert [(r["workload"], r["scheme"], r["layout"], r["pipeline"], r["status"]) for r in results] == [
+        (name, "int8", "NHWC", "default", "ok"),
+        (name, "int8", "NCHW", "default", "ok"),
+    ]
+    for r in results:
+        assert r["median_ms"] > 0 and r["tflite_median_ms"] > 0 and r["max_abs_diff"] <= 1
+        assert r["ratio"] == pytest.approx(r["median_ms"] / r["tflite_median_ms"])
+
+    again = perfbot("run", "--model", tiny_model, "--db", db, cache=tmp_path / "cache", cwd=tmp_path)
+    assert again.returncode == 0, show(again)
+    assert "Recorded as run 2" in flat(again.stdout)
+    assert [r["id"] for r in rows(db, "select id from runs")] == [1, 2]
+
+
+# perfbot tune, then run --tuning ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_tune_prints_plain_progress_lines_when_not_on_a_terminal(tuned, tiny_model):
+    first, name = tuned.first, tiny_model.stem
+    assert first.returncode == 0, show(first)
+    lines = first.stderr.splitlines()
+    assert lines[0] == f"tuning 2 items of model:{name} on local: up to 2 trials per task"
+    assert any(line.startswith("tuning ok: ") for line in lines), show(first)
+    assert all(re.fullmatch(r"tuning .*|  \d+/\d+ tasks tuned .*", line) for line in lines), show(first)
+    assert "\x1b[" not in first.stderr and "\r" not in first.stderr  # no bar, no colour in a pipe
+    assert f"tuning model:{name} on local:" in first.stdout and "up to 2 per task" in first.stdout
+    assert "`perfbot run --tuning` applies it" in flat(first.stdout)
+    recorded = rows(tuned.db, "select * from tunings order by id")[0]  # the first of the fixture's two
+    assert (recorded["status"], recorded["trials"], recorded["device"]) == ("ok", 2, "local")
+    assert Path(recorded["database_dir"]).is_relative_to(tuned.cache / "tuning" / "local")
+
+
+@pytest.mark.slow
+def test_a_second_tune_tunes_nothing(tuned, tiny_model):
+    second = tuned.second
+    assert second.returncode == 0, show(second)
+    assert f"tuning model:{tiny_model.stem} on local: 0 trials" in second.stdout, show(second)
+    done = re.search(r"tuning ok: 0 trials .*, (\d+) of (\d+) tasks already had 2", second.stderr)
+    assert done and done[1] == done[2], show(second)
+    before_after = [line.split("│")[-3:-1] for line in second.stdout.splitlines() if line.count("│") == 5]
+    assert before_after and all([c.strip() for c in cells] == ["2", "2"] for cells in before_after), second.stdout
+    assert [r["status"] for r in rows(tuned.db, "select status from tunings")] == ["ok", "ok"]
+
+
+@pytest.mark.slow
+def test_run_with_tuning_adds_the_tuned_rows_after_tune(tuned, tiny_model):
+    result = perfbot("run", "--model", tiny_model, "--tuning", "--db", tuned.db, cache=tuned.cache, cwd=tuned.folder)
+
+    assert result.returncode == 0, show(result)
+    table = table_rows(result.stdout)
+    assert set(table) == {"NHWC/default", "NCHW/default", "NHWC/tuned", "NCHW/tuned"}, result.stdout
+    assert all(cells[3] == "ok" for cells in table.values()), result.stdout
+    assert "TVM against TFLite on local: each workload's best" in flat(result.stdout)
+    assert "4 results: 4 ok." in flat(result.stdout)
+
+    [run] = rows(tuned.db, "select * from runs where tuning = 1")
+    tuned_rows = rows(tuned.db, "select * from results where run_id = ? and pipeline = 'tuned'", run["id"])
+    assert sorted(r["layout"] for r in tuned_rows) == ["NCHW", "NHWC"]
+    for r in tuned_rows:
+        assert r["status"] == "ok" and r["tuned_tasks"] >= 1 and r["untuned_tasks"] == 0 and r["max_abs_diff"] <= 1
+
+
+# perfbot history ---------------------------------------------------------------------------------------
+
+#: `perfbot history` as the CLI runs it, with two things made small: a suite of one conv instead of the
+#: smoke suite's six, and PyPI's release dates not asked for (nothing but pip goes to the network).
+HISTORY = """
+import sys
+
+from bot.engine import releases
+from bot.engine.suite.inception import ConvShape
+from bot.engine.suite.suites import Suite
+from bot.engine.suite.workloads import qconv
+
+releases.get_suite = lambda name: Suite(name, (qconv(ConvShape(12, 12, 8, 8, 3, 3, 1, "SAME"), "int8"),), repeat=3)
+releases.PYPI_JSON = "http://127.0.0.1:9/pypi/apache-tvm/json"
+
+from bot.cli import main
+
+main(sys.argv[1:], prog_name="perfbot")
+"""
+
+
+@pytest.mark.slow
+def test_history_runs_each_release_oldest_first_as_base_branch_points(tmp_path):
+    """Real pip environments of two releases (built once into the shared test cache, 1-2 minutes each)."""
+    cache = SHARED_CACHE if SHARED_CACHE.parent.is_dir() else tmp_path / "cache"
+    script = tmp_path / "history.py"
+    script.write_text(HISTORY)
+    db = tmp_path / "perf.db"
+    result = perfbot(
+        "history", "--versions", "0.26.0 0.25.0", "--db", db, script=script, cache=cache, cwd=tmp_path, timeout=900
+    )
+
+    assert result.returncode == 0, show(result)
+    assert "PyPI's release dates are not available: releases are recorded in version order" in result.stderr
+    assert re.search(r"apache-tvm 0\.25\.0: 2 results: 2 ok; run 1", result.stderr), show(result)
+    assert re.search(r"apache-tvm 0\.26\.0: 2 results: 2 ok; run 2", result.stderr), show(result)
+    header = next(line for line in result.stdout.splitlines() if "0.25.0" in line and "0.26.0" in line)
+    assert header.index("0.25.0") < header.index("0.26.0") < header.index("TFLite"), result.stdout
+    assert "qconv_12x12x8_8_3x3_s1_same/int8" in result.stdout
+
+    runs = rows(db, "select * from runs order by id")
+    assert [(r["kind"], r["repo"], r["sha"], r["tvm_version"], r["env"]) for r in runs] == [
+        ("base", "apache/tvm", "v0.25.0", "0.25.0", "pip:apache-tvm==0.25.0"),
+        ("base", "apache/tvm", "v0.26.0", "0.26.0", "pip:apache-tvm==0.26.0"),
+    ]
+    results = rows(db, "select run_id, layout, status from results order by run_id, layout")
+    assert results == [
+        {"run_id": run, "layout": layout, "status": "ok"} for run in (1, 2) for layout in ("NCHW", "NHWC")
+    ]
