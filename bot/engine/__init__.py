@@ -14,6 +14,7 @@
     tracker.py            TVM's RPC tracker: ask it, or start one
     qemu.py               the emulated AArch64 device: its user space and RPC server
     host.py               what this machine is, as runs record it
+    bisect.py             the first commit of a base-branch range at which an item got slower
     job_worker.py         `perfbot worker`: queued jobs claimed, run, recorded, handed back
 
 What it may import: the shared modules at the top of `bot/` (errors, settings,

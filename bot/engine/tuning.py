@@ -116,7 +116,7 @@ def tune_suite(
 
     def show_progress(data: dict) -> None:
         now = time.monotonic()
-        if data.get("phase") == "tune" and now - shown["at"] >= 15:
+        if data.get("phase") == "tune" and data.get("tasks_to_tune") and now - shown["at"] >= 15:
             shown["at"] = now
             rate = data.get("trials_per_s") or 0.0
             say(

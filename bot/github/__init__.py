@@ -10,6 +10,7 @@
     retry.py      one retry policy for the inbox (events) and the outbox (PRs to publish)
     comment.py    the sticky PR comment's markdown and the commit statuses' lines
     publish.py    every PR's comment and statuses brought up to date with the database
+    bisect_report.py  a found first bad commit, posted once on the PR that brought it
     service.py    the long-running commands: watch, serve, and enqueue and report by hand
 
 What it may import: the shared modules at the top of `bot/` (errors, settings,
