@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,7 +66,8 @@ def main() -> None:
         github.set_permission(REPO, "alice", "write")
         devices = scratch / "devices.yml"
         devices.write_text(json.dumps({"devices": {"local": {
-            "arch": "x86_64", "target": "host", "connection": "local", "threads": 1, "suites": ["smoke"]}}}))  # fmt: skip
+            "arch": "x86_64", "target": "host", "connection": "local", "threads": 1, "suites": ["smoke"],
+            "tuning_trials": 0}}}))  # fmt: skip
         env = {
             **os.environ,
             "GITHUB_API_URL": github.url,
@@ -77,9 +79,17 @@ def main() -> None:
 
         def perfbot(*args: str) -> float:
             started = time.perf_counter()
-            out = subprocess.run([sys.executable, "-m", "bot", *args], env=env, capture_output=True, text=True)
-            if out.returncode != 0:
-                raise SystemExit(f"perfbot {' '.join(args)} failed:\n{out.stderr[-2000:]}")
+            # Its own process group, ended with this script however it ends (Ctrl-C included).
+            proc = subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+            try:
+                _, stderr = proc.communicate()
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                    proc.wait()
+            if proc.returncode != 0:
+                raise SystemExit(f"perfbot {' '.join(args)} failed:\n{stderr[-2000:]}")
             return time.perf_counter() - started
 
         say("registering the release wheel as the native build of main")

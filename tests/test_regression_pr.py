@@ -61,6 +61,7 @@ def deployment(tmp_path, fake_github):
                         "connection": "local",
                         "threads": 1,
                         "suites": ["smoke"],
+                        "tuning_trials": 0,  # `worker --once` would tune the smoke suite after the base job
                     }  # fmt: skip
                 }
             }

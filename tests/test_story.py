@@ -32,6 +32,7 @@ def operator(tmp_path, fake_github):
                         "connection": "local",
                         "threads": 1,
                         "suites": ["smoke"],
+                        "tuning_trials": 0,  # no tuning job after the base job: the story is about default rows
                     }
                 }
             }
