@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/verdict_noise.py [--jobs 20] [--load both] [--detect-jobs 5]
 
-Items: the smoke suite's 1x7 and 1x1 convolutions, both schemes, both layouts (8 items), on the
+Items: the smoke suite's 1x7 and 1x1 convolutions, uint8 (`--schemes`), both layouts (4 items), on the
 `local` device, with the TVM perfbot is installed with, in a throwaway cache and database.
 
 - False alarms, A/A (the same build on both sides, the same-code short-circuit off):
@@ -140,9 +140,11 @@ def main() -> None:
     parser.add_argument("--load", choices=["quiet", "loaded", "both"], default="both")
     parser.add_argument("--detect-jobs", type=int, default=5, help="PR jobs per slower build (0: skip detection)")
     parser.add_argument("--fractions", default="0.05,0.10,0.20", help="extra 1x7 work of the slower builds")
+    parser.add_argument("--schemes", default="uint8", help="schemes of the A/A items (uint8,int8 doubles the items)")
     args = parser.parse_args()
     device = devices.load(None).get("local")
-    suite = Suite("pairs", tuple(qconv(shape, s) for shape in SMOKE_CONVS[1:] for s in ("uint8", "int8")))
+    schemes = args.schemes.split(",")
+    suite = Suite("pairs", tuple(qconv(shape, s) for shape in SMOKE_CONVS[1:] for s in schemes))
     build = Subject(python=Path(sys.executable), env=f"python:{sys.executable}")
     conditions = ["quiet", "loaded"] if args.load == "both" else [args.load]
     table = Table(title=f"A/A PRs: the same TVM on both sides, {len(suite.workloads) * 2} items each",
@@ -174,7 +176,7 @@ def main() -> None:
             native.register_wheel(commits.resolve(checkout, main_sha), f"python:{sys.executable}", scratch / "cache")
             base_env = envs.provision(f"source:{checkout}@{main_sha}", scratch / "cache")
             base = Subject(python=base_env.python, env=base_env.key, variables=base_env.variables, build=base_env.build)
-            one_by_seven = Suite("1x7", tuple(qconv(SMOKE_CONVS[1], s) for s in ("uint8", "int8")))
+            one_by_seven = Suite("1x7", tuple(qconv(SMOKE_CONVS[1], s) for s in schemes))
             found = Table(title="detection: real slower 1x7 builds, side by side + rerun", title_justify="left")
             for column in ("extra 1x7 work", "PRs", "items", "called slower", "measured change (mean)"):
                 found.add_column(column, justify="right")
