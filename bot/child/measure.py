@@ -33,6 +33,7 @@ import hashlib
 import json
 import os
 import re
+import runpy
 import signal
 import socket
 import sys
@@ -598,6 +599,9 @@ def serve() -> int:
         say(ready=False, error=f"import tvm failed: {type(e).__name__}: {e}".splitlines()[0][:500])
         return 1
     say(ready=True, **versions(tvm))
+    server = os.getpid()
+    # The children call setsid, so a kill of this server's group misses them: each watches the server itself.
+    watch_parent = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py"))["watch_parent"]
     for line in sys.stdin:
         job = json.loads(line)
         pid = os.fork()
@@ -605,6 +609,7 @@ def serve() -> int:
             code = 70
             try:
                 os.setsid()
+                watch_parent(server)
                 log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 os.dup2(log, 1)
                 os.dup2(log, 2)

@@ -290,6 +290,8 @@ class Runner:
                             self.progress.done(result)
                     work = again
             except BaseException:
+                for server in servers:  # now, with the item they run: not after the item's own end
+                    server.kill()
                 self.store.finish_run(run_id, "aborted")
                 raise
             finally:
