@@ -17,6 +17,11 @@ console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 errors = Console(stderr=True, highlight=False)
 
 
+def note(line: str) -> None:
+    """One line of plain text on stderr (no rich markup: it may name a command line or a path)."""
+    errors.print(line, markup=False)
+
+
 class BarProgress:
     """runner.Progress as a rich progress bar on stderr; failures are printed as they happen."""
 

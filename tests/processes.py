@@ -38,6 +38,16 @@ def alive(pid: int) -> bool:
     return info is not None and info[0] not in ("Z", "X")
 
 
+def group(pgid: int) -> list[int]:
+    """The living processes of a process group."""
+    found = []
+    for entry in os.listdir("/proc"):
+        info = stat(int(entry)) if entry.isdigit() else None
+        if info is not None and info[2] == pgid and info[0] not in ("Z", "X"):
+            found.append(int(entry))
+    return found
+
+
 def descendants(pid: int) -> dict[int, str]:
     """{pid: command line} of every living process below `pid`."""
     children: dict[int, list[int]] = {}

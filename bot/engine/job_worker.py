@@ -285,6 +285,6 @@ def work(
         f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item, "
         f"SIGTERM or a second Ctrl-C at once"
     )
-    with preflight.device_ready(device, settings.cache_dir):
+    with preflight.device_ready(device, settings.cache_dir, say=console.note) as device:
         handled = JobWorker(store, device, settings.cache_dir, subject_for, lease_s=lease_s).run_forever(once, stop)
     console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")
