@@ -71,6 +71,8 @@ class Device:
     timeout_s: float = 600.0
     #: How perfbot brings the device up itself (one of BRING_UPS), or None when it is there already.
     bring_up: str | None = None
+    #: The devices.yml the device comes from, for messages.
+    source: str = field(default="devices.yml", compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -154,6 +156,8 @@ def _device(source: str, name: str, spec: Any) -> Device:
             )
     elif not isinstance(target, dict) or not isinstance(target.get("kind"), str):
         raise fail("target", 'expected a dict with a "kind", e.g. {"kind": "llvm"}')
+    # Whether TVM knows the kind and its options depends on the TVM under test: bot/engine/runner.py
+    # check_target asks it before a run is written.
 
     rpc = _connection(spec["connection"], fail)
     threads = spec.get("threads", 1)
@@ -206,6 +210,7 @@ def _device(source: str, name: str, spec: Any) -> Device:
         suites=suites,
         timeout_s=float(timeout),
         bring_up=bring_up,
+        source=source,
         **flags,
     )
 

@@ -6,6 +6,7 @@ be refused before anything is written, runs, and prints a table.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -16,8 +17,12 @@ from bot.config import Settings
 from bot.engine import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
-from bot.errors import UnknownName
+from bot.errors import ItemsNotOk, UnknownName
 from bot.store import Store
+from bot.vocabulary import OK, WRONG_RESULT
+
+#: What `perfbot run --fail-on` can count as a failure (exit status 3).
+FAIL_ON = ("any-failure", "wrong-result", "never")
 
 
 @click.command()
@@ -38,9 +43,26 @@ from bot.store import Store
 @click.option("--sha", default=None, help="Commit of the TVM build under test.")
 @click.option("--pr", "pr_number", type=int, default=None, help="Pull request number (with --kind pr).")
 @click.option("--base-sha", default=None, help="The PR's merge base (with --kind pr).")
-def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, repo, sha, pr_number, base_sha):
-    """Compile, run and check a suite (or your model) with TVM against TFLite, and record it."""
-    run_suite(
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="any-failure",
+    show_default=True,
+    help="Which recorded items make the exit status 3: any that is not ok, only wrong results, or none.",
+)
+def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, repo, sha, pr_number, base_sha, fail_on):
+    """Compile, run and check a suite (or your model) with TVM against TFLite, and record it.
+
+    \b
+    Exit status:
+      0  the run was recorded and every item is ok (or none counts, see --fail-on)
+      1  nothing was run: bad input (devices.yml, the model, an unreachable board), one line on stderr
+      2  a usage error (an unknown device, suite or option)
+      3  the run was recorded, and items in it are not ok: compile_error, runtime_error, crash,
+         timeout, wrong_result, environment_error or build_error (--fail-on wrong-result: wrong_result only)
+      130, 143  stopped by Ctrl-C or SIGTERM; the run is recorded as aborted, nothing it started keeps running
+    """
+    outcome = run_suite(
         settings(),
         suite_name,
         device_name,
@@ -54,6 +76,7 @@ def run(suite_name, device_name, model_path, db_path, tuning, env_spec, kind, re
         pr=pr_number,
         base_sha=base_sha,
     )
+    check_items(outcome.results, fail_on, outcome.run_id)
 
 
 @click.command()
@@ -96,6 +119,19 @@ def history(versions, suite_name, device_name, db_path):
 COMMANDS = (run, tune, history)
 
 
+def check_items(results, fail_on: str, run_id: int) -> None:
+    """ItemsNotOk (exit 3) when the recorded items include what `fail_on` counts as a failure."""
+    counted = {
+        "any-failure": [r for r in results if r.status != OK],
+        "wrong-result": [r for r in results if r.status == WRONG_RESULT],
+        "never": [],
+    }[fail_on]
+    if counted:
+        statuses = Counter(r.status for r in counted)
+        what = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        raise ItemsNotOk(f"{len(counted)} of {len(results)} items in run {run_id} are not ok ({what})")
+
+
 def resolve_suite(suite_name: str, model_path: Path | None):
     return user_suite(model_path) if model_path else get_suite(suite_name)
 
@@ -109,7 +145,7 @@ def resolve_target(settings: Settings, env_spec: str | None, **fields) -> Subjec
     return Subject(python=env.python, env=env.key, **fields)
 
 
-def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, **fields) -> int:
+def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, **fields):
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     suite = resolve_suite(suite_name, model_path)
@@ -117,7 +153,7 @@ def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, 
         raise UnknownName("--kind pr needs --pr NUMBER")
     target = resolve_target(settings, env_spec, **fields)
     db = Path(db_path or settings.db_path)
-    with preflight.device_ready(device, settings.cache_dir):
+    with preflight.device_ready(device, settings.cache_dir, say=console.note) as device:
         store = Store.open(db)
         with console.BarProgress() as progress:
             outcome = Runner(store, settings.cache_dir, progress).run(suite, device, target, tuning=tuning)
@@ -140,7 +176,7 @@ def run_suite(settings: Settings, suite_name, device_name, model_path, db_path, 
         f"{console.summary(outcome.results)}. Recorded as run {outcome.run_id} in {db}. "
         f"TVM/TFLite below 1 means TVM is faster."
     )
-    return outcome.run_id
+    return outcome
 
 
 def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
@@ -155,7 +191,7 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
     suite = resolve_suite(suite_name, model_path)
     target = resolve_target(settings, env_spec)
     say = lambda line: console.errors.print(escape(line))  # noqa: E731
-    with preflight.device_ready(device, settings.cache_dir):
+    with preflight.device_ready(device, settings.cache_dir, say=say) as device:
         store = Store.open(Path(db_path or settings.db_path))
         outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, target, trials, say=say)
     table = Table(

@@ -227,6 +227,27 @@ class ForkServer:
             return classify(result_path, log_path, None, True, timeout_s, wall)
         return classify(result_path, log_path, answer["returncode"], answer["timed_out"], timeout_s, wall)
 
+    def check_target(self, target, threads: int) -> str | None:
+        """TVM's reason why it cannot use `target` (a devices.yml dict, or "host"), or None.
+
+        None too when the environment does not start: its items say so, as
+        environment_error, with the log.
+        """
+        if self.proc is None and self.failure is None:
+            self._start()
+        if self.failure is not None:
+            return None
+        try:
+            self.proc.stdin.write((json.dumps({"check_target": target, "threads": threads}) + "\n").encode())
+            self.proc.stdin.flush()
+            answer = self._read_line(GRACE_S)
+        except (BrokenPipeError, OSError):
+            answer = None
+        if answer is None or "target_error" not in answer:
+            self.kill()  # it did not answer: start afresh with the first item
+            return None
+        return answer["target_error"]
+
     def session(self, spec: dict, workdir: Path, timeout_s: float) -> Session:
         """Start one item's child for a timing session (see `Session`); the server runs one at a time."""
         return Session(self, spec, workdir, timeout_s)
