@@ -12,8 +12,9 @@ Every command reads settings, calls into the library, and prints. Errors are
 turned into exit codes in one place, `PerfbotGroup.invoke`: a perfbot error
 is one line on stderr and the exit code its class names (1; 2 for a name or
 value given on the command line that is not known, as click does for its own
-usage errors; 3 when `perfbot run` recorded items that were not ok), Ctrl-C
-is 130, SIGTERM 143, and nothing is a traceback.
+usage errors; 3 when `perfbot run` recorded items that were not ok, as its
+--fail-on counts them), Ctrl-C is 130, SIGTERM 143, and nothing is a
+traceback. `perfbot run --help` lists them for scripts.
 
 A `perfbot` process (the console script, `python -m bot`) runs under
 `bot.lifecycle.supervised()`, entered in `PerfbotGroup.__call__`: nothing it

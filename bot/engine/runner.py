@@ -14,8 +14,9 @@ job, with new children and new rounds (attempt 2), before anything is
 reported: bot/verdicts.py reports a change only when the rerun confirms it.
 
 Everything that can be refused (an unknown device, a bad model, a missing
-tuning database, an unreachable tracker) is checked before the run is
-written, so bad input leaves the database as it was.
+tuning database, an unreachable tracker, a target the TVM under test cannot
+use) is checked before the run is written, so bad input leaves the database
+as it was.
 """
 
 from __future__ import annotations
