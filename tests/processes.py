@@ -108,6 +108,12 @@ def kill_all(pids) -> None:
             pass
 
 
+def default_sigint() -> None:
+    """For preexec_fn: SIGINT as a terminal gives it. A job started with `&` by a non-interactive shell (a CI
+    script, a background test run) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def perfbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen:
     """`python -m bot ARGS` of this checkout as a real process, its own process group (as a shell job is)."""
     environ = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
@@ -120,6 +126,7 @@ def perfbot(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
 
 

@@ -18,7 +18,7 @@ import textwrap
 import pytest
 
 from bot import lifecycle
-from tests.processes import ROOT, alive, left_behind, perfbot, stop_and_check, wait_for_tree
+from tests.processes import ROOT, alive, default_sigint, left_behind, perfbot, stop_and_check, wait_for_tree
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,6 +62,7 @@ def stand_in(tmp_path, grandchild: str, then: str = "wait") -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
 
 
