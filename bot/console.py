@@ -21,6 +21,11 @@ errors = Console(stderr=True, highlight=False)
 Say = Callable[[str], None]
 
 
+def note(line: str) -> None:
+    """One line of plain text on stderr (no rich markup: it may name a command line or a path)."""
+    errors.print(line, markup=False)
+
+
 class BarProgress:
     """runner.RunProgress as a rich progress bar on stderr; failures are printed as they happen."""
 

@@ -74,6 +74,8 @@ class Device:
     bring_up: str | None = None
     #: MetaSchedule trials per task that base-branch tuning jobs give the device's database (0: no tuning jobs).
     tuning_trials: int = TUNE_TRIALS
+    #: The devices.yml the device comes from, for messages.
+    source: str = field(default="devices.yml", compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -157,6 +159,8 @@ def _device(source: str, name: str, spec: Any) -> Device:
             )
     elif not isinstance(target, dict) or not isinstance(target.get("kind"), str):
         raise fail("target", 'expected a dict with a "kind", e.g. {"kind": "llvm"}')
+    # Whether TVM knows the kind and its options depends on the TVM under test: bot/engine/runner.py
+    # check_target asks it before a run is written.
 
     rpc = _connection(spec["connection"], fail)
     threads = spec.get("threads", 1)
@@ -213,6 +217,7 @@ def _device(source: str, name: str, spec: Any) -> Device:
         timeout_s=float(timeout),
         bring_up=bring_up,
         tuning_trials=trials,
+        source=source,
         **flags,
     )
 

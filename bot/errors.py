@@ -1,8 +1,9 @@
 """One exception tree for perfbot. Only the CLI turns these into exit codes (bot/cli/__init__.py).
 
 Every message names the file, key or value at fault and, where there is one,
-the command that fixes it. `exit_code` is what `perfbot` exits with: 1, or 2
-for a name given on the command line that is not known (a usage error).
+the command that fixes it. `exit_code` is what `perfbot` exits with: 1, 2
+for a name given on the command line that is not known (a usage error), or 3
+when `perfbot run` recorded items that were not ok (`ItemsNotOk`).
 """
 
 
@@ -56,3 +57,9 @@ class GitHubError(PerfbotError):
 
 class Cancelled(PerfbotError):
     "The job was cancelled, or taken over by another worker, while it ran"
+
+
+class ItemsNotOk(PerfbotError):
+    "`perfbot run` recorded items that were not ok (see its --fail-on)"
+
+    exit_code = 3

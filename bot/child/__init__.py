@@ -2,7 +2,8 @@
 
 `measure.py` compiles, runs, checks, times or tunes one item inside the TVM
 environment under test; `reference.py` runs the TFLite reference; and
-`qemu_server.py` is TVM's RPC server inside the emulated AArch64 user space.
+`qemu_server.py` is TVM's RPC server inside the emulated AArch64 user space;
+`guard.py` runs first in each of them and ends it when perfbot ends.
 They import only the standard library, numpy, tvm, tflite and ai_edge_litert
 (tests/test_layout.py keeps it so), because the interpreter that runs them
 has nothing of perfbot installed. This file only names them.

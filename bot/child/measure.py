@@ -24,6 +24,9 @@ samples to take, and, for a PR, alternates them with the base build's child
 
     python measure.py SPEC.json RESULT.json
     python measure.py --serve       # fork server, see bot/engine/isolation.py
+
+The fork server also answers {"check_target": TARGET, "threads": N} with
+{"target_error": null or TVM's reason}, without forking.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import runpy
 import signal
 import socket
 import sys
@@ -87,6 +91,16 @@ def resolve_target(tvm, target, threads: int):
 
         target = {"kind": "llvm", "mcpu": codegen.llvm_get_system_cpu(), "num-cores": threads}
     return tvm.target.Target(target)
+
+
+def target_error(tvm, target, threads: int) -> str | None:
+    """None when TVM makes a Target of it, else TVM's own one-line reason (an unknown kind or option)."""
+    try:
+        resolve_target(tvm, target, threads)
+    except Exception as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+        return lines[-1][:300]
+    return None
 
 
 def load_model(spec):
@@ -611,13 +625,20 @@ def serve() -> int:
         tell_parent(ready=False, error=f"import tvm failed: {type(e).__name__}: {e}".splitlines()[0][:500])
         return 1
     tell_parent(ready=True, **versions(tvm))
+    server = os.getpid()
+    # The children call setsid, so a kill of this server's group misses them: each watches the server itself.
+    watch_parent = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "guard.py"))["watch_parent"]
     for line in sys.stdin:
         job = json.loads(line)
+        if "check_target" in job:  # before a run is written: can this TVM use the device's target at all?
+            tell_parent(target_error=target_error(tvm, job["check_target"], int(job.get("threads", 1))))
+            continue
         pid = os.fork()
         if pid == 0:  # the child: its own process group, its own log, never returns
             code = 70
             try:
                 os.setsid()
+                watch_parent(server)
                 log = os.open(job["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                 os.dup2(log, 1)
                 os.dup2(log, 2)

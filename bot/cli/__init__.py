@@ -13,8 +13,15 @@ Every command reads settings, calls into the library, and prints. Errors are
 turned into exit codes in one place, `PerfbotGroup.invoke`: a perfbot error
 is one line on stderr and the exit code its class names (1; 2 for a name or
 value given on the command line that is not known, as click does for its own
-usage errors; 3 when `perfbot run` recorded items that were not ok), Ctrl-C
-is 130, and nothing is a traceback.
+usage errors; 3 when `perfbot run` recorded items that were not ok, as its
+--fail-on counts them), Ctrl-C is 130, SIGTERM 143, and nothing is a
+traceback. `perfbot run --help` lists them for scripts.
+
+A `perfbot` process (the console script, `python -m bot`) runs under
+`bot.lifecycle.supervised()`, entered in `PerfbotGroup.__call__`: nothing it
+started outlives it, however it stops. click's CliRunner calls `main()`, not
+`__call__`, so commands invoked inside a test process do not make that
+process a subreaper or kill its other children.
 
 The CLI is where the rooms meet: it may import the engine, the GitHub side,
 the store, the dashboard and the shared modules; nothing imports it but
@@ -25,11 +32,12 @@ that `perfbot --help` does not load TVM's, GitHub's or scipy's world.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
 
-from bot import __version__
+from bot import __version__, lifecycle
 from bot.errors import PerfbotError
 
 
@@ -44,14 +52,19 @@ class CommandFailed(click.ClickException):
 class PerfbotGroup(click.Group):
     """The one place where library errors become exit codes (see the module docstring)."""
 
+    def __call__(self, *args, **kwargs):
+        with lifecycle.supervised():
+            return super().__call__(*args, **kwargs)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except PerfbotError as e:
             raise CommandFailed(e) from None
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as e:
+            number = getattr(e, "signal", signal.SIGINT)
+            click.echo("terminated" if number == signal.SIGTERM else "interrupted", err=True)
+            sys.exit(128 + number)
 
 
 @click.group(cls=PerfbotGroup, context_settings={"help_option_names": ["-h", "--help"]})

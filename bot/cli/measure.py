@@ -6,6 +6,7 @@ be refused before anything is written, runs, and prints a table.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -15,9 +16,13 @@ from bot.cli.options import db_option, device_option, env_option, model_option, 
 from bot.engine import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
-from bot.errors import UnknownName
+from bot.errors import ItemsNotOk, UnknownName
 from bot.settings import Settings
 from bot.store import Store
+from bot.vocabulary import OK, WRONG_RESULT
+
+#: What `perfbot run --fail-on` can count as a failure (exit status 3).
+FAIL_ON = ("any-failure", "wrong-result", "never")
 
 
 @click.command()
@@ -46,11 +51,40 @@ from bot.store import Store
     help="Time this build (e.g. source:CHECKOUT@MERGE_BASE) beside --env's, round by round, as a PR job does: "
     "the run gets paired verdicts, and a change is confirmed by a rerun before it is reported.",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="any-failure",
+    show_default=True,
+    help="Which recorded items make the exit status 3: any that is not ok, only wrong results, or none.",
+)
 def run(
-    suite_name, device_name, model_path, db_path, tuning, env_spec, kind, repo, sha, pr_number, base_sha, base_spec
+    suite_name,
+    device_name,
+    model_path,
+    db_path,
+    tuning,
+    env_spec,
+    kind,
+    repo,
+    sha,
+    pr_number,
+    base_sha,
+    base_spec,
+    fail_on,
 ):
-    """Compile, run and check a suite (or your model) with TVM against TFLite, and record it."""
-    run_suite(
+    """Compile, run and check a suite (or your model) with TVM against TFLite, and record it.
+
+    \b
+    Exit status:
+      0  the run was recorded and every item is ok (or none counts, see --fail-on)
+      1  nothing was run: bad input (devices.yml, the model, an unreachable board), one line on stderr
+      2  a usage error (an unknown device, suite or option)
+      3  the run was recorded, and items in it are not ok: compile_error, runtime_error, crash,
+         timeout, wrong_result, environment_error or build_error (--fail-on wrong-result: wrong_result only)
+      130, 143  stopped by Ctrl-C or SIGTERM; the run is recorded as aborted, nothing it started keeps running
+    """
+    outcome = run_suite(
         settings(),
         suite_name,
         device_name,
@@ -65,6 +99,7 @@ def run(
         base_sha=base_sha,
         base_spec=base_spec,
     )
+    check_items(outcome.results, fail_on, outcome.run_id)
 
 
 @click.command()
@@ -107,6 +142,19 @@ def history(versions, suite_name, device_name, db_path):
 COMMANDS = (run, tune, history)
 
 
+def check_items(results, fail_on: str, run_id: int) -> None:
+    """ItemsNotOk (exit 3) when the recorded items include what `fail_on` counts as a failure."""
+    counted = {
+        "any-failure": [r for r in results if r.status != OK],
+        "wrong-result": [r for r in results if r.status == WRONG_RESULT],
+        "never": [],
+    }[fail_on]
+    if counted:
+        statuses = Counter(r.status for r in counted)
+        what = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+        raise ItemsNotOk(f"{len(counted)} of {len(results)} items in run {run_id} are not ok ({what})")
+
+
 def resolve_suite(suite_name: str, model_path: Path | None):
     return user_suite(model_path) if model_path else get_suite(suite_name)
 
@@ -122,7 +170,7 @@ def resolve_subject(settings: Settings, env_spec: str | None, **fields) -> Subje
 
 def run_suite(
     settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, base_spec=None, **fields
-) -> int:
+):
     registry = devices.load(settings.devices_path)
     device = registry.get(device_name)
     suite = resolve_suite(suite_name, model_path)
@@ -135,7 +183,7 @@ def run_suite(
     if base_spec:
         base = resolve_subject(settings, base_spec, kind="base", repo=fields.get("repo"), sha=fields.get("base_sha"))
     db = Path(db_path or settings.db_path)
-    with preflight.device_ready(device, settings.cache_dir):
+    with preflight.device_ready(device, settings.cache_dir, say=console.note) as device:
         store = Store.open(db)
         with console.BarProgress() as progress:
             runner = Runner(store, settings.cache_dir, progress)
@@ -162,7 +210,7 @@ def run_suite(
         f"{console.summary(outcome.results)}. Recorded as run {outcome.run_id} in {db}. "
         f"TVM/TFLite below 1 means TVM is faster."
     )
-    return outcome.run_id
+    return outcome
 
 
 def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
@@ -177,7 +225,7 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
     suite = resolve_suite(suite_name, model_path)
     subject = resolve_subject(settings, env_spec)
     say = lambda line: console.errors.print(escape(line))  # noqa: E731
-    with preflight.device_ready(device, settings.cache_dir):
+    with preflight.device_ready(device, settings.cache_dir, say=say) as device:
         store = Store.open(Path(db_path or settings.db_path))
         outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, subject, trials, say=say)
     table = Table(

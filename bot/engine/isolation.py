@@ -20,6 +20,12 @@ A measured item is a `Session` with its forked child: the child compiles,
 loads and checks the item, then answers timing requests over a Unix socket
 until the parent is done with it, so that the parent can alternate timing
 blocks between two builds (a PR and its base) whose children are both loaded.
+
+Every child leads a process group of its own and ends with it: at its limit,
+when it is stopped, and when perfbot fails or is interrupted (the whole group
+is killed and waited for). Each runs bot.lifecycle's guard, so that it also
+ends when perfbot is killed with SIGKILL; the fork server's children, which
+call setsid, run a guard of their own (bot/child/measure.py).
 """
 
 from __future__ import annotations
@@ -35,12 +41,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot import lifecycle
+
 #: Lines of child output kept with a failure.
 TAIL_LINES = 25
 #: Seconds the fork server may take on top of an item's own limit before it is presumed stuck.
 GRACE_S = 30.0
-
-_BOOTSTRAP = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
 @dataclass
@@ -84,9 +90,7 @@ def run_script(
 ) -> ChildOutcome:
     """Run `python script SPEC RESULT` in `workdir` (a fresh interpreter), return what became of it.
 
-    The script runs by path through runpy, with the working directory as its
-    only extra import location: the child imports nothing of the bot's own
-    environment (the TVM under test may be another interpreter). `watch(data)`
+    The script runs by path (`lifecycle.python_command`). `watch(data)`
     is called every couple of seconds with what the child has written to its
     result file so far (for progress); when `should_stop()` says so the child's
     process group is killed and the outcome is `cancelled`.
@@ -96,7 +100,7 @@ def run_script(
     with open(log_path, "wb") as log:
         try:
             proc = subprocess.Popen(
-                [str(python), "-c", _BOOTSTRAP, str(script), str(spec_path), str(result_path)],
+                lifecycle.python_command(python, script, [spec_path, result_path]),
                 cwd=workdir,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -116,13 +120,11 @@ def run_script(
                     if time.monotonic() >= deadline or (should_stop is not None and should_stop()):
                         stopped = time.monotonic() < deadline
                         timed_out = not stopped
-                        _kill_group(proc.pid)
-                        returncode = proc.wait()
+                        returncode = _end(proc)
                     elif watch is not None:
                         watch(_read_json(result_path))
         except BaseException:
-            _kill_group(proc.pid)
-            proc.wait()
+            _end(proc)
             raise
     outcome = classify(result_path, log_path, returncode, timed_out, timeout_s, time.perf_counter() - started)
     if stopped:
@@ -174,8 +176,8 @@ class ForkServer:
     def __enter__(self) -> ForkServer:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        self.kill() if kind is not None else self.close()
 
     def _start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -184,7 +186,7 @@ class ForkServer:
         with open(log, "ab") as out:
             try:
                 self.proc = subprocess.Popen(
-                    [self.python, "-c", _BOOTSTRAP, str(self.script), "--serve"],
+                    lifecycle.python_command(self.python, self.script, ["--serve"]),
                     cwd=self.workdir,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
@@ -224,6 +226,27 @@ class ForkServer:
             self.close()
             return classify(result_path, log_path, None, True, timeout_s, wall)
         return classify(result_path, log_path, answer["returncode"], answer["timed_out"], timeout_s, wall)
+
+    def check_target(self, target, threads: int) -> str | None:
+        """TVM's reason why it cannot use `target` (a devices.yml dict, or "host"), or None.
+
+        None too when the environment does not start: its items say so, as
+        environment_error, with the log.
+        """
+        if self.proc is None and self.failure is None:
+            self._start()
+        if self.failure is not None:
+            return None
+        try:
+            self.proc.stdin.write((json.dumps({"check_target": target, "threads": threads}) + "\n").encode())
+            self.proc.stdin.flush()
+            answer = self._read_line(GRACE_S)
+        except (BrokenPipeError, OSError):
+            answer = None
+        if answer is None or "target_error" not in answer:
+            self.kill()  # it did not answer: start afresh with the first item
+            return None
+        return answer["target_error"]
 
     def session(self, spec: dict, workdir: Path, timeout_s: float) -> Session:
         """Start one item's child for a timing session (see `Session`); the server runs one at a time."""
@@ -265,9 +288,20 @@ class ForkServer:
         try:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            _kill_group(proc.pid)
-            proc.wait()
+            _end(proc)
         proc.stdout.close()
+
+    def kill(self) -> None:
+        """End the server now, with the child it is running (perfbot failed or was stopped)."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        _end(proc)
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
 
 
 _SOCKET_NAMES = itertools.count()
@@ -436,6 +470,14 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+
+
+def _end(proc: subprocess.Popen) -> int:
+    """Kill a child's process group, reap the child, wait until nothing of its group is left; its return code."""
+    _kill_group(proc.pid)
+    code = proc.wait()
+    lifecycle.end_group(proc.pid, timeout_s=10)
+    return code
 
 
 def _signal_name(number: int) -> str:

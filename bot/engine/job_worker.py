@@ -3,7 +3,10 @@
 A background thread keeps the job's lease alive. If the lease is lost (the
 job was cancelled by a new push, or another worker took it over after this
 one stalled) the run stops after the current item and is recorded as aborted;
-the job is not finished twice. Which TVM build a job measures comes from
+the job is not finished twice. Ctrl-C stops the worker the same way, after
+the current item, and gives the job back to the queue; SIGTERM (a cancelled
+CI job, `systemctl stop`) or a second Ctrl-C stops it at once, with the
+children running the item (bot/lifecycle.py). Which TVM build a job measures comes from
 `subject_for(job, sha, kind)`: a fixed environment (`--env`), or, with
 `--checkout`, the build cache's build of the commit itself (bot/engine/builds/),
 so that every job measures the TVM of its own sha and a PR job its merge
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import console, devices
+from bot import console, devices, lifecycle
 from bot.devices import Device
 from bot.engine import builds, envs, preflight, tuning, tuning_databases
 from bot.engine.runner import Runner, RunProgress, Subject
@@ -94,16 +98,24 @@ class JobWorker:
 
     def __post_init__(self):
         self.worker = self.worker or worker_name()
+        self.stop: threading.Event | None = None
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def run_forever(self, once: bool = False, stop: threading.Event | None = None) -> int:
         """Work until stopped (or, with `once`, until the queue is empty); returns jobs handled."""
-        handled = 0
-        while stop is None or not stop.is_set():
+        handled, self.stop = 0, stop
+        while not self._stopping():
+            lifecycle.reap_orphans()  # between jobs no child of this process is running
             job = self.store.claim(self.device.name, self.worker, self.lease_s)
             if job is None:
                 if once:
                     break
-                time.sleep(self.poll_s)
+                if stop is not None:
+                    stop.wait(self.poll_s)
+                else:
+                    time.sleep(self.poll_s)
                 continue
             self.work(job)
             handled += 1
@@ -134,7 +146,7 @@ class JobWorker:
             self.store,
             self.cache_dir,
             self.progress,
-            should_stop=lease.lost.is_set,
+            should_stop=lambda: lease.lost.is_set() or self._stopping(),
             still_ours=lambda run_id: self.store.finish(job["id"], self.worker, "done", run_id=run_id),
         )
         try:
@@ -149,8 +161,13 @@ class JobWorker:
                 else:
                     outcome = runner.run_paired(suite, self.device, base, subject, tuning=tuning)
         except Cancelled:
+            if self._given_back(job, self._stopping()):
+                return "released"
             log.info("job %s: lease lost (cancelled or taken over); stopped", job["id"])
             return "cancelled"
+        except KeyboardInterrupt:  # stopped at once (SIGTERM, a second Ctrl-C): the job goes back to the queue
+            self._given_back(job)
+            raise
         except EnvironmentBroken as e:
             self.store.finish(job["id"], self.worker, "failed", reason=f"environment_error: {e}")
             after_job(self.store, job, "failed")
@@ -215,10 +232,16 @@ class JobWorker:
             subject = self.subject_for(job, job["sha"], "base")
             trials = self.device.tuning_trials or TUNE_TRIALS
             tuning.tune_suite(self.store, self.cache_dir, suite, self.device, subject, trials,
-                              say=lambda line: log.info("%s", line), should_stop=lease.lost.is_set)  # fmt: skip
+                              say=lambda line: log.info("%s", line),
+                              should_stop=lambda: lease.lost.is_set() or self._stopping())  # fmt: skip
         except Cancelled:
+            if self._given_back(job, self._stopping()):
+                return "released"
             log.info("job %s: tuning stopped (cancelled or taken over); its trials are kept", job["id"])
             return "cancelled"
+        except KeyboardInterrupt:
+            self._given_back(job)
+            raise
         except PerfbotError as e:
             self.store.finish(job["id"], self.worker, "failed", reason=str(e))
             return "failed"
@@ -228,6 +251,15 @@ class JobWorker:
         for pull in self.store.pulls(job["repo"], "open") if job["repo"] else []:
             self.store.mark_dirty(pull["repo"], pull["number"], f"tuning job {job['id']} done")
         return "done" if finished else "lost"
+
+    def _given_back(self, job: dict, stopped: bool = True) -> bool:
+        """When this worker was stopped, give its job back to the queue (its run is already aborted)."""
+        if not stopped:
+            return False
+        released = self.store.release(job["id"], self.worker, "the worker was stopped")
+        if released:
+            log.info("job %s: the worker was stopped; the job is back in the queue", job["id"])
+        return released
 
     def _queue_tuning(self, job: dict) -> None:
         if not self.device.tuning_trials:
@@ -301,9 +333,12 @@ def work(
         env = envs.provision(spec, settings.cache_dir, say=lambda line: log.info("%s", line))
         return subject_of(job, sha, kind, env)
 
-    stop = stop_on_signals()
-    console.errors.print(f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item")
-    with preflight.device_ready(device, settings.cache_dir):
+    stop = stop_on_signals(immediate=(signal.SIGTERM,))
+    console.errors.print(
+        f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item, "
+        f"SIGTERM or a second Ctrl-C at once"
+    )
+    with preflight.device_ready(device, settings.cache_dir, say=console.note) as device:
         worker = JobWorker(store, device, settings.cache_dir, subject_for, lease_s=lease_s, checkout=source_checkout)
         handled = worker.run_forever(once, stop)
     console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")

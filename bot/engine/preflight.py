@@ -4,31 +4,35 @@ A local device is always ready. An rpc device needs its cross compiler and a
 server registered at its tracker. A device whose devices.yml entry says
 `bring_up: qemu-aarch64` is brought up here for the length of the run when
 nothing serves it yet: a tracker on loopback and the AArch64 RPC server
-under qemu (see bot/engine/qemu.py). BRING_UP maps each way of bringing a
-device up (bot.devices.BRING_UPS) to the function that does it.
+under qemu (see bot/engine/qemu.py), on the device's tracker port when it is
+free and on a free port otherwise (`own_tracker`). BRING_UP maps each way of
+bringing a device up (bot.devices.BRING_UPS) to the function that does it.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
+from dataclasses import replace
 from pathlib import Path
 
-from bot.devices import Device
+from bot.devices import Device, Rpc
 from bot.engine import tracker
 from bot.errors import DeviceUnavailable
 
 
 @contextmanager
-def device_ready(device: Device, cache_dir: Path):
+def device_ready(device: Device, cache_dir: Path, say: Callable[[str], None] | None = None):
+    """Yield the device as the run reaches it (for a device brought up here, at the tracker perfbot started)."""
     if device.rpc is None:
-        yield
+        yield device
         return
     with ExitStack() as stack:
         if device.cross_compiler and shutil.which(device.cross_compiler.split()[0]) is None:
             raise DeviceUnavailable(_missing_compiler(device))
         if device.bring_up:
-            BRING_UP[device.bring_up](device, cache_dir, stack)
+            device = BRING_UP[device.bring_up](device, cache_dir, stack, say or (lambda line: None))
         info = tracker.summary(device.rpc.host, device.rpc.port)
         if tracker.key_state(info, device.rpc.key) == "offline":
             raise DeviceUnavailable(
@@ -36,7 +40,7 @@ def device_ready(device: Device, cache_dir: Path):
                 f"{device.rpc.tracker}; start one on the board with `python -m tvm.exec.rpc_server "
                 f"--tracker {device.rpc.tracker} --key {device.rpc.key}`"
             )
-        yield
+        yield device
 
 
 def _missing_compiler(device: Device) -> str:
@@ -49,18 +53,43 @@ def _missing_compiler(device: Device) -> str:
     )
 
 
-def _bring_up_qemu(device: Device, cache_dir: Path, stack: ExitStack) -> None:
+def _bring_up_qemu(device: Device, cache_dir: Path, stack: ExitStack, say) -> Device:
     from bot.engine import qemu
 
     qemu.check_ready(cache_dir)
-    host, port = device.rpc.host, device.rpc.port
-    if not tracker.reachable(host, port):
-        local = tracker.start(host, port, log=cache_dir / "tracker.log")
-        stack.callback(local.stop)
-    info = tracker.summary(host, port)
-    if tracker.key_state(info, device.rpc.key) == "offline":
-        server = qemu.start_server(cache_dir, host, port, device.rpc.key)
-        stack.callback(server.stop)
+    if serving(device):
+        return device
+    device = own_tracker(device, cache_dir, stack, say)
+    server = qemu.start_server(cache_dir, device.rpc.host, device.rpc.port, device.rpc.key)
+    stack.callback(server.stop)
+    return device
+
+
+def serving(device: Device) -> bool:
+    """Whether a tracker answers at the device's address with a server registered under its key."""
+    if not tracker.reachable(device.rpc.host, device.rpc.port):
+        return False
+    try:
+        info = tracker.summary(device.rpc.host, device.rpc.port)
+    except DeviceUnavailable:  # something listens there, but not a tracker
+        return False
+    return tracker.key_state(info, device.rpc.key) != "offline"
+
+
+def own_tracker(device: Device, cache_dir: Path, stack: ExitStack, say) -> Device:
+    """Start a tracker for the length of the run; the device as reached through it.
+
+    On the device's own port when that is free; when another process holds
+    it (another perfbot's tracker, a TVM tracker someone runs, any server),
+    on a free port, with one line naming the holder: a tracker that is not
+    this run's own could go away in the middle of it.
+    """
+    rpc = device.rpc
+    local = tracker.start_own(rpc.host, rpc.port, log=Path(cache_dir) / "tracker.log", say=say)
+    stack.callback(local.stop)
+    if local.port == rpc.port:
+        return device
+    return replace(device, rpc=Rpc(rpc.host, local.port, rpc.key))
 
 
 BRING_UP = {"qemu-aarch64": _bring_up_qemu}

@@ -46,6 +46,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot import lifecycle
 from bot.child import QEMU_SERVER_SCRIPT
 from bot.console import Say
 from bot.errors import DeviceUnavailable, UnknownName
@@ -562,16 +563,15 @@ class QemuServer:
     log: Path
 
     def close(self) -> None:
+        """End the server and the session children it forked (its process group), and wait until all are gone."""
         if self.process.poll() is None:
-            try:  # the server and the session children it forked share its process group
-                os.killpg(self.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            lifecycle.signal_group(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                lifecycle.signal_group(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        lifecycle.end_group(self.process.pid, grace_s=2.0, timeout_s=10)
 
     stop = close
 

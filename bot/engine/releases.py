@@ -114,7 +114,7 @@ def run_history(
     if not times:
         say("PyPI's release dates are not available: releases are recorded in version order")
     done: list[ReleaseRun] = []
-    with preflight.device_ready(device, settings.cache_dir):
+    with preflight.device_ready(device, settings.cache_dir, say=say) as device:
         store = Store.open(db)
         for version in ordered:
             say(f"apache-tvm {version}")

@@ -14,8 +14,9 @@ job, with new children and new rounds (attempt 2), before anything is
 reported: bot/verdicts.py reports a change only when the rerun confirms it.
 
 Everything that can be refused (an unknown device, a bad model, a missing
-tuning database, an unreachable tracker) is checked before the run is
-written, so bad input leaves the database as it was.
+tuning database, an unreachable tracker, a target the TVM under test cannot
+use) is checked before the run is written, so bad input leaves the database
+as it was.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
-from bot.errors import BadModel, Cancelled
+from bot.errors import BadModel, Cancelled, ConfigError
 from bot.vocabulary import FASTER, LAYOUTS, MIN_EFFECT, PIPELINES, SLOWER, WRONG_RESULT
 
 
@@ -53,6 +54,23 @@ class Config:
     @property
     def name(self) -> str:
         return f"{self.layout}/{self.pipeline}"
+
+
+def check_target(server: isolation.ForkServer, device: Device) -> None:
+    """ConfigError naming devices.yml, the device and its target when the TVM under test cannot use the target.
+
+    devices.yml is read without TVM (perfbot's own process never imports
+    it, and which target kinds and options exist depends on the TVM build
+    under test), so the target is checked here, by the fork server that has
+    imported that TVM anyway, before the run is written: one line instead of
+    a compile_error for every item.
+    """
+    error = server.check_target(device.target, device.threads)
+    if error:
+        raise ConfigError(
+            f"{device.source}: device {device.name!r}: target: {device.target_json} "
+            f"is not a target the TVM under test can use: {error}"
+        )
 
 
 def configs(tuning: bool) -> list[Config]:
@@ -250,11 +268,6 @@ class Runner:
             scratch = Path(scratch)
             self.progress.start(len(items) + len(suite.workloads), f"{suite.name} on {device.name}")
             references = self._references(suite, device, scratch)
-            run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
-            if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
-                self.store.record_network_parts("inception_v3", inception.conv_counts())
-            timing = Timing(tflite_s=sum(r.seconds for r in references.values()))
-            results: list[ItemResult] = []
             servers = [
                 isolation.ForkServer(subject.python, MEASURE_SCRIPT, scratch / "server", child_env(device, subject))
             ]
@@ -262,6 +275,18 @@ class Runner:
                 servers.append(
                     isolation.ForkServer(base.python, MEASURE_SCRIPT, scratch / "base-server", child_env(device, base))
                 )
+            try:
+                for server in servers:
+                    check_target(server, device)
+            except BaseException:
+                for server in servers:
+                    server.kill()
+                raise
+            run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
+            if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
+                self.store.record_network_parts("inception_v3", inception.conv_counts())
+            timing = Timing(tflite_s=sum(r.seconds for r in references.values()))
+            results: list[ItemResult] = []
             plan = plan_of(suite, device)
             try:
                 work = [(w, c, 1) for w, c in items]
@@ -293,6 +318,8 @@ class Runner:
                             self.progress.done(result)
                     work = again
             except BaseException:
+                for server in servers:  # now, with the item they run: not after the item's own end
+                    server.kill()
                 self.store.finish_run(run_id, "aborted")
                 raise
             finally:
