@@ -40,7 +40,7 @@ from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
-from bot.errors import BadModel, Cancelled, ConfigError
+from bot.errors import BadModel, BadSetting, Cancelled
 from bot.vocabulary import FASTER, LAYOUTS, MIN_EFFECT, PIPELINES, SLOWER, WRONG_RESULT
 
 
@@ -57,7 +57,7 @@ class Config:
 
 
 def check_target(server: isolation.ForkServer, device: Device) -> None:
-    """ConfigError naming devices.yml, the device and its target when the TVM under test cannot use the target.
+    """BadSetting naming devices.yml, the device and its target when the TVM under test cannot use the target.
 
     devices.yml is read without TVM (perfbot's own process never imports
     it, and which target kinds and options exist depends on the TVM build
@@ -67,7 +67,7 @@ def check_target(server: isolation.ForkServer, device: Device) -> None:
     """
     error = server.check_target(device.target, device.threads)
     if error:
-        raise ConfigError(
+        raise BadSetting(
             f"{device.source}: device {device.name!r}: target: {device.target_json} "
             f"is not a target the TVM under test can use: {error}"
         )
