@@ -135,11 +135,18 @@ def test_serve_reconciles_every_few_minutes_for_free_when_nothing_changed(setup)
     with serving(settings, repos=[REPO], reconcile_every_s=0.3):
         lost = fake.add_pull(REPO, author="alice")  # its delivery got lost
         wait_for(lambda: fake.latest_statuses(REPO, fake.pull(REPO, lost).head_sha).get("perfbot/rpi4"))
-        time.sleep(0.5)
-        fake.clear_requests()
-        remaining = fake.remaining()
-        wait_for(lambda: len(fake.requests_to("GET", r"/pulls$")) >= 2)
-    polls = [r for r in fake.requests if r.method == "GET"]
+        # Once the bot's own writes (comment, statuses) have been seen by a poll, nothing changes any more:
+        # two reconciling polls in a row must then cost nothing. On a busy machine the round that sees the
+        # bot's own comment may come a little later, so the quiet window is looked for, not assumed.
+        deadline = time.monotonic() + 20
+        while True:
+            time.sleep(0.5)
+            fake.clear_requests()
+            remaining = fake.remaining()
+            wait_for(lambda: len(fake.requests_to("GET", r"/pulls$")) >= 2)
+            polls = [r for r in fake.requests if r.method == "GET"]
+            if (polls and all(r.status == 304 for r in polls)) or time.monotonic() > deadline:
+                break
     assert polls and all(r.status == 304 for r in polls)
     assert fake.remaining() == remaining
 
