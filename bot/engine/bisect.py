@@ -20,7 +20,10 @@ scheme, layout, pipeline) on one device:
    or a small unrelated change) is not taken for the step, and with a +8%
    step a probe at +6% is. When a range holds several smaller steps that add
    up, the commit found is the one where the series crosses the midpoint.
-   A probe that compiled to the same code as good is good without timing.
+   A probe that compiled to the same code as good is good without timing; one
+   whose rounds are not significant either way is timed once more (the rounds
+   pooled) before it is judged, since a probe put with the wrong level names
+   the wrong commit.
 4. A probe whose build fails (or whose item does not compile or run) is
    skipped, as `git bisect skip`: the next probe is the untested commit
    nearest to the middle. When only skipped commits are left between the last
@@ -55,6 +58,8 @@ from bot.vocabulary import BISECT_PRIORITY, LAYOUTS, PIPELINES, SAME_CODE, SCHEM
 
 #: A probe's verdicts besides the latency verdicts.
 SKIPPED = "skipped"
+#: A probe whose rounds are not significant at this level (99%, as the PR verdicts) is measured once more.
+PROBE_ALPHA = 0.01
 #: Bisection states (bisections.status).
 QUEUED, RUNNING, FOUND, NOT_FOUND, FAILED = "queued", "running", "found", "not_found", "failed"
 
@@ -327,7 +332,17 @@ class Bisector:
             noise = stats.noise_level(self.store.series_medians(self.device.name, *item.series))
             verdict = stats.compare_rounds(result.rounds, noise=noise)
         else:
-            verdict = stats.compare_rounds(result.rounds, min_effect=threshold)
+            rounds = list(result.rounds)
+            verdict = stats.compare_rounds(rounds, min_effect=threshold)
+            if verdict.p_value is None or verdict.p_value >= PROBE_ALPHA:
+                # Not significant either way (a busy machine can blur one block of rounds): one more block of
+                # new rounds, pooled, before the probe is put with a level; a wrong level names a wrong commit.
+                again = runner.run_paired(suite, self.device, good, candidate, tuning=item.pipeline == "tuned",
+                                          confirm=False, only=config)  # fmt: skip
+                if again.results and again.results[0].status in TIMED:
+                    rounds += again.results[0].rounds
+                    verdict = stats.compare_rounds(rounds, min_effect=threshold)
+            result.rounds = rounds
         probe.verdict, probe.change, probe.ci_low, probe.ci_high = (
             verdict.verdict, verdict.change, verdict.ci_low, verdict.ci_high,
         )  # fmt: skip
