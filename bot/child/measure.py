@@ -423,7 +423,12 @@ def tune(spec, result: Result) -> None:
     database = ms.database.JSONDatabase(work_dir=spec["database"])
     trials = int(spec["trials"])
     asked = read_asked(spec["database"])
-    before = {key: max(records_of(ms, database, entry["task"]), asked.get(key, 0)) for key, entry in tasks.items()}
+
+    def trials_done() -> dict:
+        """Per task, its measured records or, where more, the trials a finished tuning asked for."""
+        return {key: max(records_of(ms, database, entry["task"]), asked.get(key, 0)) for key, entry in tasks.items()}
+
+    before = trials_done()
     remaining = [key for key in tasks if before[key] < trials]
     summary = [
         {"task": entry["task"].task_name, "hash": key, "items": entry["items"], "before": before[key]}
@@ -479,7 +484,7 @@ def tune(spec, result: Result) -> None:
         asked[key] = trials  # also when the search space ran out before `left` candidates
         write_asked(spec["database"], asked)
         result.update(tasks_tuned=done + 1)
-    after = {key: max(records_of(ms, database, entry["task"]), asked.get(key, 0)) for key, entry in tasks.items()}
+    after = trials_done()
     for row in summary:
         row["after"] = after[row["hash"]]
     elapsed = time.perf_counter() - started

@@ -312,8 +312,12 @@ class Bisector:
             probe.reason = f"build failed: {_first(str(e))}"
             return probe
         config = Config(item.layout, item.pipeline)
-        run = runner.run_paired(suite, self.device, good, candidate, tuning=item.pipeline == "tuned",
-                                confirm=False, only=config)  # fmt: skip
+
+        def timed():  # one block of side-by-side rounds of just this item
+            return runner.run_paired(suite, self.device, good, candidate, tuning=item.pipeline == "tuned",
+                                     confirm=False, only=config)  # fmt: skip
+
+        run = timed()
         probe.run_id = run.run_id
         result: ItemResult = run.results[0]
         base = result.base
@@ -337,8 +341,7 @@ class Bisector:
             if verdict.p_value is None or verdict.p_value >= PROBE_ALPHA:
                 # Not significant either way (a busy machine can blur one block of rounds): one more block of
                 # new rounds, pooled, before the probe is put with a level; a wrong level names a wrong commit.
-                again = runner.run_paired(suite, self.device, good, candidate, tuning=item.pipeline == "tuned",
-                                          confirm=False, only=config)  # fmt: skip
+                again = timed()
                 if again.results and again.results[0].status in TIMED:
                     rounds += again.results[0].rounds
                     verdict = stats.compare_rounds(rounds, min_effect=threshold)
