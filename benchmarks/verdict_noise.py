@@ -12,8 +12,8 @@ Items: the smoke suite's 1x7 and 1x1 convolutions, uint8 (`--schemes`), both lay
   rerun), judged by `bot.verdicts.judge`, the comment's own code.
   Each on a quiet machine and with a second heavy process beside it (`--load`: a process that
   keeps one core busy multiplying matrices, started before and stopped after the jobs).
-- Detection: real slower builds (tests/tvm_checkout.recompute_rows: the 1x7 convolution also
-  convolves the first 5, 10 or 20% of its input rows once more, for nothing), each in its own
+- Detection: real slower builds (tests/tvm_checkout.recompute_part: the 1x7 convolution also
+  convolves a corner of 5, 10 or 20% of its input once more, for nothing), each in its own
   commit of a real TVM tree, against the release: the share of the 1x7 items called `slower`.
 - Cost: device seconds per job, separate against side by side (with the reruns it took).
 """
@@ -41,12 +41,13 @@ from bot.engine.runner import Runner, Subject  # noqa: E402
 from bot.engine.suite.suites import SMOKE_CONVS, Suite  # noqa: E402
 from bot.engine.suite.workloads import qconv  # noqa: E402
 from bot.store import Store  # noqa: E402
-from bot.vocabulary import FASTER, MIN_EFFECT, SLOWER  # noqa: E402
+from bot.vocabulary import FASTER, MIN_EFFECT, PAIRED_MIN_EFFECT, SLOWER  # noqa: E402
 from tests import tvm_checkout  # noqa: E402
 
 out = Console()
 err = Console(stderr=True)
 ALARMS = (SLOWER, FASTER)
+SHOW_ITEMS = False  # --show-items
 
 
 def say(line: str) -> None:
@@ -109,9 +110,20 @@ def before(store, scratch: Path, suite: Suite, device, build: Subject, jobs: int
     return counts, 2 * statistics.mean(seconds)  # a PR's two jobs: its own and its base's
 
 
-def after(store, scratch: Path, suite: Suite, device, base: Subject, pr: Subject, jobs: int, first: int = 1):
+def after(
+    store,
+    scratch: Path,
+    suite: Suite,
+    device,
+    base: Subject,
+    pr: Subject,
+    jobs: int,
+    first: int = 1,
+    first_estimates: list | None = None,
+):
     """`jobs` PR jobs side by side, judged by the comment's code; returns counts, verdicts, seconds per job."""
     runner = Runner(store, scratch / "cache")
+    first_estimates = [] if first_estimates is None else first_estimates
     counts, verdict_counts, seconds = Counter(), Counter(), []
     for i in range(jobs):
         say(f"  side-by-side job {i + 1}/{jobs}")
@@ -130,7 +142,25 @@ def after(store, scratch: Path, suite: Suite, device, base: Subject, pr: Subject
         changes = [row.comparison.change for row in rows if row.comparison and row.comparison.change is not None]
         counts["change_sum"] += sum(changes)
         counts["change_n"] += len(changes)
+        for r in store.results(outcome.run_id):  # every attempt's own estimate: how close A/A comes to the threshold
+            if r.get("rounds"):
+                attempt = stats.compare_rounds(r["rounds"])
+                first_estimates.append(attempt.change or 0.0)
+                if SHOW_ITEMS:
+                    ratios = " ".join(f"{100 * (pr / base - 1):+.0f}" for base, pr in r["rounds"])
+                    say(f"    {r['workload']} {r['layout']} attempt {r.get('attempt') or 1}: {attempt.reason}; "
+                        f"rounds, % PR against base: {ratios}")  # fmt: skip
     return counts, verdict_counts, statistics.mean(seconds) if seconds else 0.0
+
+
+def spread(estimates: list[float]) -> str:
+    """The A/A estimates' size: median, 95th percentile and largest |change|, against the threshold."""
+    if not estimates:
+        return "no estimates"
+    sizes = sorted(abs(e) for e in estimates)
+    p95 = sizes[min(len(sizes) - 1, int(0.95 * len(sizes)))]
+    return (f"|change| of {len(sizes)} attempts: median {statistics.median(sizes):.2%}, 95th percentile {p95:.2%}, "
+            f"largest {sizes[-1]:.2%} (threshold {PAIRED_MIN_EFFECT:.0%})")  # fmt: skip
 
 
 def pct(a: float, b: float) -> str:
@@ -145,7 +175,10 @@ def main() -> None:
     parser.add_argument("--fractions", default="0.05,0.10,0.20", help="extra 1x7 work of the slower builds")
     parser.add_argument("--skip-before", action="store_true", help="only the side-by-side jobs")
     parser.add_argument("--schemes", default="uint8", help="schemes of the A/A items (uint8,int8 doubles the items)")
+    parser.add_argument("--show-items", action="store_true", help="a line per item and attempt: its estimate and test")
     args = parser.parse_args()
+    global SHOW_ITEMS
+    SHOW_ITEMS = args.show_items
     device = devices.load(None).get("local")
     schemes = args.schemes.split(",")
     suite = Suite("pairs", tuple(qconv(shape, s) for shape in SMOKE_CONVS[1:] for s in schemes))
@@ -165,7 +198,9 @@ def main() -> None:
                     (Counter(), 0.0) if args.skip_before else before(store, scratch, suite, device, build, args.jobs)
                 )
                 say(f"{condition}: after (side by side, confirming rerun)")
-                a, a_verdicts, a_s = after(store, scratch, suite, device, build, build, args.jobs)
+                estimates = []
+                a, a_verdicts, a_s = after(store, scratch, suite, device, build, build, args.jobs,
+                                           first_estimates=estimates)  # fmt: skip
             if not args.skip_before:
                 table.add_row(condition, "separate jobs (before)", str(b["prs"]), str(b["items"]),
                               f"{b['alarms']} ({pct(b['alarms'], b['items'])})",
@@ -173,7 +208,7 @@ def main() -> None:
             table.add_row(condition, "side by side + rerun (after)", str(a["prs"]), str(a["items"]),
                           f"{a['alarms']} ({pct(a['alarms'], a['items'])})",
                           f"{a['prs_alarmed']} ({pct(a['prs_alarmed'], a['prs'])})", f"{a_s:.0f}")  # fmt: skip
-            say(f"{condition}: verdicts after: {dict(a_verdicts)}; reruns: {a['reruns']}")
+            say(f"{condition}: verdicts after: {dict(a_verdicts)}; reruns: {a['reruns']}; {spread(estimates)}")
         table.caption = "goal: at most 1% of items and 5% of PRs, under load (after)"
         out.print(table)
 
@@ -189,11 +224,14 @@ def main() -> None:
                 found.add_column(column, justify="right")
             for n, fraction in enumerate(float(f) for f in args.fractions.split(",")):
                 sha = tvm_checkout.commit_change(checkout, f"slow-{fraction}", f"+{fraction:.0%} 1x7 work",
-                                                 tvm_checkout.recompute_rows(fraction))  # fmt: skip
+                                                 tvm_checkout.recompute_part(fraction))  # fmt: skip
                 env = envs.provision(f"source:{checkout}@{sha}", scratch / "cache")
                 slow = Subject(python=env.python, env=env.key, variables=env.variables, build=env.build)
                 say(f"detection: +{fraction:.0%}")
-                c, v, _ = after(store, scratch, one_by_seven, device, base, slow, args.detect_jobs, 1000 * (n + 1))
+                estimates = []
+                c, v, _ = after(store, scratch, one_by_seven, device, base, slow, args.detect_jobs, 1000 * (n + 1),
+                                first_estimates=estimates)  # fmt: skip
+                say(f"detection +{fraction:.0%}: {spread(estimates)}")
                 mean = c["change_sum"] / c["change_n"] if c["change_n"] else 0.0
                 found.add_row(f"{fraction:.0%}", str(c["prs"]), str(c["items"]),
                               f"{v[SLOWER]} ({pct(v[SLOWER], c['items'])})", f"{mean * 100:+.1f}%")  # fmt: skip

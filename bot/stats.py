@@ -57,12 +57,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from statistics import NormalDist
 
 import numpy as np
-from scipy import special
-from scipy import stats as scipy_stats
 
-from bot.vocabulary import MIN_EFFECT
+from bot.vocabulary import MIN_EFFECT, PAIRED_MIN_EFFECT
 
 MIN_SAMPLES = 5  # a side; see the module docstring
 NOISE_FACTOR = 3.0  # a change must exceed this many times the base branch's run-to-run noise
@@ -112,6 +111,8 @@ def compare(
     pooled); `noise` is the base series' relative run-to-run noise
     (`noise_level` of its history), None when unknown.
     """
+    from scipy import stats as scipy_stats  # here, not at the top: 1.4 s of every CLI start
+
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
     if not min_effect >= 0:
@@ -155,7 +156,7 @@ def compare(
 def compare_rounds(
     rounds: Sequence[tuple[float, float]],
     *,
-    min_effect: float = MIN_EFFECT,
+    min_effect: float = PAIRED_MIN_EFFECT,
     noise: float | None = None,
     confidence: float = 0.99,
 ) -> Comparison:
@@ -183,7 +184,10 @@ def compare_rounds(
     MIN_ROUNDS (8) rounds are needed: fewer is `inconclusive`.
 
     A change is reported when the test is significant, the interval excludes
-    0, and the estimate passes the threshold: the minimum effect, or
+    0, and the estimate passes the threshold: the minimum effect
+    (PAIRED_MIN_EFFECT in bot/vocabulary.py, 3%: below the 5% between
+    separate runs, because a round-paired estimate is tighter, and an
+    estimate that must clear 5% misses a real 5% change half the time), or
     PAIRED_NOISE_FACTOR times `noise` (the base branch's run-to-run noise for
     the series, from its history) where that is larger. Rounds cancel drift
     in time, not what differs between two processes for their whole life
@@ -194,6 +198,8 @@ def compare_rounds(
     item by a rerun with new processes (bot/engine/runner.py), which is what
     keeps such process-level luck from reaching a red status.
     """
+    from scipy import stats as scipy_stats  # here, not at the top: 1.4 s of every CLI start
+
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
     if not min_effect >= 0:
@@ -247,7 +253,7 @@ def _signed_rank_k(n: int, alpha: float) -> int:
     approximation beyond.
     """
     if n > 200:
-        z = scipy_stats.norm.ppf(1 - alpha / 2)
+        z = NormalDist().inv_cdf(1 - alpha / 2)
         return max(0, int(math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24) + 0.5)))
     counts = np.zeros(n * (n + 1) // 2 + 1, dtype=object)
     counts[0] = 1
@@ -267,7 +273,7 @@ def _moses_rank(m: int, n: int, alpha: float) -> int:
     normal approximation beyond.
     """
     if m * n > 2500:
-        z = scipy_stats.norm.ppf(1 - alpha / 2)
+        z = NormalDist().inv_cdf(1 - alpha / 2)
         return max(0, int(math.floor(m * n / 2 - z * math.sqrt(m * n * (m + n + 1) / 12) + 0.5)))
     counts = _u_counts(m, n)
     cdf = np.cumsum(counts) / math.comb(m + n, m)
@@ -424,6 +430,8 @@ def _boundary(x: np.ndarray, sigma: float, bounds: list[int], i: int) -> tuple[f
     a level of 3 points can be significant, as it could not be with a Welch
     test on its own 2 degrees of freedom.
     """
+    from scipy import special  # here, not at the top: 1.4 s of every CLI start
+
     a, b, c = bounds[i - 1], bounds[i], bounds[i + 1]
     shift = float(np.median(x[b:c]) - np.median(x[a:b]))
     t = abs(float(x[b:c].mean() - x[a:b].mean())) / (sigma * math.sqrt(1 / (b - a) + 1 / (c - b)))

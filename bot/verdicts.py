@@ -47,9 +47,9 @@ from bot.vocabulary import (
     FASTER,
     FLAKY,
     INCONCLUSIVE,
-    MIN_EFFECT,
     NO_BASELINE,
     OK,
+    PAIRED_MIN_EFFECT,
     SAME_CODE,
     SLOWER,
     SUMMARY_ORDER,
@@ -246,7 +246,7 @@ def tail(text: str, lines: int = ERROR_LINES, chars: int = ERROR_CHARS) -> str:
     return out if len(out) <= chars else "…" + out[-(chars - 1) :]
 
 
-def build(store, registry: Registry, repo: str, number: int, min_effect: float = MIN_EFFECT) -> PrReport | None:
+def build(store, registry: Registry, repo: str, number: int, min_effect: float = PAIRED_MIN_EFFECT) -> PrReport | None:
     pull = store.pull(repo, number)
     if pull is None:
         return None
@@ -299,7 +299,7 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
 
 
 def judge(store, device: str, pr_results: list[dict], base_results=(), emulated: bool = False,
-          min_effect: float = MIN_EFFECT) -> list[Row]:  # fmt: skip
+          min_effect: float = PAIRED_MIN_EFFECT) -> list[Row]:  # fmt: skip
     """The rows of one device's PR results, judged as the comment judges them (benchmarks/verdict_noise.py)."""
     return _rows(store, device, pr_results, list(base_results), emulated, min_effect)
 

@@ -43,7 +43,7 @@ def deployment(tmp_path, fake_github):
             checkout, "no-bias", "[TFLite] Fold the bias of pointwise convolutions", tvm_checkout.drop_pointwise_bias
         ),
         "slow-1x7": tvm_checkout.commit_change(
-            checkout, "slow-1x7", "[TFLite] Recompute 1x7 convolutions", tvm_checkout.recompute_rows(1.0)
+            checkout, "slow-1x7", "[TFLite] Recompute 1x7 convolutions", tvm_checkout.recompute_part(1.0)
         ),
         "docs": tvm_checkout.commit_change(checkout, "docs", "[Docs] contrib", tvm_checkout.touch_docs),
     }

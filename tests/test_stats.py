@@ -11,8 +11,19 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.stats import MIN_SAMPLES, NOISE_FACTOR, ChangePoint, change_points, compare, noise_level
+from bot.stats import (
+    MIN_ROUNDS,
+    MIN_SAMPLES,
+    NOISE_FACTOR,
+    PAIRED_NOISE_FACTOR,
+    ChangePoint,
+    change_points,
+    compare,
+    compare_rounds,
+    noise_level,
+)
 from bot.vocabulary import LATENCY_VERDICTS as VERDICTS
+from bot.vocabulary import MIN_EFFECT, PAIRED_MIN_EFFECT
 
 latency = st.floats(min_value=0.01, max_value=1e4, allow_nan=False, allow_infinity=False)
 samples = st.lists(latency, min_size=MIN_SAMPLES, max_size=30)
@@ -166,6 +177,62 @@ def test_many_samples_use_the_normal_approximation_and_still_agree_with_the_test
     result = compare(base, pr, min_effect=0.01)
     assert result.verdict == "slower" and result.p_value < 0.01 and result.ci_low > 0
     assert result.change == pytest.approx(0.03, abs=0.012)
+
+
+# --- compare_rounds: side-by-side rounds of one PR job -----------------------------------------------------------
+
+
+def rounds(change, n=10, seed=0, spread=0.005, drift=0.0):
+    """n (base, PR) rounds: both sides move together by the machine's `drift`, the PR `change` away."""
+    rng = np.random.default_rng(seed)
+    machine = np.exp(np.cumsum(rng.normal(0, drift, n))) if drift else np.ones(n)
+    base = 10 * machine * np.exp(rng.normal(0, spread, n))
+    pr = 10 * (1 + change) * machine * np.exp(rng.normal(0, spread, n))
+    return list(zip(base.tolist(), pr.tolist()))
+
+
+@pytest.mark.parametrize(
+    "change, verdict",
+    [(0.05, "slower"), (0.04, "slower"), (-0.05, "faster"), (0.02, "unchanged"), (0.0, "unchanged")],
+)
+def test_paired_changes_above_the_paired_minimum_effect_are_found(change, verdict):
+    result = compare_rounds(rounds(change))
+    assert result.verdict == verdict and result.threshold == PAIRED_MIN_EFFECT < MIN_EFFECT
+    assert result.change == pytest.approx(change, abs=0.01)
+
+
+def test_drift_that_moves_both_sides_of_a_round_cancels():
+    """A machine slowing down by ~30% over the job moves every round's two sides together: no verdict."""
+    drifting = rounds(0.0, drift=0.1, seed=3)
+    assert max(b for b, _ in drifting) / min(b for b, _ in drifting) > 1.3
+    assert compare_rounds(drifting).verdict == "unchanged"
+    assert compare_rounds(rounds(0.06, drift=0.1, seed=3)).verdict == "slower"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_swapping_the_sides_of_every_round_flips_the_verdict(seed):
+    there = rounds(0.06, seed=seed)
+    here, back = compare_rounds(there), compare_rounds([(p, b) for b, p in there])
+    assert FLIP[here.verdict] == back.verdict and here.p_value == pytest.approx(back.p_value)
+    assert math.log1p(here.change) == pytest.approx(-math.log1p(back.change))
+
+
+def test_fewer_rounds_than_the_test_needs_is_inconclusive():
+    assert compare_rounds(rounds(0.5, n=MIN_ROUNDS - 1)).verdict == "inconclusive"
+    assert compare_rounds(rounds(0.5, n=MIN_ROUNDS)).verdict == "slower"
+
+
+def test_the_base_series_noise_raises_the_paired_threshold():
+    quiet, noisy_history = compare_rounds(rounds(0.04)), compare_rounds(rounds(0.04), noise=0.06)
+    assert quiet.verdict == "slower"
+    assert noisy_history.verdict == "unchanged" and "run-to-run noise" in noisy_history.reason
+    assert noisy_history.threshold == pytest.approx(PAIRED_NOISE_FACTOR * 0.06)
+
+
+def test_rounds_that_disagree_are_not_significant():
+    mixed = [(10.0, 10.6), (10.0, 9.4)] * 5
+    result = compare_rounds(mixed)
+    assert result.verdict == "unchanged" and "not significant" in result.reason
 
 
 # --- noise_level ----------------------------------------------------------------------------------------------

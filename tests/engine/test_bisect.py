@@ -3,7 +3,7 @@
 Main of a git checkout of real TVM code (tests/tvm_checkout.py) gets seven
 Python-only commits after the release: two docstrings, a commit whose TVM does
 not import (a syntax error), its fix, the commit that makes the 1x7 conv do
-twice its work (`recompute_rows(1.0)`, really slower), and two more
+twice its work (`recompute_part(1.0)`, really slower), and two more
 docstrings. Every probe is built through the build cache (one native build,
 the release's libraries, serves every commit) and timed beside the known-good
 build by the real Runner; the broken commit is skipped as `git bisect skip`
@@ -64,7 +64,7 @@ def history(tmp_path_factory):
         ("[Docs] contrib again", tvm_checkout.touch_docs),
         ("[Refactor] Break the package import (#101)", break_import),
         ("[Hotfix] Fix the package import (#102)", fix_import),
-        ("[TFLite] Recompute 1x7 convolutions (#103)", tvm_checkout.recompute_rows(1.0)),
+        ("[TFLite] Recompute 1x7 convolutions (#103)", tvm_checkout.recompute_part(1.0)),
         ("[Docs] contrib, third time (#104)", tvm_checkout.touch_docs),
         ("[Docs] contrib, fourth time (#105)", tvm_checkout.touch_docs),
     ):
