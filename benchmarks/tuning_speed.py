@@ -60,16 +60,18 @@ def speed_table(rows: list[tuple[str, tuning.TuneOutcome]], trials: int) -> Tabl
 
 def side_by_side(results) -> Table:
     table = Table(title="default, tuned and TFLite per smoke item (median ms)", title_justify="left")
-    for column in ("workload", "layout", "default", "tuned", "TFLite", "tuned/default", "tuned/TFLite"):
-        table.add_column(column, justify="left" if column in ("workload", "layout") else "right")
-    by = {(r.workload.key, r.config.layout, r.config.pipeline): r for r in results}
-    for key, layout in sorted({(k, lay) for k, lay, _ in by}):
-        default, tuned = by.get((key, layout, "default")), by.get((key, layout, "tuned"))
+    for column in ("workload", "scheme", "layout", "default", "tuned", "TFLite", "tuned/default", "tuned/TFLite"):
+        table.add_column(column, justify="left" if column in ("workload", "scheme", "layout") else "right",
+                         no_wrap=column == "workload")  # fmt: skip
+    by = {(r.workload.name, r.workload.scheme, r.config.layout, r.config.pipeline): r for r in results}
+    for name, scheme, layout in sorted({key[:3] for key in by}):
+        default, tuned = by.get((name, scheme, layout, "default")), by.get((name, scheme, layout, "tuned"))
         d = default.median_ms if default and default.status == "ok" else None
         t = tuned.median_ms if tuned and tuned.status == "ok" else None
         tfl = (default or tuned).tflite_median_ms
         table.add_row(
-            key,
+            name,
+            scheme,
             layout,
             f"{d:.2f}" if d else (default.status if default else "–"),
             f"{t:.2f}" if t else (tuned.status if tuned else "–"),

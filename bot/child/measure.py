@@ -463,27 +463,32 @@ def tune(spec, result: Result) -> None:
     # One task at a time: MetaSchedule commits a task's records when its measurements are joined, which in
     # one run over every task is at the very end; task by task, a stopped tuning keeps every finished task
     # (the next one skips it) and progress can be told as it goes.
-    for done, key in enumerate(sorted(remaining, key=lambda k: -tasks[k]["weight"])):
-        contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
-            [tasks[key]["task"]], spec["work_dir"], strategy=strategy,
-            num_threads=int(spec.get("workers", 2)), seed=int(spec.get("seed", 0)),
-        )  # fmt: skip
-        left = trials - before[key]
-        ms.tune_tasks(
-            tasks=contexts,
-            task_weights=weights,
-            work_dir=spec["work_dir"],
-            max_trials_global=left,
-            max_trials_per_task=left,
-            num_trials_per_iter=min(64, left),
-            builder=builder,
-            runner=runner,
-            database=database,
-            measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"), CountTrials()],
-        )
-        asked[key] = trials  # also when the search space ran out before `left` candidates
-        write_asked(spec["database"], asked)
-        result.update(tasks_tuned=done + 1)
+    try:
+        for done, key in enumerate(sorted(remaining, key=lambda k: -tasks[k]["weight"])):
+            contexts, weights = ms.relax_integration.extracted_tasks_to_tune_contexts(
+                [tasks[key]["task"]], spec["work_dir"], strategy=strategy,
+                num_threads=int(spec.get("workers", 2)), seed=int(spec.get("seed", 0)),
+            )  # fmt: skip
+            left = trials - before[key]
+            ms.tune_tasks(
+                tasks=contexts,
+                task_weights=weights,
+                work_dir=spec["work_dir"],
+                max_trials_global=left,
+                max_trials_per_task=left,
+                num_trials_per_iter=min(64, left),
+                builder=builder,
+                runner=runner,
+                database=database,
+                measure_callbacks=[*ms.measure_callback.MeasureCallback.create("default"), CountTrials()],
+            )
+            asked[key] = trials  # also when the search space ran out before `left` candidates
+            write_asked(spec["database"], asked)
+            result.update(tasks_tuned=done + 1)
+    finally:
+        stop_builder = getattr(builder, "shutdown", None)  # the warm builder's processes end with the tuning
+        if stop_builder:
+            stop_builder()
     after = trials_done()
     for row in summary:
         row["after"] = after[row["hash"]]
@@ -541,6 +546,50 @@ def build_candidate(mod, target, _params):
     return tvm_build(mod, target=target)
 
 
+def warm_builder(ms, workers: int, timeout_s: float, f_export=None):
+    """A candidate builder whose worker processes live across batches (MetaSchedule's LocalBuilder starts new ones).
+
+    LocalBuilder makes a new pool of `workers` processes for every batch, for a memory leak of its
+    workers "after a couple times of usage"; each new worker imports TVM again, about 4 s here, and a
+    tuning of the smoke suite has a batch or two per task for 27 tasks. Here the pool stays, and each
+    worker is replaced after BUILDS_PER_WORKER builds instead (PopenPoolExecutor's maximum_process_uses), which
+    bounds that leak the same way. Results are LocalBuilder's: an artifact path, or the error as text.
+    """
+    from tvm.ir.utils import derived_object
+    from tvm.s_tir.meta_schedule.builder import local_builder
+    from tvm.support.popen_pool import PopenPoolExecutor, StatusKind
+
+    @derived_object
+    class WarmBuilder(ms.builder.PyBuilder):
+        def __init__(self):
+            super().__init__()
+            self.pool = PopenPoolExecutor(
+                max_workers=workers, timeout=timeout_s, maximum_process_uses=BUILDS_PER_WORKER
+            )
+
+        def build(self, build_inputs):
+            jobs = [(build_candidate, f_export, b.mod, b.target, local_builder._serialize_params(b.params))
+                    for b in build_inputs]  # fmt: skip
+            results = []
+            for done in self.pool.map_with_error_catching(lambda job: local_builder._worker_func(*job), jobs):
+                if done.status == StatusKind.COMPLETE:
+                    results.append(ms.builder.BuilderResult(done.value, None))
+                elif done.status == StatusKind.TIMEOUT:
+                    results.append(ms.builder.BuilderResult(None, f"build timed out after {timeout_s:g} s"))
+                else:
+                    results.append(ms.builder.BuilderResult(None, f"build failed\n{done.value}"))
+            return results
+
+        def shutdown(self):
+            self.pool.shutdown()
+
+    return WarmBuilder()
+
+
+#: Candidate builds per builder process before it is replaced (see warm_builder).
+BUILDS_PER_WORKER = 64
+
+
 def _tuning_builder_runner(ms, spec):
     """Candidates built by `workers` processes; measured here (local) or on the board (RPC tracker)."""
     device = spec["device"]
@@ -551,8 +600,7 @@ def _tuning_builder_runner(ms, spec):
     if spec.get("stock") and device["kind"] != "rpc":
         return ms.builder.LocalBuilder(), ms.runner.LocalRunner()
     if device["kind"] != "rpc":
-        builder = ms.builder.LocalBuilder(max_workers=workers, timeout_sec=timeout_s, f_build=build_candidate)
-        return builder, ms.runner.LocalRunner(evaluator_config=evaluator)
+        return warm_builder(ms, workers, timeout_s), ms.runner.LocalRunner(evaluator_config=evaluator)
     from tvm.support import cc
 
     def export(mod, path=None):  # noqa: ARG001 - MetaSchedule's f_export signature
@@ -563,9 +611,7 @@ def _tuning_builder_runner(ms, spec):
         mod.export_library(path, fcompile=cc.cross_compiler(device["cross_compiler"]))
         return path
 
-    builder = ms.builder.LocalBuilder(
-        max_workers=workers, timeout_sec=timeout_s, f_build=build_candidate, f_export=export
-    )
+    builder = warm_builder(ms, workers, timeout_s, f_export=export)
     runner = ms.runner.RPCRunner(
         ms.runner.RPCConfig(
             tracker_host=device["host"],
