@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli.options import db_option, repo_option, settings
+from bot.cli.options import db_option, repo_option, service_logging, settings
 
 
 @click.command()
@@ -23,6 +23,7 @@ def watch(repo, branch, interval, once, db_path):
     """Poll open PRs, their comments and the base branch; queue jobs and publish results."""
     from bot.github import service
 
+    service_logging()
     service.watch(settings(), repo, branch, interval, once, db_path)
 
 
@@ -58,6 +59,7 @@ def serve(host, port, interval, repos, branch, reconcile_every, db_path):
     """Receive GitHub webhooks (signed with $PERFBOT_WEBHOOK_SECRET); queue jobs and publish results."""
     from bot.github import service
 
+    service_logging()
     service.serve(
         settings(), host, port, interval, db_path, repos=repos, branch=branch, reconcile_every_s=reconcile_every * 60
     )

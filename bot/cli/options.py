@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
@@ -12,6 +13,13 @@ from bot.settings import Settings
 def settings() -> Settings:
     """Settings from the environment, read when a command starts (a missing one names its variable)."""
     return Settings.from_env()
+
+
+def service_logging() -> None:
+    """worker, watch and serve say what they do without -v: a service's output is a log file or a journal."""
+    logger = logging.getLogger("perfbot")
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
 
 
 def db_option(command):

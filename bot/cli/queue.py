@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from bot import console
-from bot.cli.options import db_option, device_option, env_option, settings
+from bot.cli.options import db_option, device_option, env_option, service_logging, settings
 from bot.store import Store
 
 
@@ -37,6 +37,7 @@ def worker(device_name, env_spec, source_checkout, once, lease_s, db_path):
     """Claim queued jobs for a device and run them."""
     from bot.engine import job_worker
 
+    service_logging()
     job_worker.work(settings(), device_name, env_spec, source_checkout, once, lease_s, db_path)
 
 

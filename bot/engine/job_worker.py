@@ -70,6 +70,30 @@ class Lease(threading.Thread):
         self.join(timeout=5)
 
 
+class LoggedProgress:
+    """runner.RunProgress as log lines, one per item as it is recorded: a worker's output is a log, not a terminal."""
+
+    def __init__(self, job_id: int):
+        self.job_id, self.total, self.count = job_id, 0, 0
+
+    def start(self, total: int, title: str) -> None:
+        self.total, self.count = total, 0
+        log.info("job %s: %s, %d steps", self.job_id, title, total)
+
+    def step(self, description: str) -> None:
+        pass
+
+    def done(self, result) -> None:
+        self.count += 1
+        if result is None:  # a TFLite reference: counted, not worth a line
+            return
+        median = f" {result.median_ms:,.2f} ms" if result.median_ms else ""
+        error = f": {result.error.splitlines()[0]}" if result.error and result.status != "ok" else ""
+        rerun = " (rerun)" if result.attempt > 1 else ""
+        log.info("job %s: %d/%d %s %s%s %s%s%s", self.job_id, self.count, self.total, result.workload.key,
+                 result.config.name, rerun, "same code" if result.same_code else result.status, median, error)  # fmt: skip
+
+
 @dataclass
 class JobWorker:
     """Claims and runs the jobs of one device.
@@ -145,7 +169,7 @@ class JobWorker:
         runner = Runner(
             self.store,
             self.cache_dir,
-            self.progress,
+            self.progress or LoggedProgress(job["id"]),
             should_stop=lambda: lease.lost.is_set() or self._stopping(),
             still_ours=lambda run_id: self.store.finish(job["id"], self.worker, "done", run_id=run_id),
         )

@@ -10,6 +10,8 @@ builds of different commits).
 from __future__ import annotations
 
 import dataclasses
+import logging
+import re
 import threading
 import time
 
@@ -62,7 +64,10 @@ def open_pr(world) -> tuple[int, str, str]:
     return number, pull.head_sha, pull.base_sha
 
 
-def test_the_worker_measures_baseline_then_pr_and_the_comment_shows_the_results(local_world, tiny_model, tmp_path):
+def test_the_worker_measures_baseline_then_pr_and_the_comment_shows_the_results(
+    local_world, tiny_model, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO, logger="perfbot.worker")
     world = local_world
     number, head, base = open_pr(world)
     device = world.registry.get("local")
@@ -83,6 +88,10 @@ def test_the_worker_measures_baseline_then_pr_and_the_comment_shows_the_results(
     # The same TVM on both sides compiles to the same code: decided by the hashes, nothing timed.
     assert all(r["same_code"] and r["code_hash"] == r["base_code_hash"] and not r["samples_ms"] for r in results)
     assert [r["code_hash"] for r in results] == [r["code_hash"] for r in baseline]  # deterministic across processes
+    # What the worker's log says: a line per item as it is recorded, with its place in the job.
+    lines = [r.getMessage() for r in caplog.records if r.name == "perfbot.worker"]
+    assert any(re.fullmatch(r"job \d+: [23]/3 \S+ NHWC/default ok [\d.,]+ ms", line) for line in lines), lines
+    assert any(re.fullmatch(r"job \d+: [23]/3 \S+ NCHW/default same code", line) for line in lines), lines
 
     world.handle()
     body = world.report(number)
