@@ -1,6 +1,6 @@
 """From a PR's push to its comment, through perfbot as a deployment runs it (issue 10's speed figures).
 
-    .venv/bin/python benchmarks/pr_to_comment.py
+    .venv/bin/python benchmarks/pr_to_comment.py [--logs DIR]
 
 A git repository of real TVM code (tests/tvm_checkout.py: the installed release's Python sources as
 TVM's tree, its wheel registered as the native build: that stands in for the C++ compile only) is
@@ -19,6 +19,7 @@ poll interval (`perfbot watch --interval`, 60 s by default) or nothing with webh
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -50,13 +51,18 @@ def disk(path: Path) -> int:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--logs", type=Path, help="keep every perfbot process's output here, one file per process")
+    args = parser.parse_args()
+    if args.logs:
+        args.logs.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="perfbot-pr-bench-") as scratch, FakeGitHub() as github:
         scratch = Path(scratch)
         checkout = scratch / "tvm"
         main_sha = tvm_checkout.make_checkout(checkout)
         changes = {
             "slower": tvm_checkout.commit_change(
-                checkout, "slow", "[TFLite] Recompute 1x7", tvm_checkout.recompute_rows(1.0)
+                checkout, "slow", "[TFLite] Recompute 1x7", tvm_checkout.recompute_part(1.0)
             ),
             "docs": tvm_checkout.commit_change(checkout, "docs", "[Docs] contrib", tvm_checkout.touch_docs),
         }
@@ -77,10 +83,10 @@ def main() -> None:
             "PERFBOT_CACHE": str(scratch / "cache"),
         }
 
-        def perfbot(*args: str) -> float:
+        def perfbot(*argv: str) -> float:
             started = time.perf_counter()
             # Its own process group, ended with this script however it ends (Ctrl-C included).
-            proc = subprocess.Popen([sys.executable, "-m", "bot", *args], env=env, stdout=subprocess.PIPE,
+            proc = subprocess.Popen([sys.executable, "-m", "bot", *argv], env=env, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
             try:
                 _, stderr = proc.communicate()
@@ -88,10 +94,14 @@ def main() -> None:
                 if proc.poll() is None:
                     os.killpg(proc.pid, signal.SIGTERM)
                     proc.wait()
+            seconds = time.perf_counter() - started
+            if logs is not None:
+                logs.append(f"$ perfbot {' '.join(argv)}  ({seconds:.1f} s)\n{stderr}")
             if proc.returncode != 0:
-                raise SystemExit(f"perfbot {' '.join(args)} failed:\n{stderr[-2000:]}")
-            return time.perf_counter() - started
+                raise SystemExit(f"perfbot {' '.join(argv)} failed:\n{stderr[-2000:]}")
+            return seconds
 
+        logs: list[str] | None = [] if args.logs else None
         say("registering the release wheel as the native build of main")
         native_s = perfbot("build", f"{checkout}@main", "--native-from", f"python:{sys.executable}")
         say("the base branch's own run of main (what a deployment has before the first PR)")
@@ -129,6 +139,10 @@ def main() -> None:
         )
         Console().print(table)
         store.close()
+        if args.logs:
+            for n, text in enumerate(logs):
+                (args.logs / f"{n:02d}.log").write_text(text)
+            say(f"each perfbot process's output: {args.logs}/NN.log")
 
 
 if __name__ == "__main__":
