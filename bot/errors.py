@@ -63,3 +63,9 @@ class ItemsNotOk(PerfbotError):
     "`perfbot run` recorded items that were not ok (see its --fail-on)"
 
     exit_code = 3
+
+
+class TuningNotOk(PerfbotError):
+    "`perfbot tune` ended without finishing its tuning (the tasks it finished are kept)"
+
+    exit_code = 3

@@ -16,7 +16,7 @@ from bot.cli.options import db_option, device_option, env_option, model_option, 
 from bot.engine import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
-from bot.errors import ItemsNotOk, UnknownName
+from bot.errors import ItemsNotOk, TuningNotOk, UnknownName
 from bot.settings import Settings
 from bot.store import Store
 from bot.vocabulary import OK, WRONG_RESULT
@@ -116,7 +116,11 @@ def run(
 @db_option
 @env_option
 def tune(suite_name, device_name, model_path, trials, db_path, env_spec):
-    """Tune a suite with MetaSchedule; later `perfbot run --tuning` reuses the database."""
+    """Tune a suite with MetaSchedule; later `perfbot run --tuning` reuses the database.
+
+    Exits 3 when the tuning did not finish (a compile error, a crash of the TVM under test, a timeout):
+    the tasks it finished are kept, and the next `perfbot tune` resumes after them.
+    """
     tune_suite(settings(), suite_name, device_name, model_path, trials, db_path, env_spec)
 
 
@@ -240,10 +244,10 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
         used = ", ".join(items[:2]) + (f" and {len(items) - 2} more" if len(items) > 2 else "")
         table.add_row(task["task"], used, str(task["before"]), str(task.get("after", "–")))
     console.console.print(table)
-    if outcome.status != "ok":
-        first = (outcome.error or "").splitlines()[:1]
-        console.errors.print(f"[red]{outcome.status}[/]: {escape(first[0]) if first else ''}")
     console.console.print(
         f"database: {outcome.database or tuning.database_dir(settings.cache_dir, device)}; "
         f"`perfbot run --tuning` applies it"
     )
+    if outcome.status != "ok":
+        first = (outcome.error or "").splitlines()[:1]
+        raise TuningNotOk(f"tuning {outcome.status}: {first[0] if first else 'no error message'}")

@@ -319,6 +319,18 @@ def test_run_exits_3_when_items_failed_unless_fail_on_says_otherwise(tiny_model,
     assert run_cli(tmp_path, devices, "--model", str(tiny_model), "--fail-on", "wrong-result").exit_code == 0
 
 
+@pytest.mark.slow
+def test_tune_exits_3_with_the_tunings_error_when_it_did_not_finish(tiny_model, tmp_path):
+    """A target TVM accepts but cannot tune for (no core count for a SPARC CPU): a recorded failure, exit 3."""
+    devices = devices_yml(tmp_path, "{kind: llvm, mtriple: sparc-unknown-linux-gnu}")
+    env = {**environment(tmp_path), "PERFBOT_DEVICES": str(devices)}
+    result = CliRunner().invoke(main, ["tune", "--device", "box", "--model", str(tiny_model), "--trials", "1"], env=env)
+    assert result.exit_code == 3, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: tuning compile_error: ") and "num-cores" in last, last
+    assert [r["status"] for r in Store.open(tmp_path / "perf.db").db["tunings"].rows] == ["compile_error"]
+
+
 def test_the_exit_statuses_are_in_the_help():
     text = CliRunner().invoke(main, ["run", "--help"]).output
     assert "Exit status:" in text and "--fail-on" in text
