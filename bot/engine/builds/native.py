@@ -27,8 +27,10 @@ commit's) and refuses a mismatch unless forced.
 
 A build that fails leaves `<key>.broken` (why, then the end of the log):
 later jobs report it at once as `build_error` instead of building again,
-until asked to (`rebuild=True`, `perfbot build --rebuild`). A full disk is
-reported the same way but not remembered: it says nothing about the commit.
+until asked to (`rebuild=True`, `perfbot build --rebuild`). A full disk (an
+ENOSPC, the compiler saying so, or under LOW_DISK_BYTES left in the cache
+after the failure) is reported the same way but not remembered: it says
+nothing about the commit.
 """
 
 from __future__ import annotations
@@ -281,7 +283,7 @@ def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int 
         except (EnvironmentBroken, OSError) as e:
             shutil.rmtree(staging, ignore_errors=True)
             log.flush()
-            reason = _reason(e, log_path.read_text(errors="replace"))
+            reason = _reason(e, log_path.read_text(errors="replace"), cache_dir)
             log.write(f"perfbot: {reason}\n")
             log.flush()
             tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-LOG_TAIL:])
@@ -292,10 +294,21 @@ def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int 
     return find(cache_dir, key)
 
 
-def _reason(e: Exception, log: str) -> str:
+#: Free space under this in the cache after a failed build means the disk filled, whatever the log says: ccache,
+#: for one, fails a compile on a full disk without a word (found with the full-disk test once ccache was installed).
+LOW_DISK_BYTES = 256 * 1024 * 1024
+
+
+def _reason(e: Exception, log: str, cache_dir: Path) -> str:
     """One line for the PR comment: a full disk, else the compiler's first error, else what failed."""
     if (isinstance(e, OSError) and e.errno == errno.ENOSPC) or "No space left on device" in log:
         return f"no space left on device ({getattr(e, 'filename', None) or 'the cache'})"
+    try:
+        free = shutil.disk_usage(cache_dir).free
+    except OSError:
+        free = None
+    if free is not None and free < LOW_DISK_BYTES:
+        return f"no space left on device ({free / 2**20:.1f} MB free in {cache_dir} after the build failed)"
     step = str(e).splitlines()[0] if str(e) else type(e).__name__
     first_error = next(
         (line.strip() for line in log.splitlines() if " error: " in line or line.startswith("error:")), None
