@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -54,8 +53,12 @@ def import_(archive):
     """Unpack an export into this host's cache, replacing the databases it holds."""
     from bot.engine import tuning_databases
 
-    folders = tuning_databases.import_databases(settings().cache_dir, archive)
-    console.console.print(json.dumps({"imported": folders}))
+    cache_dir = settings().cache_dir
+    folders = tuning_databases.import_databases(cache_dir, archive)
+    console.console.print(f"{archive}: imported {len(folders)} database{'s' if len(folders) != 1 else ''} into "
+                          f"{cache_dir / 'tuning'}", markup=False, soft_wrap=True)  # fmt: skip
+    for folder in folders:  # one per line, as `tuning show` names them
+        console.console.print(f"  {folder}", markup=False, soft_wrap=True)
 
 
 COMMANDS = (tuning,)
