@@ -185,7 +185,7 @@ def compare_rounds(
 
     A change is reported when the test is significant, the interval excludes
     0, and the estimate passes the threshold: the minimum effect
-    (PAIRED_MIN_EFFECT in bot/vocabulary.py, 3%: below the 5% between
+    (PAIRED_MIN_EFFECT in bot/vocabulary.py, 2%: below the 5% between
     separate runs, because a round-paired estimate is tighter, and an
     estimate that must clear 5% misses a real 5% change half the time), or
     PAIRED_NOISE_FACTOR times `noise` (the base branch's run-to-run noise for

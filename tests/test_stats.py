@@ -193,7 +193,7 @@ def rounds(change, n=10, seed=0, spread=0.005, drift=0.0):
 
 @pytest.mark.parametrize(
     "change, verdict",
-    [(0.05, "slower"), (0.04, "slower"), (-0.05, "faster"), (0.02, "unchanged"), (0.0, "unchanged")],
+    [(0.05, "slower"), (0.03, "slower"), (-0.05, "faster"), (0.01, "unchanged"), (0.0, "unchanged")],
 )
 def test_paired_changes_above_the_paired_minimum_effect_are_found(change, verdict):
     result = compare_rounds(rounds(change))
