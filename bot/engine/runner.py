@@ -41,7 +41,7 @@ from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
 from bot.errors import BadModel, BadSetting, Cancelled
-from bot.vocabulary import FASTER, LAYOUTS, PAIRED_MIN_EFFECT, PIPELINES, SLOWER, WRONG_RESULT
+from bot.vocabulary import FASTER, LAYOUTS, PIPELINES, SLOWER, WRONG_RESULT
 
 
 @dataclass(frozen=True)
@@ -398,10 +398,7 @@ class Runner:
         if device.emulated or not result.rounds:
             return False
         noise = stats.noise_level(self.store.series_medians(device.name, *result_key(result)))
-        return stats.compare_rounds(result.rounds, min_effect=PAIRED_MIN_EFFECT, noise=noise).verdict in (
-            SLOWER,
-            FASTER,
-        )
+        return stats.compare_rounds(result.rounds, noise=noise).verdict in (SLOWER, FASTER)  # PAIRED_MIN_EFFECT
 
     def _references(self, suite: Suite, device: Device, scratch: Path) -> dict[str, Reference]:
         """TFLite outputs (and latency, where the device has a baseline) for every workload, in one child."""
