@@ -1,6 +1,6 @@
 """False alarms and detection of the PR verdicts, with the real TVM (issue 11's figures).
 
-    .venv/bin/python benchmarks/verdict_noise.py [--jobs 20] [--load both] [--detect-jobs 5]
+    .venv/bin/python benchmarks/verdict_noise.py [--jobs 20] [--load both] [--detect-jobs 5] [--processes 1,3]
 
 Items: the smoke suite's 1x7 and 1x1 convolutions, uint8 (`--schemes`), both layouts (4 items), on the
 `local` device, with the TVM perfbot is installed with, in a throwaway cache and database.
@@ -16,11 +16,15 @@ Items: the smoke suite's 1x7 and 1x1 convolutions, uint8 (`--schemes`), both lay
   convolves a corner of 5, 10 or 20% of its input once more, for nothing), each in its own
   commit of a real TVM tree, against the release: the share of the 1x7 items called `slower`.
 - Cost: device seconds per job, separate against side by side (with the reruns it took).
+
+`--processes 1,3` measures the side-by-side jobs with their rounds in one pair of child processes
+and in three (the suite's default), alternating job by job, so that both see the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import statistics
 import sys
@@ -44,7 +48,7 @@ from bot.store import Store  # noqa: E402
 from bot.vocabulary import FASTER, MIN_EFFECT, PAIRED_MIN_EFFECT, SLOWER  # noqa: E402
 from tests import tvm_checkout  # noqa: E402
 
-out = Console()
+out = Console(width=120)  # the tables stay whole in a log file too
 err = Console(stderr=True)
 ALARMS = (SLOWER, FASTER)
 SHOW_ITEMS = False  # --show-items
@@ -153,6 +157,19 @@ def after(
     return counts, verdict_counts, statistics.mean(seconds) if seconds else 0.0
 
 
+def interleaved(store, scratch, suite: Suite, device, base, pr, jobs: int, first: int, processes: list[int]) -> dict:
+    """`jobs` side-by-side PR jobs for each number of process pairs, taken in turns, job by job."""
+    totals = {p: (Counter(), Counter(), [], []) for p in processes}
+    for i in range(jobs):
+        for p in processes:
+            counts, verdict_counts, seconds, estimates = totals[p]
+            e: list[float] = []
+            c, v, s = after(store, scratch, dataclasses.replace(suite, processes=p), device, base, pr, 1,
+                            first + i * len(processes) + processes.index(p), first_estimates=e)  # fmt: skip
+            counts.update(c), verdict_counts.update(v), seconds.append(s), estimates.extend(e)
+    return {p: (c, v, statistics.mean(s) if s else 0.0, e) for p, (c, v, s, e) in totals.items()}
+
+
 def spread(estimates: list[float]) -> str:
     """The A/A estimates' size: median, 95th percentile and largest |change|, against the threshold."""
     if not estimates:
@@ -176,17 +193,21 @@ def main() -> None:
     parser.add_argument("--skip-before", action="store_true", help="only the side-by-side jobs")
     parser.add_argument("--schemes", default="uint8", help="schemes of the A/A items (uint8,int8 doubles the items)")
     parser.add_argument("--show-items", action="store_true", help="a line per item and attempt: its estimate and test")
+    parser.add_argument("--processes", default=str(Suite("", ()).processes),
+                        help="pairs of children a side-by-side item's rounds are spread over; a list compares them")  # fmt: skip
     args = parser.parse_args()
     global SHOW_ITEMS
     SHOW_ITEMS = args.show_items
     device = devices.load(None).get("local")
     schemes = args.schemes.split(",")
     suite = Suite("pairs", tuple(qconv(shape, s) for shape in SMOKE_CONVS[1:] for s in schemes))
+    processes = [int(n) for n in args.processes.split(",")]
     build = Subject(python=Path(sys.executable), env=f"python:{sys.executable}")
     conditions = ["quiet", "loaded"] if args.load == "both" else [args.load]
     table = Table(title=f"A/A PRs: the same TVM on both sides, {len(suite.workloads) * 2} items each",
                   title_justify="left")  # fmt: skip
-    for column in ("machine", "judged as", "PRs", "items", "slower/faster", "PRs with any", "device s per PR"):
+    columns = ("machine", "judged as", "process pairs", "PRs", "items", "slower/faster", "PRs with any", "device s/PR")
+    for column in columns:
         table.add_column(column, justify="left" if column in ("machine", "judged as") else "right")
     with tempfile.TemporaryDirectory(prefix="perfbot-verdict-bench-") as scratch:
         scratch = Path(scratch)
@@ -198,17 +219,17 @@ def main() -> None:
                     (Counter(), 0.0) if args.skip_before else before(store, scratch, suite, device, build, args.jobs)
                 )
                 say(f"{condition}: after (side by side, confirming rerun)")
-                estimates = []
-                a, a_verdicts, a_s = after(store, scratch, suite, device, build, build, args.jobs,
-                                           first_estimates=estimates)  # fmt: skip
+                results = interleaved(store, scratch, suite, device, build, build, args.jobs, 1, processes)
             if not args.skip_before:
-                table.add_row(condition, "separate jobs (before)", str(b["prs"]), str(b["items"]),
+                table.add_row(condition, "separate jobs (before)", "–", str(b["prs"]), str(b["items"]),
                               f"{b['alarms']} ({pct(b['alarms'], b['items'])})",
                               f"{b['prs_alarmed']} ({pct(b['prs_alarmed'], b['prs'])})", f"{b_s:.0f}")  # fmt: skip
-            table.add_row(condition, "side by side + rerun (after)", str(a["prs"]), str(a["items"]),
-                          f"{a['alarms']} ({pct(a['alarms'], a['items'])})",
-                          f"{a['prs_alarmed']} ({pct(a['prs_alarmed'], a['prs'])})", f"{a_s:.0f}")  # fmt: skip
-            say(f"{condition}: verdicts after: {dict(a_verdicts)}; reruns: {a['reruns']}; {spread(estimates)}")
+            for p, (a, a_verdicts, a_s, estimates) in results.items():
+                table.add_row(condition, "side by side + rerun (after)", str(p), str(a["prs"]), str(a["items"]),
+                              f"{a['alarms']} ({pct(a['alarms'], a['items'])})",
+                              f"{a['prs_alarmed']} ({pct(a['prs_alarmed'], a['prs'])})", f"{a_s:.0f}")  # fmt: skip
+                say(f"{condition}, {p} pairs: verdicts after: {dict(a_verdicts)}; reruns: {a['reruns']}; "
+                    f"{spread(estimates)}")  # fmt: skip
         table.caption = "goal: at most 1% of items and 5% of PRs, under load (after)"
         out.print(table)
 
@@ -220,7 +241,14 @@ def main() -> None:
             base = Subject(python=base_env.python, env=base_env.key, variables=base_env.variables, build=base_env.build)
             one_by_seven = Suite("1x7", tuple(qconv(SMOKE_CONVS[1], s) for s in schemes))
             found = Table(title="detection: real slower 1x7 builds, side by side + rerun", title_justify="left")
-            for column in ("extra 1x7 work", "PRs", "items", "called slower", "measured change (mean)"):
+            for column in (
+                "extra 1x7 work",
+                "process pairs",
+                "PRs",
+                "items",
+                "called slower",
+                "measured change (mean)",
+            ):
                 found.add_column(column, justify="right")
             for n, fraction in enumerate(float(f) for f in args.fractions.split(",")):
                 sha = tvm_checkout.commit_change(checkout, f"slow-{fraction}", f"+{fraction:.0%} 1x7 work",
@@ -228,13 +256,15 @@ def main() -> None:
                 env = envs.provision(f"source:{checkout}@{sha}", scratch / "cache")
                 slow = Subject(python=env.python, env=env.key, variables=env.variables, build=env.build)
                 say(f"detection: +{fraction:.0%}")
-                estimates = []
-                c, v, _ = after(store, scratch, one_by_seven, device, base, slow, args.detect_jobs, 1000 * (n + 1),
-                                first_estimates=estimates)  # fmt: skip
-                say(f"detection +{fraction:.0%}: {spread(estimates)}")
-                mean = c["change_sum"] / c["change_n"] if c["change_n"] else 0.0
-                found.add_row(f"{fraction:.0%}", str(c["prs"]), str(c["items"]),
-                              f"{v[SLOWER]} ({pct(v[SLOWER], c['items'])})", f"{mean * 100:+.1f}%")  # fmt: skip
+                first = 1000 * (n + 1)
+                results = interleaved(
+                    store, scratch, one_by_seven, device, base, slow, args.detect_jobs, first, processes
+                )
+                for p, (c, v, _, estimates) in results.items():
+                    say(f"detection +{fraction:.0%}, {p} pairs: {spread(estimates)}")
+                    mean = c["change_sum"] / c["change_n"] if c["change_n"] else 0.0
+                    found.add_row(f"{fraction:.0%}", str(p), str(c["prs"]), str(c["items"]),
+                                  f"{v[SLOWER]} ({pct(v[SLOWER], c['items'])})", f"{mean * 100:+.1f}%")  # fmt: skip
             found.caption = "goal: at least 80% caught at 5%, 95% at 10%"
             out.print(found)
         store.close()

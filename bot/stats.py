@@ -191,12 +191,14 @@ def compare_rounds(
     PAIRED_NOISE_FACTOR times `noise` (the base branch's run-to-run noise for
     the series, from its history) where that is larger. Rounds cancel drift
     in time, not what differs between two processes for their whole life
-    (where the code and data landed in memory, which core they ran on): that
-    part of the run-to-run noise is still in a paired comparison, which is
-    why the history's noise still raises the bar, by a smaller factor than
-    for unpaired samples. The job worker then confirms every slower or faster
-    item by a rerun with new processes (bot/engine/runner.py), which is what
-    keeps such process-level luck from reaching a red status.
+    (where the code and data landed in memory, which core they ran on). The
+    rounds of an item are therefore spread over a few pairs of processes
+    (bot/engine/timing.py), which averages that luck over several draws a
+    side; what is left of it is why the history's noise still raises the
+    bar, by a smaller factor than for unpaired samples. The job worker then
+    confirms every slower or faster item by a rerun with new processes
+    (bot/engine/runner.py), which is what keeps process-level luck from
+    reaching a red status.
     """
     from scipy import stats as scipy_stats  # here, not at the top: 1.4 s of every CLI start
 

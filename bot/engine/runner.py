@@ -219,6 +219,7 @@ def plan_of(suite: Suite, device: Device) -> Plan:
         warmup=suite.warmup,
         rounds=suite.rounds,
         round_repeat=suite.round_repeat,
+        processes=suite.processes,
         block_timeout_s=device.timeout_s,
     )
 

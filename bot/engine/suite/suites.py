@@ -34,6 +34,7 @@ class Suite:
     warmup: int = 1  # untimed runs first
     rounds: int = 10  # a PR beside its base: rounds of one block a side (bot/engine/timing.py)
     round_repeat: int = 3  # samples per block
+    processes: int = 3  # pairs of children the rounds are spread over
 
 
 def _both_schemes(shapes) -> tuple[Workload, ...]:

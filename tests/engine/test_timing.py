@@ -1,0 +1,100 @@
+"""A PR's build beside its base's: rounds spread over fresh pairs of real TVM children."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+from bot.child import MEASURE_SCRIPT
+from bot.engine import isolation
+from bot.engine.isolation import ChildOutcome
+from bot.engine.timing import Plan, _combined, _split, time_pair
+
+
+@pytest.fixture
+def spec(tmp_path, tiny_model):
+    """The tiny conv model as the runner hands it to a child, with a random input and no reference."""
+    inputs = tmp_path / "input.npy"
+    np.save(inputs, np.random.default_rng(3).integers(-128, 128, (1, 16, 16, 8), dtype=np.int8))
+    return {
+        "op": "measure",
+        "model": str(tiny_model),
+        "inputs": [str(inputs)],
+        "layout": "NHWC",
+        "pipeline": "default",
+        "target": "host",
+        "threads": 1,
+        "device": {"kind": "local"},
+    }
+
+
+@pytest.fixture
+def servers(tmp_path, bot_python):
+    """The base's and the PR's fork servers: the same TVM on both sides, as in an A/A job."""
+    pair = [isolation.ForkServer(bot_python, MEASURE_SCRIPT, tmp_path / name) for name in ("base-server", "server")]
+    yield pair
+    for server in pair:
+        server.kill()
+
+
+PLAN = Plan(rounds=8, round_repeat=2, processes=3, block_timeout_s=60)
+
+
+def children(workdir, side: str) -> list[dict]:
+    return [json.loads((folder / "result.json").read_text()) for folder in sorted(workdir.glob(f"{side}*"))]
+
+
+def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_path, servers, spec):
+    pair = time_pair(*servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False)
+    assert len(pair.rounds) == 8 and all(b > 0 and p > 0 for b, p in pair.rounds)
+    assert pair.base.status == pair.pr.status == "ok" and pair.same_code
+    assert len(pair.base.samples_ms) == len(pair.pr.samples_ms) == 16  # 8 rounds of 2 samples a side
+    for side in ("base", "pr"):
+        ran = children(tmp_path / "item", side)
+        assert len(ran) == 3, f"{side}: {len(ran)} children, want one per pair"
+        assert all(r["status"] == "ok" and r["phase"] == "done" and r["compile_s"] > 0 for r in ran)
+        assert len({r["code_hash"] for r in ran}) == 1  # each compiled the same code afresh
+    measured = sum(r["measure_s"] for r in children(tmp_path / "item", "pr"))
+    assert pair.pr.data["measure_s"] == pytest.approx(measured)
+
+
+def test_one_pair_of_children_when_asked_for_one(tmp_path, servers, spec):
+    pair = time_pair(
+        *servers, spec, tmp_path / "item", dataclasses.replace(PLAN, processes=1), 120, skip_same_code=False
+    )
+    assert len(pair.rounds) == 8
+    assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [1, 1]
+
+
+def test_the_same_code_on_both_sides_is_not_timed_and_needs_no_second_pair(tmp_path, servers, spec):
+    pair = time_pair(*servers, spec, tmp_path / "item", PLAN, 120)
+    assert pair.same_code and pair.rounds == [] and pair.pr.samples_ms == []
+    assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [1, 1]
+
+
+@pytest.mark.parametrize(
+    "rounds, processes, shares", [(10, 3, [4, 3, 3]), (8, 3, [3, 3, 2]), (10, 1, [10]), (2, 3, [1, 1]), (0, 3, [])]
+)
+def test_rounds_are_shared_out_as_evenly_as_they_go(rounds, processes, shares):
+    assert _split(rounds, processes) == shares
+
+
+def outcome(status, measure_s=1.0, **data):
+    return ChildOutcome(status, {"measure_s": measure_s, **data}, error=f"{status} here", wall_s=2.0)
+
+
+def test_a_later_child_that_failed_is_the_sides_outcome():
+    first = outcome("ok", code_hash="abc")
+    assert _combined([first, outcome("ok"), outcome("crash")]).status == "crash"
+    assert _combined([outcome("ok"), outcome("wrong_result")]).status == "wrong_result"
+
+
+def test_a_first_wrong_result_is_not_hidden_by_later_correct_children():
+    assert _combined([outcome("wrong_result"), outcome("ok"), outcome("ok")]).status == "wrong_result"
+
+
+def test_children_that_all_went_well_report_the_first_and_their_time_together():
+    combined = _combined([outcome("ok", 1.0, code_hash="abc"), outcome("ok", 2.0), outcome("ok", 0.5)])
+    assert combined.status == "ok" and combined.data["code_hash"] == "abc"
+    assert combined.data["measure_s"] == 3.5 and combined.wall_s == 6.0
