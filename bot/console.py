@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -57,10 +58,10 @@ class BarProgress:
     def done(self, result) -> None:
         self._bar.advance(self._task)
         if result is not None and result.status != "ok":
-            first = (result.error or "").splitlines()[:1]
             self._bar.console.print(
                 f"[{STATUS_STYLE.get(result.status, 'red')}]{result.status}[/] "
-                f"{result.workload.key} {result.config.name}: {first[0] if first else ''}"
+                f"{escape(result.workload.key)} {escape(result.config.name)}: {escape(result.error_line)}",
+                soft_wrap=True,  # one line, also in a log file: grep finds it whole
             )
 
 

@@ -16,7 +16,6 @@ from bot.store import Store
 @env_option
 @click.option(
     "--checkout",
-    "--source",
     "source_checkout",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,

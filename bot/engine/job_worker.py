@@ -88,7 +88,7 @@ class LoggedProgress:
         if result is None:  # a TFLite reference: counted, not worth a line
             return
         median = f" {result.median_ms:,.2f} ms" if result.median_ms else ""
-        error = f": {result.error.splitlines()[0]}" if result.error and result.status != "ok" else ""
+        error = f": {result.error_line}" if result.error_line else ""
         rerun = " (rerun)" if result.attempt > 1 else ""
         log.info("job %s: %d/%d %s %s%s %s%s%s", self.job_id, self.count, self.total, result.workload.key,
                  result.config.name, rerun, "same code" if result.same_code else result.status, median, error)  # fmt: skip

@@ -148,6 +148,11 @@ class ItemResult:
         tvm, tfl = self.median_ms, self.tflite_median_ms
         return tvm / tfl if tvm and tfl else None
 
+    @property
+    def error_line(self) -> str:
+        """The error's first line, for a progress line; empty for an item that went well."""
+        return (self.error or "").splitlines()[0] if self.error and self.status != "ok" else ""
+
 
 class RunProgress(Protocol):
     """Told what a run does: a total, a step at a time, each item's result as it is recorded."""

@@ -38,7 +38,7 @@ from bot.console import Say
 from bot.devices import Device
 from bot.engine import isolation
 from bot.engine.host import host_cpu
-from bot.engine.runner import Subject, child_device, child_env
+from bot.engine.runner import Subject, check_target, child_device, child_env
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import materialize
 from bot.engine.tuning_databases import database_dir, replace
@@ -87,6 +87,10 @@ def tune_suite(
     """
     say = say or (lambda line: None)
     cache_dir = Path(cache_dir)
+    # The target first, by the TVM under test: one line naming devices.yml, before anything is copied or recorded.
+    env = child_env(device, subject)
+    with isolation.ForkServer(subject.python, MEASURE_SCRIPT, cache_dir / "tuning-work" / "check", env) as server:
+        check_target(server, device)
     database = database_dir(cache_dir, device)
     work = database.with_name(database.name + ".work")
     if not work.is_dir():  # a stopped tuning's copy is where the next one goes on
@@ -131,7 +135,7 @@ def tune_suite(
         spec,
         cache_dir / "tuning-work" / f"{device.name}-child",
         timeout_s=timeout_s,
-        env=child_env(device, subject),
+        env=env,
         watch=show_progress,
         should_stop=should_stop,
     )

@@ -307,6 +307,18 @@ def test_a_target_tvm_cannot_parse_is_one_line_naming_the_file_device_and_target
 
 
 @pytest.mark.slow
+def test_tune_refuses_a_target_tvm_cannot_parse_before_it_copies_or_records_anything(tiny_model, tmp_path):
+    devices = devices_yml(tmp_path, "{kind: nosuchkind}")
+    env = {**environment(tmp_path), "PERFBOT_DEVICES": str(devices)}
+    result = CliRunner().invoke(main, ["tune", "--device", "box", "--model", str(tiny_model), "--trials", "1"], env=env)
+    assert result.exit_code == 1, result.output
+    message = result.output.strip().splitlines()[-1]
+    assert message.startswith(f'Error: {devices}: device \'box\': target: {{"kind": "nosuchkind"}} is not a target')
+    assert not list((tmp_path / "cache").glob("tuning/**/*.work")) and not (tmp_path / "cache" / "tuning").exists()
+    assert list(Store.open(tmp_path / "perf.db").db["tunings"].rows) == []
+
+
+@pytest.mark.slow
 def test_run_exits_3_when_items_failed_unless_fail_on_says_otherwise(tiny_model, tmp_path):
     """Code for AArch64 on this x86 host: TVM accepts the target, and every item fails."""
     devices = devices_yml(tmp_path, "{kind: llvm, mtriple: aarch64-linux-gnu}")

@@ -1,0 +1,19 @@
+"""What a run prints as it goes: the bar's failure lines."""
+
+from bot.console import BarProgress
+from bot.engine.runner import ItemResult, configs
+from bot.engine.suite.suites import get_suite
+
+
+def item(status: str, error: str | None) -> ItemResult:
+    return ItemResult(workload=get_suite("smoke").workloads[0], config=configs(False)[0], status=status, error=error)
+
+
+def test_a_failure_prints_its_first_line_as_written_even_with_brackets(capsys):
+    with BarProgress() as bar:
+        bar.start(2, "smoke on local")
+        bar.done(item("crash", "[red]killed[/] by SIGSEGV at [0x1f]\nFatal Python error: Segmentation fault"))
+        bar.done(item("ok", None))
+    printed = capsys.readouterr().err
+    assert "crash qconv_147x147x32_64_3x3_s1_valid/uint8 NHWC/default: [red]killed[/] by SIGSEGV at [0x1f]" in printed
+    assert "Fatal Python error" not in printed and printed.count("qconv_147x147") == 1
