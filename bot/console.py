@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.vocabulary import STATUS_STYLE
+from bot.vocabulary import STATUS_STYLE, milliseconds
 
 # Logs and pipes get a width that fits the results table instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -66,7 +66,7 @@ class BarProgress:
 
 
 def ms(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
+    return milliseconds(value)
 
 
 def ratio(value: float | None) -> str:

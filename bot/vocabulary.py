@@ -160,3 +160,11 @@ STATUS_STYLE = {
 
 #: A device's commit status: GitHub's four states.
 STATE_ICONS = {"success": "✅", "failure": "❌", "pending": "⏳", "error": "⚠️"}
+
+
+def milliseconds(value: float | None, missing: str = "-") -> str:
+    """A latency as the console table and the PR comment write it: two decimals, and two significant
+    digits below 0.1 ms, so that a tiny model's 0.0043 ms is not printed as 0.00."""
+    if value is None:
+        return missing
+    return f"{value:,.2f}" if abs(value) >= 0.1 or value == 0 else f"{value:.2g}"

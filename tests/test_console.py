@@ -17,3 +17,11 @@ def test_a_failure_prints_its_first_line_as_written_even_with_brackets(capsys):
     printed = capsys.readouterr().err
     assert "crash qconv_147x147x32_64_3x3_s1_valid/uint8 NHWC/default: [red]killed[/] by SIGSEGV at [0x1f]" in printed
     assert "Fatal Python error" not in printed and printed.count("qconv_147x147") == 1
+
+
+def test_latencies_keep_two_significant_digits_below_a_tenth_of_a_millisecond():
+    from bot.console import ms
+
+    assert [ms(v) for v in (None, 0.0, 0.0043, 0.083, 0.15, 12.345, 1234.5)] == [
+        "-", "0.00", "0.0043", "0.083", "0.15", "12.35", "1,234.50"
+    ]  # fmt: skip

@@ -36,7 +36,7 @@ from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, Pe
 from bot.lifecycle import stop_on_signals
 from bot.settings import Settings
 from bot.store import Store
-from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS
+from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS, milliseconds
 
 log = logging.getLogger("perfbot.worker")
 
@@ -87,7 +87,7 @@ class LoggedProgress:
         self.count += 1
         if result is None:  # a TFLite reference: counted, not worth a line
             return
-        median = f" {result.median_ms:,.2f} ms" if result.median_ms else ""
+        median = f" {milliseconds(result.median_ms)} ms" if result.median_ms else ""
         error = f": {result.error_line}" if result.error_line else ""
         rerun = " (rerun)" if result.attempt > 1 else ""
         log.info("job %s: %d/%d %s %s%s %s%s%s", self.job_id, self.count, self.total, result.workload.key,

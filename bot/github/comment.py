@@ -12,7 +12,17 @@ from collections import Counter
 
 from bot.breakdown import best_configs
 from bot.verdicts import DeviceReport, PrReport, Row, counts_text, tail
-from bot.vocabulary import EMULATED, LAYOUTS, PIPELINES, SAME_CODE, SCHEMES, STATE_ICONS, UNCHANGED, label
+from bot.vocabulary import (
+    EMULATED,
+    LAYOUTS,
+    PIPELINES,
+    SAME_CODE,
+    SCHEMES,
+    STATE_ICONS,
+    UNCHANGED,
+    label,
+    milliseconds,
+)
 
 #: Verdicts folded into a block of their own per device: nothing to look at, just their numbers.
 FOLDED = (UNCHANGED, SAME_CODE, EMULATED)
@@ -34,7 +44,7 @@ def fence(text: str, lang: str = "") -> str:
 
 
 def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:,.2f}"
+    return milliseconds(value, "–")
 
 
 def _verdict(row: Row) -> str:
