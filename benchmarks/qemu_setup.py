@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.devices import Device, Rpc
-from bot.engine import preflight, qemu
+from bot.engine.boards import preflight, userspace
 
 
 def seed_items(cache: Path):
@@ -55,7 +55,7 @@ def seed_items(cache: Path):
             "num-cores": 1,
         },
         rpc=Rpc("127.0.0.1", port, "qemu-aarch64"),
-        cross_compiler=qemu.CROSS_COMPILER,
+        cross_compiler=userspace.CROSS_COMPILER,
         tflite_baseline=False,
         emulated=True,
         timeout_s=900,
@@ -97,12 +97,12 @@ def main() -> None:
         )
 
     try:
-        shutil.rmtree(qemu.folder(cache), ignore_errors=True)
-        shutil.rmtree(qemu.downloads(cache), ignore_errors=True)
-        row("cold", qemu.setup(cache, progress=lambda line: print(f"  {line}", file=sys.stderr)))
-        shutil.rmtree(qemu.folder(cache))
-        row("rebuild", qemu.setup(cache))
-        row("warm", qemu.setup(cache))
+        shutil.rmtree(userspace.folder(cache), ignore_errors=True)
+        shutil.rmtree(userspace.downloads(cache), ignore_errors=True)
+        row("cold", userspace.setup(cache, progress=lambda line: print(f"  {line}", file=sys.stderr)))
+        shutil.rmtree(userspace.folder(cache))
+        row("rebuild", userspace.setup(cache))
+        row("warm", userspace.setup(cache))
         Console().print(table)
         if args.item:
             up, results = seed_items(cache)

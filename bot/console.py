@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.vocabulary import STATUS_STYLE, milliseconds
+from bot.vocabulary import STATUS_STYLE, instructions, milliseconds
 
 # Logs and pipes get a width that fits the results table instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -83,6 +83,9 @@ def diff(value: float | None) -> str:
 
 
 def results_table(results: Iterable, title: str) -> Table:
+    results = list(results)
+    if any(r.instructions is not None or r.tflite_instructions is not None for r in results):
+        return counts_table(results, title)
     table = Table(title=title, title_justify="left")
     for column, justify in (
         ("workload", "left"),
@@ -105,6 +108,42 @@ def results_table(results: Iterable, title: str) -> Table:
             ms(r.median_ms),
             ms(r.tflite_median_ms),
             ratio(r.ratio),
+            diff(r.max_abs_diff),
+        )
+    return table
+
+
+def counts_table(results: list, title: str) -> Table:
+    """A run on an instruction-counting board: one inference's instructions for TVM and TFLite on the emulated
+    core, their ratio, and what the compiled module is made of; no times (the board's times say nothing)."""
+    table = Table(title=title, title_justify="left")
+    for column, justify in (
+        ("workload", "left"),
+        ("scheme", "left"),
+        ("config", "left"),
+        ("status", "left"),
+        ("TVM instructions", "right"),
+        ("TFLite instructions", "right"),
+        ("TVM/TFLite", "right"),
+        ("kernels", "right"),
+        ("code bytes", "right"),
+        ("compile s", "right"),
+        ("max abs diff", "right"),
+    ):
+        table.add_column(column, justify=justify)
+    for r in results:
+        stats = r.module_stats
+        table.add_row(
+            r.workload.name,
+            r.workload.scheme,
+            r.config.name,
+            f"[{STATUS_STYLE.get(r.status, 'yellow')}]{r.status}[/]",
+            instructions(r.instructions.total if r.instructions else None),
+            instructions(r.tflite_instructions.total if r.tflite_instructions else None),
+            ratio(r.instruction_ratio),
+            f"{stats.kernels}" if stats else "-",
+            f"{stats.code_bytes:,}" if stats else "-",
+            f"{r.compile_s:.2f}" if r.compile_s is not None else "-",
             diff(r.max_abs_diff),
         )
     return table

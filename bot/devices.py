@@ -17,11 +17,13 @@ from typing import Any
 import yaml
 
 from bot.errors import BadSetting, UnknownName
-from bot.vocabulary import SUITES, TUNE_TRIALS
+from bot.vocabulary import INSTRUCTIONS, METRICS, QEMU_AARCH64, SUITES, TIME, TUNE_TRIALS
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
-#: Ways perfbot can bring a device up itself for the length of a run (see bot/engine/preflight.py).
-BRING_UPS = ("qemu-aarch64",)
+#: Ways perfbot can bring a device up itself for the length of a run (bot/engine/boards/preflight.py does).
+BRING_UPS = (QEMU_AARCH64,)
+#: Bring-ups whose boards count instructions (their emulator runs perfbot's counting plugin).
+COUNTING_BRING_UPS = (QEMU_AARCH64,)
 _KEYS = {
     "bring_up",
     "description",
@@ -37,6 +39,7 @@ _KEYS = {
     "enabled",
     "timeout_s",
     "tuning_trials",
+    "metric",
 }
 
 
@@ -74,12 +77,19 @@ class Device:
     bring_up: str | None = None
     #: MetaSchedule trials per task that base-branch tuning jobs give the device's database (0: no tuning jobs).
     tuning_trials: int = TUNE_TRIALS
+    #: What the device measures: wall-clock `time`, or `instructions` counted by perfbot's emulator.
+    metric: str = TIME
     #: The devices.yml the device comes from, for messages.
     source: str = field(default="devices.yml", compare=False)
 
     @property
     def is_local(self) -> bool:
         return self.rpc is None
+
+    @property
+    def counts(self) -> bool:
+        """Whether the device's verdicts come from instruction counts (no timing, no rounds)."""
+        return self.metric == INSTRUCTIONS
 
     @property
     def target_json(self) -> str:
@@ -198,6 +208,15 @@ def _device(source: str, name: str, spec: Any) -> Device:
                 "perfbot brings up emulated devices behind a tracker on this host only: "
                 "use connection {type: rpc, tracker: 127.0.0.1:PORT, key: KEY}",
             )
+    metric = spec.get("metric", TIME)
+    if metric not in METRICS:
+        raise fail("metric", f"expected one of {', '.join(METRICS)}, got {metric!r}")
+    if metric == INSTRUCTIONS and bring_up not in COUNTING_BRING_UPS:
+        raise fail(
+            "metric",
+            f"instructions are counted by the emulator perfbot brings up itself: add bring_up: {QEMU_AARCH64} "
+            "(a real board measures time)",
+        )
     cross = spec.get("cross_compiler")
     if cross is not None and not isinstance(cross, str):
         raise fail("cross_compiler", f"expected a compiler command such as aarch64-linux-gnu-gcc, got {cross!r}")
@@ -217,6 +236,7 @@ def _device(source: str, name: str, spec: Any) -> Device:
         timeout_s=float(timeout),
         bring_up=bring_up,
         tuning_trials=trials,
+        metric=metric,
         source=source,
         **flags,
     )

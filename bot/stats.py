@@ -61,7 +61,15 @@ from statistics import NormalDist
 
 import numpy as np
 
-from bot.vocabulary import MIN_EFFECT, PAIRED_MIN_EFFECT
+from bot.vocabulary import (
+    COUNT_FLOOR,
+    COUNT_MIN_EFFECT,
+    FEWER_INSTRUCTIONS,
+    MIN_EFFECT,
+    MORE_INSTRUCTIONS,
+    PAIRED_MIN_EFFECT,
+    UNCHANGED,
+)
 
 MIN_SAMPLES = 5  # a side; see the module docstring
 NOISE_FACTOR = 3.0  # a change must exceed this many times the base branch's run-to-run noise
@@ -438,3 +446,25 @@ def _boundary(x: np.ndarray, sigma: float, bounds: list[int], i: int) -> tuple[f
     shift = float(np.median(x[b:c]) - np.median(x[a:b]))
     t = abs(float(x[b:c].mean() - x[a:b].mean())) / (sigma * math.sqrt(1 / (b - a) + 1 / (c - b)))
     return shift, float(2 * special.stdtr(max(len(x) - 1, 1), -t))
+
+
+def compare_counts(base: int, pr: int, *, min_effect: float = COUNT_MIN_EFFECT, floor: int = COUNT_FLOOR) -> Comparison:
+    """More, fewer or unchanged instructions: arithmetic on two exact counts, no test and no interval.
+
+    An instruction count on the emulated board repeats (bot/engine/counting.py): the same build
+    counted in fresh processes differs by at most a few thousand instructions of the allocator and
+    the interpreter, whatever else the machine does. So a change needs no rounds and no rerun; it
+    is reported when it passes the margin, the larger of `min_effect` of the base's count
+    (COUNT_MIN_EFFECT, 0.1%) and `floor` instructions (COUNT_FLOOR, for tiny models). `threshold`
+    is that margin as a fraction of the base, for the reader; the interval is the change itself.
+    """
+    if base <= 0 or pr <= 0:
+        raise ValueError(f"instruction counts must be positive, got base {base!r} and PR {pr!r}")
+    change = pr / base - 1
+    threshold = max(min_effect, floor / base)
+    if abs(pr - base) <= threshold * base:
+        verdict, reason = UNCHANGED, f"{change:+.3%} of the instructions is within the {threshold:.2%} margin"
+    else:
+        verdict = MORE_INSTRUCTIONS if pr > base else FEWER_INSTRUCTIONS
+        reason = f"{change:+.2%} of the instructions ({pr - base:+,}) is beyond the {threshold:.2%} margin"
+    return Comparison(verdict, change, change, change, None, 1, 1, threshold, reason)

@@ -25,8 +25,15 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
   while a tuning job for the device is queued or running), never compared;
 - emulated devices never get a slower/faster verdict (their latency says
   nothing about hardware), but wrong results and failures count fully;
+- a board that counts instructions (the emulated AArch64 board) is judged
+  by bot.stats.compare_counts on the two sides' exact counts: `more
+  instructions`, `fewer instructions` or `unchanged` within the margin, with
+  no rounds and no rerun; the functions whose counts moved most come with it.
+  A PR run counted without its base beside it is compared with the base
+  branch's own count of the merge base, since counts do not wander between
+  runs as times do;
 - a device's commit status is failure for a wrong result, a build error, a
-  new failure, or a confirmed slower; pending while the head's jobs run;
+  new failure, a confirmed slower or more instructions; pending while the head's jobs run;
   error when the TVM environment could not be made, a job failed, or every
   job was cancelled with nothing measured; success otherwise.
 """
@@ -59,6 +66,7 @@ from bot.vocabulary import (
     UNTUNED,
     WRONG_RESULT,
     attention,
+    change_percent,
     counted,
     label,
 )
@@ -93,6 +101,7 @@ class Row:
     untuned: bool = False  # a tuned row whose tasks the device's database has no records for
     tuning_pending: bool = False  # ... and a tuning job for the device is queued or running
     tflite_ms: float | None = None
+    counts: Counts | None = None  # an instruction-counting board: the counts and compile statistics
 
     @property
     def config(self) -> str:
@@ -104,7 +113,7 @@ class Row:
 
     @property
     def verdict(self) -> str:
-        """One word for the table: the failure, or what the latency did."""
+        """One word for the table: the failure, or what the latency (or the instruction count) did."""
         if self.flaky:
             return FLAKY
         if self.status != OK:
@@ -113,6 +122,10 @@ class Row:
             return SAME_CODE
         if self.untuned:
             return TUNING if self.tuning_pending else UNTUNED
+        if self.counts is not None:
+            if self.comparison is None:
+                return INCONCLUSIVE if self.paired or self.counts.base is not None else NO_BASELINE
+            return self.comparison.verdict
         if self.comparison is None:
             return INCONCLUSIVE if self.paired or self.base_ms is not None else NO_BASELINE
         if self.emulated:
@@ -140,10 +153,12 @@ class Row:
 
     @property
     def change_text(self) -> str:
-        """`+12.3% [+10.1, +14.0]`: the change and its interval, or `–`."""
+        """`+12.3% [+10.1, +14.0]`: the change and its interval, or `–`; a count's change is exact, no interval."""
         c = self.comparison
         if c is None or c.change is None:
             return "–"
+        if self.counts is not None:
+            return change_percent(c.change)
         text = f"{c.change * 100:+.1f}%"
         if c.ci_low is not None and c.ci_high is not None:
             text += f" [{c.ci_low * 100:+.1f}, {c.ci_high * 100:+.1f}]"
@@ -165,6 +180,61 @@ class Row:
 
 
 @dataclass
+class Counts:
+    """A row's instruction counts on a counting board, both sides, and what the compiled modules are made of."""
+
+    pr: int | None
+    base: int | None = None
+    tflite: int | None = None
+    functions: dict[str, int] = field(default_factory=dict)
+    base_functions: dict[str, int] = field(default_factory=dict)
+    kernels: int | None = None
+    base_kernels: int | None = None
+    code_bytes: int | None = None
+    base_code_bytes: int | None = None
+    compile_s: float | None = None
+    base_compile_s: float | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        """TVM's instructions over TFLite's, one inference each on the same board: below 1, TVM executes fewer."""
+        return self.pr / self.tflite if self.pr and self.tflite else None
+
+    def moved_most(self, limit: int = 3) -> list[tuple[str, int, int]]:
+        """The functions whose counts moved most between the sides: (group:function, base, PR), largest first."""
+        names = set(self.base_functions) | set(self.functions)
+        moves = [
+            (name, self.base_functions.get(name, 0), self.functions.get(name, 0))
+            for name in names
+            if self.base_functions.get(name, 0) != self.functions.get(name, 0)
+        ]
+        moves.sort(key=lambda m: (-abs(m[2] - m[1]), m[0]))
+        return moves[:limit]
+
+
+def counts_of(result: dict, baseline: dict | None) -> Counts | None:
+    """The Counts of a result row of a counting board (None when it counted nothing and is not from one)."""
+    if result.get("instructions") is None and result.get("base_instructions") is None:
+        return None
+    base, base_functions = result.get("base_instructions"), result.get("base_functions") or {}
+    if base is None and baseline is not None and baseline.get("instructions"):
+        base, base_functions = baseline["instructions"], baseline.get("functions") or {}
+    return Counts(
+        pr=result.get("instructions"),
+        base=base,
+        tflite=result.get("tflite_instructions"),
+        functions=result.get("functions") or {},
+        base_functions=base_functions,
+        kernels=result.get("kernels"),
+        base_kernels=result.get("base_kernels"),
+        code_bytes=result.get("code_bytes"),
+        base_code_bytes=result.get("base_code_bytes"),
+        compile_s=result.get("compile_s"),
+        base_compile_s=result.get("base_compile_s"),
+    )
+
+
+@dataclass
 class DeviceReport:
     device: Device
     rows: list[Row] = field(default_factory=list)
@@ -172,6 +242,8 @@ class DeviceReport:
     running: int = 0
     failed_jobs: list[str] = field(default_factory=list)
     tvm_version: str | None = None
+    device_runtime: str | None = None  # the TVM runtime that ran the modules on the device, as it says
+    emulator: str | None = None  # an emulated board: the emulator and core, as perfbot started it
     cancelled: list[str] = field(default_factory=list)  # reasons of the head's cancelled jobs
     baseline_failed: list[str] = field(default_factory=list)
 
@@ -280,7 +352,8 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
         if any(r.untuned for r in report.rows) and store.tuning_active(name):
             for row in report.rows:
                 row.tuning_pending = row.untuned
-        report.tvm_version = next((r.get("tvm_version") for r in reversed(runs) if r.get("tvm_version")), None)
+        report.tvm_version = _newest(runs, "tvm_version")
+        report.device_runtime, report.emulator = _newest(runs, "device_runtime"), _newest(runs, "emulator")
         devices.append(report)
     return PrReport(
         repo=repo,
@@ -304,6 +377,10 @@ def judge(store, device: str, pr_results: list[dict], base_results=(), emulated:
     return _rows(store, device, pr_results, list(base_results), emulated, min_effect)
 
 
+def _newest(runs: list[dict], column: str) -> str | None:
+    return next((r.get(column) for r in reversed(runs) if r.get(column)), None)
+
+
 def _newest_per_suite(runs: list[dict]) -> list[dict]:
     """The newest complete run of each suite (a rerun replaces the run before it), oldest first."""
     newest: dict[str, dict] = {}
@@ -321,8 +398,8 @@ def _rows(
 ) -> list[Row]:
     """One row per item of the PR runs; a later suite's result of the same item replaces an earlier one's."""
     baseline: dict[tuple, dict] = {}
-    for r in base_results:  # the base branch's own run of the merge base: latency for same-code rows
-        if r["status"] in TIMED and r.get("median_ms"):
+    for r in base_results:  # the base branch's own run of the merge base: latency (or count) for same-code rows
+        if r["status"] in TIMED and (r.get("median_ms") or r.get("instructions")):
             baseline[_key(r)] = r
     attempts: dict[tuple, dict[int, dict]] = {}
     for r in pr_results:
@@ -342,7 +419,11 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
     rounds = [tuple(r) for attempt in (first, second) if attempt for r in attempt.get("rounds") or []]
     comparison = confirmed = None
     untuned = key[3] == "tuned" and bool(first.get("untuned_tasks"))
-    if paired and status == OK and not same_code and rounds and not untuned:
+    counts = counts_of(first, baseline)
+    if counts is not None:
+        if status == OK and not same_code and not untuned and counts.pr and counts.base:
+            comparison = stats.compare_counts(counts.base, counts.pr)
+    elif paired and status == OK and not same_code and rounds and not untuned:
         noise = stats.noise_level(store.series_medians(device, *key))
         comparison = stats.compare_rounds(rounds, min_effect=min_effect, noise=noise)
         said = stats.compare_rounds(first["rounds"], min_effect=min_effect, noise=noise).verdict
@@ -375,4 +456,5 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
         flaky=flaky,
         untuned=key[3] == "tuned" and bool(first.get("untuned_tasks")),
         tflite_ms=tflite,
+        counts=counts,
     )

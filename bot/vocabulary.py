@@ -23,6 +23,14 @@ MIN_EFFECT = 0.05
 #: toss. At 2% real 5% and 10% changes were caught 8 and 9 times in 10, and 80 A/A items quiet and 80 loaded
 #: raised no alarm (README, "How verdicts are decided": benchmarks/verdict_noise.py).
 PAIRED_MIN_EFFECT = 0.02
+#: The smallest relative change in an item's instruction count that is reported (instruction-counting boards).
+#: A count repeats to within COUNT_FLOOR instructions (the allocator's and the interpreter's few thousand,
+#: README "Instruction counts"), so this is a reporting threshold, not a noise margin: 0.1%, where rustc-perf
+#: and the LLVM compile-time tracker start to call an instruction-count change visible.
+COUNT_MIN_EFFECT = 0.001
+#: ... and never less than this many instructions, the largest spread seen between counts of one build times
+#: five (tiny models, where 0.1% is a few hundred instructions).
+COUNT_FLOOR = 20_000
 #: MetaSchedule trials per task that a tuning job gives the device's database.
 TUNE_TRIALS = 64
 #: Tuning jobs go after every run: they fill a device's idle time, and never hold up a PR's comment.
@@ -31,6 +39,13 @@ TUNE_PRIORITY = -10
 BISECT_PRIORITY = -5
 
 # What to run -----------------------------------------------------------------------------
+
+#: The emulated AArch64 board perfbot brings up itself (devices.yml `bring_up`), and its device's name.
+QEMU_AARCH64 = "qemu-aarch64"
+#: What a device measures (devices.yml `metric`): wall-clock time, or instructions counted under emulation.
+TIME = "time"
+INSTRUCTIONS = "instructions"
+METRICS = (TIME, INSTRUCTIONS)
 
 SUITES = ("smoke", "conv", "full")
 SCHEMES = ("uint8", "int8")
@@ -65,6 +80,8 @@ INCONCLUSIVE = "inconclusive"
 EMULATED = "emulated"
 NO_BASELINE = "no baseline"
 SAME_CODE = "same code"  # the PR compiled the item to exactly the base's code: nothing to time
+MORE_INSTRUCTIONS = "more instructions"  # an instruction-counting board: the PR's item executes more, exactly
+FEWER_INSTRUCTIONS = "fewer instructions"
 FLAKY = "flaky_result"  # a wrong result that the confirming rerun did not reproduce
 UNTUNED = "untuned"  # a tuned row whose tasks the device's database has no records for
 TUNING = "tuning"  # ... while a tuning job for the device is queued or running
@@ -82,7 +99,9 @@ ATTENTION_ORDER = (
     TIMEOUT,
     ENVIRONMENT_ERROR,
     SLOWER,
+    MORE_INSTRUCTIONS,
     FASTER,
+    FEWER_INSTRUCTIONS,
     UNCHANGED,
     INCONCLUSIVE,
     EMULATED,
@@ -94,6 +113,7 @@ ATTENTION_ORDER = (
 #: Summary order, as a reviewer reads it: "2 slower, 1 wrong result, 14 unchanged".
 SUMMARY_ORDER = (
     SLOWER,
+    MORE_INSTRUCTIONS,
     WRONG_RESULT,
     BUILD_ERROR,
     COMPILE_ERROR,
@@ -103,6 +123,7 @@ SUMMARY_ORDER = (
     ENVIRONMENT_ERROR,
     FLAKY,
     FASTER,
+    FEWER_INSTRUCTIONS,
     UNCHANGED,
     INCONCLUSIVE,
     EMULATED,
@@ -111,8 +132,8 @@ SUMMARY_ORDER = (
     TUNING,
     SAME_CODE,
 )
-#: Verdicts that make a device's commit status fail.
-ALARMS = (SLOWER, WRONG_RESULT)
+#: Verdicts that make a device's commit status fail: more instructions is exact, so never a false alarm.
+ALARMS = (SLOWER, MORE_INSTRUCTIONS, WRONG_RESULT)
 
 LABELS = {
     WRONG_RESULT: "wrong result",
@@ -126,6 +147,8 @@ LABELS = {
 }
 #: Labels that read as adjectives: "3 slower", not "3 slowers".
 _UNCOUNTED = {SLOWER, FASTER, UNCHANGED, INCONCLUSIVE, EMULATED, NO_BASELINE, SAME_CODE, UNTUNED, TUNING}
+#: Verdicts that read as a phrase after a number: "2 with more instructions", not "2 more instructions".
+_PHRASES = {MORE_INSTRUCTIONS: "with more instructions", FEWER_INSTRUCTIONS: "with fewer instructions"}
 
 
 def label(word: str) -> str:
@@ -134,7 +157,9 @@ def label(word: str) -> str:
 
 
 def counted(n: int, word: str) -> str:
-    """`1 wrong result`, `2 wrong results`, `3 slower`."""
+    """`1 wrong result`, `2 wrong results`, `3 slower`, `2 with more instructions`."""
+    if word in _PHRASES:
+        return f"{n} {_PHRASES[word]}"
     text = label(word)
     return f"{n} {text}" if n == 1 or word in _UNCOUNTED else f"{n} {text}s"
 
@@ -160,6 +185,24 @@ STATUS_STYLE = {
 
 #: A device's commit status: GitHub's four states.
 STATE_ICONS = {"success": "✅", "failure": "❌", "pending": "⏳", "error": "⚠️"}
+
+
+def instructions(value: int | None, missing: str = "-") -> str:
+    """An instruction count as tables write it, four significant digits: `61.25 M`, `1,018 M`, `36.79 G`."""
+    if value is None:
+        return missing
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= size:
+            scaled = value / size
+            return f"{scaled:,.4g} {unit}" if scaled < 1000 else f"{scaled:,.0f} {unit}"
+    return f"{value:,}"
+
+
+def change_percent(change: float | None, missing: str = "-") -> str:
+    """A relative change as tables write it: `+12.4%`, and three decimals below 0.1% (`+0.004%`)."""
+    if change is None:
+        return missing
+    return f"{change * 100:+.1f}%" if abs(change) >= 0.001 or change == 0 else f"{change * 100:+.3f}%"
 
 
 def milliseconds(value: float | None, missing: str = "-") -> str:

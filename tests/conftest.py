@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import tracker
+from bot.engine.boards import tracker
 from bot.engine.suite.graph import SCHEMES, GraphBuilder
 
 pytest_plugins = ["tests.fake_github.fixtures"]

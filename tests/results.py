@@ -98,3 +98,41 @@ def as_paired(row: dict, base_samples: list[float]) -> list[dict]:
     if pr == base_samples and row["status"] == "ok":
         return [first]
     return [first, {**first, "attempt": 2}]
+
+
+def counted(
+    workload: str,
+    base: int | None,
+    pr: int | None,
+    *,
+    scheme: str = "uint8",
+    status: str = "ok",
+    base_status: str = "ok",
+    same_code: bool = False,
+    tflite: int | None = 5_000_000,
+    functions: dict | None = None,
+    base_functions: dict | None = None,
+    **extra,
+) -> dict:
+    """One item of a PR run on an instruction-counting board: the two sides' exact counts, none for same code."""
+    return {
+        "workload": workload,
+        "scheme": scheme,
+        "status": status,
+        "base_status": base_status,
+        "instructions": pr,
+        "base_instructions": base,
+        "tflite_instructions": tflite,
+        "instruction_ratio": pr / tflite if pr and tflite else None,
+        "functions": functions if functions is not None else ({"kernel:conv2d": pr} if pr else None),
+        "base_functions": base_functions if base_functions is not None else ({"kernel:conv2d": base} if base else None),
+        "max_abs_diff": 0.0 if not same_code else None,
+        "same_code": same_code,
+        "kernels": 6,
+        "code_bytes": 18_000,
+        "compile_s": 0.4,
+        "base_kernels": 6,
+        "base_code_bytes": 18_000,
+        "base_compile_s": 0.4,
+        **extra,
+    }

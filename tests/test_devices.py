@@ -128,3 +128,26 @@ def test_only_devices_that_say_so_are_brought_up():
     registry = devices.load(ROOT / "devices.yml")
     assert {name for name, d in registry.devices.items() if d.bring_up} == {"qemu-aarch64"}
     assert registry.get("android-pixel").bring_up is None  # also behind a loopback tracker, but a real phone
+
+
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ("metric: watts", "metric: expected one of time, instructions, got 'watts'"),
+        ("metric: instructions", "metric: instructions are counted by the emulator perfbot brings up itself"),
+    ],
+)
+def test_instructions_are_a_metric_of_the_board_perfbot_emulates_only(tmp_path, entry, message):
+    path = tmp_path / "devices.yml"
+    path.write_text(
+        f"devices:\n  pi:\n    arch: aarch64\n    target: {{kind: llvm}}\n    connection: local\n    {entry}\n"
+    )
+    with pytest.raises(BadSetting) as e:
+        devices.load(path)
+    assert str(e.value).startswith(f"{path}: device 'pi': {message}")
+
+
+def test_the_emulated_board_counts_instructions_on_the_core_it_emulates():
+    board = devices.load(ROOT / "devices.yml").get("qemu-aarch64")
+    assert board.counts and board.metric == "instructions" and board.target["mcpu"] == "cortex-a72"
+    assert not devices.load(ROOT / "devices.yml").get("local").counts

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bot import stats
 from bot.stats import (
     MIN_ROUNDS,
     MIN_SAMPLES,
@@ -392,3 +393,33 @@ def test_a_real_history_steps_where_the_slower_build_starts(tflite_runs):
     medians = [float(np.median(run)) for run in tflite_runs["base"] + tflite_runs["+10%"]]
     [point] = change_points(medians)
     assert point.index == len(tflite_runs["base"]) and point.change == pytest.approx(0.10, abs=0.02)
+
+
+# ------------------------------------------------------------------------------ instruction counts
+
+
+@pytest.mark.parametrize(
+    "base, pr, verdict, threshold",
+    [
+        (1_000_000_000, 1_000_000_000, "unchanged", 0.001),
+        (1_000_000_000, 1_000_999_999, "unchanged", 0.001),  # just inside 0.1%
+        (1_000_000_000, 1_001_000_001, "more instructions", 0.001),
+        (1_000_000_000, 998_999_999, "fewer instructions", 0.001),
+        (10_000_000, 10_019_000, "unchanged", 0.002),  # 0.1% would be 10,000: the 20,000 floor is the margin
+        (10_000_000, 10_021_000, "more instructions", 0.002),
+    ],
+)
+def test_counts_are_compared_by_arithmetic_on_a_stated_margin(base, pr, verdict, threshold):
+    c = stats.compare_counts(base, pr)
+    assert (c.verdict, c.threshold) == (verdict, pytest.approx(threshold))
+    assert c.change == c.ci_low == c.ci_high == pytest.approx(pr / base - 1) and c.p_value is None
+
+
+def test_swapping_the_sides_swaps_more_and_fewer():
+    assert stats.compare_counts(100_000_000, 110_000_000).verdict == "more instructions"
+    assert stats.compare_counts(110_000_000, 100_000_000).verdict == "fewer instructions"
+
+
+def test_a_count_of_nothing_is_refused():
+    with pytest.raises(ValueError, match="positive"):
+        stats.compare_counts(0, 10)

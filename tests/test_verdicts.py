@@ -8,7 +8,7 @@ from bot import devices
 from bot.store import Store
 from bot.verdicts import build
 from tests.fake_github.world import DEVICES
-from tests.results import failed, ok, paired, rounds_of
+from tests.results import counted, failed, ok, paired, rounds_of
 
 REPO = "apache/tvm"
 HEAD, OLD_HEAD, BASE = "h" * 40, "o" * 40, "b" * 40
@@ -38,9 +38,24 @@ def store(tmp_path):
     s.close()
 
 
+#: An instruction-counting board beside the fake world's devices.
+COUNTING = """
+  qemu-aarch64:
+    description: Cortex-A72 emulated by qemu-aarch64, instruction counts
+    arch: aarch64
+    target: {kind: llvm, mtriple: aarch64-linux-gnu, mcpu: cortex-a72}
+    connection: {type: rpc, tracker: "127.0.0.1:9190", key: qemu-aarch64}
+    cross_compiler: aarch64-linux-gnu-gcc
+    tflite_baseline: false
+    emulated: true
+    metric: instructions
+    bring_up: qemu-aarch64
+"""
+
+
 @pytest.fixture
 def registry():
-    return devices.Registry(None, devices.parse(DEVICES, "test"))
+    return devices.Registry(None, devices.parse(DEVICES.rstrip() + COUNTING, "test"))
 
 
 def record(store, device, kind, sha, results, *, emulated=False):
@@ -234,3 +249,62 @@ def test_results_recorded_without_a_job_are_reported(store, registry):
     report = build(store, registry, REPO, 7)
     assert [d.device.name for d in report.devices] == ["rpi4"]
     assert report.devices[0].rows[0].verdict == "slower" and report.devices[0].state == "failure"
+
+
+# ------------------------------------------------------------------------------ instruction-counting boards
+
+
+def test_a_count_that_grows_beyond_the_margin_is_more_instructions_and_fails_at_once(store, registry):
+    """Counts are exact: no rounds, no rerun; the functions that moved come with the verdict."""
+    functions = {"kernel:conv2d": 252_000_000, "kernel:quantize": 76_000, "system:libc.so.6": 23_000}
+    base_functions = {"kernel:conv2d": 126_000_000, "kernel:quantize": 76_000, "system:libc.so.6": 22_000}
+    row = counted("qconv_a", 126_099_000, 252_099_000, functions=functions, base_functions=base_functions)
+    record(store, "qemu-aarch64", "pr", HEAD, [row], emulated=True)
+    (device,) = build(store, registry, REPO, 7).devices
+    (row,) = device.rows
+    assert row.verdict == "more instructions" and row.alarming and row.confirmed is None
+    assert row.comparison.change == pytest.approx(0.99921, abs=1e-5) and row.change_text == "+99.9%"
+    assert row.verdict_text == "more instructions" and device.state == "failure"
+    assert row.counts.moved_most() == [
+        ("kernel:conv2d", 126_000_000, 252_000_000),
+        ("system:libc.so.6", 22_000, 23_000),
+    ]
+    assert row.counts.ratio == pytest.approx(252_099_000 / 5_000_000)
+
+
+@pytest.mark.parametrize(
+    "base, pr, verdict",
+    [
+        (61_245_480, 61_245_480 + 3_000, "unchanged"),  # the allocator's few thousand: within the margin
+        (61_245_480, int(61_245_480 * 1.002), "more instructions"),  # +0.2%: beyond the 0.1% margin
+        (61_245_480, int(61_245_480 * 0.95), "fewer instructions"),
+        (60_000, 75_000, "unchanged"),  # a tiny model: 15,000 is within the 20,000-instruction floor
+        (60_000, 90_000, "more instructions"),
+    ],
+)
+def test_count_verdicts_are_arithmetic_on_the_margin(store, registry, base, pr, verdict):
+    record(store, "qemu-aarch64", "pr", HEAD, [counted("qconv_a", base, pr)], emulated=True)
+    (row,) = build(store, registry, REPO, 7).devices[0].rows
+    assert row.verdict == verdict
+    assert row.comparison.threshold == pytest.approx(max(0.001, 20_000 / base))
+
+
+def test_a_count_without_its_base_beside_it_is_compared_with_the_base_branchs_count(store, registry):
+    """Counts do not wander between runs as times do: the merge base's own count is a fair base."""
+    record(store, "qemu-aarch64", "base", BASE, [counted("qconv_a", None, 100_000_000) | {"base_status": None}])
+    record(store, "qemu-aarch64", "pr", HEAD, [counted("qconv_a", None, 90_000_000) | {"base_status": None}])
+    (row,) = build(store, registry, REPO, 7).devices[0].rows
+    assert row.verdict == "fewer instructions" and row.counts.base == 100_000_000
+
+
+def test_same_code_on_a_counting_board_counts_nothing(store, registry):
+    record(store, "qemu-aarch64", "pr", HEAD, [counted("qconv_a", None, None, same_code=True)], emulated=True)
+    (device,) = build(store, registry, REPO, 7).devices
+    assert device.rows[0].verdict == "same code" and device.state == "success"
+
+
+def test_a_failure_on_a_counting_board_is_its_status(store, registry):
+    row = counted("qconv_a", 100, None, status="environment_error", error="instruction count failed: no count")
+    record(store, "qemu-aarch64", "pr", HEAD, [row], emulated=True)
+    (device,) = build(store, registry, REPO, 7).devices
+    assert device.rows[0].verdict == "environment_error" and device.state == "error"

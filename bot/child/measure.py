@@ -22,6 +22,14 @@ samples to take, and, for a PR, alternates them with the base build's child
     child -> parent  {"samples_ms": [...]}              R samples, each the mean of N runs
     parent -> child  {"op": "done"}                     the child writes its status and exits
 
+On a board that counts instructions (spec "count") the child says ready once
+compiled and linked, and the board is reached only on {"op": "count"}: then
+it loads, runs, checks and counts the item there, closes the session, and
+answers {"counted": true}. So a PR's base and head children wait side by side
+without either holding the board, and a pair whose code is the same is never
+run at all. `count_tflite` (spec op) counts TFLite's interpreter on the same
+board, a session for a run's models.
+
     python measure.py SPEC.json RESULT.json
     python measure.py --serve       # fork server, see bot/engine/isolation.py
 
@@ -46,7 +54,7 @@ import traceback
 
 #: Phases in order; an exception in a compile phase is a compile_error, later a runtime_error.
 COMPILE_PHASES = ("import", "convert", "tune", "compile")
-RUNTIME_PHASES = ("export", "connect", "upload", "load", "run", "check", "measure")
+RUNTIME_PHASES = ("export", "connect", "upload", "load", "run", "check", "measure", "count")
 
 
 class Result:
@@ -181,24 +189,36 @@ def rpc_session(tvm, device: dict):
     return tracker.request(device["key"], priority=1, session_timeout=int(device.get("session_timeout", 0)))
 
 
-def prepare_vm(tvm, relax, executable, spec, result: Result):
-    """Load the compiled module where it runs: this process, or a board over RPC."""
+#: The compiled model as exported for a board, in the item's working folder (bot/engine reads its symbols).
+MODEL_LIBRARY = "model.so"
+
+
+def export(executable, spec, result: Result) -> str | None:
+    """Link the compiled module for an RPC board with its cross compiler; the library's path (None: local)."""
     device = spec["device"]
     if device["kind"] == "local":
-        result.phase("load")
-        dev = tvm.cpu()
-        return relax.VirtualMachine(executable, dev), dev, None
+        return None
     from tvm.support import cc
 
     result.phase("export")
-    lib_path = os.path.join(spec["workdir"], "model.so")
+    lib_path = os.path.join(spec["workdir"], MODEL_LIBRARY)
     executable.export_library(lib_path, fcompile=cc.cross_compiler(device["cross_compiler"]))
+    return lib_path
+
+
+def prepare_vm(tvm, relax, executable, lib_path, spec, result: Result):
+    """Load the compiled module where it runs: this process, or a board over RPC."""
+    device = spec["device"]
+    if lib_path is None:
+        result.phase("load")
+        dev = tvm.cpu()
+        return relax.VirtualMachine(executable, dev), dev, None
     result.phase("connect")
     remote = rpc_session(tvm, device)
     result.phase("upload")
-    remote.upload(lib_path)
+    remote.upload(lib_path, MODEL_LIBRARY)
     result.phase("load")
-    lib = remote.load_module("model.so")
+    lib = remote.load_module(MODEL_LIBRARY)
     dev = remote.cpu()
     return relax.VirtualMachine(lib, dev), dev, remote
 
@@ -283,10 +303,8 @@ def number_addresses(text: str) -> str:
     return _ADDRESS.sub(lambda m: f'"p{seen.setdefault(m.group(0), len(seen))}"', text)
 
 
-def prepare(spec, result: Result):
-    """Compile, load, run once and check: the state a timing session needs, or an exception."""
-    import numpy as np
-
+def compile_item(spec, result: Result):
+    """Compile (and for a board, link) the item: (tvm, executable, library path or None), or an exception."""
     result.phase("import")
     import tvm
     from tvm import relax
@@ -301,20 +319,65 @@ def prepare(spec, result: Result):
     result.phase("compile")
     executable = compile_module(tvm, relax, mod, target, spec, result)
     result.update(compile_s=time.perf_counter() - started, code_hash=code_hash(tvm, executable, target))
+    return tvm, executable, export(executable, spec, result)
 
-    run_started = time.perf_counter()  # running starts with loading: export, upload, VM creation
-    vm, dev, remote = prepare_vm(tvm, relax, executable, spec, result)
+
+def load_and_check(tvm, executable, lib_path, spec, result: Result):
+    """Load the compiled item where it runs, run it once and check it against TFLite: (vm, dev, remote).
+
+    The run goes through `invoke_stateful`, as timing and counting do after it, so that it is also their
+    warm-up (the VM allocates its storage on a function's first call).
+    """
+    import numpy as np
+    from tvm import relax
+
+    run_started = time.perf_counter()  # running starts with loading: upload, VM creation
+    vm, dev, remote = prepare_vm(tvm, relax, executable, lib_path, spec, result)
     inputs = [np.load(p) for p in spec["inputs"]]
     device_inputs = [tvm.runtime.tensor(x, dev) for x in inputs]
+    vm.set_input("main", *device_inputs)
     result.phase("run")
-    outputs = outputs_of(vm["main"](*device_inputs))
+    vm.invoke_stateful("main")
+    outputs = outputs_of(vm.get_outputs("main"))
     result.phase("check")
     if spec.get("reference"):
         references = [np.load(p) for p in spec["reference"]]
         result.update(**check(np, outputs, references, float(spec.get("tolerance", 1))))
-    vm.set_input("main", *device_inputs)
     result.update(load_s=time.perf_counter() - run_started)
     return vm, dev, remote
+
+
+def prepare(spec, result: Result):
+    """Compile, load, run once and check: the state a timing session needs, or an exception."""
+    tvm, executable, lib_path = compile_item(spec, result)
+    return load_and_check(tvm, executable, lib_path, spec, result)
+
+
+def count_on_board(tvm, executable, lib_path, spec, result: Result) -> None:
+    """Load, run and check the item on the emulated board, then count one more inference there.
+
+    The board's session is closed before this returns: a PR's two sides are counted one after the other
+    on one board, and the other side's child is waiting for it. The count (per code block, placed in its
+    file: bot/child/qemu_server.py) and what served it go to the result file for perfbot to read.
+    """
+    import gc
+
+    vm, dev, remote = load_and_check(tvm, executable, lib_path, spec, result)
+    result.phase("count")
+    started = time.perf_counter()
+    try:
+        count = json.loads(remote.get_function("perfbot.count_vm")(vm.module, "main"))
+        board = json.loads(remote.get_function("perfbot.board_info")())
+    except Exception as e:  # main() records it as the board's failure (environment_error), not TVM's
+        raise RuntimeError(f"instruction count failed on the board: {first_line(e)}") from None
+    result.update(instructions=count, board=board, library=lib_path, count_s=time.perf_counter() - started)
+    del vm, dev, remote
+    gc.collect()  # the last reference to the session: it closes, and the board is free for the other side
+
+
+def first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[-1] if lines else type(error).__name__)[:300]
 
 
 def time_block(vm, dev, number: int, repeat: int, warmup: int) -> list[float]:
@@ -326,8 +389,16 @@ def time_block(vm, dev, number: int, repeat: int, warmup: int) -> list[float]:
 
 
 def measure(spec, result: Result) -> None:
-    """Prepare, then answer the parent's timing requests on its socket until it says done."""
-    vm, dev, remote = prepare(spec, result)
+    """Prepare, then answer the parent's requests on its socket until it says done.
+
+    A timed item is compiled, loaded and checked before it says ready, then times a block per
+    {"op": "time"}. A counted item (spec "count", an instruction-counting board) is compiled and
+    linked before it says ready; its one {"op": "count"} runs it on the board, checks and counts it.
+    """
+    if spec.get("count"):
+        built, vm, dev, remote = compile_item(spec, result), None, None, None
+    else:
+        built, (vm, dev, remote) = None, prepare(spec, result)
     result.phase("ready")
     measure_s = 0.0
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as control:
@@ -336,16 +407,53 @@ def measure(spec, result: Result) -> None:
         control.sendall((json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
         for line in reader:
             request = json.loads(line)
-            if request.get("op") != "time":
+            op = request.get("op")
+            if op == "count" and built is not None:
+                count_on_board(*built, spec, result)
+                built = None
+                answer = {"counted": True}
+            elif op == "time" and vm is not None:
+                result.phase("measure")
+                started = time.perf_counter()
+                answer = {"samples_ms": time_block(vm, dev, int(request["number"]), int(request["repeat"]),
+                                                   int(request["warmup"]))}  # fmt: skip
+                measure_s += time.perf_counter() - started
+                result.update(measure_s=measure_s)
+            else:
                 break
-            result.phase("measure")
-            started = time.perf_counter()
-            samples = time_block(vm, dev, int(request["number"]), int(request["repeat"]), int(request["warmup"]))
-            measure_s += time.perf_counter() - started
-            result.update(measure_s=measure_s)
-            control.sendall((json.dumps({"samples_ms": samples}) + "\n").encode())
+            control.sendall((json.dumps(answer) + "\n").encode())
             result.phase("ready")
     del remote
+
+
+def count_tflite(spec, result: Result) -> None:
+    """TFLite's instructions on the emulated board for each model of the spec (one session for all of them).
+
+    The models and their inputs are uploaded to the session and run by TFLite's interpreter there, on the
+    same emulated core as TVM's code, with the device's thread count (bot/child/qemu_server.py counts).
+    """
+    result.phase("import")
+    import tvm
+
+    result.update(**versions(tvm))
+    result.phase("connect")
+    remote = rpc_session(tvm, spec["device"])
+    counter = remote.get_function("perfbot.count_tflite")
+    result.update(board=json.loads(remote.get_function("perfbot.board_info")()))
+    done = []
+    for number, item in enumerate(spec["items"]):
+        result.phase("upload")
+        model = f"tflite-{number}.tflite"
+        remote.upload(item["model"], model)
+        names = []
+        for index, path in enumerate(item["inputs"]):
+            names.append(f"tflite-{number}-input{index}.npy")
+            remote.upload(path, names[-1])
+        result.phase("count")
+        done.append(
+            {"key": item["key"], "instructions": json.loads(counter(model, json.dumps(names), spec["threads"]))}
+        )
+        result.update(items=done)
 
 
 def tuning_tasks(tvm, relax, ms, spec, target) -> dict:
@@ -630,12 +738,14 @@ def main(argv: list[str]) -> int:
     with open(spec_path) as f:
         spec = json.load(f)
     result = Result(result_path)
-    op = {"measure": measure, "tune": tune}[spec["op"]]
+    op = {"measure": measure, "tune": tune, "count_tflite": count_tflite}[spec["op"]]
     try:
         op(spec, result)
     except BaseException as e:  # every failure becomes a result, including SystemExit from TVM
         phase = result.data.get("phase")
         if phase == "import" and "tvm_version" not in result.data:
+            status = "environment_error"
+        elif phase == "count" or spec["op"] == "count_tflite":  # the board's counting, not the TVM under test
             status = "environment_error"
         elif phase in COMPILE_PHASES:
             status = "compile_error"

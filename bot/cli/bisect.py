@@ -44,8 +44,8 @@ def bisect(good, bad, device_name, workload, scheme, layout, pipeline, checkout,
     with good's build. Probes are recorded as they are measured: run it again to resume. With --repo, the bot
     (`perfbot watch` or `serve`) posts the answer once on the first bad commit's pull request.
     """
-    from bot.engine import preflight
     from bot.engine.bisect import FAILED, FOUND, Bisector, find_item
+    from bot.engine.boards import preflight
 
     config = settings()
     device = devices.load(config.devices_path).get(device_name)

@@ -10,9 +10,10 @@ import click
 from bot import console
 from bot import devices as device_registry
 from bot.cli.options import db_option, settings
-from bot.engine import tracker
-from bot.errors import DeviceUnavailable
+from bot.engine.boards import tracker
+from bot.errors import DeviceUnavailable, UnknownName
 from bot.store import Store
+from bot.vocabulary import QEMU_AARCH64
 
 
 @click.command()
@@ -32,19 +33,16 @@ def device():
 @device.command("setup")
 @click.argument("name")
 def device_setup(name):
-    """Prepare a device's user space (for qemu-aarch64: Python and TVM for AArch64 in the cache)."""
-    from bot.engine import qemu
-
-    qemu.setup_command(settings(), name)
+    """Prepare a device's user space (for qemu-aarch64: Python, TVM and TFLite for AArch64 in the cache,
+    and the instruction-counting plugin, built here and checked with this host's qemu-aarch64)."""
+    setup_device(settings(), name)
 
 
 @device.command("serve")
 @click.argument("name")
 def device_serve(name):
     """Run the device's RPC server, registered at its tracker, until interrupted."""
-    from bot.engine import qemu
-
-    qemu.serve_command(settings(), name)
+    serve_device(settings(), name)
 
 
 COMMANDS = (devices, device)
@@ -101,3 +99,40 @@ def _state(device) -> str:
         return tracker.key_state(tracker.summary(device.rpc.host, device.rpc.port, timeout_s=10), device.rpc.key)
     except DeviceUnavailable:
         return "offline (tracker unreachable)"
+
+
+def brought_up(settings, name: str):
+    """The devices.yml entry of a device perfbot brings up itself; None for the emulated board when this
+    devices.yml does not list it (its built-in defaults); UnknownName for any other device."""
+    registry = device_registry.load(settings.devices_path)
+    device = registry.devices.get(name)
+    if device is None and name == QEMU_AARCH64:
+        return None
+    if device is None:
+        registry.get(name)  # raises: unknown device, with the known ones
+    if device.bring_up != QEMU_AARCH64:
+        raise UnknownName(
+            f"device {name!r} needs no setup by perfbot (only devices with `bring_up: {QEMU_AARCH64}` do)"
+        )
+    return device
+
+
+def setup_device(settings, name: str):
+    from bot.engine.boards import userspace
+
+    brought_up(settings, name)
+    report = userspace.setup(settings.cache_dir, progress=lambda line: console.errors.print(f"[dim]{line}[/]"))
+    console.console.print(report.summary())
+    return report
+
+
+def serve_device(settings, name: str) -> None:
+    from bot.engine.boards import emulated_server
+
+    device = brought_up(settings, name)
+    host, port, key, threads = "127.0.0.1", 9190, QEMU_AARCH64, 1
+    if device is not None and device.rpc is not None:
+        host, port, key, threads = device.rpc.host, device.rpc.port, device.rpc.key, device.threads
+    emulated_server.serve(
+        settings.cache_dir, host, port, key, threads, progress=lambda line: console.errors.print(line)
+    )

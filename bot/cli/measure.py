@@ -13,7 +13,7 @@ import click
 
 from bot import console, devices
 from bot.cli.options import db_option, device_option, env_option, model_option, settings, suite_option
-from bot.engine import preflight
+from bot.engine.boards import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
 from bot.errors import ItemsNotOk, TuningNotOk, UnknownName
@@ -196,7 +196,11 @@ def run_suite(
             else:
                 outcome = runner.run_paired(suite, device, base, subject, tuning=tuning)
     title = f"{suite.name} on {device.name}" + (
-        " (emulated: latency not comparable with hardware)" if device.emulated else ""
+        " (instructions of one inference on the emulated core, not time)"
+        if device.counts
+        else " (emulated: latency not comparable with hardware)"
+        if device.emulated
+        else ""
     )
     console.console.print(console.results_table(outcome.results, title))
     rows = console.as_rows(outcome.results)

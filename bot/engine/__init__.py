@@ -2,6 +2,7 @@
 
     runner.py             a suite on one device and build (or a PR's beside its base's), recorded
     timing.py             timing one item: alone, or PR and base builds in alternating rounds
+    counting.py           counting one item's instructions on a counting board: alone, or PR and base
     isolation.py          one item in a child process with a time limit; how it ended
     envs.py               the TVM environments under test: python:, pip:, source: specs
     builds/               the build cache: any commit's TVM, native builds shared by native key
@@ -10,10 +11,8 @@
     tuning.py             MetaSchedule tuning into one database per device and target
     tuning_databases.py   where the tuning databases are; export and import
     releases.py           `perfbot history`: a suite on each TVM release
-    preflight.py          a device made ready before a run is written
-    tracker.py            TVM's RPC tracker: ask it, or start one
-    qemu.py               the emulated AArch64 device: its user space and RPC server
-    host.py               what this machine is, as runs record it
+    boards/               the boards measured on: preflight, TVM's tracker, this host, the emulated AArch64
+                          board (its user space, its RPC server, the instruction-counting plugin)
     bisect.py             the first commit of a base-branch range at which an item got slower
     job_worker.py         `perfbot worker`: queued jobs claimed, run, recorded, handed back
 

@@ -20,6 +20,8 @@ A measured item is a `Session` with its forked child: the child compiles,
 loads and checks the item, then answers timing requests over a Unix socket
 until the parent is done with it, so that the parent can alternate timing
 blocks between two builds (a PR and its base) whose children are both loaded.
+On a board that counts instructions the child answers one count request
+instead (bot/engine/counting.py).
 
 Every child leads a process group of its own and ends with it: at its limit,
 when it is stopped, and when perfbot fails or is interrupted (the whole group
@@ -408,6 +410,21 @@ class Session:
             self._kill(f"no samples within {timeout_s:g} s")
             return None
         return [float(s) for s in answer["samples_ms"]]
+
+    def count(self, timeout_s: float) -> bool:
+        """Have the child run, check and count its item on the board (see bot/child/measure.py); False when
+        it died or hung doing so (`finish()` says how)."""
+        if self._conn is None:
+            return False
+        try:
+            self._conn.sendall(b'{"op": "count"}\n')
+        except OSError:
+            return False
+        answer = self._receive(timeout_s)
+        if answer is None or not answer.get("counted"):
+            self._kill(f"no count within {timeout_s:g} s")
+            return False
+        return True
 
     def report(self) -> dict:
         """What the child has written to its result file so far (versions, code_hash, correctness, phase)."""

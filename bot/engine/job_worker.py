@@ -29,7 +29,8 @@ from pathlib import Path
 
 from bot import console, devices, lifecycle
 from bot.devices import Device
-from bot.engine import builds, envs, preflight, tuning, tuning_databases
+from bot.engine import builds, envs, tuning, tuning_databases
+from bot.engine.boards import preflight
 from bot.engine.runner import Runner, RunProgress, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, PerfbotError

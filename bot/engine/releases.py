@@ -26,7 +26,8 @@ from rich.markup import escape
 
 from bot import console, devices
 from bot.console import Say
-from bot.engine import envs, preflight
+from bot.engine import envs
+from bot.engine.boards import preflight
 from bot.engine.runner import Quiet, Runner, RunOutcome, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import EnvironmentBroken, UnknownName

@@ -13,6 +13,11 @@ or whose PR side gave a wrong answer, is measured once more at the end of the
 job, with new children and new rounds (attempt 2), before anything is
 reported: bot/verdicts.py reports a change only when the rerun confirms it.
 
+On a board that counts instructions (the emulated AArch64 board, devices.yml
+`metric: instructions`) nothing is timed: each item is counted once per side
+(bot/engine/counting.py), TFLite's interpreter is counted on the same board
+per workload, and nothing is rerun, since a count repeats exactly.
+
 Everything that can be refused (an unknown device, a bad model, a missing
 tuning database, an unreachable tracker, a target the TVM under test cannot
 use) is checked before the run is written, so bad input leaves the database
@@ -34,13 +39,14 @@ import numpy as np
 from bot import __version__, stats
 from bot.child import MEASURE_SCRIPT, REFERENCE_SCRIPT
 from bot.devices import Device
-from bot.engine import isolation, tuning_databases
-from bot.engine.host import host_cpu
+from bot.engine import counting, isolation, tuning_databases
+from bot.engine.boards import instructions
+from bot.engine.boards.host import host_cpu
 from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
-from bot.errors import BadModel, BadSetting, Cancelled
+from bot.errors import BadModel, BadSetting, Cancelled, DeviceUnavailable
 from bot.vocabulary import FASTER, LAYOUTS, PIPELINES, SLOWER, WRONG_RESULT
 
 
@@ -130,6 +136,20 @@ class ItemResult:
     untuned_tasks: int | None = None  # ... and tasks it had none for (left unscheduled: not a tuned latency)
     base: Side | None = None  # a PR run: what the merge base's build did with the same item
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
+    instructions: instructions.Count | None = None  # an instruction-counting board: one inference, counted
+    tflite_instructions: instructions.Count | None = None  # ... and TFLite's interpreter on the same board
+    module_stats: instructions.ModuleStats | None = None  # the compiled module as linked for the board
+    board: dict = field(default_factory=dict)  # what served the item: runtime and emulator, as the board says
+
+    @property
+    def base_instructions(self) -> instructions.Count | None:
+        return self.base.data.get("count") if self.base is not None else None
+
+    @property
+    def instruction_ratio(self) -> float | None:
+        """TVM's instructions over TFLite's for one inference: below 1, TVM executes fewer."""
+        tvm, tfl = self.instructions, self.tflite_instructions
+        return tvm.total / tfl.total if tvm and tfl and tfl.total else None
 
     @property
     def same_code(self) -> bool:
@@ -288,6 +308,7 @@ class Runner:
                 for server in servers:
                     server.kill()
                 raise
+            tflite_counts = self._tflite_counts(suite, device, subject, references, scratch) if device.counts else {}
             run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
             if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
                 self.store.record_network_parts("inception_v3", inception.conv_counts())
@@ -314,6 +335,7 @@ class Runner:
                             attempt,
                             skip_same_code,
                         )
+                        result.tflite_instructions = tflite_counts.get(workload.key)
                         self._record(run_id, result, with_versions=not any(r.versions for r in results))
                         results.append(result)
                         timing.compile_s += result.compile_s or 0.0
@@ -388,6 +410,7 @@ class Runner:
             native_key=subject.build.get("native_key"),
             python_tree=subject.build.get("python_tree"),
             paired=base is not None,
+            metric=device.metric,
         )
         if base is not None:
             fields.update(
@@ -398,7 +421,10 @@ class Runner:
         return fields
 
     def _needs_rerun(self, device: Device, result: ItemResult) -> bool:
-        """A PR item to measure once more before its verdict stands: it looks changed, or answered wrong."""
+        """A PR item to measure once more before its verdict stands: it looks changed, or answered wrong.
+        Never on a board that counts instructions: a count repeats exactly, and so does an emulated answer."""
+        if device.counts:
+            return False
         if result.status == WRONG_RESULT and (result.base is None or result.base.status != WRONG_RESULT):
             return True
         if device.emulated or not result.rounds:
@@ -465,7 +491,11 @@ class Runner:
         }
         # The child's whole life: compiling and loading, then every block (each also limited on its own).
         limit = device.timeout_s * (2 + plan.rounds)
-        if len(servers) == 1:
+        if device.counts:
+            side, base, rounds = self._count(servers, spec, workdir, device, skip_same_code), None, []
+            if isinstance(side, Pair):
+                side, base = side.pr, side.base
+        elif len(servers) == 1:
             side, base, rounds = time_alone(servers[0], spec, workdir, plan, limit), None, []
         else:
             pair: Pair = time_pair(servers[1], servers[0], spec, workdir, plan, limit, skip_same_code=skip_same_code)
@@ -490,12 +520,57 @@ class Runner:
             tuned_tasks=data.get("tuned_tasks"),
             base=base,
             rounds=rounds,
+            instructions=data.get("count"),
+            module_stats=data.get("module_stats"),
+            board=data.get("board") or (base.data.get("board") if base else None) or {},
         )
+
+    def _count(self, servers, spec: dict, workdir: Path, device: Device, skip_same_code: bool) -> Side | Pair:
+        """An item on an instruction-counting board: alone, or the PR's build beside its base's."""
+        limit = device.timeout_s * 3  # compiling, then running and checking, then one counted inference
+        if len(servers) == 1:
+            return counting.count_alone(servers[0], spec, workdir, limit, device.timeout_s)
+        return counting.count_pair(
+            servers[1], servers[0], spec, workdir, limit, device.timeout_s, skip_same_code=skip_same_code
+        )
+
+    def _tflite_counts(
+        self, suite: Suite, device: Device, subject: Subject, references: dict[str, Reference], scratch: Path
+    ) -> dict[str, instructions.Count]:
+        """TFLite's instructions per workload on the counting board, in one child and one session.
+
+        DeviceUnavailable when the board cannot count them (nothing is written then): a board that
+        counts TVM but not TFLite has no ratio to give, and says why before the run starts.
+        """
+        spec = {
+            "op": "count_tflite",
+            "device": child_device(device),
+            "threads": device.threads,
+            "items": [
+                {"key": w.key, "model": str(materialize(w, self.cache_dir)), "inputs": [str(p) for p in ref.inputs]}
+                for w, ref in ((w, references[w.key]) for w in suite.workloads)
+            ],
+        }
+        self.progress.step(f"TFLite's instructions on {device.name}")
+        timeout_s = device.timeout_s * max(len(suite.workloads), 1)
+        outcome = isolation.run_script(
+            subject.python, MEASURE_SCRIPT, spec, scratch / "tflite-counts", timeout_s=timeout_s,
+            env=child_env(device, subject),
+        )  # fmt: skip
+        counted = {item["key"]: item["instructions"] for item in outcome.data.get("items", [])}
+        if outcome.status != "ok" or len(counted) < len(suite.workloads):
+            why = (outcome.error or outcome.status).splitlines()[0] if (outcome.error or outcome.status) else "?"
+            raise DeviceUnavailable(f"device {device.name}: TFLite's instructions could not be counted on it: {why}")
+        return {key: instructions.attribute(raw) for key, raw in counted.items()}
 
     def _record(self, run_id: int, result: ItemResult, with_versions: bool) -> None:
         with self.store.transaction():
             if with_versions and result.versions:
                 self.store.update_run(run_id, **result.versions)
+            if result.board and not self.store.run(run_id).get("device_runtime"):
+                self.store.update_run(
+                    run_id, device_runtime=result.board.get("runtime"), emulator=result.board.get("emulator")
+                )
             base = result.base
             self.store.add_result(
                 run_id,
@@ -519,6 +594,7 @@ class Runner:
                 attempt=result.attempt,
                 tuned_tasks=result.tuned_tasks,
                 untuned_tasks=result.untuned_tasks,
+                **_counted(result),
                 **(
                     dict(
                         base_status=base.status,
@@ -534,6 +610,27 @@ class Runner:
                     else {}
                 ),
             )
+
+
+def _counted(result: ItemResult) -> dict:
+    """The result's instruction counts and module statistics as the store's columns (none on a timed board)."""
+    fields: dict = {}
+    count, tflite, stats_ = result.instructions, result.tflite_instructions, result.module_stats
+    if count is not None:
+        fields.update(instructions=count.total, functions=count.functions, instruction_ratio=result.instruction_ratio)
+    if tflite is not None:
+        fields.update(tflite_instructions=tflite.total, tflite_functions=tflite.functions)
+    if stats_ is not None:
+        fields.update(kernels=stats_.kernels, code_bytes=stats_.code_bytes)
+    base = result.base
+    if base is not None:
+        if base.data.get("count") is not None:
+            fields.update(base_instructions=base.data["count"].total, base_functions=base.data["count"].functions)
+        if base.data.get("module_stats") is not None:
+            fields.update(base_kernels=base.data["module_stats"].kernels,
+                          base_code_bytes=base.data["module_stats"].code_bytes)  # fmt: skip
+        fields["base_compile_s"] = base.data.get("compile_s")
+    return fields
 
 
 def result_key(result: ItemResult) -> tuple[str, str, str, str]:

@@ -37,7 +37,7 @@ from bot.child import MEASURE_SCRIPT
 from bot.console import Say
 from bot.devices import Device
 from bot.engine import isolation
-from bot.engine.host import host_cpu
+from bot.engine.boards.host import host_cpu
 from bot.engine.runner import Subject, check_target, child_device, child_env
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import materialize

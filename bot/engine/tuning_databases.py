@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 from bot.devices import Device
-from bot.engine.host import host_cpu
+from bot.engine.boards.host import host_cpu
 from bot.errors import BadExport
 
 

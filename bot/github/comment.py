@@ -13,6 +13,8 @@ from collections import Counter
 from bot.breakdown import best_configs
 from bot.verdicts import DeviceReport, PrReport, Row, counts_text, tail
 from bot.vocabulary import (
+    COUNT_FLOOR,
+    COUNT_MIN_EFFECT,
     EMULATED,
     LAYOUTS,
     PIPELINES,
@@ -20,6 +22,8 @@ from bot.vocabulary import (
     SCHEMES,
     STATE_ICONS,
     UNCHANGED,
+    change_percent,
+    instructions,
     label,
     milliseconds,
 )
@@ -51,6 +55,18 @@ def _verdict(row: Row) -> str:
     return f"**{row.verdict_text}**" if row.alarming else row.verdict_text
 
 
+def _count(value: int | None) -> str:
+    return instructions(value, "–")
+
+
+#: What every instruction-counting device section says about its numbers, once.
+COUNTS_NOTE = (
+    f"Instruction counts of one inference on the emulated core, not time: exact, so a change beyond "
+    f"±{COUNT_MIN_EFFECT:.1%} (and {COUNT_FLOOR:,} instructions) is reported with no rounds and no rerun. "
+    "They count the work the code does, not caches, memory bandwidth or pipeline stalls."
+)
+
+
 def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
     d = device.device
     head = f"#### {STATE_ICONS[device.state]} `{d.name}`: {d.description or d.arch}"
@@ -58,8 +74,16 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
     facts = [d.arch, f"{d.threads} thread{'s' if d.threads != 1 else ''}"]
     if device.tvm_version:
         facts.append(f"TVM {device.tvm_version}")
-    if d.emulated:
+    if d.counts:
+        facts.append("instruction counts on emulated AArch64, not time")
+        if device.emulator:
+            facts.append(device.emulator)
+    elif d.emulated:
         facts.append("emulated: latency recorded, never judged")
+    if device.device_runtime and device.device_runtime != (
+        f"apache-tvm {device.tvm_version}" if device.tvm_version else None
+    ):
+        facts.append(f"modules run by {device.device_runtime}")
     lines.append("_" + ", ".join(facts) + "_")
     if device.pending or device.running:
         lines.append(f"\n{device.running} running, {device.pending} queued.")
@@ -76,23 +100,18 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
         return lines
     shown = [row for row in device.sorted_rows() if row.verdict not in FOLDED]
     folded = [row for row in device.sorted_rows() if row.verdict in FOLDED]
+    if d.counts:
+        lines += ["", COUNTS_NOTE]
     if shown:
-        lines += [
-            "",
-            "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
-            "|---|---|---|--:|--:|--:|---|--:|---|",
-        ]
-        for row in shown:
-            lines.append(
-                f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
-                f"{row.change_text} | {_verdict(row)} | {row.ratio_text} | {row.correctness_text} |"
-            )
+        lines += ["", *(_counted_table(shown) if d.counts else _timed_table(shown))]
     else:
         lines += ["", "Nothing changed, failed or needs a look here."]
     if folded and detail < NO_FOLDED_TABLES:
         lines += ["", *_folded(folded)]
     elif folded:
         lines += ["", f"{counts_text(Counter(r.verdict for r in folded))} (on the dashboard)."]
+    if d.counts and detail < NO_FOLDED_TABLES:
+        lines += _where_counts_moved(shown)
     if not d.emulated and detail < NO_FOLDED_TABLES:
         lines += _against_tflite(device)
     failures = device.failures()
@@ -114,6 +133,72 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
             lines += [f"and {len(failures) - MAX_FAILURES_SHOWN} more; the dashboard has every one.", ""]
         lines.append("</details>")
     return lines
+
+
+def _timed_table(rows: list[Row]) -> list[str]:
+    lines = [
+        "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
+        "|---|---|---|--:|--:|--:|---|--:|---|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
+            f"{row.change_text} | {_verdict(row)} | {row.ratio_text} | {row.correctness_text} |"
+        )
+    return lines
+
+
+def _counted_table(rows: list[Row]) -> list[str]:
+    """Rows of an instruction-counting board: counts, never times; TVM/TFLite as instructions on the same core."""
+    lines = [
+        "| workload | scheme | config | base instructions | PR instructions | change | verdict | "
+        "TVM/TFLite instructions | correctness |",
+        "|---|---|---|--:|--:|--:|---|--:|---|",
+    ]
+    for row in rows:
+        c = row.counts
+        ratio = f"{c.ratio:.2f}" if c and c.ratio else "–"
+        lines.append(
+            f"| `{row.workload}` | {row.scheme} | {row.config} | {_count(c.base if c else None)} | "
+            f"{_count(c.pr if c else None)} | {row.change_text} | {_verdict(row)} | {ratio} | {row.correctness_text} |"
+        )
+    return lines
+
+
+def _where_counts_moved(rows: list[Row]) -> list[str]:
+    """For each changed row: the functions whose counts moved most, and the compiled module's statistics."""
+    changed = [r for r in rows if r.counts and r.counts.base and r.counts.pr and r.comparison is not None]
+    if not changed:
+        return []
+    lines = [
+        "",
+        f"<details><summary>Where the instructions moved ({len(changed)} item{'s' if len(changed) != 1 else ''})"
+        "</summary>",
+        "",
+        "| workload | scheme | config | function | base | PR | change |",
+        "|---|---|---|---|--:|--:|--:|",
+    ]
+    for row in changed:
+        for name, before, after in row.counts.moved_most():
+            change = change_percent(after / before - 1) if before else "new"
+            lines.append(
+                f"| `{row.workload}` | {row.scheme} | {row.config} | `{_one_line(name, 80)}` | {_count(before)} | "
+                f"{_count(after)} | {change} |"
+            )
+    lines += ["", "| workload | scheme | config | kernels | code bytes | compile s |", "|---|---|---|--:|--:|--:|"]
+    for row in changed:
+        c = row.counts
+        lines.append(
+            f"| `{row.workload}` | {row.scheme} | {row.config} | {_pair(c.base_kernels, c.kernels, '{:,}')} | "
+            f"{_pair(c.base_code_bytes, c.code_bytes, '{:,}')} | {_pair(c.base_compile_s, c.compile_s, '{:.2f}')} |"
+        )
+    return [*lines, "", "</details>"]
+
+
+def _pair(before, after, form: str) -> str:
+    """`6 → 7`, or one value when both sides agree."""
+    show = [form.format(v) if v is not None else "–" for v in (before, after)]
+    return show[1] if show[0] == show[1] else f"{show[0]} → {show[1]}"
 
 
 #: Up to this many workloads (the smoke suite has 6) the comment shows TVM's best against TFLite as a
@@ -156,8 +241,9 @@ def _folded(rows: list[Row]) -> list[str]:
     cells: dict[str, dict[tuple, str]] = {}
     for r in rows:
         cells.setdefault(r.workload, {})[(r.scheme, r.layout, r.pipeline)] = _folded_cell(r)
+    unit = "instructions" if any(r.counts is not None for r in rows) else "ms"
     out = [
-        f"<details><summary>{counts}: base ms → PR ms</summary>",
+        f"<details><summary>{counts}: base {unit} → PR {unit}</summary>",
         "",
         "| workload | " + " | ".join(f"{s} {lay}/{p}" for s, lay, p in columns) + " |",
         "|---|" + "--:|" * len(columns),
@@ -168,6 +254,10 @@ def _folded(rows: list[Row]) -> list[str]:
 
 
 def _folded_cell(row: Row) -> str:
+    if row.counts is not None:
+        if row.verdict == SAME_CODE:
+            return "same code"
+        return f"{_count(row.counts.base)} → {_count(row.counts.pr)}"
     if row.verdict == SAME_CODE:
         return f"same code {_ms(row.base_ms)}" if row.base_ms is not None else "same code"
     return f"{_ms(row.base_ms)} → {_ms(row.pr_ms)}"

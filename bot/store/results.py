@@ -10,6 +10,9 @@ from bot.vocabulary import RESULT_STATUSES
 
 #: The columns that say which measurement a result is, across runs.
 SERIES_KEY = ("workload", "scheme", "layout", "pipeline")
+#: Columns stored as JSON: lists of samples and rounds, and instruction counts by function.
+JSON_COLUMNS = ("samples_ms", "tflite_samples_ms", "base_samples_ms", "rounds", "functions", "tflite_functions",
+                "base_functions")  # fmt: skip
 
 
 def _utcnow() -> str:
@@ -43,6 +46,9 @@ class Results:
                 fields[key] = json.dumps([round(float(v), 6) for v in fields[key]])
         if isinstance(fields.get("rounds"), (list, tuple)):
             fields["rounds"] = json.dumps([[round(float(b), 6), round(float(p), 6)] for b, p in fields["rounds"]])
+        for key in ("functions", "tflite_functions", "base_functions"):
+            if isinstance(fields.get(key), dict):
+                fields[key] = json.dumps(fields[key], sort_keys=True)
         if "same_code" in fields:
             fields["same_code"] = int(bool(fields["same_code"]))
         return self.db["results"].insert({"run_id": run_id, **fields}).last_pk
@@ -99,7 +105,7 @@ class Results:
 
 def decode_row(row: dict) -> dict:
     row = dict(row)
-    for key in ("samples_ms", "tflite_samples_ms", "base_samples_ms", "rounds"):
+    for key in JSON_COLUMNS:
         if isinstance(row.get(key), str):
             row[key] = json.loads(row[key])
     return row

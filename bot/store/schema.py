@@ -353,6 +353,31 @@ def _v10_bisection_posts(db: sqlite_utils.Database) -> None:
     db["bisections"].add_column("post_note", str)  # e.g. GitHub knows no pull request for the commit
 
 
+def _v11_instruction_counts(db: sqlite_utils.Database) -> None:
+    """Instruction counts on the emulated board (bot/engine/boards/), what served a run, and compile statistics."""
+    for column, kind in (
+        ("metric", str),  # time | instructions: what the device measures (devices.yml `metric`)
+        ("device_runtime", str),  # the TVM runtime that ran the modules on the device, as the device says
+        ("emulator", str),  # e.g. "qemu-aarch64 7.2.22 -cpu cortex-a72, counting plugin icount-....so"
+    ):
+        db["runs"].add_column(column, kind)
+    for column, kind in (
+        ("instructions", int),  # one inference of TVM's compiled model, counted on the emulated board
+        ("functions", str),  # JSON {"group:function": instructions} (bot/engine/boards/instructions.py)
+        ("tflite_instructions", int),  # one inference of TFLite's interpreter, same model, input and board
+        ("tflite_functions", str),
+        ("instruction_ratio", float),  # instructions / tflite_instructions
+        ("base_instructions", int),  # a PR run: the merge base's build, counted in the same job
+        ("base_functions", str),
+        ("kernels", int),  # PrimFuncs in the compiled module as linked for the board
+        ("code_bytes", int),  # bytes of machine code in that module
+        ("base_kernels", int),
+        ("base_code_bytes", int),
+        ("base_compile_s", float),
+    ):
+        db["results"].add_column(column, kind)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -364,6 +389,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v8_bisections_and_networks,
     _v9_tuned_tasks,
     _v10_bisection_posts,
+    _v11_instruction_counts,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from bot import devices
-from bot.engine import preflight
+from bot.engine.boards import preflight
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite, user_suite
 from bot.engine.suite.tflite_writer import ModelWriter

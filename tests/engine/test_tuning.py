@@ -116,7 +116,7 @@ def test_an_archive_that_is_not_an_export_is_refused_and_changes_nothing(tmp_pat
 
 def test_a_board_behind_the_tracker_is_tuned_there(tmp_path, tiny_model, rpc_pool):
     """MetaSchedule's RPC runner at the device's tracker: candidates cross-built here, measured on the board."""
-    from bot.engine import preflight
+    from bot.engine.boards import preflight
 
     board = device(
         tmp_path,

@@ -18,7 +18,7 @@ from contextlib import ExitStack
 import pytest
 
 from bot.devices import Device, Rpc
-from bot.engine import preflight, tracker
+from bot.engine.boards import preflight, tracker
 from bot.errors import DeviceUnavailable
 from tests.processes import group, stat
 
@@ -96,7 +96,7 @@ def test_a_device_brought_up_here_gets_its_own_tracker_on_a_free_port(held_port,
         line = said[0] if len(said) == 1 else said
         assert line.startswith(f"RPC tracker port {HOST}:{held_port} is held by pid {os.getpid()} (")
         assert line.endswith(f"; perfbot's own tracker uses {HOST}:{reached.rpc.port}")
-        assert not preflight.serving(device)  # what holds the configured port is no tracker
+        assert not preflight.already_served(device)  # what holds the configured port is no tracker
     assert refused(reached.rpc.port)
 
 

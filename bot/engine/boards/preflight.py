@@ -4,9 +4,10 @@ A local device is always ready. An rpc device needs its cross compiler and a
 server registered at its tracker. A device whose devices.yml entry says
 `bring_up: qemu-aarch64` is brought up here for the length of the run when
 nothing serves it yet: a tracker on loopback and the AArch64 RPC server
-under qemu (see bot/engine/qemu.py), on the device's tracker port when it is
-free and on a free port otherwise (`own_tracker`). BRING_UP maps each way of
-bringing a device up (bot.devices.BRING_UPS) to the function that does it.
+under qemu (bot/engine/boards/emulated_server.py), on the device's tracker
+port when it is free and on a free port otherwise (`own_tracker`). BRING_UP
+maps each way of bringing a device up (bot.devices.BRING_UPS, named in
+bot/vocabulary.py) to the function that does it.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.devices import Device, Rpc
-from bot.engine import tracker
+from bot.engine.boards import tracker
 from bot.errors import DeviceUnavailable
+from bot.vocabulary import QEMU_AARCH64
 
 
 @contextmanager
@@ -54,18 +56,18 @@ def _missing_compiler(device: Device) -> str:
 
 
 def _bring_up_qemu(device: Device, cache_dir: Path, stack: ExitStack, say) -> Device:
-    from bot.engine import qemu
+    from bot.engine.boards import emulated_server, userspace
 
-    qemu.check_ready(cache_dir)
-    if serving(device):
+    userspace.check_ready(cache_dir)
+    if already_served(device):
         return device
     device = own_tracker(device, cache_dir, stack, say)
-    server = qemu.start_server(cache_dir, device.rpc.host, device.rpc.port, device.rpc.key)
+    server = emulated_server.start_server(cache_dir, device.rpc.host, device.rpc.port, device.rpc.key, device.threads)
     stack.callback(server.stop)
     return device
 
 
-def serving(device: Device) -> bool:
+def already_served(device: Device) -> bool:
     """Whether a tracker answers at the device's address with a server registered under its key."""
     if not tracker.reachable(device.rpc.host, device.rpc.port):
         return False
@@ -92,4 +94,4 @@ def own_tracker(device: Device, cache_dir: Path, stack: ExitStack, say) -> Devic
     return replace(device, rpc=Rpc(rpc.host, local.port, rpc.key))
 
 
-BRING_UP = {"qemu-aarch64": _bring_up_qemu}
+BRING_UP = {QEMU_AARCH64: _bring_up_qemu}

@@ -1,9 +1,11 @@
-"""The emulated AArch64 device: prepare its user space, check it, run its RPC server.
+"""The emulated AArch64 board's user space: made once in the cache, checked, and how a program runs in it.
 
-The device is TVM's RPC server for AArch64 running under `qemu-aarch64-static`
-on this host, registered at the tracker like a real board. Its user space lives
-in the cache, in `CACHE/qemu-aarch64`, and is made by `setup()`
-(`perfbot device setup qemu-aarch64`) from:
+The emulated board is an AArch64 Linux user space run by `qemu-aarch64`
+(QEMU's user mode) on this host, emulating a Cortex-A72 (`CPU`: the
+Raspberry Pi 4 of perfbot's story), with perfbot's instruction-counting
+plugin loaded (bot/engine/boards/plugin.py). Its user space lives in the
+cache, in `CACHE/qemu-aarch64`, and is made by `setup()` (`perfbot device
+setup qemu-aarch64`) from:
 
 - Debian's arm64 packages: Python 3.11 and the shared libraries it and TVM
   load (libc6, libstdc++6, libssl3, ...), fetched with `apt-get download
@@ -12,23 +14,33 @@ in the cache, in `CACHE/qemu-aarch64`, and is made by `setup()`
   `Architecture: all` data and `Multi-Arch: foreign` tools (dpkg, perl-base,
   media-types): the interpreter loads libraries, it runs no package scripts.
 - PyPI's aarch64 wheels of apache-tvm, its pinned apache-tvm-ffi, numpy,
-  ml_dtypes (and their pure-Python dependencies), unzipped into `site/`.
+  ml_dtypes, psutil and ai-edge-litert (TFLite's interpreter, counted on the
+  same emulated CPU as TVM's code), with their pure-Python dependencies,
+  unzipped into `site/`.
+- `proc/cpuinfo`: what a Cortex-A72 running Linux says there. QEMU 7.2's user
+  mode shows the guest the host's own /proc/cpuinfo (x86 here); TFLite's CPU
+  detection (cpuinfo, used by XNNPACK and ruy) finds no ARM core in it and
+  crashes with a segfault. QEMU looks up every path a guest opens under its
+  `-L` folder first, so this file is what the guest reads instead, and it
+  names the core QEMU emulates, so TFLite picks that core's kernels.
 
 Nothing is installed into the host's own system; setup needs root only to add
 the arm64 architecture to apt (`dpkg --add-architecture arm64`) once.
 
 A setup counts as done only when its marker file (`perfbot-setup.json`, with
 the versions it was made for) is in the folder. Setup builds in a staging
-folder, checks that `import tvm` works under qemu there, writes the marker,
-then renames the staging folder into place: an interrupted setup leaves no
-folder that looks ready. Running setup again reuses a folder whose marker
-matches what this perfbot would make; downloads are kept in
-`CACHE/downloads/qemu-aarch64` so a rebuild does not fetch them again.
+folder, checks that TVM and TFLite import under qemu there, writes the
+marker, then renames the staging folder into place: an interrupted setup
+leaves no folder that looks ready. Running setup again reuses a folder whose
+marker matches what this perfbot would make; downloads are kept in
+`CACHE/downloads/qemu-aarch64` so a rebuild does not fetch them again. Setup
+also builds the counting plugin and checks that this host's qemu loads it.
 
 There is no binfmt_misc here: an emulated program that exec()s another
 program fails, while fork works. TVM's `python -m tvm.exec.rpc_server` starts
 its server in a new interpreter, so the server runs from bot/child/qemu_server.py,
-which serves in its own process and forks one child per session.
+which serves in its own process and forks one child per session
+(bot/engine/boards/emulated_server.py starts it).
 """
 
 from __future__ import annotations
@@ -38,7 +50,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -46,41 +57,58 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import lifecycle
-from bot.child import QEMU_SERVER_SCRIPT
 from bot.console import Say
-from bot.errors import DeviceUnavailable, UnknownName
+from bot.engine.boards import plugin
+from bot.errors import DeviceUnavailable
+from bot.vocabulary import QEMU_AARCH64
 
-NAME = "qemu-aarch64"
-QEMU = "qemu-aarch64-static"
+NAME = QEMU_AARCH64
+#: QEMU's user mode for AArch64, the dynamic build: Debian's `qemu-aarch64-static` cannot load TCG plugins.
+QEMU = "qemu-aarch64"
+QEMU_PACKAGE = "qemu-user"
+#: The core QEMU emulates, and that TVM's target for the board names: what instruction counts are counts of.
+CPU = "cortex-a72"
 CROSS_COMPILER = "aarch64-linux-gnu-gcc"
 TOOLS = (
-    (QEMU, "apt-get install qemu-user-static"),
+    (QEMU, f"apt-get install {QEMU_PACKAGE}"),
     (CROSS_COMPILER, "apt-get install gcc-aarch64-linux-gnu"),
 )
 SETUP_HINT = f"perfbot device setup {NAME}"
 ARCH_HINT = "sudo dpkg --add-architecture arm64 && sudo apt-get update"
 
 #: Bump when the folder's layout or contents change in a way old folders lack.
-FORMAT = 1
+#: 2: TFLite's interpreter and a Cortex-A72's /proc/cpuinfo, run by the dynamic qemu-aarch64.
+FORMAT = 2
 PYTHON_VERSION = "3.11"
 #: Debian arm64 packages asked for by name; their dependencies are resolved from apt.
 DEB_ROOTS = ("python3.11", "libpython3.11-stdlib", "libstdc++6", "libgcc-s1")
 #: Wheels for the emulated side, pinned as a set known to work together (the tvm/tvm-ffi pair
 #: as in pyproject.toml). The RPC server needs no rpc extra: it runs in-process, without
 #: tornado (tracker/proxy only) or cloudpickle (PopenWorker only); psutil lets a session
-#: timeout end a session's children.
+#: timeout end a session's children. ai-edge-litert is the host's TFLite, for counting TFLite's
+#: instructions on the same emulated core.
 WHEELS = {
     "apache-tvm": "0.27.0.post1",
     "apache-tvm-ffi": "0.1.14.post0",
     "numpy": "2.4.6",
     "ml_dtypes": "0.6.0",
     "psutil": "7.2.2",
+    "ai-edge-litert": "2.3.0",
 }
 #: Platform tags pip may pick aarch64 wheels from: manylinux up to Debian 12's glibc 2.36.
 PLATFORMS = ("manylinux2014_aarch64",) + tuple(f"manylinux_2_{minor}_aarch64" for minor in range(17, 37))
 MARKER = "perfbot-setup.json"
-SERVER_SCRIPT = QEMU_SERVER_SCRIPT
+#: /proc/cpuinfo of one Cortex-A72 core as Linux writes it (CPU part 0xd08), for the guest to read (see above).
+CPUINFO = (
+    "processor\t: 0\n"
+    "BogoMIPS\t: 108.00\n"
+    "Features\t: fp asimd evtstrm crc32 cpuid\n"
+    "CPU implementer\t: 0x41\n"
+    "CPU architecture: 8\n"
+    "CPU variant\t: 0x0\n"
+    "CPU part\t: 0xd08\n"
+    "CPU revision\t: 3\n\n"
+)
 
 
 def folder(cache_dir: Path) -> Path:
@@ -145,6 +173,7 @@ def check_ready(cache_dir: Path) -> None:
         raise DeviceUnavailable(
             f"{NAME}: the AArch64 user space in {root} was made {what}; refresh it with `{SETUP_HINT}`"
         )
+    _counting_plugin(cache_dir, root, lambda line: None)  # remembered per qemu binary: a second the first time
 
 
 def can_link(compiler: str) -> bool:
@@ -196,6 +225,7 @@ def setup(cache_dir: Path, progress: Say | None = None) -> SetupReport:
         if is_set_up(cache_dir):
             marker = read_marker(root)
             say(f"{root} is already set up (apache-tvm {WHEELS['apache-tvm']}); reusing it")
+            _counting_plugin(cache_dir, root, say)
             return SetupReport(
                 root,
                 time.perf_counter() - started,
@@ -224,10 +254,15 @@ def setup(cache_dir: Path, progress: Say | None = None) -> SetupReport:
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
+        _counting_plugin(cache_dir, root, say)
     seconds = time.perf_counter() - started
-    report = SetupReport(root, seconds, disk, False, disk_usage(downloads(cache_dir)), versions)
-    say(report.summary())
-    return report
+    return SetupReport(root, seconds, disk, False, disk_usage(downloads(cache_dir)), versions)
+
+
+def _counting_plugin(cache_dir: Path, root: Path, say: Say) -> None:
+    """Build the instruction-counting plugin (when its source changed) and check that this host's qemu loads it."""
+    path = plugin.ensure(cache_dir, say)
+    plugin.check_loads(path, lambda arg, args: emulated_command(root, args, arg), emulated_env(root), say)
 
 
 def _replace(staging: Path, root: Path) -> None:
@@ -252,20 +287,22 @@ def populate(root: Path, download_dir: Path, say: Say) -> dict:
     for deb in files:
         _run(["dpkg-deb", "-x", str(deb), str(root)], f"unpacking {deb.name}")
     relative_symlinks(root)
+    (root / "proc").mkdir(exist_ok=True)
+    (root / "proc" / "cpuinfo").write_text(CPUINFO)
     wheels = download_wheels(download_dir / "wheels", say)
     say(f"unzipping {len(wheels)} wheels into {site_path(root)}")
     installed = {}
     for wheel in wheels:
         name, version = unzip_wheel(wheel, site_path(root))
         installed[name] = version
-    say("checking that `import tvm` works under qemu (about 10-30 s the first time)")
+    say("checking that TVM and TFLite import under qemu (about 10-30 s the first time)")
     found = verify(root)
     return {"debian": debs, "wheels": installed, **found}
 
 
 def _require_qemu() -> None:
     if shutil.which(QEMU) is None:
-        raise DeviceUnavailable(f"{NAME}: {QEMU} not found on PATH; install it with `apt-get install qemu-user-static`")
+        raise DeviceUnavailable(f"{NAME}: {QEMU} not found on PATH; install it with `apt-get install {QEMU_PACKAGE}`")
     for tool in ("apt-get", "apt-cache", "dpkg", "dpkg-deb"):
         if shutil.which(tool) is None:
             raise DeviceUnavailable(
@@ -466,12 +503,13 @@ def relative_symlinks(root: Path) -> None:
 
 
 def verify(root: Path, timeout_s: float = 600) -> dict:
-    """Import TVM's RPC server under qemu in the folder; the versions it reports."""
+    """Import TVM's RPC server and TFLite's interpreter under qemu in the folder; the versions they report."""
     code = (
         "import json, platform, time; t = time.time(); import numpy, tvm, tvm.rpc.server, tvm_ffi; "
+        "import ai_edge_litert, ai_edge_litert.interpreter; "
         "print(json.dumps({'machine': platform.machine(), 'python': platform.python_version(), "
         "'tvm': tvm.__version__, 'tvm_ffi': tvm_ffi.__version__, 'numpy': numpy.__version__, "
-        "'import_s': round(time.time() - t, 1)}))"
+        "'litert': getattr(ai_edge_litert, '__version__', None), 'import_s': round(time.time() - t, 1)}))"
     )
     try:
         out = subprocess.run(
@@ -483,10 +521,10 @@ def verify(root: Path, timeout_s: float = 600) -> dict:
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise DeviceUnavailable(f"{NAME}: `import tvm` under qemu in {root} took over {timeout_s:g} s") from None
+        raise DeviceUnavailable(f"{NAME}: importing TVM under qemu in {root} took over {timeout_s:g} s") from None
     if out.returncode != 0:
         last = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
-        raise DeviceUnavailable(f"{NAME}: `import tvm` fails under qemu in {root}: {last}")
+        raise DeviceUnavailable(f"{NAME}: importing TVM and TFLite fails under qemu in {root}: {last}")
     found = json.loads(out.stdout.strip().splitlines()[-1])
     if (found["machine"], found["tvm"], found["tvm_ffi"]) != (
         "aarch64",
@@ -500,9 +538,14 @@ def verify(root: Path, timeout_s: float = 600) -> dict:
     return found
 
 
-def emulated_command(root: Path, args: list[str]) -> list[str]:
-    """Run the folder's Python under qemu: `qemu-aarch64-static -L ROOT ROOT/usr/bin/python3.11 -s ARGS`."""
-    return [shutil.which(QEMU) or QEMU, "-L", str(root), str(python_path(root)), "-s", *args]
+def emulated_command(root: Path, args: list[str], plugin_arg: str | None = None) -> list[str]:
+    """Run the folder's Python under qemu on the emulated core, with the counting plugin when `plugin_arg`
+    (`PATH,out=DIR`, bot/engine/boards/plugin.py) is given:
+    `qemu-aarch64 -cpu cortex-a72 -L ROOT [-plugin PLUGIN] ROOT/usr/bin/python3.11 -s ARGS`."""
+    command = [shutil.which(QEMU) or QEMU, "-cpu", CPU, "-L", str(root)]
+    if plugin_arg:
+        command += ["-plugin", plugin_arg]
+    return [*command, str(python_path(root)), "-s", *args]
 
 
 def emulated_env(root: Path, threads: int = 1) -> dict[str, str]:
@@ -513,6 +556,8 @@ def emulated_env(root: Path, threads: int = 1) -> dict[str, str]:
         PYTHONNOUSERSITE="1",
         PYTHONUNBUFFERED="1",
         PYTHONFAULTHANDLER="1",
+        # A fixed string hash: the same dict layouts, and so the same instructions, in every process.
+        PYTHONHASHSEED="0",
         TVM_NUM_THREADS=str(threads),
         OMP_NUM_THREADS=str(threads),
         LANG="C.UTF-8",
@@ -547,171 +592,3 @@ def _run(command: list[str], what: str, cwd: Path | None = None, timeout_s: floa
         ]
         raise DeviceUnavailable(f"{NAME}: {what} failed: {lines[-1].strip()}")
     return out.stdout
-
-
-# ---------------------------------------------------------------------------------------------- serving
-
-
-@dataclass
-class QemuServer:
-    """An RPC server this process started under qemu; close() (or stop()) ends it and its sessions."""
-
-    host: str
-    port: int
-    key: str
-    process: subprocess.Popen
-    log: Path
-
-    def close(self) -> None:
-        """End the server and the session children it forked (its process group), and wait until all are gone."""
-        if self.process.poll() is None:
-            lifecycle.signal_group(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                lifecycle.signal_group(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        lifecycle.end_group(self.process.pid, grace_s=2.0, timeout_s=10)
-
-    stop = close
-
-    def __enter__(self) -> QemuServer:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-def start_server(
-    cache_dir: Path, host: str, port: int, key: str, threads: int = 1, timeout_s: float = 300.0
-) -> QemuServer:
-    """Start the AArch64 RPC server under qemu, registered at the tracker host:port under key.
-
-    Returns once the tracker lists the key (importing TVM under emulation takes
-    10-30 s); DeviceUnavailable with the end of the server's log otherwise.
-    """
-    from bot.engine import tracker
-
-    check_ready(cache_dir)
-    root = folder(cache_dir)
-    logs = Path(cache_dir) / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{NAME}-server-{port}.log"  # one per tracker port, rewritten at each start
-    ready = logs / f"{NAME}-server.{os.getpid()}.ready"
-    ready.unlink(missing_ok=True)
-    args = [
-        str(SERVER_SCRIPT),
-        "--tracker",
-        f"{host}:{port}",
-        "--key",
-        key,
-        "--host",
-        host,
-        "--ready-file",
-        str(ready),
-        "--parent-pid",
-        str(os.getpid()),
-    ]
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            emulated_command(root, args),
-            env=emulated_env(root, threads),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    server = QemuServer(host, port, key, process, log)
-    deadline = time.monotonic() + timeout_s
-    try:
-        while not ready.is_file():
-            _alive_or_fail(server, deadline, "start")
-            time.sleep(0.2)
-        info = json.loads(ready.read_text())
-        ready.unlink(missing_ok=True)
-        server.port = int(info["port"])
-        while True:
-            _alive_or_fail(server, deadline, "register at the tracker")
-            if tracker.key_state(tracker.summary(host, port), key) != "offline":
-                return server
-            time.sleep(0.5)
-    except BaseException:
-        server.close()
-        raise
-
-
-def _alive_or_fail(server: QemuServer, deadline: float, doing: str) -> None:
-    if server.process.poll() is not None or time.monotonic() > deadline:
-        ended = "exited" if server.process.poll() is not None else "timed out"
-        tail = (
-            [line for line in server.log.read_text(errors="replace").splitlines() if line.strip()][-1:]
-            if server.log.is_file()
-            else []
-        )
-        raise DeviceUnavailable(
-            f"{NAME}: the RPC server under qemu did not {doing} ({ended}); "
-            f"see {server.log}" + (f": {tail[0].strip()[:300]}" if tail else "")
-        )
-
-
-def serve(
-    cache_dir: Path, tracker_host: str, tracker_port: int, key: str, threads: int = 1, progress: Say | None = None
-) -> None:
-    """Run the emulated device's RPC server until interrupted (a local tracker too, if none answers on loopback)."""
-    from bot.engine import tracker
-
-    say = progress or (lambda line: None)
-    check_ready(cache_dir)
-    local = None
-    if not tracker.reachable(tracker_host, tracker_port):
-        if tracker_host not in ("127.0.0.1", "localhost"):
-            tracker.summary(tracker_host, tracker_port)  # raises with the command that starts one
-        say(f"starting an RPC tracker on {tracker_host}:{tracker_port}")
-        local = tracker.start(tracker_host, tracker_port, log=Path(cache_dir) / "tracker.log")
-    try:
-        with start_server(cache_dir, tracker_host, tracker_port, key, threads) as server:
-            say(
-                f"{NAME} serving under key {key!r} at tracker {tracker_host}:{tracker_port} "
-                f"(server port {server.port}, log {server.log}); Ctrl-C stops it"
-            )
-            code = server.process.wait()
-            raise DeviceUnavailable(f"{NAME}: the RPC server under qemu exited with code {code}; see {server.log}")
-    finally:
-        if local:
-            local.stop()
-
-
-# ---------------------------------------------------------------------------------------------- CLI hooks
-
-
-def _device(settings, name: str):
-    from bot import devices
-
-    registry = devices.load(settings.devices_path)
-    device = registry.devices.get(name)
-    if device is None and name == NAME:
-        return None  # not in this devices.yml: the built-in defaults of the emulated board
-    if device is None:
-        registry.get(name)  # raises: unknown device, with the known ones
-    if device.bring_up != NAME:
-        raise UnknownName(f"device {name!r} needs no setup by perfbot (only devices with `bring_up: {NAME}` do)")
-    return device
-
-
-def setup_command(settings, name: str) -> SetupReport:
-    from bot import console
-
-    _device(settings, name)
-    report = setup(settings.cache_dir, progress=lambda line: console.errors.print(f"[dim]{line}[/]"))
-    console.console.print(report.summary())
-    return report
-
-
-def serve_command(settings, name: str) -> None:
-    from bot import console
-
-    device = _device(settings, name)
-    host, port, key, threads = "127.0.0.1", 9190, NAME, 1
-    if device is not None and device.rpc is not None:
-        host, port, key, threads = device.rpc.host, device.rpc.port, device.rpc.key, device.threads
-    serve(settings.cache_dir, host, port, key, threads, progress=lambda line: console.errors.print(line))
