@@ -450,9 +450,11 @@ def count_tflite(spec, result: Result) -> None:
             names.append(f"tflite-{number}-input{index}.npy")
             remote.upload(path, names[-1])
         result.phase("count")
-        done.append(
-            {"key": item["key"], "instructions": json.loads(counter(model, json.dumps(names), spec["threads"]))}
-        )
+        try:
+            count = json.loads(counter(model, json.dumps(names), spec["threads"]))
+        except Exception as e:  # the board's failure, recorded as such (main() makes it an environment_error)
+            raise RuntimeError(f"instruction count failed on the board: {first_line(e)}") from None
+        done.append({"key": item["key"], "instructions": count})
         result.update(items=done)
 
 

@@ -46,8 +46,8 @@ from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
-from bot.errors import BadModel, BadSetting, Cancelled, DeviceUnavailable
-from bot.vocabulary import FASTER, LAYOUTS, PIPELINES, SLOWER, WRONG_RESULT
+from bot.errors import BadModel, BadSetting, Cancelled
+from bot.vocabulary import ENVIRONMENT_ERROR, FASTER, LAYOUTS, PIPELINES, SLOWER, WRONG_RESULT
 
 
 @dataclass(frozen=True)
@@ -304,11 +304,17 @@ class Runner:
             try:
                 for server in servers:
                     check_target(server, device)
+                tflite_counts, cannot = (
+                    self._tflite_counts(suite, device, subject, references, scratch) if device.counts else ({}, None)
+                )
             except BaseException:
                 for server in servers:
                     server.kill()
                 raise
-            tflite_counts = self._tflite_counts(suite, device, subject, references, scratch) if device.counts else {}
+            if cannot:  # the board cannot count: every item says so, and nothing is half-measured
+                for server in servers:
+                    server.close()
+                return self.record_unbuildable(suite, device, subject, ENVIRONMENT_ERROR, cannot, tuning)
             run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
             if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
                 self.store.record_network_parts("inception_v3", inception.conv_counts())
@@ -367,7 +373,8 @@ class Runner:
     def record_unbuildable(
         self, suite: Suite, device: Device, subject: Subject, status: str, error: str, tuning: bool = False
     ) -> RunOutcome:
-        """A run of a build that could not be made: every item `status` (build_error, environment_error), with why."""
+        """A run of a build that could not be made, or on a board that cannot count: every item `status`
+        (build_error, environment_error), with why."""
         results = [ItemResult(w, c, status, error=error) for w in suite.workloads for c in configs(tuning)]
         with self.store.transaction():
             run_id = self.store.start_run(**self._run_fields(suite, device, subject, None, tuning))
@@ -536,12 +543,10 @@ class Runner:
 
     def _tflite_counts(
         self, suite: Suite, device: Device, subject: Subject, references: dict[str, Reference], scratch: Path
-    ) -> dict[str, instructions.Count]:
-        """TFLite's instructions per workload on the counting board, in one child and one session.
-
-        DeviceUnavailable when the board cannot count them (nothing is written then): a board that
-        counts TVM but not TFLite has no ratio to give, and says why before the run starts.
-        """
+    ) -> tuple[dict[str, instructions.Count], str | None]:
+        """TFLite's instructions per workload on the counting board, in one child and one session; or why the
+        board could not count them (the run is then recorded with every item an environment_error saying so:
+        a board that cannot count TFLite on its emulated core cannot count TVM there either)."""
         spec = {
             "op": "count_tflite",
             "device": child_device(device),
@@ -559,9 +564,9 @@ class Runner:
         )  # fmt: skip
         counted = {item["key"]: item["instructions"] for item in outcome.data.get("items", [])}
         if outcome.status != "ok" or len(counted) < len(suite.workloads):
-            why = (outcome.error or outcome.status).splitlines()[0] if (outcome.error or outcome.status) else "?"
-            raise DeviceUnavailable(f"device {device.name}: TFLite's instructions could not be counted on it: {why}")
-        return {key: instructions.attribute(raw) for key, raw in counted.items()}
+            why = (outcome.error or outcome.status or "?").splitlines()[0].removeprefix("RuntimeError: ")
+            return {}, f"TFLite on {device.name}: {why}"
+        return {key: instructions.attribute(raw) for key, raw in counted.items()}, None
 
     def _record(self, run_id: int, result: ItemResult, with_versions: bool) -> None:
         with self.store.transaction():

@@ -1,4 +1,4 @@
-"""The emulated board for the tests that run it: its user space, made once per machine.
+"""The emulated AArch64 board for the engine tests that run it: its user space, made once per machine.
 
 They use the AArch64 user space in $PERFBOT_QEMU_CACHE, else in perfbot's
 default cache (~/.cache/perfbot, or $XDG_CACHE_HOME/perfbot): the same folder
