@@ -194,7 +194,8 @@ def instructions(value: int | None, missing: str = "-") -> str:
     for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(value) >= size:
             scaled = value / size
-            return f"{scaled:,.4g} {unit}" if scaled < 1000 else f"{scaled:,.0f} {unit}"
+            decimals = max(0, 3 - len(str(int(abs(scaled)))) + 1)  # 1.018, 61.25, 126.0, 1,018
+            return f"{scaled:,.{decimals}f} {unit}"
     return f"{value:,}"
 
 

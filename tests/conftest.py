@@ -74,3 +74,11 @@ def rpc_pool(tmp_path):
         os.killpg(server.pid, signal.SIGTERM)  # the server and the worker processes it started
         server.wait(10)
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def qemu_cache() -> Path:
+    """The perfbot cache holding the emulated AArch64 board's user space (tests/emulated_board.py)."""
+    from tests.emulated_board import setup_cache
+
+    return setup_cache()

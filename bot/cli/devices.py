@@ -70,6 +70,7 @@ def show_devices(settings, as_json: bool, only_enabled: bool, db_path) -> None:
                 "runner_labels": list(device.runner_labels),
                 "suites": list(device.suites),
                 "emulated": device.emulated,
+                "metric": device.metric,
                 "last_result": last["finished_at"] if last else None,
             }
         )
@@ -77,13 +78,14 @@ def show_devices(settings, as_json: bool, only_enabled: bool, db_path) -> None:
         print(json.dumps(rows, indent=2))
         return
     table = Table(title=f"devices ({registry.source})", title_justify="left")
-    for column in ("name", "enabled", "arch", "connection", "state", "suites", "last result"):
+    for column in ("name", "enabled", "arch", "measures", "connection", "state", "suites", "last result"):
         table.add_column(column)
     for r in rows:
         table.add_row(
             r["name"],
             "yes" if r["enabled"] else "no",
             r["arch"],
+            r["metric"],
             r["connection"],
             r["state"],
             ", ".join(r["suites"]),

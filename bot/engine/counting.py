@@ -20,13 +20,24 @@ into a Count per function, and reads the linked module's kernels and code
 size (bot/engine/boards/instructions.py). A board that could not count (the
 plugin wrote nothing, qemu failed) makes the side an `environment_error`
 naming what failed: never a crash of perfbot, never a TVM failure.
+
+TFLite's counts depend on the model and its input (the workload), the
+threads, and the board: its user space (with the TFLite wheel), the core
+qemu emulates, qemu's version and the plugin. `KeptTfliteCounts` keeps them
+between runs under a key of exactly those, so that a PR job counts TFLite
+once per workload and board, not once per job (it was 10-36 s of a smoke
+PR job at load average 5-6).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from pathlib import Path
 
-from bot.engine.boards import instructions
+from bot.devices import Device
+from bot.engine.boards import emulated_server, instructions, plugin, userspace
 from bot.engine.isolation import ForkServer
 from bot.engine.timing import Pair, Side, side_of
 from bot.vocabulary import ENVIRONMENT_ERROR, TIMED
@@ -78,3 +89,30 @@ def with_counts(side: Side) -> Side:
     if data.get("library") and Path(data["library"]).is_file():
         data["module_stats"] = instructions.module_stats(data["library"])
     return side
+
+
+class KeptTfliteCounts:
+    """TFLite's raw counts per workload, kept in CACHE/counts/tflite/KEY/ (see the module docstring)."""
+
+    def __init__(self, cache_dir: Path, device: Device):
+        identity = {
+            "user space": userspace.wanted(),
+            "cpu": userspace.CPU,
+            "qemu": emulated_server.qemu_version(),
+            "plugin": plugin.built_path(cache_dir).name,
+            "threads": device.threads,
+        }
+        key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+        self.folder = Path(cache_dir) / "counts" / "tflite" / key
+
+    def get(self, workload_hash: str) -> dict | None:
+        try:
+            return json.loads((self.folder / f"{workload_hash}.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, workload_hash: str, raw: dict) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{workload_hash}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(raw))
+        os.replace(tmp, self.folder / f"{workload_hash}.json")

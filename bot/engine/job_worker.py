@@ -37,7 +37,7 @@ from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, Pe
 from bot.lifecycle import stop_on_signals
 from bot.settings import Settings
 from bot.store import Store
-from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS, milliseconds
+from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS, instructions, milliseconds
 
 log = logging.getLogger("perfbot.worker")
 
@@ -89,6 +89,8 @@ class LoggedProgress:
         if result is None:  # a TFLite reference: counted, not worth a line
             return
         median = f" {milliseconds(result.median_ms)} ms" if result.median_ms else ""
+        if result.instructions is not None:
+            median = f" {instructions(result.instructions.total)} instructions"
         error = f": {result.error_line}" if result.error_line else ""
         rerun = " (rerun)" if result.attempt > 1 else ""
         log.info("job %s: %d/%d %s %s%s %s%s%s", self.job_id, self.count, self.total, result.workload.key,

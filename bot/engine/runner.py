@@ -261,10 +261,13 @@ class Runner:
         self.progress = progress or Quiet()
         self.should_stop = should_stop or (lambda: False)
         self.still_ours = still_ours or (lambda run_id: True)
+        self._tflite_count_s = 0.0  # the last run's TFLite counting on a counting board, for its Timing
 
-    def run(self, suite: Suite, device: Device, subject: Subject, tuning: bool = False) -> RunOutcome:
-        """One build alone: local tries and base-branch commits."""
-        return self._run(suite, device, subject, None, tuning)
+    def run(
+        self, suite: Suite, device: Device, subject: Subject, tuning: bool = False, *, only: Config | None = None
+    ) -> RunOutcome:
+        """One build alone: local tries and base-branch commits (`only`: one configuration of each workload)."""
+        return self._run(suite, device, subject, None, tuning, only=only)
 
     def run_paired(
         self,
@@ -288,6 +291,7 @@ class Runner:
 
     def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True, only=None):
         started = time.perf_counter()
+        self._tflite_count_s = 0.0
         items = [(w, c) for w in suite.workloads for c in configs(tuning) if only is None or c == only]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="perfbot-run-", dir=self.cache_dir) as scratch:
@@ -318,7 +322,7 @@ class Runner:
             run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
             if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
                 self.store.record_network_parts("inception_v3", inception.conv_counts())
-            timing = Timing(tflite_s=sum(r.seconds for r in references.values()))
+            timing = Timing(tflite_s=sum(r.seconds for r in references.values()) + self._tflite_count_s)
             results: list[ItemResult] = []
             plan = plan_of(suite, device)
             try:
@@ -518,7 +522,7 @@ class Runner:
             mismatch_fraction=data.get("mismatch_fraction"),
             error=side.error,
             compile_s=data.get("compile_s"),
-            measure_s=(data.get("measure_s") or 0.0) + ((base.data.get("measure_s") or 0.0) if base else 0.0),
+            measure_s=_measure_s(data) + (_measure_s(base.data) if base else 0.0),
             wall_s=side.wall_s,
             versions={k: data.get(k) for k in ("tvm_version", "tvm_ffi_version", "tvm_commit") if data.get(k)},
             code_hash=side.code_hash,
@@ -544,29 +548,39 @@ class Runner:
     def _tflite_counts(
         self, suite: Suite, device: Device, subject: Subject, references: dict[str, Reference], scratch: Path
     ) -> tuple[dict[str, instructions.Count], str | None]:
-        """TFLite's instructions per workload on the counting board, in one child and one session; or why the
-        board could not count them (the run is then recorded with every item an environment_error saying so:
-        a board that cannot count TFLite on its emulated core cannot count TVM there either)."""
-        spec = {
-            "op": "count_tflite",
-            "device": child_device(device),
-            "threads": device.threads,
-            "items": [
-                {"key": w.key, "model": str(materialize(w, self.cache_dir)), "inputs": [str(p) for p in ref.inputs]}
-                for w, ref in ((w, references[w.key]) for w in suite.workloads)
-            ],
-        }
-        self.progress.step(f"TFLite's instructions on {device.name}")
-        timeout_s = device.timeout_s * max(len(suite.workloads), 1)
-        outcome = isolation.run_script(
-            subject.python, MEASURE_SCRIPT, spec, scratch / "tflite-counts", timeout_s=timeout_s,
-            env=child_env(device, subject),
-        )  # fmt: skip
-        counted = {item["key"]: item["instructions"] for item in outcome.data.get("items", [])}
-        if outcome.status != "ok" or len(counted) < len(suite.workloads):
-            why = (outcome.error or outcome.status or "?").splitlines()[0].removeprefix("RuntimeError: ")
-            return {}, f"TFLite on {device.name}: {why}"
-        return {key: instructions.attribute(raw) for key, raw in counted.items()}, None
+        """TFLite's instructions per workload on the counting board (kept between runs: counting.KeptTfliteCounts;
+        the ones not kept counted in one child and one session); or why the board could not count them (the run
+        is then recorded with every item an environment_error saying so: a board that cannot count TFLite on its
+        emulated core cannot count TVM there either)."""
+        kept = counting.KeptTfliteCounts(self.cache_dir, device)
+        raws = {w.key: kept.get(w.content_hash) for w in suite.workloads}
+        missing = [w for w in suite.workloads if raws[w.key] is None]
+        started = time.perf_counter()
+        if missing:
+            spec = {
+                "op": "count_tflite",
+                "device": child_device(device),
+                "threads": device.threads,
+                "items": [
+                    {"key": w.key, "model": str(materialize(w, self.cache_dir)),
+                     "inputs": [str(p) for p in references[w.key].inputs]}
+                    for w in missing
+                ],
+            }  # fmt: skip
+            self.progress.step(f"TFLite's instructions on {device.name}")
+            outcome = isolation.run_script(
+                subject.python, MEASURE_SCRIPT, spec, scratch / "tflite-counts",
+                timeout_s=device.timeout_s * len(missing), env=child_env(device, subject),
+            )  # fmt: skip
+            counted = {item["key"]: item["instructions"] for item in outcome.data.get("items", [])}
+            if outcome.status != "ok" or len(counted) < len(missing):
+                why = (outcome.error or outcome.status or "?").splitlines()[0].removeprefix("RuntimeError: ")
+                return {}, f"TFLite on {device.name}: {why}"
+            for w in missing:
+                kept.put(w.content_hash, counted[w.key])
+                raws[w.key] = counted[w.key]
+        self._tflite_count_s = time.perf_counter() - started
+        return {key: instructions.attribute(raw) for key, raw in raws.items()}, None
 
     def _record(self, run_id: int, result: ItemResult, with_versions: bool) -> None:
         with self.store.transaction():
@@ -615,6 +629,13 @@ class Runner:
                     else {}
                 ),
             )
+
+
+def _measure_s(data: dict) -> float:
+    """A side's time on the device: its timing blocks, or on a counting board its run, check and count there."""
+    if data.get("count_s") is not None:
+        return (data.get("load_s") or 0.0) + data["count_s"]
+    return data.get("measure_s") or 0.0
 
 
 def _counted(result: ItemResult) -> dict:

@@ -24,6 +24,7 @@ from bot.cli import main
 from bot.engine.suite.graph import SCHEMES, GraphBuilder
 from bot.store import Store
 from tests.cli.conftest import perfbot, show
+from tests.emulated_board import needs_tools
 from tests.processes import depth, stop_and_check, wait_for_tree
 from tests.processes import perfbot as start_perfbot
 
@@ -348,3 +349,18 @@ def test_the_exit_statuses_are_in_the_help():
     assert "Exit status:" in text and "--fail-on" in text
     for code in ("0  the run was recorded", "1  nothing was run", "2  a usage error", "3  the run was recorded"):
         assert code in text
+
+
+@needs_tools
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", SIGNALS, ids=lambda s: s.name)
+def test_a_run_stopped_while_the_emulated_board_counts_leaves_no_emulator_behind(qemu_cache, tmp_path, sig):
+    """The tracker, the server under qemu and the session it forked to count all end with perfbot."""
+    env = {"PERFBOT_DB": str(tmp_path / "perf.db"), "PERFBOT_CACHE": str(qemu_cache),
+           "PERFBOT_DEVICES": str(ROOT / "devices.yml")}  # fmt: skip
+    process = start_perfbot(["run", "--device", "qemu-aarch64", "--suite", "smoke"], env, tmp_path)
+
+    def counting(tree):  # perfbot -> qemu-aarch64 running the server -> the session it forked for an item
+        return sum("qemu_server.py" in cmd for cmd in tree.values()) >= 2
+
+    stop_and_check(process, sig, wait_for_tree(process, counting, 300), timeout_s=15)

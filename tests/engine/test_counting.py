@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot import devices, stats
-from bot.engine import envs
+from bot.engine import counting, envs
 from bot.engine.boards import preflight
 from bot.engine.builds import commits, native
 from bot.engine.runner import Runner, Subject
@@ -25,9 +25,14 @@ from bot.engine.suite.workloads import qconv
 from bot.store import Store
 from bot.vocabulary import COUNT_FLOOR
 from tests import tvm_checkout
-from tests.engine.conftest import free_port, needs_tools, server_log
+from tests.emulated_board import free_port, needs_tools, server_log
 
-pytestmark = [needs_tools, pytest.mark.slow, pytest.mark.timeout(1800)]
+
+def on_the_board(test):
+    """A test that runs on the emulated board: slow, and skipped (naming the packages) without qemu-user."""
+    return needs_tools(pytest.mark.slow(pytest.mark.timeout(1800)(test)))
+
+
 ONE_BY_SEVEN, ONE_BY_ONE = SMOKE_CONVS[1], SMOKE_CONVS[2]
 
 
@@ -65,6 +70,7 @@ def builds(tmp_path_factory):
     return subject
 
 
+@on_the_board
 def test_an_item_is_counted_with_its_kernels_its_module_and_tflite_beside_it(board, tmp_path, bot_python):
     store = Store.open(tmp_path / "perf.db")
     suite = Suite("seed", (qconv(SEED, "uint8"),))
@@ -87,13 +93,16 @@ def test_an_item_is_counted_with_its_kernels_its_module_and_tflite_beside_it(boa
     assert row["instructions"] == nhwc.instructions.total and row["functions"] == nhwc.instructions.functions
 
 
+@on_the_board
 def test_the_same_build_counted_in_fresh_processes_agrees(board, tmp_path, bot_python):
     """The kernels' counts are identical; the total moves by at most a few thousand (allocator, interpreter)."""
     store = Store.open(tmp_path / "perf.db")
     suite = Suite("1x7", (qconv(ONE_BY_SEVEN, "uint8"),))
     subject = Subject(python=bot_python, env="python:test")
-    counts = [Runner(store, tmp_path / "cache").run(suite, board, subject).results[0].instructions for _ in range(2)]
-    first, second = counts
+    results = [Runner(store, tmp_path / "cache").run(suite, board, subject).results[0] for _ in range(2)]
+    first, second = (r.instructions for r in results)
+    assert results[0].tflite_instructions == results[1].tflite_instructions  # TFLite's count was kept, not redone
+    assert counting.KeptTfliteCounts(tmp_path / "cache", board).get(suite.workloads[0].content_hash) is not None
     assert {k: v for k, v in first.functions.items() if k.startswith("kernel:")} == {
         k: v for k, v in second.functions.items() if k.startswith("kernel:")
     }
@@ -101,6 +110,7 @@ def test_the_same_build_counted_in_fresh_processes_agrees(board, tmp_path, bot_p
     assert stats.compare_counts(first.total, second.total).verdict == "unchanged"
 
 
+@on_the_board
 def test_real_slower_builds_move_the_count_by_their_work_and_the_rest_is_same_code(board, builds, tmp_path):
     store = Store.open(tmp_path / "perf.db")
     suite = Suite("pair", (qconv(ONE_BY_SEVEN, "uint8"), qconv(ONE_BY_ONE, "uint8")))
@@ -122,6 +132,7 @@ def test_real_slower_builds_move_the_count_by_their_work_and_the_rest_is_same_co
             assert same.same_code and same.instructions is None and same.base_instructions is None
 
 
+@on_the_board
 def test_a_board_that_cannot_count_records_an_environment_error_naming_it(board, qemu_cache, tmp_path, bot_python):
     """The plugin's output folder is gone: nothing can be counted, every item says why, nothing crashes."""
     counts = Path(qemu_cache) / "counts"
@@ -143,3 +154,13 @@ def test_a_board_that_cannot_count_records_an_environment_error_naming_it(board,
         for r in outcome.results
     )
     assert store.run(outcome.run_id)["status"] == "complete"
+
+
+def test_kept_tflite_counts_are_per_board_and_thread_count(tmp_path):
+    device = devices.load(Path(__file__).resolve().parents[2] / "devices.yml").get("qemu-aarch64")
+    kept = counting.KeptTfliteCounts(tmp_path, device)
+    assert kept.get("w" * 64) is None
+    kept.put("w" * 64, {"total": 5, "blocks": []})
+    assert counting.KeptTfliteCounts(tmp_path, device).get("w" * 64) == {"total": 5, "blocks": []}
+    assert counting.KeptTfliteCounts(tmp_path, replace(device, threads=4)).get("w" * 64) is None
+    assert [p.name for p in kept.folder.iterdir()] == ["w" * 64 + ".json"]  # no temporary file left

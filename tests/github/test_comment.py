@@ -303,3 +303,55 @@ def test_tvm_against_tflite_picks_the_best_configuration_per_workload():
     assert f"| `{pointwise}` | uint8 | 9.10 | 0.08 | 0.10 | NHWC/tuned | 0.80 |" in text  # not the untuned 0.01
     emulated = PrReport("apache/tvm", 7, "t", "a" * 40, "main", "b" * 40, [DeviceReport(QEMU, rows=rows)])
     assert "TVM against TFLite" not in comment.comment(emulated, "perfbot", DASHBOARD)
+
+
+COUNTING = Device(
+    name="qemu-aarch64",
+    description="Cortex-A72 emulated by qemu-aarch64 on this host, instruction counts not time",
+    arch="aarch64",
+    target={"kind": "llvm", "mtriple": "aarch64-linux-gnu", "mcpu": "cortex-a72"},
+    rpc=Rpc("127.0.0.1", 9190, "qemu-aarch64"),
+    tflite_baseline=False,
+    emulated=True,
+    metric="instructions",
+    bring_up="qemu-aarch64",
+)
+
+
+def test_a_counting_board_shows_counts_where_they_moved_and_never_time():
+    """Rows judged from result rows as the runner records them (tests/results.counted), beside a timed board."""
+    from bot.store import Store
+    from bot.verdicts import judge
+    from tests.results import counted
+
+    seven = "qconv_17x17x128_128_1x7_s1_same"
+    doubled = {"kernel:conv2d": 252_007_696, "kernel:quantize": 76_013, "system:libc.so.6": 23_361}
+    before = {"kernel:conv2d": 126_003_848, "kernel:quantize": 76_013, "system:libc.so.6": 23_118}
+    results = [
+        counted(seven, 126_103_000, 252_107_070, functions=doubled, base_functions=before, layout="NHWC")
+        | {"kernels": 7, "code_bytes": 43_908, "compile_s": 1.21, "base_compile_s": 0.98, "base_code_bytes": 41_412},
+        counted(seven, 86_161_825, 86_161_825 + 2_100, layout="NCHW"),
+        counted("qconv_35x35x192_64_1x1_s1_same", None, None, same_code=True, layout="NHWC"),
+        counted("qconv_35x35x192_64_1x1_s1_same", None, None, same_code=True, layout="NCHW"),
+        counted("qconv_147x147x32_64_3x3_s1_valid", 1_017_877_319, 967_000_000, layout="NHWC"),
+    ]
+    rows = judge(Store.memory(), COUNTING.name, [{"pipeline": "default", **r} for r in results], emulated=True)
+    board = DeviceReport(
+        COUNTING,
+        tvm_version="0.27.0.post1",
+        device_runtime="apache-tvm 0.27.0.post1",
+        emulator="qemu-aarch64 7.2.22 -cpu cortex-a72, counting plugin icount-cdf7c9da1865.so",
+        rows=rows,
+    )
+    rpi4 = DeviceReport(RPI4, tvm_version="0.27.0", rows=[row("qconv_35x35x192_64_1x1_s1_same", base=4.2)])
+    built = pr([board, rpi4])
+    assert (
+        built.summary() == "1 with more instructions, 1 with fewer instructions, 2 unchanged, 2 same code, on 2 devices"
+    )
+    assert board.state == "failure" and comment.status_description(board) == (
+        "1 with more instructions, 1 with fewer instructions, 1 unchanged, 2 same code"
+    )
+    text = comment.comment(built, "perfbot", DASHBOARD)
+    counting_section = text.split("#### ")[1]
+    assert " ms" not in counting_section and "instruction counts on emulated AArch64, not time" in counting_section
+    golden("counting_board.md", text)

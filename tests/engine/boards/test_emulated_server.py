@@ -11,7 +11,7 @@ import pytest
 from bot.devices import Device, Rpc
 from bot.engine.boards import emulated_server, preflight, userspace
 from bot.errors import DeviceUnavailable
-from tests.engine.conftest import free_port, needs_tools, server_log
+from tests.emulated_board import free_port, needs_tools, server_log
 
 
 def one_line(error) -> str:

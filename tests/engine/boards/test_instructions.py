@@ -8,8 +8,8 @@ would send for them (bot/child/qemu_server.py).
 from pathlib import Path
 
 from bot.engine.boards import instructions, symbols
+from tests.emulated_board import needs_tools
 from tests.engine.boards.test_symbols import cross_library
-from tests.engine.conftest import needs_tools
 
 MODULE = """
 int conv2d_compute_(int x) { int s = 0; for (int i = 0; i < x; i++) s += i * x; return s; }

@@ -17,7 +17,7 @@ import pytest
 from bot.child import QEMU_SERVER_SCRIPT
 from bot.engine.boards import plugin
 from bot.errors import DeviceUnavailable
-from tests.engine.conftest import needs_tools
+from tests.emulated_board import needs_tools
 
 needs_cc = pytest.mark.skipif(
     not any(shutil.which(c) for c in plugin.COMPILERS), reason="no C compiler: apt-get install gcc"

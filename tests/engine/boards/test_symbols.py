@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.engine.boards import symbols
-from tests.engine.conftest import needs_tools
+from tests.emulated_board import needs_tools
 
 NM = """\
 0000000000000874 0000000000000ac4 T __tvm_ffi_add

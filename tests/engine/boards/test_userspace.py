@@ -15,7 +15,7 @@ import pytest
 
 from bot.engine.boards import userspace
 from bot.errors import DeviceUnavailable
-from tests.engine.conftest import needs_tools
+from tests.emulated_board import needs_tools
 
 
 def fake_bin(tmp_path: Path, *tools: str, crti: str = "/usr/aarch64-linux-gnu/lib/crti.o") -> Path:

@@ -1,4 +1,4 @@
-"""The emulated AArch64 board for the engine tests that run it: its user space, made once per machine.
+"""The emulated AArch64 board for the tests that run it: its user space, made once per machine.
 
 They use the AArch64 user space in $PERFBOT_QEMU_CACHE, else in perfbot's
 default cache (~/.cache/perfbot, or $XDG_CACHE_HOME/perfbot): the same folder
@@ -28,9 +28,9 @@ needs_tools = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="session")
-def qemu_cache() -> Path:
-    """The cache with the AArch64 user space: $PERFBOT_QEMU_CACHE or perfbot's default; set up when missing."""
+def setup_cache() -> Path:
+    """The cache with the AArch64 user space: $PERFBOT_QEMU_CACHE or perfbot's default; set up when missing
+    (tests/conftest.py's `qemu_cache` fixture calls it once per session)."""
     cache = Path(os.environ.get("PERFBOT_QEMU_CACHE") or default_cache_dir())
     report = userspace.setup(cache, progress=lambda line: print(f"[qemu setup] {line}", file=sys.stderr))
     print(f"[qemu setup] {report.summary()}", file=sys.stderr)
