@@ -9,6 +9,9 @@ the real TVM and TFLite, in a throwaway cache and database:
 1. repeatability: the smoke suite counted `--repeat` times with the installed TVM, every time in new
    processes (a new fork server, new children, new board sessions): per item the spread of the totals
    and whether every kernel's count was identical; `--inception` adds Inception-v3 (uint8, NHWC);
+   then A/A PR jobs, both sides counted with the same-code shortcut off: the same build on both sides,
+   and a docstring PR (another build, other Python code run before the count, the same compiled code):
+   the largest difference between the sides is what the verdict's margin must stay clear of;
 2. detection: PR jobs of real TVM changes (tests/tvm_checkout.py: a git tree of the release's Python
    sources, its wheel registered as the native build) against their base: the 1x7 conv doing twice
    its work and 5% more, and a docstring change (every item `same code`, nothing counted);
@@ -52,7 +55,7 @@ from bot.vocabulary import change_percent, instructions  # noqa: E402
 from tests import tvm_checkout  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-out, err = Console(), Console(stderr=True)
+out, err = Console(width=170), Console(stderr=True)
 
 
 def say(line: str) -> None:
@@ -105,6 +108,25 @@ def repeatability(
     return table, walls
 
 
+def aa_table(title: str, outcome) -> Table:
+    """Per item: the base's and the PR's count of the same code, and how far apart they are."""
+    table = Table(title=title, title_justify="left")
+    for column in ("item", "base", "PR", "PR - base", "kernels identical"):
+        table.add_column(column, justify="left" if column == "item" else "right")
+    worst = 0
+    for r in outcome.results:
+        if r.instructions is None or r.base_instructions is None:
+            table.add_row(f"{r.workload.key} {r.config.name}", r.status, "", "", "")
+            continue
+        delta = r.instructions.total - r.base_instructions.total
+        worst = max(worst, abs(delta))
+        same = {k: v for k, v in r.base_instructions.functions.items() if k[:7] == "kernel:"} == kernels(r)
+        table.add_row(f"{r.workload.key} {r.config.name}", f"{r.base_instructions.total:,}",
+                      f"{r.instructions.total:,}", f"{delta:+,}", "yes" if same else "NO")  # fmt: skip
+    table.caption = f"largest |PR - base|: {worst:,} instructions"
+    return table
+
+
 def pr_jobs(runner: Runner, board, cache: Path, scratch: Path, inception: bool) -> tuple[Table, dict]:
     checkout = scratch / "tvm"
     main = tvm_checkout.make_checkout(checkout)
@@ -143,6 +165,10 @@ def pr_jobs(runner: Runner, board, cache: Path, scratch: Path, inception: bool) 
                           f"{moved[0][0]} {change_percent(moved[0][2] / moved[0][1] - 1) if moved and moved[0][1] else ''}"
                           if moved else "")  # fmt: skip
         table.add_row(name, f"all {len(rows)} items", "", "", "", summary, "", end_section=True)
+    say(f"A/A: the docstring PR counted anyway, both sides ({load()})")
+    docs = tvm_checkout.git(checkout, "rev-parse", f"pr{len(changes) - 1}")
+    aa = runner.run_paired(smoke, board, base, subject(docs, "pr"), skip_same_code=False)
+    out.print(aa_table("A/A: the docstring PR (another build, the same code), both sides counted", aa))
     if inception:
         say(f"PR job: Inception-v3 uint8 NHWC, 1x7 twice its work, both sides counted ({load()})")
         network = Suite("inception", (inception_v3("uint8"),))
@@ -200,6 +226,7 @@ def main() -> None:
                 say(f"every item counted on both sides, same-code shortcut off ({load()})")
                 aa = runner.run_paired(get_suite("smoke"), ready, subject, subject, skip_same_code=False)
                 walls["smoke, every item counted on both sides"] = aa.timing
+                out.print(aa_table("A/A: the same build on both sides, both counted", aa))
                 if not args.skip_detect:
                     table, pr_walls = pr_jobs(runner, ready, cache, scratch, args.inception)
                     out.print(table)

@@ -34,7 +34,8 @@ was loaded from, at its address as the file's symbol table has it (the
 load bias of a shared object taken off; an executable is not relocated),
 so that perfbot can name the function without running anything here.
 TFLite is imported when the server starts, before sessions fork, so no
-session pays for it.
+session pays for it. Tested in tests/child/test_qemu_server.py (placing
+blocks), tests/engine/test_counting.py and tests/engine/boards/test_emulated_server.py.
 """
 
 from __future__ import annotations

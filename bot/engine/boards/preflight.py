@@ -7,7 +7,9 @@ nothing serves it yet: a tracker on loopback and the AArch64 RPC server
 under qemu (bot/engine/boards/emulated_server.py), on the device's tracker
 port when it is free and on a free port otherwise (`own_tracker`). BRING_UP
 maps each way of bringing a device up (bot.devices.BRING_UPS, named in
-bot/vocabulary.py) to the function that does it.
+bot/vocabulary.py) to the function that does it. Tested in
+tests/engine/boards/test_preflight.py, test_tracker.py (own_tracker) and
+test_emulated_server.py (the emulated board for a run).
 """
 
 from __future__ import annotations
