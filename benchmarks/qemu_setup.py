@@ -28,8 +28,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bot.devices import Device, Rpc
-from bot.engine.boards import preflight, userspace
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.engine.boards import preflight, userspace  # noqa: E402
+from tests.emulated_board import board  # noqa: E402
 
 
 def seed_items(cache: Path):
@@ -43,24 +45,7 @@ def seed_items(cache: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    device = Device(
-        name="qemu-aarch64",
-        description="benchmark",
-        arch="aarch64",
-        target={
-            "kind": "llvm",
-            "mtriple": "aarch64-linux-gnu",
-            "mattr": ["+neon"],
-            "keys": ["arm_cpu", "cpu"],
-            "num-cores": 1,
-        },
-        rpc=Rpc("127.0.0.1", port, "qemu-aarch64"),
-        cross_compiler=userspace.CROSS_COMPILER,
-        tflite_baseline=False,
-        emulated=True,
-        timeout_s=900,
-        bring_up="qemu-aarch64",
-    )
+    device = board(port, metric="time")  # the rpc path a real board takes, with the emulated board standing in
     suite = Suite("qemu-seed", (qconv(SEED, "uint8"),))
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()

@@ -82,22 +82,21 @@ def diff(value: float | None) -> str:
     return f"{value:g}"
 
 
+def item_table(title: str, numbers: tuple[str, ...]) -> Table:
+    """A table of a run's items: workload, scheme, config and status, then the given columns of numbers."""
+    table = Table(title=title, title_justify="left")
+    for column in ("workload", "scheme", "config", "status"):
+        table.add_column(column, justify="left")
+    for column in numbers:
+        table.add_column(column, justify="right")
+    return table
+
+
 def results_table(results: Iterable, title: str) -> Table:
     results = list(results)
     if any(r.instructions is not None or r.tflite_instructions is not None for r in results):
         return counts_table(results, title)
-    table = Table(title=title, title_justify="left")
-    for column, justify in (
-        ("workload", "left"),
-        ("scheme", "left"),
-        ("config", "left"),
-        ("status", "left"),
-        ("TVM ms", "right"),
-        ("TFLite ms", "right"),
-        ("TVM/TFLite", "right"),
-        ("max abs diff", "right"),
-    ):
-        table.add_column(column, justify=justify)
+    table = item_table(title, ("TVM ms", "TFLite ms", "TVM/TFLite", "max abs diff"))
     for r in results:
         status = "untuned" if r.status == "ok" and r.untuned_tasks else r.status
         table.add_row(
@@ -116,21 +115,8 @@ def results_table(results: Iterable, title: str) -> Table:
 def counts_table(results: list, title: str) -> Table:
     """A run on an instruction-counting board: one inference's instructions for TVM and TFLite on the emulated
     core, their ratio, and what the compiled module is made of; no times (the board's times say nothing)."""
-    table = Table(title=title, title_justify="left")
-    for column, justify in (
-        ("workload", "left"),
-        ("scheme", "left"),
-        ("config", "left"),
-        ("status", "left"),
-        ("TVM instructions", "right"),
-        ("TFLite instructions", "right"),
-        ("TVM/TFLite", "right"),
-        ("kernels", "right"),
-        ("code bytes", "right"),
-        ("compile s", "right"),
-        ("max abs diff", "right"),
-    ):
-        table.add_column(column, justify=justify)
+    numbers = ("TVM instructions", "TFLite instructions", "TVM/TFLite", "kernels", "code bytes", "compile s")
+    table = item_table(title, (*numbers, "max abs diff"))
     for r in results:
         stats = r.module_stats
         table.add_row(

@@ -14,10 +14,13 @@ import os
 import shutil
 import socket
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot import devices
+from bot.devices import Device, Rpc
 from bot.engine.boards import userspace
 from bot.settings import default_cache_dir
 
@@ -46,3 +49,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def board(port: int, metric: str = "instructions") -> Device:
+    """The repository's qemu-aarch64 device on a tracker port of its own; `metric="time"` makes it stand in for
+    a real board on the RPC path (timed blocks over RPC instead of counts)."""
+    device = devices.load(Path(__file__).resolve().parents[1] / "devices.yml").get("qemu-aarch64")
+    return replace(device, rpc=Rpc("127.0.0.1", port, device.rpc.key), metric=metric)

@@ -24,7 +24,7 @@ from bot.engine.suite.suites import SMOKE_CONVS, Suite
 from bot.engine.suite.workloads import qconv
 from bot.store import Store
 from bot.vocabulary import COUNT_FLOOR
-from tests import tvm_checkout
+from tests import emulated_board, tvm_checkout
 from tests.emulated_board import free_port, needs_tools, server_log
 
 
@@ -40,10 +40,7 @@ ONE_BY_SEVEN, ONE_BY_ONE = SMOKE_CONVS[1], SMOKE_CONVS[2]
 def board(qemu_cache):
     """The repository's qemu-aarch64 device, brought up once for the module on a port of its own."""
     port = free_port()
-    registry = devices.load(Path(__file__).resolve().parents[2] / "devices.yml")
-    device = registry.get("qemu-aarch64")
-    device = replace(device, rpc=devices.Rpc("127.0.0.1", port, device.rpc.key))
-    with preflight.device_ready(device, qemu_cache) as ready:
+    with preflight.device_ready(emulated_board.board(port), qemu_cache) as ready:
         yield ready
     server_log(qemu_cache, port).unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@
     plugin.py           the instruction-counting TCG plugin (icount.c): built from source, checked
     instructions.py     a counted inference split by function; the compiled module's kernels and code size
     symbols.py          which function an address of an AArch64 library is in (binutils' nm)
+    probe.py            a short child process that answers in one JSON line, or says why not
 
 Setting the emulated board up (userspace.py, plugin.py) is apart from serving
 it (emulated_server.py); preflight.py brings a device up for a run and is

@@ -6,7 +6,6 @@ short-lived child of perfbot's interpreter (which has TVM's `rpc` extra).
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot import lifecycle
+from bot.engine.boards import probe
 from bot.errors import DeviceUnavailable
 
 _SUMMARY = (
@@ -32,20 +32,11 @@ def summary(host: str, port: int, timeout_s: float = 20.0) -> dict:
             f"RPC tracker {host}:{port} is not reachable: start it with "
             f"`python -m tvm.exec.rpc_tracker --host {host} --port {port}`"
         )
-    try:
-        out = subprocess.run(
-            [sys.executable, "-c", _SUMMARY, host, str(port)],
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise DeviceUnavailable(f"RPC tracker {host}:{port} did not answer within {timeout_s:g} s") from None
-    if out.returncode != 0:
-        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DeviceUnavailable(f"RPC tracker {host}:{port} did not answer: {last}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return probe.answer(
+        [sys.executable, "-c", _SUMMARY, host, str(port)],
+        timeout_s=timeout_s,
+        asking=f"asking RPC tracker {host}:{port}",
+    )
 
 
 def key_state(info: dict, key: str) -> str:

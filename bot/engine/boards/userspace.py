@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.console import Say
-from bot.engine.boards import plugin
+from bot.engine.boards import plugin, probe
 from bot.errors import DeviceUnavailable
 from bot.vocabulary import QEMU_AARCH64
 
@@ -511,21 +511,12 @@ def verify(root: Path, timeout_s: float = 600) -> dict:
         "'tvm': tvm.__version__, 'tvm_ffi': tvm_ffi.__version__, 'numpy': numpy.__version__, "
         "'litert': getattr(ai_edge_litert, '__version__', None), 'import_s': round(time.time() - t, 1)}))"
     )
-    try:
-        out = subprocess.run(
-            emulated_command(root, ["-c", code]),
-            env=emulated_env(root),
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise DeviceUnavailable(f"{NAME}: importing TVM under qemu in {root} took over {timeout_s:g} s") from None
-    if out.returncode != 0:
-        last = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
-        raise DeviceUnavailable(f"{NAME}: importing TVM and TFLite fails under qemu in {root}: {last}")
-    found = json.loads(out.stdout.strip().splitlines()[-1])
+    found = probe.answer(
+        emulated_command(root, ["-c", code]),
+        env=emulated_env(root),
+        timeout_s=timeout_s,
+        asking=f"{NAME}: importing TVM and TFLite under qemu in {root}",
+    )
     if (found["machine"], found["tvm"], found["tvm_ffi"]) != (
         "aarch64",
         WHEELS["apache-tvm"],

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.devices import Device, Rpc
-from bot.engine.boards import emulated_server, preflight, userspace
+from bot.engine.boards import emulated_server, preflight
 from bot.errors import DeviceUnavailable
-from tests.emulated_board import free_port, needs_tools, server_log
+from tests.emulated_board import board, free_port, needs_tools, server_log
 
 
 def one_line(error) -> str:
@@ -48,24 +47,7 @@ def test_the_seed_layer_runs_on_the_emulated_board_and_matches_tflite(qemu_cache
     from bot.store import Store
 
     port = free_port()
-    device = Device(
-        name="qemu-aarch64",
-        description="test",
-        arch="aarch64",
-        target={
-            "kind": "llvm",
-            "mtriple": "aarch64-linux-gnu",
-            "mattr": ["+neon"],
-            "keys": ["arm_cpu", "cpu"],
-            "num-cores": 1,
-        },
-        rpc=Rpc("127.0.0.1", port, "qemu-aarch64"),
-        cross_compiler=userspace.CROSS_COMPILER,
-        tflite_baseline=False,
-        emulated=True,
-        timeout_s=900,
-        bring_up="qemu-aarch64",
-    )
+    device = board(port, metric="time")
     suite = Suite("qemu-seed", (qconv(SEED, "uint8"),), number=1, repeat=2, warmup=0)
     store = Store.open(tmp_path / "perf.db")
     with preflight.device_ready(device, qemu_cache):  # starts the tracker and the server under qemu
