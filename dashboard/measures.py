@@ -60,6 +60,7 @@ class Measure:
     axis: str  # the trend's y axis
     hover: str  # plotly's text of a point's value
     ratio_hover: str
+    detail: str  # after a point's value: customdata[3] is traces.spread's text
     banded: bool  # a min-max band of the samples (times); a count is one exact number
     text: Callable  # a value in a table cell
     steps: Callable  # values in time order -> where the series moved (Step or ChangePoint)
@@ -82,11 +83,11 @@ class Measure:
 
 #: A timed device: medians with their samples' band, change points of the whole series.
 LATENCY = Measure(METRICS[TIME], "ratio", "base_median_ms", "ms", "latency (ms)", "%{y:.3f} ms", "%{y:.2f}× TFLite",
-                  banded=True, text=ms, steps=time_steps, steps_title="Change points")  # fmt: skip
+                  " (min–max %{customdata[3]})", banded=True, text=ms, steps=time_steps, steps_title="Change points")  # fmt: skip
 #: A counting board: exact counts, steps between consecutive commits.
 COUNTS = Measure(METRICS[INSTRUCTIONS], "instruction_ratio", "base_instructions", "instructions",
                  "instructions of one inference (emulated AArch64)", "%{y:,.0f} instructions",
-                 "%{y:.2f}× TFLite's instructions", banded=False, text=lambda v: instructions(v, "–"),
+                 "%{y:.2f}× TFLite's instructions", ", one inference on %{customdata[3]}", banded=False, text=lambda v: instructions(v, "–"),
                  steps=count_steps, steps_title="Steps between consecutive commits")  # fmt: skip
 
 

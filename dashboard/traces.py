@@ -53,11 +53,12 @@ def band(x: list, rows: list[dict], color: str, group: dict) -> list[dict]:
 
 
 def spread(row: dict, measure: Measure) -> str:
-    """What a point's hover says beside its value: the samples' range (times), or the emulator that counted it."""
+    """What a point's hover says beside its value (`measure.detail`): the samples' range (times), or the emulator
+    and core that counted it (without the plugin's file name: the figure carries one per point)."""
     if measure.counts:
-        return plot_text("one inference on " + (row.get("emulator") or "emulated AArch64"))
+        return plot_text((row.get("emulator") or "emulated AArch64").split(",")[0])
     samples = row.get("samples_ms") or [row["median_ms"]]
-    return f"min–max {min(samples):.3f}–{max(samples):.3f}"
+    return f"{min(samples):.3f}–{max(samples):.3f}"
 
 
 def info(site: Site, row: dict, links: str | None) -> list:

@@ -163,10 +163,7 @@ def _series(site: Site, ok: list[dict], x: list[str], links: str | None, measure
         "line": {"color": style["color"], "width": 1.5},
         "marker": {"size": 4},
         "customdata": [info(site, r, links) + [traces.spread(r, measure)] for r in ok],
-        "hovertemplate": measure.hover
-        + " (%{customdata[3]})<br>%{customdata[1]} · "
-        + DATE
-        + "<br>TVM %{customdata[2]}",
+        "hovertemplate": measure.hover + measure.detail + "<br>%{customdata[1]} · " + DATE + "<br>TVM %{customdata[2]}",
         **style["group"],
     }
 
@@ -197,7 +194,8 @@ def _local(site: Site, mine: list[dict], measure: Measure, style: dict, labelled
             "marker": {"symbol": "circle-open", "size": 9, "color": color, "line": {"width": 2}},
             "customdata": hover,
             "hovertemplate": measure.hover
-            + " (%{customdata[3]})<br>%{customdata[1]} · "
+            + measure.detail
+            + "<br>%{customdata[1]} · "
             + DATE
             + "<br>TVM %{customdata[2]} · %{customdata[4]}<extra></extra>",
             **group,

@@ -143,7 +143,8 @@ def test_a_counting_trend_is_in_instructions_with_steps_by_arithmetic(site):
     ratios = [t for t in data if t.get("yaxis") == "y2"]
     assert {t["name"] for t in ratios} == {"TVM/TFLite NHWC/default", "TVM/TFLite NCHW/default"}
     assert series["TVM/TFLite NHWC/default"]["y"][0] == 1.5 and series["TVM/TFLite NCHW/default"]["y"][0] == 1.65
-    assert EMULATOR in series["TVM NHWC/default"]["customdata"][0][3]  # each point says what counted it
+    assert series["TVM NHWC/default"]["customdata"][0][3] == "qemu-aarch64 7.2.22 -cpu cortex-a72"  # what counted it
+    assert "one inference on %{customdata[3]}" in series["TVM NHWC/default"]["hovertemplate"]
     steps = text.split("<h2>Steps between consecutive commits</h2>")[1].split("</table>")[0]
     # One step per config, at the +1.5% commit; the +30,000-instruction wiggle is inside the 0.1% margin.
     assert steps.count("<tr>") == 1 + 2 and sha_of(STEP_AT)[:10] in steps and sha_of(WIGGLE_AT)[:10] not in steps
