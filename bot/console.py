@@ -6,12 +6,12 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterable
 
-from rich.console import Console
+from rich.console import Console, Group, RenderableType
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.vocabulary import STATUS_STYLE, instructions, milliseconds
+from bot.vocabulary import STATUS_STYLE, TIME, instructions, milliseconds
 
 # Logs and pipes get a width that fits the results table instead of rich's 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
@@ -142,7 +142,7 @@ def summary(results: list) -> str:
 
 
 def as_rows(results: Iterable) -> list[dict]:
-    """A run's ItemResults as the store's result rows (what bot/breakdown.py reads)."""
+    """A run's ItemResults as the store's result rows (what bot/breakdown.py reads), counts included."""
     return [
         {
             "workload": r.workload.name,
@@ -153,55 +153,71 @@ def as_rows(results: Iterable) -> list[dict]:
             "median_ms": r.median_ms,
             "tflite_median_ms": r.tflite_median_ms,
             "untuned_tasks": r.untuned_tasks,
+            "instructions": r.instructions.total if r.instructions else None,
+            "tflite_instructions": r.tflite_instructions.total if r.tflite_instructions else None,
+            "functions": r.instructions.functions if r.instructions else None,
         }
         for r in results
     ]
 
 
-def best_table(rows: list[dict], title: str) -> Table:
-    """Per workload: TVM's fastest default and tuned configuration, TFLite, and TVM's best against it."""
-    from bot.breakdown import best_configs
+def _value_text(metric: str) -> Callable[[float | None], str]:
+    """How a table cell writes a value of the metric: milliseconds, or an instruction count."""
+    return ms if metric == TIME else instructions
 
-    table = Table(title=title, title_justify="left")
-    for column, justify in (
-        ("workload", "left"),
-        ("scheme", "left"),
-        ("default ms", "right"),
-        ("tuned ms", "right"),
-        ("TFLite ms", "right"),
-        ("TVM's best", "left"),
-        ("best/TFLite", "right"),
-    ):
-        table.add_column(column, justify=justify)
-    for best in best_configs(rows):
-        table.add_row(best.workload, best.scheme, ms(best.default_ms), ms(best.tuned_ms), ms(best.tflite_ms),
+
+def best_table(rows: list[dict], title: str) -> Table:
+    """Per workload: TVM's best default and tuned configuration, TFLite, and TVM's best against it, in the rows'
+    metric (time, or instructions on a counting board: bot/breakdown.py)."""
+    from bot.breakdown import METRICS, best_configs, metric_of
+
+    metric = METRICS[metric_of(rows)]
+    text, unit = _value_text(metric.name), metric.unit
+    table = _table(title, [("workload", "left"), ("scheme", "left"), (f"default {unit}", "right"),
+                           (f"tuned {unit}", "right"), (f"TFLite {unit}", "right"), ("TVM's best", "left"),
+                           ("best/TFLite", "right")])  # fmt: skip
+    for best in best_configs(rows, metric.name):
+        table.add_row(best.workload, best.scheme, text(best.default), text(best.tuned), text(best.tflite),
                       best.best_config or "-", ratio(best.ratio))  # fmt: skip
     return table
 
 
-def breakdown_table(bd, title: str) -> Table:
-    """Inception-v3's time per conv configuration, and the rest (see bot/breakdown.py)."""
-    table = Table(title=title, title_justify="left")
-    for column, justify in (
-        ("conv configuration", "left"),
-        ("count", "right"),
-        ("default ms", "right"),
-        ("tuned ms", "right"),
-        ("TFLite ms", "right"),
-        ("count x TVM ms", "right"),
-        ("share", "right"),
-    ):
-        table.add_column(column, justify=justify)
+def breakdown_table(bd, title: str) -> RenderableType:
+    """Inception-v3's time (or instructions) per conv configuration and the rest, and, where the network was
+    counted, its own instructions by kernel kind (see bot/breakdown.py)."""
+    from bot.breakdown import METRICS
+
+    text, unit = _value_text(bd.metric), METRICS[bd.metric].unit
+    table = _table(title, [("conv configuration", "left"), ("count", "right"), (f"default {unit}", "right"),
+                           (f"tuned {unit}", "right"), (f"TFLite {unit}", "right"), (f"count x TVM {unit}", "right"),
+                           ("share", "right")])  # fmt: skip
     for part in bd.parts:
         share = bd.share(part)
-        table.add_row(part.workload, str(part.count), ms(part.default_ms), ms(part.tuned_ms), ms(part.tflite_ms),
-                      ms(part.count * part.best_ms) if part.best_ms else "-",
-                      f"{share:.1%}" if share is not None else "-")  # fmt: skip
-    rest = bd.rest_ms
-    table.add_row("convs", str(sum(p.count for p in bd.parts)), "", "", ms(bd.convs_tflite_ms or None), ms(bd.convs_ms),
-                  f"{bd.convs_ms / bd.network_ms:.1%}" if bd.network_ms else "-", style="bold")  # fmt: skip
-    table.add_row("the rest: pools, concatenations, classifier", "", "", "", "", ms(rest),
-                  f"{rest / bd.network_ms:.1%}" if bd.network_ms and rest is not None else "-")  # fmt: skip
-    table.add_row(bd.network + " end to end", "", "", "", ms(bd.network_tflite_ms), ms(bd.network_ms), "100%",
+        table.add_row(part.workload, str(part.count), text(part.default), text(part.tuned), text(part.tflite),
+                      text(part.total), f"{share:.1%}" if share is not None else "-")  # fmt: skip
+    table.add_row("convs", str(sum(p.count for p in bd.parts)), "", "", text(bd.convs_tflite or None),
+                  text(bd.convs), f"{bd.convs / bd.whole:.1%}" if bd.whole else "-", style="bold")  # fmt: skip
+    rest = bd.rest
+    if rest is None or not rest.over:
+        table.add_row("the rest: pools, concatenations, classifier", "", "", "", "", text(rest and rest.amount),
+                      f"{rest.share:.1%}" if rest else "-")  # fmt: skip
+    else:
+        table.add_row("the convs' sum over the whole", "", "", "", "", "+" + text(rest.amount),
+                      f"+{rest.share:.1%}")  # fmt: skip
+    table.add_row(bd.network + " end to end", "", "", "", text(bd.whole_tflite), text(bd.whole), "100%",
                   style="bold")  # fmt: skip
+    table.caption = " ".join(bd.notes) or None
+    if not bd.kinds:
+        return table
+    kinds = _table(f"{bd.network} by kernel kind, from its own per-function counts",
+                   [("kernel kind", "left"), ("functions", "right"), ("instructions", "right"), ("share", "right")])  # fmt: skip
+    for kind in bd.kinds:
+        kinds.add_row(kind.kind, str(kind.functions), instructions(kind.instructions), f"{kind.share:.1%}")
+    return Group(table, kinds)
+
+
+def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    for column, justify in columns:
+        table.add_column(column, justify=justify)
     return table

@@ -18,8 +18,8 @@ import plotly.offline
 from bot import devices
 from bot.devices import Registry
 from bot.store import Store
+from dashboard import breakdown_page, index, trend
 from dashboard import devices as device_pages
-from dashboard import index, trend
 from dashboard import prs as pr_pages
 from dashboard.html import esc, page
 from dashboard.site import PageProgress, Site, slug  # noqa: F401  (slug: the file name of a trend page)
@@ -79,7 +79,8 @@ def build_site(
         if not base and not prs and not local:
             return _empty(report, f"{db_path} has no results yet.", started)
         _write_shell(out_dir)
-        site = Site(out_dir, repo, github_url, base, prs, progress, local, store.bisections(status="found"))
+        site = Site(out_dir, repo, github_url, base, prs, progress, local, store.bisections(status="found"),
+                    store.functions_of)  # fmt: skip
         total = len(site.keys) + len(site.pr_numbers) + 2 * len(site.devices) + 1
         for key in site.keys:
             trend.write_page(site, key)
@@ -93,7 +94,7 @@ def build_site(
         for device in site.devices:
             device_pages.write_page(site, device)
             site.tick(total)
-            device_pages.write_breakdown(site, device, NETWORK, parts)
+            breakdown_page.write_page(site, device, NETWORK, parts)
             site.tick(total)
         index.write_page(site, store.complete_runs("base"), _local_runs(site))
         site.tick(total)

@@ -46,10 +46,9 @@ def _overview(site: Site, latest: dict, counts: Counter, in_newest: dict) -> str
         status = f'<span class="ok">{ok} ok</span>'
         if bad:
             status += ", " + ", ".join(f'<span class="bad">{n} {esc(s)}</span>' for s, n in sorted(statuses.items()))
-        tag = '<span class="tag">emulated</span>' if run.get("emulated") or device in site.emulated else ""
         cells.append(
             [
-                esc(device) + tag,
+                esc(device) + site.tag(device),
                 esc(suite),
                 site.commit_link(run),
                 esc(when(run)),
@@ -100,8 +99,8 @@ def _since(site: Site, key: tuple, failed: dict) -> str:
 def _regressions(site: Site) -> str:
     worst = sorted(site.regressions, key=lambda item: -item[0])[:MAX_REGRESSIONS]
     head = (
-        "<h2>Worst regressions</h2><p class=muted>Change points in base-branch history where latency rose, "
-        "largest first (emulated devices left out).</p>"
+        "<h2>Worst regressions</h2><p class=muted>Change points in base-branch history where latency rose, and "
+        "steps where an emulated board's instruction count rose, largest first (emulated latency left out).</p>"
     )
     if not worst:
         return head + "<p>None found.</p>"
@@ -111,7 +110,7 @@ def _regressions(site: Site) -> str:
             esc(config),
             site.commit_link(row),
             esc(when(row)),
-            f'<span class="bad">{change:+.1%}</span>',
+            f'<span class="bad">{change:+.1%}{" instructions" if key[0] in site.counting else ""}</span>',
         ]
         for change, key, config, row in worst
     ]
@@ -168,7 +167,8 @@ def _devices(site: Site) -> str:
     """Per device and suite, how TVM's best configuration fares against TFLite; the tables are on the device pages."""
     cells = []
     for device in site.devices:
-        tag = '<span class="tag">emulated</span>' if device in site.emulated else ""
+        tag = site.tag(device)
+        fewer = " (fewer instructions)" if device in site.counting else ""
         for kind, title in KINDS:
             for suite, (run, bests) in sorted(best_rows(site, device, kind).items()):
                 rated = [b for b in bests if b.ratio]
@@ -178,18 +178,21 @@ def _devices(site: Site) -> str:
                         link(site.device_href(device, 0), esc(device)) + tag,
                         esc(suite),
                         esc(title) + ": " + site.run_name(site.run_rows[run][0], kind),
-                        f"{faster} of {len(rated)}" if rated else "–",
+                        f"{faster} of {len(rated)}{fewer}" if rated else "–",
                         link(site.device_href(device, 0), "TVM against TFLite")
                         + " · "
-                        + link(site.breakdown_href(device, 0), "where the time goes"),
+                        + link(
+                            site.breakdown_href(device, 0), "where the " + ("instructions go" if fewer else "time goes")
+                        ),
                     ]
                 )
     if not cells:
         return ""
     return (
         "<h2>TVM against TFLite, per device</h2><p class=muted>For each workload the device's page picks TVM's "
-        "fastest configuration (layout and pipeline) and says which; under 1 means TVM is faster.</p>"
-        + table(["device", "suite", "run", "TVM's best faster than TFLite", ""], cells, numeric=(3,))
+        "fastest configuration (layout and pipeline; on a board that counts instructions, the one with the fewest) "
+        "and says which; under 1 means TVM is faster (or executes fewer instructions).</p>"
+        + table(["device", "suite", "run", "TVM's best ahead of TFLite", ""], cells, numeric=(3,))
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
-from bot.vocabulary import UNTUNED, label
+from bot.vocabulary import INSTRUCTIONS, UNTUNED, label
 from dashboard.html import esc
 
 #: progress(done, total): called after each page is written.
@@ -76,6 +76,7 @@ class Site:
         progress: PageProgress | None,
         local: list[dict] = (),
         bisections: list[dict] = (),
+        functions_of: Callable[[int], dict[int, dict]] | None = None,
     ):
         self.out, self.repo, self.github = out_dir, repo, github_url.rstrip("/")
         self.pages = 0
@@ -93,6 +94,10 @@ class Site:
             self.local[(r["device"], r["workload"], r["scheme"])].append(r)
         self.keys = sorted(set(self.series) | set(self.pr_points) | set(self.local))
         self.emulated = {r["device"] for rows in (base, prs, local) for r in rows if r.get("emulated")}
+        #: devices whose runs count instructions (devices.yml `metric: instructions`): their pages never show ms
+        self.counting = {r["device"] for rows in (base, prs, local) for r in rows if r.get("metric") == INSTRUCTIONS}
+        self._functions_of = functions_of
+        self._functions: dict[int, dict[int, dict]] = {}
         #: run id -> its results, and per device and kind ('base', 'local') its run ids, oldest first
         self.run_rows: dict[int, list[dict]] = defaultdict(list)
         self.device_runs: dict[str, dict[str, list[int]]] = defaultdict(lambda: {"base": [], "local": []})
@@ -117,6 +122,18 @@ class Site:
         self.run_info: dict[tuple, list] = {}  # (run id, link prefix) -> a point's link and hover text
         self.regressions: list[tuple] = []  # (change, key, config, row), filled by the trend pages
         self.pr_summaries: dict[tuple, tuple[str, str]] = {}  # (repo, number) -> (title, summary)
+
+    def functions(self, run_id: int) -> dict[int, dict[str, int]]:
+        """{result id: per-function instruction counts} of one run (store.functions_of), read once per run."""
+        if run_id not in self._functions:
+            self._functions[run_id] = self._functions_of(run_id) if self._functions_of else {}
+        return self._functions[run_id]
+
+    def tag(self, device: str) -> str:
+        """HTML after a device's name: what its numbers are, when they are not a board's latency."""
+        if device in self.counting:
+            return '<span class="tag">instructions, emulated AArch64</span>'
+        return '<span class="tag">emulated</span>' if device in self.emulated else ""
 
     def tick(self, total: int) -> None:
         if self.progress is not None:
@@ -179,5 +196,4 @@ class Site:
 
     def series_name(self, key: tuple) -> str:
         device, workload, scheme = key
-        tag = '<span class="tag">emulated</span>' if device in self.emulated else ""
-        return f"{esc(device)}{tag} · {esc(workload)} · {esc(scheme)}"
+        return f"{esc(device)}{self.tag(device)} · {esc(workload)} · {esc(scheme)}"

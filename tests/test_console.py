@@ -42,3 +42,49 @@ def test_instruction_counts_read_with_four_significant_digits(value, text):
 @pytest.mark.parametrize("change, text", [(0.124, "+12.4%"), (0.00004, "+0.004%"), (-0.02, "-2.0%"), (0.0, "+0.0%")])
 def test_a_change_below_a_tenth_of_a_percent_keeps_three_decimals(change, text):
     assert vocabulary.change_percent(change) == text
+
+
+def rendered(renderable) -> str:
+    from rich.console import Console
+
+    out = Console(width=250, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    out.print(renderable)
+    return out.export_text()
+
+
+def test_a_breakdown_whose_convs_exceed_the_network_says_by_how_much_never_a_negative_rest():
+    from bot.breakdown import breakdown
+    from bot.console import breakdown_table
+
+    rows = [{"workload": w, "scheme": "uint8", "layout": "NHWC", "pipeline": "default", "status": "ok",
+             "median_ms": ms, "tflite_median_ms": tflite} for w, ms, tflite in
+            (("inception_v3", 11_800.0, 90.0), ("qconv_a", 3_000.0, 20.0), ("qconv_b", 2_942.0, 10.0))]  # fmt: skip
+    text = rendered(breakdown_table(breakdown("inception_v3", "uint8", {"qconv_a": 3, "qconv_b": 1}, rows), "t"))
+    assert "the rest" not in text and "-142" not in text and "-1.2%" not in text
+    assert "the convs' sum over the whole" in text and "+142.00" in text and "+1.2%" in text
+    assert "sum to 101.2% of the network's end-to-end time" in " ".join(text.split())  # the caption says why
+
+
+def test_a_counted_run_prints_its_best_and_its_breakdown_in_instructions():
+    from bot.breakdown import breakdown
+    from bot.console import as_rows, best_table, breakdown_table
+    from bot.engine.boards.instructions import Count
+    from bot.engine.suite.workloads import Workload
+
+    def counted(name: str, layout: str, n: int, functions=None) -> ItemResult:
+        workload = Workload(name=name, scheme="uint8")
+        config = next(c for c in configs(False) if c.layout == layout)
+        return ItemResult(workload=workload, config=config, status="ok", instructions=Count(n, functions or {}),
+                          tflite_instructions=Count(n * 2))  # fmt: skip
+
+    network = {"kernel:fused_conv2d_add_quantize": 600_000_000, "kernel:fused_max_pool2d": 300_000_000,
+               "system:libc.so.6": 100_000_000}  # fmt: skip
+    rows = as_rows([counted("inception_v3", "NHWC", 1_000_000_000, network), counted("inception_v3", "NCHW", 1_100_000_000),
+                    counted("qconv_a", "NHWC", 150_000_000), counted("qconv_b", "NHWC", 100_000_000)])  # fmt: skip
+    best = rendered(best_table(rows, "best"))
+    assert "default instructions" in best and "1 G" in best and "ms" not in best
+    bd = breakdown("inception_v3", "uint8", {"qconv_a": 3, "qconv_b": 1}, rows)
+    text = rendered(breakdown_table(bd, f"where Inception-v3 uint8's {bd.goes}"))
+    assert "where Inception-v3 uint8's instructions go" in text and "count x TVM instructions" in text
+    assert "450 M" in text and "45.0%" in text and "the rest: pools, concatenations, classifier" in text
+    assert "by kernel kind" in text and "conv2d kernels" in text and "60.0%" in text and "30.0%" in text

@@ -213,7 +213,7 @@ def run_suite(
         for scheme in sorted({r["scheme"] for r in rows if r["workload"] == "inception_v3"}):
             bd = breakdown("inception_v3", scheme, parts, rows)
             note = f" ({len(bd.missing)} configurations not measured)" if bd.missing else ""
-            console.console.print(console.breakdown_table(bd, f"where Inception-v3 {scheme}'s time goes{note}"))
+            console.console.print(console.breakdown_table(bd, f"where Inception-v3 {scheme}'s {bd.goes}{note}"))
     console.console.print(
         f"{console.summary(outcome.results)}. Recorded as run {outcome.run_id} in {db}. "
         f"TVM/TFLite below 1 means TVM is faster."

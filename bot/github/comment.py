@@ -225,7 +225,7 @@ def _against_tflite(device: DeviceReport) -> list[str]:
              "|---|---|--:|--:|--:|---|--:|"]  # fmt: skip
     for b in bests:
         lines.append(
-            f"| `{b.workload}` | {b.scheme} | {_ms(b.default_ms)} | {_ms(b.tuned_ms)} | {_ms(b.tflite_ms)} | "
+            f"| `{b.workload}` | {b.scheme} | {_ms(b.default)} | {_ms(b.tuned)} | {_ms(b.tflite)} | "
             f"{b.best_config} | {b.ratio:.2f} |"
         )
     return [*lines, "", "</details>"]
