@@ -84,12 +84,8 @@ def diff(value: float | None) -> str:
 
 def item_table(title: str, numbers: tuple[str, ...]) -> Table:
     """A table of a run's items: workload, scheme, config and status, then the given columns of numbers."""
-    table = Table(title=title, title_justify="left")
-    for column in ("workload", "scheme", "config", "status"):
-        table.add_column(column, justify="left")
-    for column in numbers:
-        table.add_column(column, justify="right")
-    return table
+    names = [(c, "left") for c in ("workload", "scheme", "config", "status")]
+    return _table(title, names + [(c, "right") for c in numbers])
 
 
 def results_table(results: Iterable, title: str) -> Table:

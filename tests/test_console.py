@@ -82,9 +82,9 @@ def test_a_counted_run_prints_its_best_and_its_breakdown_in_instructions():
     rows = as_rows([counted("inception_v3", "NHWC", 1_000_000_000, network), counted("inception_v3", "NCHW", 1_100_000_000),
                     counted("qconv_a", "NHWC", 150_000_000), counted("qconv_b", "NHWC", 100_000_000)])  # fmt: skip
     best = rendered(best_table(rows, "best"))
-    assert "default instructions" in best and "1 G" in best and "ms" not in best
+    assert "default instructions" in best and "1.000 G" in best and "ms" not in best
     bd = breakdown("inception_v3", "uint8", {"qconv_a": 3, "qconv_b": 1}, rows)
     text = rendered(breakdown_table(bd, f"where Inception-v3 uint8's {bd.goes}"))
     assert "where Inception-v3 uint8's instructions go" in text and "count x TVM instructions" in text
-    assert "450 M" in text and "45.0%" in text and "the rest: pools, concatenations, classifier" in text
+    assert "450.0 M" in text and "45.0%" in text and "the rest: pools, concatenations, classifier" in text
     assert "by kernel kind" in text and "conv2d kernels" in text and "60.0%" in text and "30.0%" in text

@@ -257,7 +257,7 @@ def test_the_breakdown_has_an_arm_column_and_no_negative_rest(site, browser):
     }
     arm_conv = 3 * conv_level(COMMITS - 1, "NHWC")
     assert rows[CONV][4:6] == ["90.000", "90.0%"] and rows[CONV][-1] == f"{arm_conv / 1e9:.1%}"
-    assert rows[OTHER][-2:] == ["150 M", "15.0%"]
+    assert rows[OTHER][-2:] == ["150.0 M", "15.0%"]
     # The convs alone take 110 ms of a 100 ms network: the row says by how much, never a negative rest.
     rest = rows["the rest, or (+) how far the convs' sum is over the whole"]
     assert rest[4:6] == ["+10.000", "+10.0%"] and rest[6:8] == ["10.000", "20.0%"]
