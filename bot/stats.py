@@ -452,8 +452,8 @@ def compare_counts(base: int, pr: int, *, min_effect: float = COUNT_MIN_EFFECT, 
     """More, fewer or unchanged instructions: arithmetic on two exact counts, no test and no interval.
 
     An instruction count on the emulated board repeats (bot/engine/counting.py): the same build
-    counted in fresh processes differs by at most a few thousand instructions of the allocator and
-    the interpreter, whatever else the machine does. So a change needs no rounds and no rerun; it
+    counted in new processes, and two builds that compile to the same code, differ by at most 35
+    instructions (allocator and interpreter), whatever else the machine does. So a change needs no rounds and no rerun; it
     is reported when it passes the margin, the larger of `min_effect` of the base's count
     (COUNT_MIN_EFFECT, 0.1%) and `floor` instructions (COUNT_FLOOR, for tiny models). `threshold`
     is that margin as a fraction of the base, for the reader; the interval is the change itself.

@@ -6,7 +6,8 @@ break-down are in instructions of one inference, never ms. Counts are exact
 (a build counted again repeats to within a few thousand instructions), so
 they get no min-max band, and a step between consecutive base-branch
 commits is plain arithmetic: bot.stats.compare_counts says whether the
-change is beyond its margin (0.1%, and at least 20,000 instructions). Times
+change is beyond its margin (COUNT_MIN_EFFECT and COUNT_FLOOR in bot/vocabulary.py: 0.1%, and at least
+1,000 instructions). Times
 wander between runs, so their steps are change points of the whole series
 (bot.stats.change_points, at least MIN_EFFECT).
 """

@@ -405,8 +405,8 @@ def test_a_real_history_steps_where_the_slower_build_starts(tflite_runs):
         (1_000_000_000, 1_000_999_999, "unchanged", 0.001),  # just inside 0.1%
         (1_000_000_000, 1_001_000_001, "more instructions", 0.001),
         (1_000_000_000, 998_999_999, "fewer instructions", 0.001),
-        (10_000_000, 10_019_000, "unchanged", 0.002),  # 0.1% would be 10,000: the 20,000 floor is the margin
-        (10_000_000, 10_021_000, "more instructions", 0.002),
+        (500_000, 500_900, "unchanged", 0.002),  # 0.1% would be 500: the 1,000-instruction floor is the margin
+        (500_000, 501_100, "more instructions", 0.002),
     ],
 )
 def test_counts_are_compared_by_arithmetic_on_a_stated_margin(base, pr, verdict, threshold):

@@ -6,9 +6,9 @@ fork server of its own TVM environment (bot/engine/isolation.py): the child
 compiles the item and links it for the board, says ready, and on request
 runs it there once, checks it against TFLite and counts one more inference
 (bot/child/measure.py). The count is exact: the same build counted again
-gives the same number within a few thousand instructions of the allocator
-and the interpreter (README, "Instruction counts"), so a PR needs no rounds
-and no rerun.
+gives the same number within 35 instructions of the allocator and the
+interpreter (README, "Instruction counts"), so a PR needs no rounds and no
+rerun.
 
 A PR's two children compile side by side on the host; then the base is
 counted, then the PR, one after the other, since the board serves one

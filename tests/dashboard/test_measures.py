@@ -10,13 +10,13 @@ from dashboard.measures import COUNTS, LATENCY, count_steps, measure_of
 def test_a_count_step_is_a_change_beyond_the_margin_between_consecutive_commits():
     values = [60_000_000, 60_000_500, 60_030_000, 60_000_000, 60_900_000, 60_900_010, 60_000_000]
     steps = count_steps(values)
-    # +30,000 is above the 20,000-instruction floor but inside 0.1% of 60 M; +1.5% and back are steps.
+    # +30,000 is above the 1,000-instruction floor but inside 0.1% of 60 M; +1.5% and back are steps.
     assert [(s.index, s.before, s.after) for s in steps] == [(4, 60_000_000, 60_900_000), (6, 60_900_010, 60_000_000)]
     assert steps[0].change == pytest.approx(0.015)
 
 
 def test_a_tiny_models_count_steps_only_past_the_floor():
-    assert count_steps([100_000, 119_000]) == []  # +19%, but 19,000 instructions: under COUNT_FLOOR
+    assert count_steps([100_000, 100_900]) == []  # +0.9%, but 900 instructions: under COUNT_FLOOR
     assert [s.index for s in count_steps([100_000, 121_000])] == [1]
 
 
