@@ -1,6 +1,8 @@
 """The store: migrations, refusal of foreign or newer files, all-or-nothing transactions."""
 
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -63,6 +65,41 @@ def test_missing_database_is_not_created_when_reading(tmp_path):
     with pytest.raises(DatabaseError, match="no perfbot database here; record a first run with `perfbot run"):
         Store.open(tmp_path / "absent.db", create=False)
     assert not (tmp_path / "absent.db").exists()
+
+
+def test_a_database_in_a_missing_folder_is_refused_naming_the_folder(tmp_path):
+    with pytest.raises(DatabaseError, match=f"the folder {tmp_path / 'nowhere'} does not exist"):
+        Store.open(tmp_path / "nowhere" / "perf.db")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_database_in_a_folder_perfbot_cannot_write_is_refused_naming_the_folder(tmp_path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    if os.access(folder, os.W_OK):  # root ignores the mode bits; /proc/sys refuses root too
+        folder = Path("/proc/sys")
+    with pytest.raises(DatabaseError, match=f"the folder {folder} is not writable"):
+        Store.check(folder / "perf.db")
+    assert not (folder / "perf.db").exists()
+
+
+def test_a_damaged_database_is_refused_naming_the_file_and_the_backup_and_left_as_it_was(tmp_path):
+    path = tmp_path / "perf.db"
+    store = Store.open(path)
+    for _ in range(200):
+        store.add_result(store.start_run(suite="smoke", device="local"), workload="w" * 50, status="ok")
+    store.close()
+    with path.open("r+b") as f:  # one page overwritten, as a bad disk or a killed copy leaves it
+        f.seek(4 * 4096)
+        f.write(bytes(range(256)) * 16)
+    damaged = path.read_bytes()
+    with pytest.raises(DatabaseError) as refused:
+        Store.open(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: damaged, it fails SQLite's quick check (") and "\n" not in message
+    assert "restore it from your backup" in message and ".recover" in message
+    assert path.read_bytes() == damaged
 
 
 def test_transaction_is_all_or_nothing(tmp_path):
