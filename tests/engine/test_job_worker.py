@@ -88,10 +88,14 @@ def test_the_worker_measures_baseline_then_pr_and_the_comment_shows_the_results(
     # The same TVM on both sides compiles to the same code: decided by the hashes, nothing timed.
     assert all(r["same_code"] and r["code_hash"] == r["base_code_hash"] and not r["samples_ms"] for r in results)
     assert [r["code_hash"] for r in results] == [r["code_hash"] for r in baseline]  # deterministic across processes
-    # What the worker's log says: a line per item as it is recorded, with its place in the job.
+    # ... and so is every compiled function's: none differs, and the PrimFuncs are named.
+    assert [r["code_functions"] for r in results] == [r["code_functions"] for r in baseline]
+    assert all(r["changed_functions"] == [] and r["code_functions"] == r["base_code_functions"] for r in results)
+    assert {"conv2d", "(VM program and constants)"} <= set(results[0]["code_functions"]), results[0]["code_functions"]
+    # What the worker's log says: a line per item as it is recorded, with its place among the job's items.
     lines = [r.getMessage() for r in caplog.records if r.name == "perfbot.worker"]
-    assert any(re.fullmatch(r"job \d+: [23]/3 \S+ NHWC/default ok [\d.,]+ ms", line) for line in lines), lines
-    assert any(re.fullmatch(r"job \d+: [23]/3 \S+ NCHW/default same code", line) for line in lines), lines
+    assert any(re.fullmatch(r"job \d+: [12]/2 \S+ NHWC/default ok [\d.,]+ ms", line) for line in lines), lines
+    assert any(re.fullmatch(r"job \d+: [12]/2 \S+ NCHW/default same code", line) for line in lines), lines
 
     world.handle()
     body = world.report(number)
