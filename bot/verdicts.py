@@ -323,8 +323,9 @@ class PrReport:
 
 def changed_functions(base: dict[str, str], pr: dict[str, str]) -> list[str]:
     """The compiled functions whose code differs between two builds of one item (added and removed ones too),
-    from their per-function hashes (bot/child/measure.py function_hashes), sorted by name."""
-    return sorted(name for name in set(base) | set(pr) if base.get(name) != pr.get(name))
+    from their per-function hashes (bot/child/measure.py function_hashes), by name, the VM program last."""
+    changed = (name for name in set(base) | set(pr) if base.get(name) != pr.get(name))
+    return sorted(changed, key=lambda name: (name.startswith("("), name))  # compiled functions before the VM program
 
 
 def counts_text(counts: Counter) -> str:

@@ -148,6 +148,25 @@ def test_a_broken_environment_fails_the_job_and_says_so_on_the_pr(local_world, t
     assert world.statuses(head) == {"perfbot/local": "error"}
 
 
+def test_a_worker_with_one_fixed_tvm_refuses_pr_jobs_saying_why(local_world, tiny_model, tmp_path):
+    """It cannot build the PR's code: timing its own TVM on both sides would say `same code` for any PR."""
+    world = local_world
+    number, head, base = open_pr(world)
+    worker = JobWorker(world.store, world.registry.get("local"), tmp_path / "cache", subject_for, worker="w1",
+                       suite_for=tiny_suite(tiny_model), fixed_build="python:/usr/bin/python3")  # fmt: skip
+    assert worker.run_forever(once=True) == 2
+    states = {j["kind"]: (j["state"], j["reason"]) for j in world.jobs()}
+    assert states["base"][0] == "done" and states["pr"] == (
+        "failed",
+        f"this worker measures one TVM for every job (python:/usr/bin/python3) and cannot build PR head "
+        f"{head[:10]}: PR jobs need `perfbot worker --checkout`",
+    )
+    assert [r["kind"] for r in world.store.runs()] == ["base"]  # nothing recorded as the PR's
+    world.handle()
+    assert "A job failed: this worker measures one TVM for every job" in world.report(number)
+    assert world.statuses(head) == {"perfbot/local": "error"}
+
+
 def test_a_commit_that_does_not_build_is_a_build_error_on_every_item_not_a_crash(local_world, tiny_model, tmp_path):
     world = local_world
     number, head, base = open_pr(world)
