@@ -44,9 +44,10 @@ def progress():
 
 
 class LineProgress:
-    """runner.RunProgress as one plain line per item on stderr (a log file, a pipe, CI's output)."""
+    """runner.RunProgress as one plain line per item (on stderr, or to `say`: the job worker logs them)."""
 
-    def __init__(self):
+    def __init__(self, say: Say = note):
+        self.say = say
         self.total = self.count = 0
 
     def __enter__(self):
@@ -57,7 +58,7 @@ class LineProgress:
 
     def start(self, total: int, title: str) -> None:
         self.total, self.count = total, 0
-        note(f"{title}: {total} items")
+        self.say(f"{title}: {total} items")
 
     def step(self, description: str) -> None:
         pass
@@ -66,7 +67,7 @@ class LineProgress:
         if result is None:
             return
         self.count += 1
-        note(item_line(result, self.count, self.total))
+        self.say(item_line(result, self.count, self.total))
 
 
 class BarProgress:

@@ -44,7 +44,7 @@ FAIL_ON = ("any-failure", "wrong-result", "never")
 )
 @click.option("--repo", default=None, help="OWNER/NAME of the TVM repository the commit belongs to.")
 @click.option("--sha", default=None, help="Commit of the TVM build under test (a source: --env gives it).")
-@click.option("--pr", "pr_number", type=int, default=None, help="Pull request number (with --kind pr).")
+@click.option("--pr", type=int, default=None, help="Pull request number (with --kind pr).")
 @click.option("--base-sha", default=None, help="The PR's merge base (with --kind pr; a source: --base-env gives it).")
 @click.option(
     "--base-env",
@@ -61,48 +61,21 @@ FAIL_ON = ("any-failure", "wrong-result", "never")
     show_default=True,
     help="Which recorded items make the exit status 3: any that is not ok, only wrong results, or none.",
 )
-def run(
-    suite_name,
-    device_name,
-    model_path,
-    db_path,
-    tuning,
-    env_spec,
-    kind,
-    repo,
-    sha,
-    pr_number,
-    base_sha,
-    base_spec,
-    fail_on,
-):
+def run(fail_on, **options):
     """Compile, run and check a suite (or your model) with TVM against TFLite, and record it.
 
     \b
     Exit status:
       0  the run was recorded and every item is ok (or none counts, see --fail-on)
-      1  nothing was run: bad input (devices.yml, the model, an unreachable board), one line on stderr
-      2  a usage error (an unknown device, suite or option)
+      1  nothing was run: bad input (devices.yml, a disabled device, the model, an unreachable board,
+         a --db in a missing or unwritable folder, a damaged database), one line on stderr
+      2  a usage error (an unknown device, suite or option; options that need each other)
       3  the run was recorded, and items in it are not ok: compile_error, runtime_error, crash,
          timeout, wrong_result, environment_error or build_error (--fail-on wrong-result: wrong_result only)
       130, 143  stopped by Ctrl-C or SIGTERM; the run is recorded as aborted, nothing it started keeps running
     """
-    check_run_options(kind, env_spec, sha, pr_number, base_sha, base_spec)
-    outcome = run_suite(
-        setup.settings(),
-        suite_name,
-        device_name,
-        model_path,
-        db_path,
-        tuning,
-        env_spec,
-        kind=kind,
-        repo=repo,
-        sha=sha,
-        pr=pr_number,
-        base_sha=base_sha,
-        base_spec=base_spec,
-    )
+    check_run_options(**options)
+    outcome = run_suite(setup.settings(), **options)
     check_items(outcome.results, fail_on, outcome.run_id)
 
 
@@ -185,7 +158,7 @@ def resolve_subject(settings: Settings, env_spec: str | None, **fields) -> Subje
     return Subject(python=env.python, env=env.key, variables=env.variables, build=env.build, **fields)
 
 
-def check_run_options(kind, env_spec, sha, pr, base_sha, base_spec) -> None:
+def check_run_options(*, kind, env_spec, sha, pr, base_sha, base_spec, **_) -> None:
     """`perfbot run`'s options that only make sense together (BadUsage, exit 2), before anything else.
 
     A PR run must measure a build of the PR: without --env perfbot would time the apache-tvm it is

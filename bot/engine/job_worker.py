@@ -67,24 +67,9 @@ class Lease(threading.Thread):
         self.join(timeout=5)
 
 
-class LoggedProgress:
+def logged_progress(job_id: int) -> console.LineProgress:
     """runner.RunProgress as log lines, one per item as it is recorded: a worker's output is a log, not a terminal."""
-
-    def __init__(self, job_id: int):
-        self.job_id, self.total, self.count = job_id, 0, 0
-
-    def start(self, total: int, title: str) -> None:
-        self.total, self.count = total, 0
-        log.info("job %s: %s, %d items", self.job_id, title, total)
-
-    def step(self, description: str) -> None:
-        pass
-
-    def done(self, result) -> None:
-        if result is None:
-            return
-        self.count += 1
-        log.info("job %s: %s", self.job_id, console.item_line(result, self.count, self.total))
+    return console.LineProgress(say=lambda line: log.info("job %s: %s", job_id, line))
 
 
 @dataclass
@@ -168,7 +153,7 @@ class JobWorker:
         runner = Runner(
             self.store,
             self.cache_dir,
-            self.progress or LoggedProgress(job["id"]),
+            self.progress or logged_progress(job["id"]),
             should_stop=lambda: lease.lost.is_set() or self._stopping(),
             still_ours=lambda run_id: self.store.finish(job["id"], self.worker, "done", run_id=run_id),
         )

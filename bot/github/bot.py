@@ -17,16 +17,12 @@ one GitHub has, and a late delivery of an older head is ignored.
 from __future__ import annotations
 
 import logging
-import time
 
-from bot.devices import Registry
 from bot.errors import GitHubError
 from bot.github import approval, commands, comment, events
 from bot.github.events import PullRequest
-from bot.github.publish import record_post
-from bot.github.retry import DEFAULT as DEFAULT_RETRY
-from bot.github.retry import NEVER, RetryPolicy, drain
-from bot.settings import GitHubSettings
+from bot.github.publish import Agent
+from bot.github.retry import NEVER, drain
 from bot.store.jobs import job_key
 from bot.vocabulary import TUNE_PRIORITY
 
@@ -49,24 +45,8 @@ HANDLERS: dict[type, str] = {
 }
 
 
-class Bot:
-    def __init__(
-        self,
-        store,
-        github,
-        registry: Registry,
-        settings: GitHubSettings,
-        clock=time.time,
-        on_post=None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-    ):
-        self.store = store
-        self.github = github
-        self.registry = registry
-        self.settings = settings
-        self.clock = clock
-        self.on_post = on_post  # see bot.github.publish.PostHook
-        self.retry = retry
+class Bot(Agent):
+    """Handles GitHub's events and the commands in PR comments (see the module docstring)."""
 
     # Intake ----------------------------------------------------------------
 
@@ -194,33 +174,13 @@ class Bot:
         changed = 0
         base_time: list[str | None] = []  # read from GitHub once, and only when a baseline is queued
         for dev, suite_name in self.targets(device, suite):
+            job = dict(device=dev.name, suite=suite_name, config=config, repo=repo, force=force)
             if base and self._needs_baseline(repo, base, dev.name, suite_name, config, force):
                 if not base_time:
                     base_time.append(self._commit_time(repo, base))
-                self.store.enqueue(
-                    sha=base,
-                    device=dev.name,
-                    suite=suite_name,
-                    config=config,
-                    kind="base",
-                    repo=repo,
-                    priority=BASELINE_PRIORITY,
-                    commit_time=base_time[0],
-                    force=force,
-                )
-            _, did = self.store.enqueue(
-                sha=head,
-                device=dev.name,
-                suite=suite_name,
-                config=config,
-                kind="pr",
-                repo=repo,
-                pr=number,
-                base_sha=base,
-                priority=PR_PRIORITY,
-                requested_by=requested_by,
-                force=force,
-            )
+                self.store.enqueue(sha=base, kind="base", priority=BASELINE_PRIORITY, commit_time=base_time[0], **job)
+            _, did = self.store.enqueue(sha=head, kind="pr", pr=number, base_sha=base, priority=PR_PRIORITY,
+                                        requested_by=requested_by, **job)  # fmt: skip
             changed += did
         return changed
 
@@ -397,9 +357,7 @@ class Bot:
 
     def _react(self, e, content: str) -> None:
         self.github.react(e.repo, e.comment_id, content)
-        record_post(
-            self.store, self.github, self.on_post, "reaction", e.repo, e.number, None, str(e.comment_id), content
-        )
+        self.posted("reaction", e.repo, e.number, None, str(e.comment_id), content)
 
     def _refuse(self, e, why: str) -> str:
         self._react(e, "confused")
@@ -408,7 +366,7 @@ class Bot:
 
     def _reply(self, e, body: str) -> None:
         self.github.reply(e.repo, e.number, body)
-        record_post(self.store, self.github, self.on_post, "reply", e.repo, e.number, None, str(e.comment_id), body)
+        self.posted("reply", e.repo, e.number, None, str(e.comment_id), body)
 
     def github_pull(self, repo: str, number: int) -> PullRequest:
         return self.github.pull(repo, number)

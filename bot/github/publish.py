@@ -33,7 +33,10 @@ log = logging.getLogger("perfbot.publish")
 PostHook = Callable[[str, str, int, str, str], None]
 
 
-class Publisher:
+class Agent:
+    """What the bot and the publisher act with: the store, GitHub, the device registry and the bot's
+    settings, a clock, a hook told of every post, and when failed work is tried again (bot/github/retry.py)."""
+
     def __init__(
         self,
         store,
@@ -51,6 +54,13 @@ class Publisher:
         self.clock = clock
         self.on_post = on_post
         self.retry = retry
+
+    def posted(self, kind: str, repo: str, number: int, sha: str | None, target: str, body: str) -> None:
+        record_post(self.store, self.github, self.on_post, kind, repo, number, sha, target, body)
+
+
+class Publisher(Agent):
+    """Brings PRs' comments and statuses up to date (see the module docstring)."""
 
     def publish_dirty(self) -> int:
         """Publish every PR whose turn has come; returns how many were published (see bot.github.retry)."""
@@ -85,7 +95,7 @@ class Publisher:
                 repo, number, comment.marker(self.settings.mention), body, known_id=known_id
             )
             self.store.save_comment(repo, number, comment_id if comment_id is not None else known_id, digest)
-            self._posted("comment", repo, number, built.head_sha, str(comment_id or known_id or "new"), body)
+            self.posted("comment", repo, number, built.head_sha, str(comment_id or known_id or "new"), body)
         if not built.closed:
             for device in built.devices:
                 self.set_status(
@@ -115,10 +125,7 @@ class Publisher:
             return
         self.github.set_status(repo, sha, context, state, description, url)
         self.store.record_status(repo, sha, context, number, state, description)
-        self._posted("status", repo, number, sha, context, said)
-
-    def _posted(self, kind: str, repo: str, number: int, sha: str | None, target: str, body: str) -> None:
-        record_post(self.store, self.github, self.on_post, kind, repo, number, sha, target, body)
+        self.posted("status", repo, number, sha, context, said)
 
 
 def render(store, registry, settings, repo: str | None, number: int) -> tuple[verdicts.PrReport | None, str | None]:

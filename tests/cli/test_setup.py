@@ -7,15 +7,12 @@ thing said, the exit code its class's, and nothing written: no database, no envi
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.store import Store
 from tests.cli.conftest import perfbot, show
+from tests.store.test_store import damaged, unwritable
 
 #: Would fail only once perfbot tried to build it: a checkout that is not there.
 UNREACHED = ["--env", "source:/nonexistent/tvm@abc123"]
@@ -40,30 +37,18 @@ def refused(result, code: int, *words: str) -> None:
     ],
 )  # fmt: skip
 def test_run_refuses_in_one_line_before_any_work(tmp_path, args, code, words):
-    damaged = tmp_path / "damaged.db"
-    store = Store.open(damaged)
-    for _ in range(200):
-        store.add_result(store.start_run(suite="smoke", device="local"), workload="w" * 50, status="ok")
-    store.close()
-    with damaged.open("r+b") as f:
-        f.seek(4 * 4096)
-        f.write(bytes(range(256)) * 16)
-    before = damaged.read_bytes()
+    before = damaged(tmp_path / "damaged.db")
     cache = tmp_path / "cache"
     args = [a.format(tmp=tmp_path) for a in args]
     db = [] if "--db" in args else ["--db", tmp_path / "perf.db"]
     result = perfbot("run", *args, *UNREACHED, *db, cache=cache, cwd=tmp_path)
     refused(result, code, *[w.format(tmp=tmp_path) for w in words])
     assert not (tmp_path / "perf.db").exists() and not (cache / "envs").exists()
-    assert damaged.read_bytes() == before
+    assert (tmp_path / "damaged.db").read_bytes() == before
 
 
 def test_a_folder_perfbot_cannot_write_is_named_before_any_work(tmp_path):
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    folder.chmod(0o500)
-    if os.access(folder, os.W_OK):  # root ignores the mode bits; /proc/sys refuses root too
-        folder = Path("/proc/sys")
+    folder = unwritable(tmp_path)
     result = perfbot("run", *UNREACHED, "--db", folder / "perf.db", cache=tmp_path / "cache", cwd=tmp_path)
     refused(result, 1, f"the folder {folder} is not writable")
 

@@ -143,8 +143,13 @@ def test_a_broken_environment_fails_the_job_and_says_so_on_the_pr(local_world, t
     worker = JobWorker(world.store, world.registry.get("local"), tmp_path / "cache", broken, worker="w1")
     assert worker.run_forever(once=True) == 2
     assert {j["state"] for j in world.jobs()} == {"failed"}
+    said_failed(world, number, head, "environment_error: pip:apache-tvm==0.99: no such release on PyPI")
+
+
+def said_failed(world, number: int, head: str, reason: str) -> None:
+    """What the PR shows of a failed job: its reason in the comment, and `error` as the device's status."""
     world.handle()
-    assert "A job failed: environment_error: pip:apache-tvm==0.99: no such release on PyPI" in world.report(number)
+    assert f"A job failed: {reason}" in world.report(number)
     assert world.statuses(head) == {"perfbot/local": "error"}
 
 
@@ -162,9 +167,7 @@ def test_a_worker_with_one_fixed_tvm_refuses_pr_jobs_saying_why(local_world, tin
         f"{head[:10]}: PR jobs need `perfbot worker --checkout`",
     )
     assert [r["kind"] for r in world.store.runs()] == ["base"]  # nothing recorded as the PR's
-    world.handle()
-    assert "A job failed: this worker measures one TVM for every job" in world.report(number)
-    assert world.statuses(head) == {"perfbot/local": "error"}
+    said_failed(world, number, head, states["pr"][1])
 
 
 def test_a_commit_that_does_not_build_is_a_build_error_on_every_item_not_a_crash(local_world, tiny_model, tmp_path):

@@ -73,33 +73,43 @@ def test_a_database_in_a_missing_folder_is_refused_naming_the_folder(tmp_path):
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_a_database_in_a_folder_perfbot_cannot_write_is_refused_naming_the_folder(tmp_path):
+def unwritable(tmp_path: Path) -> Path:
+    """A folder this process cannot write to (tests/cli/test_setup.py uses it too)."""
     folder = tmp_path / "read-only"
     folder.mkdir()
     folder.chmod(0o500)
-    if os.access(folder, os.W_OK):  # root ignores the mode bits; /proc/sys refuses root too
-        folder = Path("/proc/sys")
+    return folder if not os.access(folder, os.W_OK) else Path("/proc/sys")  # root ignores the mode bits
+
+
+def test_a_database_in_a_folder_perfbot_cannot_write_is_refused_naming_the_folder(tmp_path):
+    folder = unwritable(tmp_path)
     with pytest.raises(DatabaseError, match=f"the folder {folder} is not writable"):
         Store.check(folder / "perf.db")
     assert not (folder / "perf.db").exists()
 
 
-def test_a_damaged_database_is_refused_naming_the_file_and_the_backup_and_left_as_it_was(tmp_path):
-    path = tmp_path / "perf.db"
+def damaged(path: Path) -> bytes:
+    """A perfbot database of 200 runs with one page overwritten, as a bad disk or a killed copy leaves it;
+    returns its bytes (tests/cli/test_setup.py uses it too)."""
     store = Store.open(path)
     for _ in range(200):
         store.add_result(store.start_run(suite="smoke", device="local"), workload="w" * 50, status="ok")
     store.close()
-    with path.open("r+b") as f:  # one page overwritten, as a bad disk or a killed copy leaves it
+    with path.open("r+b") as f:
         f.seek(4 * 4096)
         f.write(bytes(range(256)) * 16)
-    damaged = path.read_bytes()
+    return path.read_bytes()
+
+
+def test_a_damaged_database_is_refused_naming_the_file_and_the_backup_and_left_as_it_was(tmp_path):
+    path = tmp_path / "perf.db"
+    before = damaged(path)
     with pytest.raises(DatabaseError) as refused:
         Store.open(path)
     message = str(refused.value)
     assert message.startswith(f"{path}: damaged, it fails SQLite's quick check (") and "\n" not in message
     assert "restore it from your backup" in message and ".recover" in message
-    assert path.read_bytes() == damaged
+    assert path.read_bytes() == before
 
 
 def test_transaction_is_all_or_nothing(tmp_path):
