@@ -16,7 +16,10 @@ bad input is one line and a non-zero exit with nothing written:
 Then the work, in this order: the TVM builds under test, the device brought
 up and the store opened (`measuring()`), and the library called with those
 parts (a Store, a Device, a Registry, the cache folder). The library never
-reads settings or opens a database by its path: set-up happens here only.
+reads settings or finds a database of its own: set-up happens here only (a
+second connection to the store it was given is the library's business, as
+the worker's lease and serve's webhook intake have; the dashboard still takes
+the database's path, dashboard/build.py).
 """
 
 from __future__ import annotations
