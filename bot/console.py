@@ -1,4 +1,5 @@
-"""What a person sees in the terminal: a progress bar while it works, a table at the end."""
+"""What a person sees in the terminal: progress while it works (a bar, or a line per item in a log), a table
+at the end: the results, or for a PR the verdicts its comment would show."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bot.vocabulary import STATUS_STYLE, TIME, instructions, milliseconds
+from bot.vocabulary import STATUS_STYLE, TIME, instructions, label, milliseconds
 
-# Logs and pipes get a width that fits the results table instead of rich's 80 columns.
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+# Logs and pipes get a width that fits the verdict table (11 columns) instead of rich's 80.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 errors = Console(stderr=True, highlight=False)
 
 #: One line for a person about a long step (an environment build, a tuning, a device's setup). The engine's
@@ -24,7 +25,51 @@ Say = Callable[[str], None]
 
 def note(line: str) -> None:
     """One line of plain text on stderr (no rich markup: it may name a command line or a path)."""
-    errors.print(line, markup=False)
+    errors.print(line, markup=False, soft_wrap=True)  # one line, also in a log file: grep finds it whole
+
+
+def item_line(result, count: int, total: int) -> str:
+    """One recorded item as a line of a log: `11/18 qconv_17x17x128_128_1x7_s1_same/uint8 NHWC/default ok 12.30 ms`."""
+    median = f" {milliseconds(result.median_ms)} ms" if result.median_ms else ""
+    if result.instructions is not None:
+        median = f" {instructions(result.instructions.total)} instructions"
+    error = f": {result.error_line}" if result.error_line else ""
+    rerun = " (rerun)" if result.attempt > 1 else ""
+    status = "same code" if result.same_code else result.status
+    return f"{count}/{total} {result.workload.key} {result.config.name}{rerun} {status}{median}{error}"
+
+
+def progress():
+    """How a run shows its progress: a bar on a terminal; in a file or a pipe, where a bar is drawn only at the
+    end (a full suite wrote nothing for 16 minutes), one line per item as it is recorded."""
+    return BarProgress() if errors.is_terminal else LineProgress()
+
+
+class LineProgress:
+    """runner.RunProgress as one plain line per item (on stderr, or to `say`: the job worker logs them)."""
+
+    def __init__(self, say: Say = note):
+        self.say = say
+        self.total = self.count = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def start(self, total: int, title: str) -> None:
+        self.total, self.count = total, 0
+        self.say(f"{title}: {total} items")
+
+    def step(self, description: str) -> None:
+        pass
+
+    def done(self, result) -> None:
+        if result is None:
+            return
+        self.count += 1
+        self.say(item_line(result, self.count, self.total))
 
 
 class BarProgress:
@@ -85,7 +130,7 @@ def diff(value: float | None) -> str:
 def item_table(title: str, numbers: tuple[str, ...]) -> Table:
     """A table of a run's items: workload, scheme, config and status, then the given columns of numbers."""
     names = [(c, "left") for c in ("workload", "scheme", "config", "status")]
-    return _table(title, names + [(c, "right") for c in numbers])
+    return columns_table(title, names + [(c, "right") for c in numbers])
 
 
 def results_table(results: Iterable, title: str) -> Table:
@@ -169,7 +214,7 @@ def best_table(rows: list[dict], title: str) -> Table:
 
     metric = METRICS[metric_of(rows)]
     text, unit = _value_text(metric.name), metric.unit
-    table = _table(title, [("workload", "left"), ("scheme", "left"), (f"default {unit}", "right"),
+    table = columns_table(title, [("workload", "left"), ("scheme", "left"), (f"default {unit}", "right"),
                            (f"tuned {unit}", "right"), (f"TFLite {unit}", "right"), ("TVM's best", "left"),
                            ("best/TFLite", "right")])  # fmt: skip
     for best in best_configs(rows, metric.name):
@@ -184,7 +229,7 @@ def breakdown_table(bd, title: str) -> RenderableType:
     from bot.breakdown import METRICS
 
     text, unit = _value_text(bd.metric), METRICS[bd.metric].unit
-    table = _table(title, [("conv configuration", "left"), ("count", "right"), (f"default {unit}", "right"),
+    table = columns_table(title, [("conv configuration", "left"), ("count", "right"), (f"default {unit}", "right"),
                            (f"tuned {unit}", "right"), (f"TFLite {unit}", "right"), (f"count x TVM {unit}", "right"),
                            ("share", "right")])  # fmt: skip
     for part in bd.parts:
@@ -205,15 +250,71 @@ def breakdown_table(bd, title: str) -> RenderableType:
     table.caption = " ".join(bd.notes) or None
     if not bd.kinds:
         return table
-    kinds = _table(f"{bd.network} by kernel kind, from its own per-function counts",
+    kinds = columns_table(f"{bd.network} by kernel kind, from its own per-function counts",
                    [("kernel kind", "left"), ("functions", "right"), ("instructions", "right"), ("share", "right")])  # fmt: skip
     for kind in bd.kinds:
         kinds.add_row(kind.kind, str(kind.functions), instructions(kind.instructions), f"{kind.share:.1%}")
     return Group(table, kinds)
 
 
-def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+def verdict_table(device, title: str, sides: tuple[str, str] = ("base", "PR")) -> Table:
+    """A device's rows as its PR comment judges them (a bot.verdicts.DeviceReport), what needs a look first:
+    the verdict, both sides' medians (or instruction counts), the change with its 99% interval, the rounds
+    it rests on, whether a rerun confirmed it, and the compiled functions whose code changed."""
+    counting = device.device.counts
+    unit = "instructions" if counting else "ms"
+    evidence = "samples" if any(r.separate for r in device.rows) else "rounds"
+    columns = [("workload", "left"), ("scheme", "left"), ("config", "left"), ("verdict", "left"),
+               (f"{sides[0]} {unit}", "right"), (f"{sides[1]} {unit}", "right"), ("change [99% CI]", "right")]  # fmt: skip
+    if not counting:
+        columns += [(evidence, "right"), ("rerun", "left"), ("TVM/TFLite", "right")]
+    columns.append(("code changed in", "left"))
+    table = columns_table(title, columns)
+    for row in device.sorted_rows():
+        style = "bold red" if row.alarming else STATUS_STYLE.get(row.status, "") if row.status != "ok" else ""
+        verdict = f"new {label(row.verdict)}" if row.new_failure else label(row.verdict)
+        cells = [row.workload, row.scheme, row.config, f"[{style}]{escape(verdict)}[/]" if style else escape(verdict)]
+        if counting:
+            c = row.counts
+            cells += [instructions(c.base if c else None, "–"), instructions(c.pr if c else None, "–"), row.change_text]
+        else:
+            cells += [milliseconds(row.base_ms, "–"), milliseconds(row.pr_ms, "–"), row.change_text, _evidence(row),
+                      _rerun(row), row.ratio_text]  # fmt: skip
+        table.add_row(*cells, escape(row.changed_text()))
+    return table
+
+
+def device_notes(device, sides: tuple[str, str] = ("base", "PR")) -> list[str]:
+    """What a verdict table rests on, in words: which TVM each side was, and what ran the modules on the device."""
+    notes = []
+    if device.built and device.base_built:
+        notes.append(f"{sides[1]} side: {device.built}; {sides[0]} side: {device.base_built}")
+    elif device.built:
+        notes.append(f"Measured: {device.built}")
+    compiler = f"apache-tvm {device.tvm_version}" if device.tvm_version else None
+    if device.device_runtime and device.device_runtime != compiler:
+        notes.append(f"On {device.device.name} the modules ran on {device.device_runtime}, "
+                     f"not on the compiling TVM's own runtime ({device.tvm_version or 'unknown'})")  # fmt: skip
+    return notes
+
+
+def _evidence(row) -> str:
+    """How many rounds (or, between separate runs, samples a side) the change rests on."""
+    c = row.comparison
+    if c is None:
+        return "–"
+    return f"{c.n_base}/{c.n_pr}" if row.separate else str(c.n_pr)
+
+
+def _rerun(row) -> str:
+    """Whether the job's rerun confirmed a first attempt that looked changed."""
+    return {True: "confirmed", False: "not confirmed"}.get(row.confirmed, "–")
+
+
+def columns_table(title: str, columns: list[tuple[str, str]]) -> Table:
+    """An empty table with these (name, justify) columns, its title on the left, as every table here has it;
+    a cell too wide for a narrow terminal folds onto a second line instead of losing its end to an ellipsis."""
     table = Table(title=title, title_justify="left", caption_justify="left")
     for column, justify in columns:
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=justify, overflow="fold")
     return table

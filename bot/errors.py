@@ -23,6 +23,12 @@ class UnknownName(PerfbotError):
     exit_code = 2
 
 
+class BadUsage(PerfbotError):
+    "Options that do not go together, or one that needs another (a usage error, as click's own)"
+
+    exit_code = 2
+
+
 class BadRange(PerfbotError):
     "A commit range to bisect is not one: good is not an ancestor of bad, or they are the same commit"
 

@@ -1,5 +1,11 @@
 """Settings from environment variables, read once at start-up.
 
+Every variable perfbot reads is read here (the README's "Environment variables" lists them):
+PERFBOT_DB, PERFBOT_DEVICES, PERFBOT_CACHE (else $XDG_CACHE_HOME/perfbot, else ~/.cache/perfbot),
+PERFBOT_NAME, PERFBOT_ALLOWLIST, PERFBOT_DASHBOARD_URL, PERFBOT_WEBHOOK_SECRET, GITHUB_TOKEN,
+GITHUB_APP_ID, GITHUB_APP_PRIVATE_KEY(_FILE), GITHUB_APP_INSTALLATION_ID and GITHUB_API_URL; the CLI
+reads PERFBOT_REPO as --repo's default.
+
 Secrets (tokens, keys, the webhook secret) come only from the environment and
 are kept out of `repr()` so that they never reach a log line or a traceback.
 """
@@ -49,17 +55,25 @@ class Settings:
     github: GitHubSettings
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: dict[str, str] | None = None, devices: Path | None = None) -> Settings:
+        """`devices` is a devices.yml named on the command line (`--devices`); see `devices_file`."""
         env = os.environ if environ is None else environ
-        devices = env.get("PERFBOT_DEVICES")
-        if devices is None and Path("devices.yml").is_file():
-            devices = "devices.yml"
         return cls(
             db_path=Path(env.get("PERFBOT_DB", "perf.db")),
-            devices_path=Path(devices) if devices else None,
+            devices_path=devices_file(env, devices),
             cache_dir=Path(env["PERFBOT_CACHE"]) if env.get("PERFBOT_CACHE") else default_cache_dir(),
             github=_github_settings(env),
         )
+
+
+def devices_file(env, given: Path | None = None) -> Path | None:
+    """Which devices.yml applies, the same way from any folder: the one given on the command line, else
+    $PERFBOT_DEVICES, else ./devices.yml, else None: the registry built into perfbot (bot/devices.yml)."""
+    if given is not None:
+        return Path(given)
+    if env.get("PERFBOT_DEVICES"):
+        return Path(env["PERFBOT_DEVICES"])
+    return Path("devices.yml") if Path("devices.yml").is_file() else None
 
 
 def _github_settings(env) -> GitHubSettings:

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from bot import stats
 from bot.devices import Device, Registry
+from bot.errors import BadUsage, UnknownName
 from bot.vocabulary import (
     ALARMS,
     BUILD_ERROR,
@@ -60,12 +61,14 @@ from bot.vocabulary import (
     SAME_CODE,
     SLOWER,
     SUMMARY_ORDER,
+    TIME,
     TIMED,
     TUNING,
     UNCHANGED,
     UNTUNED,
     WRONG_RESULT,
     attention,
+    built_from,
     change_percent,
     counted,
     label,
@@ -102,6 +105,8 @@ class Row:
     tuning_pending: bool = False  # ... and a tuning job for the device is queued or running
     tflite_ms: float | None = None
     counts: Counts | None = None  # an instruction-counting board: the counts and compile statistics
+    changed_functions: list[str] | None = None  # compiled functions whose code differs from the base's
+    separate: bool = False  # compared between two separate runs (`perfbot compare`): no rounds, no rerun
 
     @property
     def config(self) -> str:
@@ -130,7 +135,7 @@ class Row:
             return INCONCLUSIVE if self.paired or self.base_ms is not None else NO_BASELINE
         if self.emulated:
             return EMULATED
-        if self.comparison.verdict in (SLOWER, FASTER) and not self.confirmed:
+        if self.comparison.verdict in (SLOWER, FASTER) and not self.confirmed and not self.separate:
             return UNCHANGED if self.confirmed is False else INCONCLUSIVE
         return self.comparison.verdict
 
@@ -144,7 +149,7 @@ class Row:
         """The verdict as a reviewer reads it: `new compile error`, `slower, confirmed by a rerun`."""
         text = f"new {label(self.verdict)}" if self.new_failure else label(self.verdict)
         if self.verdict in (SLOWER, FASTER):
-            text += ", confirmed by a rerun"
+            text += " (separate runs)" if self.separate else ", confirmed by a rerun"
         elif self.confirmed is False:
             text += " (not confirmed by a rerun)"
         elif self.flaky:
@@ -177,6 +182,14 @@ class Row:
     @property
     def ratio_text(self) -> str:
         return "–" if self.ratio is None else f"{self.ratio:.2f}"
+
+    def changed_text(self, limit: int = 3) -> str:
+        """Where the code changed: `conv2d, add and 2 more`; `–` for the same code or where it is not known."""
+        names = self.changed_functions
+        if self.same_code or not names:
+            return "–"
+        shown = ", ".join(names[:limit])
+        return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 @dataclass
@@ -244,6 +257,8 @@ class DeviceReport:
     tvm_version: str | None = None
     device_runtime: str | None = None  # the TVM runtime that ran the modules on the device, as it says
     emulator: str | None = None  # an emulated board: the emulator and core, as perfbot started it
+    built: str | None = None  # which TVM the PR's side was, in words (bot.vocabulary.tvm_built)
+    base_built: str | None = None  # ... and the base's, for a run with its base beside it
     cancelled: list[str] = field(default_factory=list)  # reasons of the head's cancelled jobs
     baseline_failed: list[str] = field(default_factory=list)
 
@@ -306,6 +321,13 @@ class PrReport:
         return text
 
 
+def changed_functions(base: dict[str, str], pr: dict[str, str]) -> list[str]:
+    """The compiled functions whose code differs between two builds of one item (added and removed ones too),
+    from their per-function hashes (bot/child/measure.py function_hashes), by name, the VM program last."""
+    changed = (name for name in set(base) | set(pr) if base.get(name) != pr.get(name))
+    return sorted(changed, key=lambda name: (name.startswith("("), name))  # compiled functions before the VM program
+
+
 def counts_text(counts: Counter) -> str:
     """Counts of verdicts in reading order: "2 slower, 1 wrong result, 14 unchanged"."""
     return ", ".join(counted(counts[v], v) for v in SUMMARY_ORDER if counts.get(v))
@@ -319,7 +341,9 @@ def tail(text: str, lines: int = ERROR_LINES, chars: int = ERROR_CHARS) -> str:
 
 
 def build(store, registry: Registry, repo: str, number: int, min_effect: float = PAIRED_MIN_EFFECT) -> PrReport | None:
-    pull = store.pull(repo, number)
+    """A PR's report from the database: its stored pull request, or, for PR runs recorded at a terminal
+    or in a workflow without the bot (`perfbot run --kind pr`), its newest PR run's head and merge base."""
+    pull = store.pull(repo, number) or _pull_of_runs(store, repo, number)
     if pull is None:
         return None
     head, base = pull["head_sha"], pull.get("merge_base") or pull.get("base_sha")
@@ -331,9 +355,8 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
     device_names = sorted({j["device"] for j in jobs} | {r["device"] for r in measured})
     devices = []
     for name in device_names:
-        device = registry.devices.get(name) or Device(
-            name=name, description="(no longer in devices.yml)", arch="?", target={"kind": "llvm"}
-        )
+        runs = _newest_per_suite([r for r in measured if r["device"] == name])
+        device = _device(registry, name, runs[-1] if runs else None)
         mine = [j for j in jobs if j["device"] == name]
         report = DeviceReport(
             device,
@@ -345,15 +368,13 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
                 j["reason"] or "failed" for j in base_jobs if j["device"] == name and j["state"] == "failed"
             ],
         )
-        runs = _newest_per_suite([r for r in measured if r["device"] == name])
         pr_results = [row for run in runs for row in store.results(run["id"])]
         base_results = store.results_at(name, base, "base") if base else []
         report.rows = _rows(store, name, pr_results, base_results, device.emulated, min_effect)
         if any(r.untuned for r in report.rows) and store.tuning_active(name):
             for row in report.rows:
                 row.tuning_pending = row.untuned
-        report.tvm_version = _newest(runs, "tvm_version")
-        report.device_runtime, report.emulator = _newest(runs, "device_runtime"), _newest(runs, "emulator")
+        _describe(report, runs)
         devices.append(report)
     return PrReport(
         repo=repo,
@@ -369,6 +390,110 @@ def build(store, registry: Registry, repo: str, number: int, min_effect: float =
         and not store.approved(repo, number, head),
         closed=pull.get("state") == "closed",
     )
+
+
+def of_run(store, registry: Registry, run_id: int, min_effect: float = PAIRED_MIN_EFFECT) -> PrReport:
+    """One recorded run judged as the PR comment judges it (what `perfbot run --base-env` ends with)."""
+    run = _recorded(store, run_id)
+    device = _device(registry, run["device"], run)
+    base_results = store.results_at(run["device"], run["base_sha"], "base") if run.get("base_sha") else []
+    report = DeviceReport(device)
+    report.rows = _rows(store, device.name, store.results(run_id), base_results, device.emulated, min_effect)
+    _describe(report, [run])
+    return _report_of(run, run.get("base_sha"), report)
+
+
+def between_runs(store, registry: Registry, base_id: int, head_id: int) -> PrReport:
+    """Two recorded runs of one device, item by item, as `asv compare` and `pyperf compare_to` put them.
+
+    Same rules as a PR's report where they apply: the same code hash is `same code`, a failure is its
+    status (`new` when the first run's item was ok), counts are compared exactly. Latency is compared
+    between separate runs: bot.stats.compare over both runs' samples, with the minimum effect between
+    separate runs (MIN_EFFECT, 5%) and the base series' run-to-run noise, and no rerun to confirm it (the
+    row says `separate runs`).
+    """
+    base_run, head_run = _recorded(store, base_id), _recorded(store, head_id)
+    if base_run["device"] != head_run["device"]:
+        raise BadUsage(
+            f"run {base_id} is on {base_run['device']} and run {head_id} on {head_run['device']}: "
+            "compare two runs of one device"
+        )
+    device = _device(registry, head_run["device"], head_run)
+    base = {_key(r): r for r in store.results(base_id) if (r.get("attempt") or 1) == 1}
+    report = DeviceReport(device)
+    for head in store.results(head_id):
+        if (head.get("attempt") or 1) == 1:
+            report.rows.append(_separate_row(store, device, _key(head), base.get(_key(head)), head))
+    _describe(report, [head_run])
+    report.base_built = built_from(base_run.get("env"), base_run.get("tvm_version"), base_run.get("build_how"))
+    return _report_of(head_run, base_run.get("sha"), report)
+
+
+def _recorded(store, run_id: int) -> dict:
+    run = store.run(run_id)
+    if run is None:
+        raise UnknownName(f"no run {run_id} in {store.path}: `perfbot runs` lists them")
+    return run
+
+
+def _report_of(run: dict, base_sha: str | None, device: DeviceReport) -> PrReport:
+    return PrReport(repo=run.get("repo") or "", number=run.get("pr") or 0, title="", head_sha=run.get("sha") or "",
+                    base_ref=None, base_sha=base_sha, devices=[device])  # fmt: skip
+
+
+def _device(registry: Registry, name: str, run: dict | None) -> Device:
+    """The device from devices.yml, or, when it is no longer there, what its run recorded of it."""
+    if name in registry.devices:
+        return registry.devices[name]
+    return Device(name=name, description="(no longer in devices.yml)", arch=(run or {}).get("arch") or "?",
+                  target={"kind": "llvm"}, emulated=bool((run or {}).get("emulated")),
+                  metric=(run or {}).get("metric") or TIME)  # fmt: skip
+
+
+def _describe(report: DeviceReport, runs: list[dict]) -> None:
+    """What the newest run says of the device and of the TVM on each side."""
+    report.tvm_version = _newest(runs, "tvm_version")
+    report.device_runtime, report.emulator = _newest(runs, "device_runtime"), _newest(runs, "emulator")
+    if runs:
+        run = runs[-1]
+        report.built = built_from(run.get("env"), run.get("tvm_version"), run.get("build_how"))
+        if run.get("base_env"):
+            report.base_built = built_from(run["base_env"], run.get("base_tvm_version"), run.get("base_build_how"))
+
+
+def _pull_of_runs(store, repo: str | None, number: int) -> dict | None:
+    """A PR the bot never saw, as its newest complete PR run with that number tells it (head and merge base)."""
+    runs = store.pr_runs(number, repo)
+    if not runs:
+        return None
+    newest = runs[-1]
+    return {"head_sha": newest["sha"], "merge_base": newest.get("base_sha"), "state": "open", "is_fork": False}
+
+
+def _separate_row(store, device: Device, key: tuple, base: dict | None, head: dict) -> Row:
+    """One item of `between_runs`: the head run's item against the base run's."""
+    status = head["status"]
+    same_code = bool(base and head.get("code_hash") and head["code_hash"] == base.get("code_hash"))
+    counts = counts_of(head, base)
+    comparison = None
+    if base is not None and status == OK and base["status"] == OK and not same_code:
+        if counts is not None and counts.pr and counts.base:
+            comparison = stats.compare_counts(counts.base, counts.pr)
+        elif counts is None and head.get("samples_ms") and base.get("samples_ms"):
+            noise = stats.noise_level(store.series_medians(device.name, *key))
+            comparison = stats.compare(base["samples_ms"], head["samples_ms"], noise=noise)
+    functions = None
+    if base is not None and head.get("code_functions") and base.get("code_functions"):
+        functions = changed_functions(base["code_functions"], head["code_functions"])
+    return Row(
+        workload=key[0], scheme=key[1], layout=key[2], pipeline=key[3], status=status,
+        base_status=(base or {}).get("status"), base_ms=(base or {}).get("median_ms"),
+        pr_ms=head.get("median_ms") or ((base or {}).get("median_ms") if same_code else None),
+        ratio=head.get("ratio"), max_abs_diff=head.get("max_abs_diff"), mismatch_fraction=head.get("mismatch_fraction"),
+        error=head.get("error"), comparison=comparison, emulated=device.emulated, same_code=same_code, separate=True,
+        untuned=key[3] == "tuned" and bool(head.get("untuned_tasks")), tflite_ms=head.get("tflite_median_ms"),
+        counts=counts, changed_functions=functions,
+    )  # fmt: skip
 
 
 def judge(store, device: str, pr_results: list[dict], base_results=(), emulated: bool = False,
@@ -457,4 +582,5 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
         untuned=key[3] == "tuned" and bool(first.get("untuned_tasks")),
         tflite_ms=tflite,
         counts=counts,
+        changed_functions=first.get("changed_functions"),
     )

@@ -207,6 +207,23 @@ def change_percent(change: float | None, missing: str = "-") -> str:
     return f"{change * 100:+.1f}%" if abs(change) >= 0.001 or change == 0 else f"{change * 100:+.3f}%"
 
 
+def built_from(env: str | None, version: str | None = None, how: str | None = None) -> str:
+    """Which TVM a side of a run was, in words, from the run's environment key, TVM version and build:
+    `TVM 0.27.0 built from 4f2a9c0e1b (native libraries: cmake)`, or, where perfbot built no commit,
+    `TVM 0.27.0.post1 as installed for /usr/bin/python3 (perfbot built no commit into it)`."""
+    kind, _, where = (env or "").partition(":")
+    tvm = f"TVM {version}" if version else "TVM"
+    if kind == "source":
+        return f"{tvm} built from {where.rpartition('@')[2][:10]}" + (f" (native libraries: {how})" if how else "")
+    if kind == "pip":
+        return f"{tvm} from pip {where}: a release, not built from a commit"
+    if kind == "python":
+        return f"{tvm} as installed for {where} (perfbot built no commit into it)"
+    if kind == "unbuilt":
+        return f"not built: {where[:10]} did not build"
+    return f"{tvm} ({env})" if env else tvm
+
+
 def milliseconds(value: float | None, missing: str = "-") -> str:
     """A latency as the console table and the PR comment write it: two decimals, and two significant
     digits below 0.1 ms, so that a tiny model's 0.0043 ms is not printed as 0.00."""

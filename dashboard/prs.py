@@ -67,7 +67,7 @@ def _terminal(store, registry: Registry, repo: str, number: int) -> tuple[list[v
     """The PR's own runs per device (the newest of each suite), judged by bot.verdicts.judge against the base
     measured beside them, or the base branch's run of the merge base; and what the two sides were, as HTML."""
     newest: dict[str, dict[str, dict]] = {}
-    for run in store.pr_runs(repo, number):
+    for run in store.pr_runs(number, repo):
         newest.setdefault(run["device"], {})[run["suite"]] = run
     reports, sides = [], set()
     for name, suites in sorted(newest.items()):

@@ -88,3 +88,57 @@ def test_a_counted_run_prints_its_best_and_its_breakdown_in_instructions():
     assert "where Inception-v3 uint8's instructions go" in text and "count x TVM instructions" in text
     assert "450.0 M" in text and "45.0%" in text and "the rest: pools, concatenations, classifier" in text
     assert "by kernel kind" in text and "conv2d kernels" in text and "60.0%" in text and "30.0%" in text
+
+
+def test_in_a_file_or_a_pipe_progress_is_a_line_per_item_counted_as_the_table_counts_them(capsys):
+    from bot.console import LineProgress, progress
+
+    assert isinstance(progress(), LineProgress)  # pytest's stderr is not a terminal
+    with LineProgress() as lines:
+        lines.start(2, "smoke on local")
+        lines.done(item("ok", None))
+        lines.done(item("crash", "killed by SIGSEGV\nmore"))
+    printed = capsys.readouterr().err.splitlines()
+    assert printed == [
+        "smoke on local: 2 items",
+        "1/2 qconv_147x147x32_64_3x3_s1_valid/uint8 NHWC/default ok",
+        "2/2 qconv_147x147x32_64_3x3_s1_valid/uint8 NHWC/default crash: killed by SIGSEGV",
+    ]
+
+
+def test_a_pr_runs_verdict_table_says_what_the_comment_says_with_rounds_and_the_rerun():
+    """What `perfbot run --base-env` ends with: bot/verdicts.py's rows of the recorded run, as a table."""
+    from rich.console import Console
+
+    from bot import devices, verdicts
+    from bot.console import device_notes, verdict_table
+    from bot.store import Store
+    from tests.results import paired, rounds_of
+
+    store = Store.memory()
+    run = store.start_run(suite="smoke", device="local", kind="pr", pr=7, sha="f" * 40, base_sha="b" * 40, paired=1,
+                          env="source:/src/tvm@" + "f" * 40, build_how="cmake", tvm_version="0.27.0",
+                          base_env="source:/src/tvm@" + "b" * 40, base_build_how="cmake", base_tvm_version="0.27.0",
+                          device_runtime="apache-tvm 0.27.0.post1")  # fmt: skip
+    for result in (
+        paired("qconv_slow", rounds_of(10.0, 0.3), changed_functions=["fused_conv2d"], layout="NHWC",
+               pipeline="default"),
+        paired("qconv_slow", rounds_of(10.0, 0.3, seed=1), attempt=2, layout="NHWC", pipeline="default"),
+        paired("qconv_same", same_code=True, layout="NHWC", pipeline="default", changed_functions=[]),
+    ):  # fmt: skip
+        store.add_result(run, **result)
+    report = verdicts.of_run(store, devices.load(None), run)
+    device = report.devices[0]
+    out = Console(width=200, record=True)
+    out.print(verdict_table(device, "smoke on local"))
+    text = out.export_text()
+    slow = next(line for line in text.splitlines() if "qconv_slow" in line)
+    cells = [c.strip() for c in slow.split("│")[1:-1]]
+    assert cells[3] == "slower" and cells[6].startswith("+29.8% [") and cells[7] == "20" and cells[8] == "confirmed"
+    assert cells[10] == "fused_conv2d"
+    assert "same code" in text and verdicts.counts_text(device.counts) == "1 slower, 1 same code"
+    assert device_notes(device) == [
+        f"PR side: TVM 0.27.0 built from {'f' * 10} (native libraries: cmake); "
+        f"base side: TVM 0.27.0 built from {'b' * 10} (native libraries: cmake)",
+        "On local the modules ran on apache-tvm 0.27.0.post1, not on the compiling TVM's own runtime (0.27.0)",
+    ]

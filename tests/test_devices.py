@@ -32,10 +32,12 @@ def test_shipped_registry_has_local_enabled_and_examples_disabled():
     assert qemu.emulated and qemu.rpc.key == "qemu-aarch64" and qemu.target["mtriple"] == "aarch64-linux-gnu"
 
 
-def test_builtin_registry_is_used_without_a_file():
+def test_builtin_registry_is_used_without_a_file_and_has_the_shipped_enabled_devices():
     registry = devices.load(None)
-    assert list(registry.devices) == ["local"]
+    shipped = devices.load(ROOT / "devices.yml")
+    assert list(registry.devices) == ["local", "qemu-aarch64"]
     assert registry.source == "the built-in devices.yml"
+    assert registry.devices == {d.name: d for d in shipped.enabled()}  # entry for entry: outside the checkout too
 
 
 def test_rpc_device_parses():

@@ -57,7 +57,10 @@ def operator(tmp_path, fake_github):
     return perfbot, fake_github, tmp_path / "perf.db"
 
 
-def test_a_pr_is_measured_reported_and_rerun(operator):
+def test_a_worker_without_a_checkout_measures_the_base_and_refuses_the_pr_saying_why(operator):
+    """A worker started without --checkout has one TVM (the one perfbot is installed with): it records the
+    base branch with it, and refuses the PR's job rather than time that TVM on both sides and call it the
+    PR's code (tests/test_regression_pr.py runs a PR through `perfbot worker --checkout`)."""
     perfbot, github, db = operator
     number = github.add_pull("apache/tvm", author="alice", title="Faster NHWC conv2d")
     github.set_permission("apache/tvm", "alice", "write")
@@ -69,14 +72,20 @@ def test_a_pr_is_measured_reported_and_rerun(operator):
     assert {(j["kind"], j["state"]) for j in jobs} == {("base", "pending"), ("pr", "pending")}
     assert github.latest_statuses("apache/tvm", head)["perfbot/local"]["state"] == "pending"
 
-    perfbot("worker", "--device", "local", "--once")
-    perfbot("worker", "--device", "local", "--once")
+    worker = perfbot("worker", "--device", "local", "--once")
+    assert "PR jobs are refused: no --checkout to build them" in worker.stderr
+    states = {j["kind"]: (j["state"], j["reason"]) for j in Store.open(db).jobs("1 = 1", [])}
+    assert states["base"][0] == "done" and states["pr"][0] == "failed"
+    assert f"cannot build PR head {head[:10]}: PR jobs need `perfbot worker --checkout`" in states["pr"][1]
+
     perfbot("watch", "--repo", "apache/tvm", "--once")
     comments = [c for c in github.comments("apache/tvm", number) if "perfbot" in c.body]
     assert len(comments) == 1
     body = comments[0].body
-    assert "qconv_147x147x32_64_3x3_s1_valid" in body and "TVM/TFLite" in body
-    assert github.latest_statuses("apache/tvm", head)["perfbot/local"]["state"] in ("success", "failure")
+    assert "A job failed: this worker measures one TVM for every job (python:" in body
+    assert "same code" not in body  # nothing claims the PR's code was measured
+    status = github.latest_statuses("apache/tvm", head)["perfbot/local"]
+    assert status["state"] == "error" and "could not measure: this worker measures one TVM" in status["description"]
 
     new_head = github.push_pull("apache/tvm", number)
     perfbot("watch", "--repo", "apache/tvm", "--once")

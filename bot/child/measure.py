@@ -11,7 +11,8 @@ timeouts are classified by the parent.
 
 A measured item is a session. The child compiles the model, loads it where it
 runs (this process, or a board over RPC), runs it once and checks the answer
-against TFLite, and records a hash of the code it compiled (`code_hash`).
+against TFLite, and records a hash of the code it compiled (`code_hash`) and of each
+compiled function (`code_functions`: where a PR changed the code).
 Then it connects to the parent's Unix socket (`spec["control"]`) and answers
 timing requests until told it is done: the parent decides how many blocks of
 samples to take, and, for a PR, alternates them with the base build's child
@@ -266,16 +267,18 @@ def check(np, outputs: list, references: list, tolerance: float) -> dict:
 _ADDRESS = re.compile(r'"0x[0-9a-f]+"')
 
 
-def code_hash(tvm, executable, target) -> str:
-    """A hash of the code that runs: the VM program with its constants, and the generated LLVM IR.
+def code_hashes(tvm, executable, target) -> tuple[str, dict[str, str]]:
+    """A hash of the code that runs, and one per compiled function (`function_hashes`).
 
-    Same model, same TVM build, same target: the same hash in every process
-    (tests/engine/test_runner.py checks it). The VM executable's serialized
-    form (bytecode and constants, e.g. the weights and zero points the
-    frontend produced) is byte-for-byte deterministic; the LLVM IR is too once
-    the heap addresses LLVM puts in metadata names are numbered in order of
-    appearance. IR determines machine code for one LLVM version and target,
-    and both go into the hash. Hashing IR costs about a tenth of compiling.
+    The item's hash covers the VM program with its constants and the
+    generated LLVM IR. Same model, same TVM build, same target: the same hash
+    in every process (tests/engine/test_runner.py checks it). The VM
+    executable's serialized form (bytecode and constants, e.g. the weights and
+    zero points the frontend produced) is byte-for-byte deterministic; the
+    LLVM IR is too once the heap addresses LLVM puts in metadata names are
+    numbered in order of appearance. IR determines machine code for one LLVM
+    version and target, and both go into the hash. Hashing IR costs about a
+    tenth of compiling.
     """
     digest = hashlib.sha256()
     digest.update(
@@ -289,18 +292,71 @@ def code_hash(tvm, executable, target) -> str:
         path = os.path.join(scratch, "executable")
         executable.mod.write_to_file(path)
         with open(path, "rb") as f:
-            digest.update(f.read())
+            program = f.read()
+    digest.update(program)
+    sources = []
     for module in executable.mod.imports:
         text = module.inspect_source("ll") if module.kind == "llvm" else module.inspect_source()
+        sources.append((module.kind, number_addresses(text)))
         digest.update(module.kind.encode())
-        digest.update(number_addresses(text).encode())
-    return digest.hexdigest()
+        digest.update(sources[-1][1].encode())
+    functions = {VM_PROGRAM: hashlib.sha256(program).hexdigest()[:FUNCTION_HASH_CHARS], **function_hashes(sources)}
+    return digest.hexdigest(), functions
 
 
 def number_addresses(text: str) -> str:
     """Heap addresses in LLVM metadata names replaced by their order of first appearance."""
     seen: dict[str, int] = {}
     return _ADDRESS.sub(lambda m: f'"p{seen.setdefault(m.group(0), len(seen))}"', text)
+
+
+#: The per-function entry for what is not a compiled function: the VM's bytecode and its constants.
+VM_PROGRAM = "(VM program and constants)"
+#: Hex digits kept of a function's hash: enough to tell two versions of one function apart.
+FUNCTION_HASH_CHARS = 16
+_DEFINE = re.compile(r'^define [^@]*@("(?:[^"\\]|\\.)*"|[-\w.$]+)\(')
+#: Module-wide numbers a function's IR refers to (metadata `!220`, attribute groups `#3`, strings `@.str.5`):
+#: they shift when an earlier function changes, so they say nothing about this function's own code.
+_MODULE_NUMBERS = re.compile(r"![0-9]+|#[0-9]+|@\.str(?:\.[0-9]+)?")
+
+
+def function_name(symbol: str) -> str:
+    """The PrimFunc a symbol belongs to: TVM emits `__tvm_ffi_NAME` (the FFI wrapper) and `NAME_compute_`."""
+    symbol = symbol.strip('"')
+    if symbol.startswith("__tvm_ffi_") and len(symbol) > len("__tvm_ffi_"):
+        return symbol[len("__tvm_ffi_") :]
+    return symbol.removesuffix("_compute_") or symbol
+
+
+def function_hashes(sources: list[tuple[str, str]]) -> dict[str, str]:
+    """Per compiled function (a PrimFunc, a fused kernel), a hash of its own code: where a PR changed it.
+
+    `sources` are (module kind, text) of the compiled modules, addresses
+    already numbered. In an LLVM module every `define` up to its closing `}`
+    is a function; a PrimFunc's wrapper and body count together under its
+    name (`function_name`), so a change to either names the PrimFunc. The
+    module-wide numbers inside a function are blanked, so that a function's
+    hash moves with its own code only, not with a neighbour that grew. A
+    module of another kind (C source, a device module) is one entry named by
+    its kind. Whether an item's code changed at all is `code_hash`'s to say
+    (it also covers metadata and the module's globals); these say where.
+    """
+    digests: dict[str, hashlib._Hash] = {}
+    for kind, text in sources:
+        if kind != "llvm":
+            digests.setdefault(f"({kind} module)", hashlib.sha256()).update(text.encode())
+            continue
+        current = None
+        for line in text.splitlines():
+            if current is None:
+                match = _DEFINE.match(line)
+                if match:
+                    current = digests.setdefault(function_name(match.group(1)), hashlib.sha256())
+            if current is not None:
+                current.update(_MODULE_NUMBERS.sub("", line).encode() + b"\n")
+                if line == "}":
+                    current = None
+    return {name: digest.hexdigest()[:FUNCTION_HASH_CHARS] for name, digest in sorted(digests.items())}
 
 
 def compile_item(spec, result: Result):
@@ -318,7 +374,9 @@ def compile_item(spec, result: Result):
     mod = convert_layout(relax, mod, spec["layout"])
     result.phase("compile")
     executable = compile_module(tvm, relax, mod, target, spec, result)
-    result.update(compile_s=time.perf_counter() - started, code_hash=code_hash(tvm, executable, target))
+    compile_s = time.perf_counter() - started
+    item_hash, functions = code_hashes(tvm, executable, target)
+    result.update(compile_s=compile_s, code_hash=item_hash, code_functions=functions)
     return tvm, executable, export(executable, spec, result)
 
 

@@ -5,11 +5,13 @@
     bisect.py     bisect                    (the commit that moved main)
     tuning.py     tuning show|export|import (the tuning databases)
     queue.py      worker, status            (queued jobs)
-    github.py     watch, serve, enqueue, report
+    github.py     watch, serve, enqueue, report (--print: the comment, offline)
+    review.py     runs, compare             (recorded runs, offline)
     devices.py    devices, device setup, device serve
     dashboard.py  dashboard
+    setup.py      how every command is set up: what it refuses before any work, then its parts
 
-Every command reads settings, calls into the library, and prints. Errors are
+Every command is set up as setup.py says, calls into the library, and prints. Errors are
 turned into exit codes in one place, `PerfbotGroup.invoke`: a perfbot error
 is one line on stderr and the exit code its class names (1; 2 for a name or
 value given on the command line that is not known, as click does for its own
@@ -77,9 +79,9 @@ def main(verbose: int) -> None:
 
 
 def _register() -> None:
-    from bot.cli import bisect, builds, dashboard, devices, github, measure, queue, tuning
+    from bot.cli import bisect, builds, dashboard, devices, github, measure, queue, review, tuning
 
-    for module in (measure, builds, bisect, tuning, queue, github, devices, dashboard):
+    for module in (measure, review, builds, bisect, tuning, queue, github, devices, dashboard):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -8,10 +8,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from bot import console, devices
-from bot.cli.options import db_option, device_option, repo_option, settings
+from bot import console
+from bot.cli import setup
+from bot.cli.options import db_option, device_option, devices_option, repo_option
 from bot.errors import PerfbotError
-from bot.store import Store
 from bot.vocabulary import LAYOUTS, PIPELINES, SCHEMES
 
 
@@ -37,6 +37,7 @@ from bot.vocabulary import LAYOUTS, PIPELINES, SCHEMES
 @repo_option(required=False)
 @click.option("--fresh", is_flag=True, help="Measure every commit again instead of resuming this range's bisection.")
 @db_option
+@devices_option
 def bisect(good, bad, device_name, workload, scheme, layout, pipeline, checkout, repo, fresh, db_path):
     """Find the first commit of good..bad at which a workload is slower, as `git bisect` would.
 
@@ -45,15 +46,14 @@ def bisect(good, bad, device_name, workload, scheme, layout, pipeline, checkout,
     (`perfbot watch` or `serve`) posts the answer once on the first bad commit's pull request.
     """
     from bot.engine.bisect import FAILED, FOUND, Bisector, find_item
-    from bot.engine.boards import preflight
 
-    config = settings()
-    device = devices.load(config.devices_path).get(device_name)
+    config = setup.settings()
+    device = setup.device_to_measure(config, device_name)
     item = find_item(workload, scheme, layout, pipeline)
+    db = setup.database(config, db_path)
     say = lambda line: console.errors.print(escape(line), soft_wrap=True)  # noqa: E731 - one line each, also in a log
-    with preflight.device_ready(device, config.cache_dir):
-        store = Store.open(Path(db_path or config.db_path))
-        bisector = Bisector(store, config.cache_dir, Path(checkout).expanduser(), device, say=say)
+    with setup.measuring(config, device, db, say=say) as (ready, store):
+        bisector = Bisector(store, config.cache_dir, Path(checkout).expanduser(), ready, say=say)
         outcome = bisector.bisect(item, good, bad, repo=repo, fresh=fresh)
     console.console.print(probe_table(outcome, f"bisecting {item.name} on {device.name}"))
     console.console.print(escape(bisector.conclusion(outcome)), soft_wrap=True)

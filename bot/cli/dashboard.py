@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from bot import console, devices
-from bot.cli.options import db_option, repo_option, settings
+from bot import console
+from bot.cli import setup
+from bot.cli.options import db_option, devices_option, repo_option
 from bot.settings import Settings
 
 
@@ -21,10 +22,11 @@ from bot.settings import Settings
     help="Folder for the static site.",
 )
 @db_option
+@devices_option
 @repo_option(required=False)
 def dashboard(out_dir, db_path, repo):
     """Build the static plotly trend pages from the database."""
-    build_dashboard(settings(), out_dir, db_path, repo)
+    build_dashboard(setup.settings(), out_dir, db_path, repo)
 
 
 COMMANDS = (dashboard,)
@@ -33,6 +35,6 @@ COMMANDS = (dashboard,)
 def build_dashboard(settings: Settings, out_dir: Path, db_path: Path | None, repo: str | None) -> None:
     from dashboard.build import build_site
 
-    db = Path(db_path or settings.db_path)
-    report = build_site(db, out_dir, repo=repo, registry=devices.load(settings.devices_path))
+    db = setup.database(settings, db_path, create=False)
+    report = build_site(db, out_dir, repo=repo, registry=setup.registry(settings))
     console.console.print(f"{report.summary()}; open {out_dir / 'index.html'}")

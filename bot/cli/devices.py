@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from bot import console
-from bot import devices as device_registry
-from bot.cli.options import db_option, settings
+from bot.cli import setup
+from bot.cli.options import db_option, devices_option
 from bot.engine.boards import tracker
 from bot.errors import DeviceUnavailable, UnknownName
 from bot.store import Store
@@ -20,9 +20,10 @@ from bot.vocabulary import QEMU_AARCH64
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable, e.g. for a workflow matrix.")
 @click.option("--enabled", "only_enabled", is_flag=True, help="Only enabled devices.")
 @db_option
+@devices_option
 def devices(as_json, only_enabled, db_path):
     """Registered devices, their tracker state and their last result."""
-    show_devices(settings(), as_json, only_enabled, db_path)
+    show_devices(setup.settings(), as_json, only_enabled, db_path)
 
 
 @click.group()
@@ -32,17 +33,19 @@ def device():
 
 @device.command("setup")
 @click.argument("name")
+@devices_option
 def device_setup(name):
     """Prepare a device's user space (for qemu-aarch64: Python, TVM and TFLite for AArch64 in the cache,
     and the instruction-counting plugin, built here and checked with this host's qemu-aarch64)."""
-    setup_device(settings(), name)
+    setup_device(setup.settings(), name)
 
 
 @device.command("serve")
 @click.argument("name")
+@devices_option
 def device_serve(name):
     """Run the device's RPC server, registered at its tracker, until interrupted."""
-    serve_device(settings(), name)
+    serve_device(setup.settings(), name)
 
 
 COMMANDS = (devices, device)
@@ -51,7 +54,7 @@ COMMANDS = (devices, device)
 def show_devices(settings, as_json: bool, only_enabled: bool, db_path) -> None:
     from rich.table import Table
 
-    registry = device_registry.load(settings.devices_path)
+    registry = setup.registry(settings)
     path = Path(db_path or settings.db_path)
     store = Store.open(path, create=False) if path.exists() else None
     rows = []
@@ -106,7 +109,7 @@ def _state(device) -> str:
 def brought_up(settings, name: str):
     """The devices.yml entry of a device perfbot brings up itself; None for the emulated board when this
     devices.yml does not list it (its built-in defaults); UnknownName for any other device."""
-    registry = device_registry.load(settings.devices_path)
+    registry = setup.registry(settings)
     device = registry.devices.get(name)
     if device is None and name == QEMU_AARCH64:
         return None

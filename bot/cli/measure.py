@@ -1,24 +1,25 @@
 """`perfbot run`, `perfbot tune` and `perfbot history`: the engine by hand, as a person types it.
 
-Each resolves names (device, suite or model, TVM environment), checks what can
-be refused before anything is written, runs, and prints a table.
+Each is set up as bot/cli/setup.py says (what can be refused is refused before
+any work), runs, and prints a table: the results, or for a PR run the verdicts
+its comment would show.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
-from bot import console, devices
-from bot.cli.options import db_option, device_option, env_option, model_option, settings, suite_option
-from bot.engine.boards import preflight
+from bot import console
+from bot.cli import setup
+from bot.cli.options import db_option, device_option, devices_option, env_option, model_option, suite_option
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import get_suite, user_suite
-from bot.errors import ItemsNotOk, TuningNotOk, UnknownName
+from bot.errors import BadSetting, BadUsage, ItemsNotOk, TuningNotOk
 from bot.settings import Settings
-from bot.store import Store
 from bot.vocabulary import OK, WRONG_RESULT
 
 #: What `perfbot run --fail-on` can count as a failure (exit status 3).
@@ -30,6 +31,7 @@ FAIL_ON = ("any-failure", "wrong-result", "never")
 @device_option
 @model_option
 @db_option
+@devices_option
 @click.option("--tuning", is_flag=True, help="Also run the tuned pipeline from `perfbot tune`'s database.")
 @env_option
 @click.option(
@@ -37,12 +39,13 @@ FAIL_ON = ("any-failure", "wrong-result", "never")
     type=click.Choice(["local", "base", "pr"]),
     default="local",
     show_default=True,
-    help="What the run is of: a local try, a base-branch commit, or a PR head.",
+    help="What the run is of: a local try, a base-branch commit, or a PR head (needs a build of the PR: "
+    "--env source:CHECKOUT@SHA, or python:PATH with --sha).",
 )
 @click.option("--repo", default=None, help="OWNER/NAME of the TVM repository the commit belongs to.")
-@click.option("--sha", default=None, help="Commit of the TVM build under test.")
-@click.option("--pr", "pr_number", type=int, default=None, help="Pull request number (with --kind pr).")
-@click.option("--base-sha", default=None, help="The PR's merge base (with --kind pr).")
+@click.option("--sha", default=None, help="Commit of the TVM build under test (a source: --env gives it).")
+@click.option("--pr", type=int, default=None, help="Pull request number (with --kind pr).")
+@click.option("--base-sha", default=None, help="The PR's merge base (with --kind pr; a source: --base-env gives it).")
 @click.option(
     "--base-env",
     "base_spec",
@@ -58,47 +61,21 @@ FAIL_ON = ("any-failure", "wrong-result", "never")
     show_default=True,
     help="Which recorded items make the exit status 3: any that is not ok, only wrong results, or none.",
 )
-def run(
-    suite_name,
-    device_name,
-    model_path,
-    db_path,
-    tuning,
-    env_spec,
-    kind,
-    repo,
-    sha,
-    pr_number,
-    base_sha,
-    base_spec,
-    fail_on,
-):
+def run(fail_on, **options):
     """Compile, run and check a suite (or your model) with TVM against TFLite, and record it.
 
     \b
     Exit status:
       0  the run was recorded and every item is ok (or none counts, see --fail-on)
-      1  nothing was run: bad input (devices.yml, the model, an unreachable board), one line on stderr
-      2  a usage error (an unknown device, suite or option)
+      1  nothing was run: bad input (devices.yml, a disabled device, the model, an unreachable board,
+         a --db in a missing or unwritable folder, a damaged database), one line on stderr
+      2  a usage error (an unknown device, suite or option; options that need each other)
       3  the run was recorded, and items in it are not ok: compile_error, runtime_error, crash,
          timeout, wrong_result, environment_error or build_error (--fail-on wrong-result: wrong_result only)
       130, 143  stopped by Ctrl-C or SIGTERM; the run is recorded as aborted, nothing it started keeps running
     """
-    outcome = run_suite(
-        settings(),
-        suite_name,
-        device_name,
-        model_path,
-        db_path,
-        tuning,
-        env_spec,
-        kind=kind,
-        repo=repo,
-        sha=sha,
-        pr=pr_number,
-        base_sha=base_sha,
-        base_spec=base_spec,
-    )
+    check_run_options(**options)
+    outcome = run_suite(setup.settings(), **options)
     check_items(outcome.results, fail_on, outcome.run_id)
 
 
@@ -114,6 +91,7 @@ def run(
     help="MetaSchedule trials per task (a task with that many already is skipped: a rerun resumes).",
 )
 @db_option
+@devices_option
 @env_option
 def tune(suite_name, device_name, model_path, trials, db_path, env_spec):
     """Tune a suite with MetaSchedule; later `perfbot run --tuning` reuses the database.
@@ -121,7 +99,7 @@ def tune(suite_name, device_name, model_path, trials, db_path, env_spec):
     Exits 3 when the tuning did not finish (a compile error, a crash of the TVM under test, a timeout):
     the tasks it finished are kept, and the next `perfbot tune` resumes after them.
     """
-    tune_suite(settings(), suite_name, device_name, model_path, trials, db_path, env_spec)
+    tune_suite(setup.settings(), suite_name, device_name, model_path, trials, db_path, env_spec)
 
 
 @click.command()
@@ -135,12 +113,20 @@ def tune(suite_name, device_name, model_path, trials, db_path, env_spec):
 @suite_option
 @device_option
 @db_option
+@devices_option
 def history(versions, suite_name, device_name, db_path):
     """Run a suite on each TVM release and record them as consecutive base-branch points."""
     from bot.engine import releases
 
     names = [v for value in versions for v in value.split()]
-    releases.run_history(settings(), names, suite_name, device_name, db_path)
+    releases.release_order(names, {})  # a bad release number: one line, before any work
+    config = setup.settings()
+    device = setup.device_to_measure(config, device_name)
+    suite = get_suite(suite_name)
+    db = setup.database(config, db_path)
+    with setup.measuring(config, device, db, say=releases.say_dimly) as (device, store):
+        runs = releases.run_history(store, config.cache_dir, suite, device, names)
+    console.console.print(releases.release_table(runs, suite.name, device.name))
 
 
 COMMANDS = (run, tune, history)
@@ -172,29 +158,76 @@ def resolve_subject(settings: Settings, env_spec: str | None, **fields) -> Subje
     return Subject(python=env.python, env=env.key, variables=env.variables, build=env.build, **fields)
 
 
+def check_run_options(*, kind, env_spec, sha, pr, base_sha, base_spec, **_) -> None:
+    """`perfbot run`'s options that only make sense together (BadUsage, exit 2), before anything else.
+
+    A PR run must measure a build of the PR: without --env perfbot would time the apache-tvm it is
+    installed with on both sides and call every item `same code`. So `--kind pr` takes a source: spec
+    (perfbot builds the commit) or a python: interpreter of a build the user made, with its --sha.
+    """
+    if pr is not None and kind != "pr":
+        raise BadUsage(f"--pr {pr} is for a PR run: give --kind pr too (this would be recorded as a {kind} run)")
+    for option, value in (("--base-env", base_spec), ("--base-sha", base_sha)):
+        if value and kind != "pr":
+            raise BadUsage(f"{option} is a PR's merge base: give --kind pr --pr NUMBER too")
+    if kind != "pr":
+        return
+    if pr is None:
+        raise BadUsage("--kind pr needs --pr NUMBER")
+    spec_kind = (env_spec or "").partition(":")[0]
+    if spec_kind not in ("source", "python"):
+        raise BadUsage(
+            f"--kind pr measures the PR's own TVM, and {'--env ' + env_spec if env_spec else 'no --env'} is not "
+            "a build of it: give --env source:CHECKOUT@HEAD_SHA (perfbot builds it), or python:PATH of your "
+            "build with --sha"
+        )
+    if spec_kind == "python" and not sha:
+        raise BadUsage(f"--env {env_spec} does not say which commit it is: give --sha HEAD_SHA")
+
+
 def run_suite(
     settings: Settings, suite_name, device_name, model_path, db_path, tuning, env_spec, base_spec=None, **fields
 ):
-    registry = devices.load(settings.devices_path)
-    device = registry.get(device_name)
+    """Set up as bot/cli/setup.py says, run (a PR's build beside its base's with `base_spec`), print."""
+    device = setup.device_to_measure(settings, device_name)
     suite = resolve_suite(suite_name, model_path)
-    if fields.get("kind") == "pr" and not fields.get("pr"):
-        raise UnknownName("--kind pr needs --pr NUMBER")
-    if base_spec and fields.get("kind") != "pr":
-        raise UnknownName("--base-env measures a PR's merge base beside it: give --kind pr --pr NUMBER too")
+    db = setup.database(settings, db_path)
     subject = resolve_subject(settings, env_spec, **fields)
     base = None
     if base_spec:
         base = resolve_subject(settings, base_spec, kind="base", repo=fields.get("repo"), sha=fields.get("base_sha"))
-    db = Path(db_path or settings.db_path)
-    with preflight.device_ready(device, settings.cache_dir, say=console.note) as device:
-        store = Store.open(db)
-        with console.BarProgress() as progress:
-            runner = Runner(store, settings.cache_dir, progress)
-            if base is None:
-                outcome = runner.run(suite, device, subject, tuning=tuning)
-            else:
-                outcome = runner.run_paired(suite, device, base, subject, tuning=tuning)
+    subject, base = with_commits(subject, env_spec, base, base_spec)
+    with setup.measuring(settings, device, db) as (device, store), console.progress() as progress:
+        runner = Runner(store, settings.cache_dir, progress)
+        if base is None:
+            outcome = runner.run(suite, device, subject, tuning=tuning)
+        else:
+            outcome = runner.run_paired(suite, device, base, subject, tuning=tuning)
+        if subject.kind == "pr":
+            show_verdicts(store, setup.registry(settings), outcome, f"{suite.name} on {device.name}", db)
+        else:
+            show_results(store, setup.registry(settings), outcome, suite, device, tuning, db)
+    return outcome
+
+
+def with_commits(subject: Subject, env_spec, base: Subject | None, base_spec) -> tuple[Subject, Subject | None]:
+    """A source: build names its commit: it is the run's sha (and the base's, its base_sha), and a --sha or
+    --base-sha that says otherwise is refused."""
+    for option, value, spec, side in (("--sha", subject.sha, env_spec, subject),
+                                      ("--base-sha", subject.base_sha, base_spec, base)):  # fmt: skip
+        commit = side.build.get("commit") if side is not None else None
+        if commit and value and not commit.startswith(value):
+            raise BadSetting(f"{option} {value} is not the commit {spec} builds ({commit})")
+    if subject.build.get("commit"):
+        subject = replace(subject, sha=subject.build["commit"])
+    if base is not None and base.build.get("commit"):
+        base = replace(base, sha=base.build["commit"])
+        subject = replace(subject, base_sha=base.sha)
+    return subject, base
+
+
+def show_results(store, registry, outcome, suite, device, tuning: bool, db: Path) -> None:
+    """A run of one build: its results table (TVM against TFLite), then the one-line summary."""
     title = f"{suite.name} on {device.name}" + (
         " (instructions of one inference on the emulated core, not time)"
         if device.counts
@@ -214,11 +247,41 @@ def run_suite(
             bd = breakdown("inception_v3", scheme, parts, rows)
             note = f" ({len(bd.missing)} configurations not measured)" if bd.missing else ""
             console.console.print(console.breakdown_table(bd, f"where Inception-v3 {scheme}'s {bd.goes}{note}"))
+    _notes(store, registry, outcome.run_id)
     console.console.print(
         f"{console.summary(outcome.results)}. Recorded as run {outcome.run_id} in {db}. "
-        f"TVM/TFLite below 1 means TVM is faster."
+        f"TVM/TFLite below 1 means TVM is faster.",
+        markup=False,
+        soft_wrap=True,
     )
-    return outcome
+
+
+def show_verdicts(store, registry, outcome, title: str, db: Path) -> None:
+    """A PR run: the verdicts its comment would show (bot/verdicts.py decides them), then the summary."""
+    from bot import verdicts
+
+    report = verdicts.of_run(store, registry, outcome.run_id)
+    device = report.devices[0]
+    base = " against its base" + (f" {report.base_sha[:10]}" if report.base_sha else "")
+    head = f"PR {report.head_sha[:10]}" if report.head_sha else "the PR"
+    console.console.print(console.verdict_table(device, f"{title}: {head}{base if device.base_built else ' alone'}"))
+    _notes(store, registry, outcome.run_id, device)
+    pr = store.run(outcome.run_id).get("pr")
+    console.console.print(
+        f"{verdicts.counts_text(device.counts) or 'no results'}, of {len(device.rows)} items. "
+        f"Recorded as run {outcome.run_id} in {db}; `perfbot report --pr {pr} --print --db {db}` shows the comment.",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
+def _notes(store, registry, run_id: int, device=None) -> None:
+    """Which TVM each side was, and what ran the modules on the device when that is another build."""
+    from bot import verdicts
+
+    device = device or verdicts.of_run(store, registry, run_id).devices[0]
+    for line in console.device_notes(device):
+        console.console.print(line, markup=False, soft_wrap=True)
 
 
 def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
@@ -228,13 +291,12 @@ def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, 
 
     from bot.engine import tuning
 
-    registry = devices.load(settings.devices_path)
-    device = registry.get(device_name)
+    device = setup.device_to_measure(settings, device_name)
     suite = resolve_suite(suite_name, model_path)
+    db = setup.database(settings, db_path)
     subject = resolve_subject(settings, env_spec)
     say = lambda line: console.errors.print(escape(line))  # noqa: E731
-    with preflight.device_ready(device, settings.cache_dir, say=say) as device:
-        store = Store.open(Path(db_path or settings.db_path))
+    with setup.measuring(settings, device, db, say=say) as (device, store):
         outcome = tuning.tune_suite(store, settings.cache_dir, suite, device, subject, trials, say=say)
     table = Table(
         title=f"tuning {suite.name} on {device.name}: {outcome.trials} trials in {outcome.seconds:.0f} s "

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import click
 
-from bot.settings import Settings
+from bot.cli import setup
 
-
-def settings() -> Settings:
-    """Settings from the environment, read when a command starts (a missing one names its variable)."""
-    return Settings.from_env()
-
-
-def service_logging() -> None:
-    """worker, watch and serve say what they do without -v: a service's output is a log file or a journal."""
-    logger = logging.getLogger("perfbot")
-    if logger.getEffectiveLevel() > logging.INFO:
-        logger.setLevel(logging.INFO)
+# The set-up functions live in bot/cli/setup.py; cli/builds.py takes `settings` from here.
+from bot.cli.setup import service_logging, settings  # noqa: F401
 
 
 def db_option(command):
@@ -71,3 +61,15 @@ def repo_option(required: bool = True):
         required=required,
         help="OWNER/NAME of the watched repository (or $PERFBOT_REPO).",
     )
+
+
+def devices_option(command):
+    """`--devices FILE`: the devices.yml this command reads (before $PERFBOT_DEVICES and ./devices.yml)."""
+    return click.option(
+        "--devices",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        expose_value=False,
+        is_eager=True,
+        callback=lambda ctx, _param, value: ctx.meta.__setitem__(setup.DEVICES_KEY, value),
+        help="devices.yml to use (default: $PERFBOT_DEVICES, else ./devices.yml, else perfbot's built-in one).",
+    )(command)

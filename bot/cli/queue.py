@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
 
 from bot import console
-from bot.cli.options import db_option, device_option, env_option, service_logging, settings
+from bot.cli import setup
+from bot.cli.options import db_option, device_option, devices_option, env_option
+from bot.errors import BadUsage
+from bot.lifecycle import stop_on_signals
 from bot.store import Store
 
 
@@ -32,19 +36,42 @@ from bot.store import Store
     help="Seconds a claimed job stays this worker's without a heartbeat.",
 )
 @db_option
+@devices_option
 def worker(device_name, env_spec, source_checkout, once, lease_s, db_path):
-    """Claim queued jobs for a device and run them."""
-    from bot.engine import job_worker
+    """Claim queued jobs for a device and run them.
 
-    service_logging()
-    job_worker.work(settings(), device_name, env_spec, source_checkout, once, lease_s, db_path)
+    Without --checkout the worker measures one TVM (--env, or the one perfbot is installed with) for every
+    job: base-branch and tuning jobs, never a PR's, whose code it cannot build (it fails them, saying so).
+    """
+    from bot.engine import builds, envs, job_worker
+
+    if env_spec and source_checkout:
+        raise BadUsage("give either --env or --checkout, not both")
+    config = setup.settings()
+    device = setup.device_to_measure(config, device_name)
+    if source_checkout is not None:
+        builds.resolve(source_checkout, "HEAD")  # a folder that is not a TVM checkout: one line, now
+    db = setup.database(config, db_path)
+    setup.service_logging()
+    subject_for = job_worker.subjects(config.cache_dir, env_spec, source_checkout)
+    fixed = None if source_checkout else (env_spec or envs.default())
+    stop = stop_on_signals(immediate=(signal.SIGTERM,))
+    console.note(
+        f"worker for {device.name}: claiming jobs from {db}; Ctrl-C stops after this item, "
+        f"SIGTERM or a second Ctrl-C at once" + ("; PR jobs are refused: no --checkout to build them" if fixed else "")
+    )
+    with setup.measuring(config, device, db) as (ready, store):
+        worker = job_worker.JobWorker(store, ready, config.cache_dir, subject_for, lease_s=lease_s,
+                                      checkout=source_checkout, fixed_build=fixed)  # fmt: skip
+        handled = worker.run_forever(once, stop)
+    console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")
 
 
 @click.command()
 @db_option
 def status(db_path):
     """The queue and the devices at a glance."""
-    show_status(settings(), db_path)
+    show_status(setup.settings(), db_path)
 
 
 COMMANDS = (worker, status)
@@ -53,7 +80,7 @@ COMMANDS = (worker, status)
 def show_status(settings, db_path) -> None:
     from rich.table import Table
 
-    store = Store.open(db_path or settings.db_path, create=False)
+    store = Store.open(setup.database(settings, db_path, create=False), create=False)
     counts = store.job_counts()
     table = Table(title="queue", title_justify="left")
     states = ("pending", "running", "done", "failed", "cancelled")

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot import console
-from bot.cli.options import settings
+from bot.cli.setup import settings
 
 
 @click.group()

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
@@ -27,17 +26,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import console, devices, lifecycle
+from bot import console, lifecycle
 from bot.devices import Device
-from bot.engine import builds, envs, tuning, tuning_databases
-from bot.engine.boards import preflight
+from bot.engine import envs, tuning, tuning_databases
 from bot.engine.runner import Runner, RunProgress, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, PerfbotError
-from bot.lifecycle import stop_on_signals
-from bot.settings import Settings
 from bot.store import Store
-from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS, instructions, milliseconds
+from bot.vocabulary import BUILD_ERROR, TUNE_PRIORITY, TUNE_TRIALS
 
 log = logging.getLogger("perfbot.worker")
 
@@ -71,30 +67,9 @@ class Lease(threading.Thread):
         self.join(timeout=5)
 
 
-class LoggedProgress:
+def logged_progress(job_id: int) -> console.LineProgress:
     """runner.RunProgress as log lines, one per item as it is recorded: a worker's output is a log, not a terminal."""
-
-    def __init__(self, job_id: int):
-        self.job_id, self.total, self.count = job_id, 0, 0
-
-    def start(self, total: int, title: str) -> None:
-        self.total, self.count = total, 0
-        log.info("job %s: %s, %d steps", self.job_id, title, total)
-
-    def step(self, description: str) -> None:
-        pass
-
-    def done(self, result) -> None:
-        self.count += 1
-        if result is None:  # a TFLite reference: counted, not worth a line
-            return
-        median = f" {milliseconds(result.median_ms)} ms" if result.median_ms else ""
-        if result.instructions is not None:
-            median = f" {instructions(result.instructions.total)} instructions"
-        error = f": {result.error_line}" if result.error_line else ""
-        rerun = " (rerun)" if result.attempt > 1 else ""
-        log.info("job %s: %d/%d %s %s%s %s%s%s", self.job_id, self.count, self.total, result.workload.key,
-                 result.config.name, rerun, "same code" if result.same_code else result.status, median, error)  # fmt: skip
+    return console.LineProgress(say=lambda line: log.info("job %s: %s", job_id, line))
 
 
 @dataclass
@@ -122,6 +97,9 @@ class JobWorker:
     #: The TVM checkout commits are built from (`--checkout`): bisect jobs need it, and base runs then
     #: queue bisects of the steps they reveal (bot/engine/bisect.py).
     checkout: Path | None = None
+    #: The one TVM a worker without a checkout measures every job with (its --env, or perfbot's own): it
+    #: cannot build a PR's code, so it refuses PR jobs (None: `subject_for` builds each job's commit).
+    fixed_build: str | None = None
 
     def __post_init__(self):
         self.worker = self.worker or worker_name()
@@ -159,6 +137,9 @@ class JobWorker:
         """
         self.store.abort_stale_runs(job["id"])
         log.info("job %s: %s %s on %s (%s)", job["id"], job["kind"], job["sha"][:10], job["device"], job["suite"])
+        if job["kind"] == "pr" and self.fixed_build is not None:
+            return self._refuse(job, f"this worker measures one TVM for every job ({self.fixed_build}) and cannot "
+                                     f"build PR head {job['sha'][:10]}: PR jobs need `perfbot worker --checkout`")  # fmt: skip
         lease = Lease(self.store.path, job["id"], self.worker, self.lease_s)
         lease.start()
         after_job(self.store, job, "started")  # the PR's status says "running" instead of "queued"
@@ -172,7 +153,7 @@ class JobWorker:
         runner = Runner(
             self.store,
             self.cache_dir,
-            self.progress or LoggedProgress(job["id"]),
+            self.progress or logged_progress(job["id"]),
             should_stop=lambda: lease.lost.is_set() or self._stopping(),
             still_ours=lambda run_id: self.store.finish(job["id"], self.worker, "done", run_id=run_id),
         )
@@ -211,6 +192,13 @@ class JobWorker:
         if outcome.complete and job["kind"] == "base" and job["repo"] and self.checkout is not None:
             self._queue_bisects(job)
         return "done" if outcome.complete else "lost"
+
+    def _refuse(self, job: dict, reason: str) -> str:
+        """A job this worker must not run: failed at once with why, which the PR's comment and status say."""
+        log.warning("job %s: refused: %s", job["id"], reason)
+        self.store.finish(job["id"], self.worker, "failed", reason=reason)
+        after_job(self.store, job, "failed")
+        return "failed"
 
     def _bisect(self, job: dict, lease: Lease) -> str:
         """A bisect job: which commit of base_sha..sha moved one item (bot/engine/bisect.py); resumes if retried."""
@@ -338,34 +326,13 @@ def subject_of(job: dict, sha: str, kind: str, env: envs.Environment) -> Subject
     )
 
 
-def work(
-    settings: Settings,
-    device_name: str,
-    env_spec: str | None,
-    source_checkout: Path | None,
-    once: bool,
-    lease_s: float,
-    db_path,
-) -> None:
-    if env_spec and source_checkout:
-        raise BadSetting("give either --env or --checkout, not both")
-    registry = devices.load(settings.devices_path)
-    device = registry.get(device_name)
-    if source_checkout is not None:
-        builds.resolve(source_checkout, "HEAD")  # a folder that is not a TVM checkout: one line, now
-    store = Store.open(db_path or settings.db_path)
+def subjects(cache_dir: Path, env_spec: str | None, checkout: Path | None) -> Callable[[dict, str, str], Subject]:
+    """`subject_for` of a worker: with a checkout, the build cache's build of each job's commit; else one
+    fixed environment (`--env`, or the interpreter perfbot runs in) for every job."""
 
     def subject_for(job: dict, sha: str, kind: str) -> Subject:
-        spec = f"source:{source_checkout}@{sha}" if source_checkout else (env_spec or envs.default())
-        env = envs.provision(spec, settings.cache_dir, say=lambda line: log.info("%s", line))
+        spec = f"source:{checkout}@{sha}" if checkout else (env_spec or envs.default())
+        env = envs.provision(spec, cache_dir, say=lambda line: log.info("%s", line))
         return subject_of(job, sha, kind, env)
 
-    stop = stop_on_signals(immediate=(signal.SIGTERM,))
-    console.errors.print(
-        f"worker for {device.name}: claiming jobs from {store.path}; Ctrl-C stops after this item, "
-        f"SIGTERM or a second Ctrl-C at once"
-    )
-    with preflight.device_ready(device, settings.cache_dir, say=console.note) as device:
-        worker = JobWorker(store, device, settings.cache_dir, subject_for, lease_s=lease_s, checkout=source_checkout)
-        handled = worker.run_forever(once, stop)
-    console.errors.print(f"{handled} job{'s' if handled != 1 else ''} handled")
+    return subject_for

@@ -24,15 +24,13 @@ import requests
 from packaging.version import InvalidVersion, Version
 from rich.markup import escape
 
-from bot import console, devices
+from bot import console
 from bot.console import Say
+from bot.devices import Device
 from bot.engine import envs
-from bot.engine.boards import preflight
 from bot.engine.runner import Quiet, Runner, RunOutcome, Subject
-from bot.engine.suite.suites import Suite, get_suite
+from bot.engine.suite.suites import Suite
 from bot.errors import EnvironmentBroken, UnknownName
-from bot.settings import Settings
-from bot.store import Store
 from bot.vocabulary import ENVIRONMENT_ERROR
 
 PYPI_JSON = "https://pypi.org/pypi/apache-tvm/json"
@@ -88,47 +86,43 @@ def release_order(versions: list[str], times: dict[str, str]) -> list[str]:
     return sorted(versions, key=parsed.__getitem__)
 
 
+def say_dimly(line: str) -> None:
+    """A step of `perfbot history` on the console, dimmed, as the environment builds' lines are."""
+    console.errors.print(f"[dim]{escape(line)}[/]")
+
+
 def run_history(
-    settings: Settings,
+    store,
+    cache_dir: Path,
+    suite: Suite,
+    device: Device,
     versions: list[str],
-    suite_name: str = "smoke",
-    device_name: str = "local",
-    db_path: Path | None = None,
     say: Say | None = None,
     *,
     rebuild: bool = False,
     release_time: Callable[[list[str]], dict[str, str]] = release_times,
 ) -> list[ReleaseRun]:
-    """Run the suite on each release, oldest first, and record every one; print the table.
+    """Run the suite on each release, oldest first, and record every one, on a ready device into an open store.
 
     `say` gets one line per step (environment builds included); without it the console
     shows them and a progress bar per run. `rebuild` rebuilds the releases' environments.
     """
-    registry = devices.load(settings.devices_path)
-    device = registry.get(device_name)
-    suite = get_suite(suite_name)
-    db = Path(db_path or settings.db_path)
     interactive = say is None
-    say = say or (lambda line: console.errors.print(f"[dim]{escape(line)}[/]"))
+    say = say or say_dimly
     times = release_time(versions)
     ordered = release_order(versions, times)
     if not times:
         say("PyPI's release dates are not available: releases are recorded in version order")
     done: list[ReleaseRun] = []
-    with preflight.device_ready(device, settings.cache_dir, say=say) as device:
-        store = Store.open(db)
-        for version in ordered:
-            say(f"apache-tvm {version}")
-            done.append(
-                _release(store, settings, suite, device, version, times.get(version), say, rebuild, interactive)
-            )
-    console.console.print(release_table(done, suite.name, device.name))
+    for version in ordered:
+        say(f"apache-tvm {version}")
+        done.append(_release(store, cache_dir, suite, device, version, times.get(version), say, rebuild, interactive))
     return done
 
 
 def _release(
     store,
-    settings,
+    cache_dir: Path,
     suite: Suite,
     device,
     version: str,
@@ -140,20 +134,18 @@ def _release(
     spec = f"pip:apache-tvm=={version}"
     fields = dict(kind="base", repo=REPO, sha=tag(version), commit_time=commit_time)
     try:
-        env = envs.provision(spec, settings.cache_dir, say=say, rebuild=rebuild)
+        env = envs.provision(spec, cache_dir, say=say, rebuild=rebuild)
     except EnvironmentBroken as e:
         say(f"environment_error: {e}")
         unbuilt = Subject(python=Path("/nonexistent"), env=spec, **fields)
-        outcome = Runner(store, settings.cache_dir).record_unbuildable(
-            suite, device, unbuilt, ENVIRONMENT_ERROR, str(e)
-        )
+        outcome = Runner(store, cache_dir).record_unbuildable(suite, device, unbuilt, ENVIRONMENT_ERROR, str(e))
         return ReleaseRun(version, outcome, commit_time, str(e))
     subject = Subject(python=env.python, env=env.key, **fields)
     if interactive:
-        with console.BarProgress() as bar:
-            outcome = Runner(store, settings.cache_dir, bar).run(suite, device, subject)
+        with console.progress() as progress:
+            outcome = Runner(store, cache_dir, progress).run(suite, device, subject)
     else:
-        outcome = Runner(store, settings.cache_dir, Quiet()).run(suite, device, subject)
+        outcome = Runner(store, cache_dir, Quiet()).run(suite, device, subject)
     say(f"apache-tvm {version}: {console.summary(outcome.results)}; run {outcome.run_id}")
     return ReleaseRun(version, outcome, commit_time)
 

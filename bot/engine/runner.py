@@ -47,6 +47,7 @@ from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
 from bot.errors import BadModel, BadSetting, Cancelled
+from bot.verdicts import changed_functions
 from bot.vocabulary import ENVIRONMENT_ERROR, FASTER, LAYOUTS, PIPELINES, SLOWER, WRONG_RESULT
 
 
@@ -131,6 +132,7 @@ class ItemResult:
     wall_s: float = 0.0
     versions: dict = field(default_factory=dict)
     code_hash: str | None = None
+    code_functions: dict[str, str] = field(default_factory=dict)  # a hash per compiled function (child/measure.py)
     attempt: int = 1
     tuned_tasks: int | None = None  # a tuned item: tasks the database had records for
     untuned_tasks: int | None = None  # ... and tasks it had none for (left unscheduled: not a tuned latency)
@@ -154,6 +156,13 @@ class ItemResult:
     @property
     def same_code(self) -> bool:
         return self.base is not None and self.code_hash is not None and self.code_hash == self.base.code_hash
+
+    @property
+    def changed_functions(self) -> list[str] | None:
+        """A PR item beside its base: the compiled functions whose code differs (None when not known)."""
+        if self.base is None or not self.code_functions or not self.base.data.get("code_functions"):
+            return None
+        return changed_functions(self.base.data["code_functions"], self.code_functions)
 
     @property
     def median_ms(self) -> float | None:
@@ -296,7 +305,7 @@ class Runner:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="perfbot-run-", dir=self.cache_dir) as scratch:
             scratch = Path(scratch)
-            self.progress.start(len(items) + len(suite.workloads), f"{suite.name} on {device.name}")
+            self.progress.start(len(items), f"{suite.name} on {device.name}")  # what the table counts
             references = self._references(suite, device, scratch)
             servers = [
                 isolation.ForkServer(subject.python, MEASURE_SCRIPT, scratch / "server", child_env(device, subject))
@@ -420,6 +429,7 @@ class Runner:
             perfbot_version=__version__,
             native_key=subject.build.get("native_key"),
             python_tree=subject.build.get("python_tree"),
+            build_how=subject.build.get("how"),
             paired=base is not None,
             metric=device.metric,
         )
@@ -428,6 +438,7 @@ class Runner:
                 base_env=base.env,
                 base_native_key=base.build.get("native_key"),
                 base_python_tree=base.build.get("python_tree"),
+                base_build_how=base.build.get("how"),
             )
         return fields
 
@@ -482,7 +493,6 @@ class Runner:
                 result.get("samples_ms", []),
                 result.get("measure_s", 0.0),
             )
-            self.progress.done(None)
         return references
 
     def _item(self, servers, workload, config, device, reference, workdir, plan, attempt, skip_same_code):
@@ -526,6 +536,7 @@ class Runner:
             wall_s=side.wall_s,
             versions={k: data.get(k) for k in ("tvm_version", "tvm_ffi_version", "tvm_commit") if data.get(k)},
             code_hash=side.code_hash,
+            code_functions=data.get("code_functions") or {},
             attempt=attempt,
             untuned_tasks=data.get("untuned_tasks"),
             tuned_tasks=data.get("tuned_tasks"),
@@ -586,6 +597,8 @@ class Runner:
         with self.store.transaction():
             if with_versions and result.versions:
                 self.store.update_run(run_id, **result.versions)
+                if result.base is not None and result.base.data.get("tvm_version"):
+                    self.store.update_run(run_id, base_tvm_version=result.base.data["tvm_version"])
             if result.board and not self.store.run(run_id).get("device_runtime"):
                 self.store.update_run(
                     run_id, device_runtime=result.board.get("runtime"), emulator=result.board.get("emulator")
@@ -610,6 +623,7 @@ class Runner:
                 wall_s=result.wall_s,
                 workload_hash=result.workload.content_hash,
                 code_hash=result.code_hash,
+                code_functions=result.code_functions or None,
                 attempt=result.attempt,
                 tuned_tasks=result.tuned_tasks,
                 untuned_tasks=result.untuned_tasks,
@@ -620,6 +634,8 @@ class Runner:
                         base_samples_ms=base.samples_ms,
                         base_median_ms=statistics.median(base.samples_ms) if base.samples_ms else None,
                         base_code_hash=base.code_hash,
+                        base_code_functions=base.data.get("code_functions"),
+                        changed_functions=result.changed_functions,
                         base_max_abs_diff=base.data.get("max_abs_diff"),
                         base_error=base.error,
                         rounds=[list(r) for r in result.rounds],

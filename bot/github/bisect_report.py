@@ -89,6 +89,7 @@ def post_found(store, github, settings, on_post=None) -> int:
 
     GitHub trouble leaves the rest for the next cycle (they stay unposted).
     """
+    from bot.github.publish import record_post
     from bot.store import utcnow
 
     posted = 0
@@ -112,10 +113,7 @@ def post_found(store, github, settings, on_post=None) -> int:
             log.warning("bisection %s: posting deferred: %s", row["id"], e)
             break  # the others would fail the same way; they stay unposted for the next cycle
         store.update_bisection(row["id"], posted_at=utcnow(), comment_id=comment_id or known_id)
-        store.log_post(repo=repo, pr=number, sha=first, kind="comment", target=str(comment_id or known_id or "new"),
-                       body=body, dry_run=github.dry_run)  # fmt: skip
-        if on_post is not None:
-            on_post("comment", repo, number, str(comment_id or known_id or "new"), body)
+        record_post(store, github, on_post, "comment", repo, number, first, str(comment_id or known_id or "new"), body)
         log.info("bisection %s: posted on %s#%s", row["id"], repo, number)
         posted += 1
     return posted

@@ -17,15 +17,12 @@ one GitHub has, and a late delivery of an older head is ignored.
 from __future__ import annotations
 
 import logging
-import time
 
-from bot.devices import Registry
 from bot.errors import GitHubError
 from bot.github import approval, commands, comment, events
 from bot.github.events import PullRequest
-from bot.github.retry import DEFAULT as DEFAULT_RETRY
-from bot.github.retry import NEVER, RetryPolicy
-from bot.settings import GitHubSettings
+from bot.github.publish import Agent
+from bot.github.retry import NEVER, drain
 from bot.store.jobs import job_key
 from bot.vocabulary import TUNE_PRIORITY
 
@@ -48,24 +45,8 @@ HANDLERS: dict[type, str] = {
 }
 
 
-class Bot:
-    def __init__(
-        self,
-        store,
-        github,
-        registry: Registry,
-        settings: GitHubSettings,
-        clock=time.time,
-        on_post=None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-    ):
-        self.store = store
-        self.github = github
-        self.registry = registry
-        self.settings = settings
-        self.clock = clock
-        self.on_post = on_post  # see bot.github.publish.PostHook
-        self.retry = retry
+class Bot(Agent):
+    """Handles GitHub's events and the commands in PR comments (see the module docstring)."""
 
     # Intake ----------------------------------------------------------------
 
@@ -75,25 +56,18 @@ class Bot:
 
     def process_inbox(self) -> int:
         """Handle the events that are due; a failure keeps the event for later (see bot.github.retry)."""
-        handled = 0
-        for item in self.store.inbox_due(self.clock()):
-            try:
-                self.handle(events.decode(item["event"], item["payload"]))
-            except Exception as e:  # noqa: BLE001 - GitHub trouble waits; a bug must not wedge the inbox
-                retry_at = self.retry.next_attempt(e, item["attempts"] + 1, self.clock())
-                if isinstance(e, GitHubError):
-                    log.warning("event %s deferred: %s", item["id"], e)
-                    error = str(e)
-                else:
-                    log.exception("event %s failed", item["id"])
-                    error = f"{type(e).__name__}: {e}"
-                self.store.inbox_retry(item["id"], error, retry_at, give_up=retry_at == NEVER)
-                if self.retry.stops_round(e):
-                    break  # the rest would only fail the same way; they stay due for the next round
-                continue
-            self.store.inbox_done(item["id"])
-            handled += 1
-        return handled
+        return drain(
+            self.store.inbox_due(self.clock()),
+            lambda item: self.handle(events.decode(item["event"], item["payload"])),
+            done=lambda item: self.store.inbox_done(item["id"]),
+            failed=lambda item, error, retry_at: self.store.inbox_retry(
+                item["id"], error, retry_at, give_up=retry_at == NEVER
+            ),
+            policy=self.retry,
+            clock=self.clock,
+            what=lambda item: f"event {item['id']}",
+            log=log,
+        )
 
     def handle(self, event: events.Event) -> None:
         name = HANDLERS.get(type(event))
@@ -200,33 +174,13 @@ class Bot:
         changed = 0
         base_time: list[str | None] = []  # read from GitHub once, and only when a baseline is queued
         for dev, suite_name in self.targets(device, suite):
+            job = dict(device=dev.name, suite=suite_name, config=config, repo=repo, force=force)
             if base and self._needs_baseline(repo, base, dev.name, suite_name, config, force):
                 if not base_time:
                     base_time.append(self._commit_time(repo, base))
-                self.store.enqueue(
-                    sha=base,
-                    device=dev.name,
-                    suite=suite_name,
-                    config=config,
-                    kind="base",
-                    repo=repo,
-                    priority=BASELINE_PRIORITY,
-                    commit_time=base_time[0],
-                    force=force,
-                )
-            _, did = self.store.enqueue(
-                sha=head,
-                device=dev.name,
-                suite=suite_name,
-                config=config,
-                kind="pr",
-                repo=repo,
-                pr=number,
-                base_sha=base,
-                priority=PR_PRIORITY,
-                requested_by=requested_by,
-                force=force,
-            )
+                self.store.enqueue(sha=base, kind="base", priority=BASELINE_PRIORITY, commit_time=base_time[0], **job)
+            _, did = self.store.enqueue(sha=head, kind="pr", pr=number, base_sha=base, priority=PR_PRIORITY,
+                                        requested_by=requested_by, **job)  # fmt: skip
             changed += did
         return changed
 
@@ -403,17 +357,7 @@ class Bot:
 
     def _react(self, e, content: str) -> None:
         self.github.react(e.repo, e.comment_id, content)
-        self.store.log_post(
-            repo=e.repo,
-            pr=e.number,
-            sha=None,
-            kind="reaction",
-            target=str(e.comment_id),
-            body=content,
-            dry_run=self.github.dry_run,
-        )
-        if self.on_post is not None:
-            self.on_post("reaction", e.repo, e.number, str(e.comment_id), content)
+        self.posted("reaction", e.repo, e.number, None, str(e.comment_id), content)
 
     def _refuse(self, e, why: str) -> str:
         self._react(e, "confused")
@@ -422,17 +366,7 @@ class Bot:
 
     def _reply(self, e, body: str) -> None:
         self.github.reply(e.repo, e.number, body)
-        self.store.log_post(
-            repo=e.repo,
-            pr=e.number,
-            sha=None,
-            kind="reply",
-            target=str(e.comment_id),
-            body=body,
-            dry_run=self.github.dry_run,
-        )
-        if self.on_post is not None:
-            self.on_post("reply", e.repo, e.number, str(e.comment_id), body)
+        self.posted("reply", e.repo, e.number, None, str(e.comment_id), body)
 
     def github_pull(self, repo: str, number: int) -> PullRequest:
         return self.github.pull(repo, number)

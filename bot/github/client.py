@@ -119,8 +119,9 @@ class MemoryEtagCache:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How long to keep trying before handing a failure back to the caller."""
+class RequestRetry:
+    """How long one operation keeps trying before it hands a failure back to its caller (a few short waits);
+    when the caller tries the work again, in a later round, is bot/github/retry.py's RetryPolicy."""
 
     attempts: int = 4  # tries per operation, for 5xx, network errors and short Retry-After waits
     first_delay: float = 1.0  # seconds before the 2nd try; doubles each time, with jitter
@@ -129,7 +130,7 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.attempts < 1:
-            raise ValueError(f"RetryPolicy.attempts={self.attempts}: at least one attempt is needed")
+            raise ValueError(f"RequestRetry.attempts={self.attempts}: at least one attempt is needed")
 
 
 class GitHub:
@@ -142,7 +143,7 @@ class GitHub:
         etags: EtagCache | None = None,
         sleep=time.sleep,
         clock=time.time,
-        retry: RetryPolicy | None = None,
+        retry: RequestRetry | None = None,
         jitter=random.random,
         per_page: int = 100,
         timeout: int = 15,
@@ -153,7 +154,7 @@ class GitHub:
         self.dry_run = settings.dry_run
         self._etags = etags if etags is not None else MemoryEtagCache()
         self._sleep, self._clock, self._jitter = sleep, clock, jitter
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or RequestRetry()
         self._auth_kind, auth, self._app_auth = _auth(settings)
         for secret in (settings.token, settings.app_private_key):
             _REDACT.add(secret)

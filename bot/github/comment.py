@@ -85,6 +85,9 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
     ):
         facts.append(f"modules run by {device.device_runtime}")
     lines.append("_" + ", ".join(facts) + "_")
+    if device.built:
+        base = f"; base side: {device.base_built}" if device.base_built else "; no base build beside it"
+        lines.append(f"\nPR side: {_one_line(device.built)}{_one_line(base)}.")
     if device.pending or device.running:
         lines.append(f"\n{device.running} running, {device.pending} queued.")
     for reason in device.failed_jobs:
@@ -110,6 +113,8 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
         lines += ["", *_folded(folded)]
     elif folded:
         lines += ["", f"{counts_text(Counter(r.verdict for r in folded))} (on the dashboard)."]
+    if detail < NO_FOLDED_TABLES:
+        lines += _where_code_changed(device.sorted_rows())
     if d.counts and detail < NO_FOLDED_TABLES:
         lines += _where_counts_moved(shown)
     if not d.emulated and detail < NO_FOLDED_TABLES:
@@ -192,6 +197,31 @@ def _where_counts_moved(rows: list[Row]) -> list[str]:
             f"| `{row.workload}` | {row.scheme} | {row.config} | {_pair(c.base_kernels, c.kernels, '{:,}')} | "
             f"{_pair(c.base_code_bytes, c.code_bytes, '{:,}')} | {_pair(c.base_compile_s, c.compile_s, '{:.2f}')} |"
         )
+    return [*lines, "", "</details>"]
+
+
+#: Of the functions whose code changed in an item, the comment names this many (the database has them all).
+FUNCTIONS_SHOWN = 6
+
+
+def _where_code_changed(rows: list[Row]) -> list[str]:
+    """For each item whose code differs from the base's: the compiled functions (PrimFuncs, fused kernels)
+    whose code changed, from their per-function hashes (bot/child/measure.py)."""
+    changed = [r for r in rows if r.changed_functions is not None and not r.same_code]
+    if not changed:
+        return []
+    lines = [
+        "",
+        f"<details><summary>Where the code changed ({len(changed)} item{'s' if len(changed) != 1 else ''})</summary>",
+        "",
+        "| workload | scheme | config | compiled functions whose code differs from the base's |",
+        "|---|---|---|---|",
+    ]
+    for row in changed:
+        names = row.changed_functions
+        named = ", ".join(f"`{_one_line(n, 80)}`" for n in names[:FUNCTIONS_SHOWN]) or "none: module globals only"
+        more = f" and {len(names) - FUNCTIONS_SHOWN} more" if len(names) > FUNCTIONS_SHOWN else ""
+        lines.append(f"| `{row.workload}` | {row.scheme} | {row.config} | {named}{more} |")
     return [*lines, "", "</details>"]
 
 
@@ -299,11 +329,12 @@ def _comment(report: PrReport, mention: str, dashboard_url: str | None, notes, d
             f"with write access comments `@{mention} run`, which approves head `{report.head_sha[:10]}` only."
         )
         lines.append("")
-    base = f" against `{report.base_sha[:10]}`, its merge base with `{report.base_ref}`" if report.base_sha else ""
-    lines.append(
-        f"Head `{report.head_sha[:10]}`{base}, built and measured side by side on each device. "
-        "TVM/TFLite below 1 means TVM is faster than TFLite."
-    )
+    base = ""
+    if report.base_sha:
+        base = f" against `{report.base_sha[:10]}`, its merge base" + (
+            f" with `{report.base_ref}`" if report.base_ref else ""
+        )
+    lines.append(f"Head `{report.head_sha[:10]}`{base}. TVM/TFLite below 1 means TVM is faster than TFLite.")
     for note in notes:
         lines += ["", note]
     for device in report.devices:

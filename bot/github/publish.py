@@ -23,10 +23,9 @@ import time
 from collections.abc import Callable
 
 from bot import verdicts
-from bot.errors import GitHubError
 from bot.github import comment
 from bot.github.retry import DEFAULT as DEFAULT_RETRY
-from bot.github.retry import RetryPolicy
+from bot.github.retry import RetryPolicy, drain
 
 log = logging.getLogger("perfbot.publish")
 
@@ -34,7 +33,10 @@ log = logging.getLogger("perfbot.publish")
 PostHook = Callable[[str, str, int, str, str], None]
 
 
-class Publisher:
+class Agent:
+    """What the bot and the publisher act with: the store, GitHub, the device registry and the bot's
+    settings, a clock, a hook told of every post, and when failed work is tried again (bot/github/retry.py)."""
+
     def __init__(
         self,
         store,
@@ -53,27 +55,25 @@ class Publisher:
         self.on_post = on_post
         self.retry = retry
 
+    def posted(self, kind: str, repo: str, number: int, sha: str | None, target: str, body: str) -> None:
+        record_post(self.store, self.github, self.on_post, kind, repo, number, sha, target, body)
+
+
+class Publisher(Agent):
+    """Brings PRs' comments and statuses up to date (see the module docstring)."""
+
     def publish_dirty(self) -> int:
-        """Publish every PR whose turn has come; returns how many were published."""
-        done = 0
-        for item in self.store.dirty(self.clock()):
-            try:
-                self.publish(item["repo"], item["pr"])
-            except Exception as e:  # noqa: BLE001 - GitHub trouble waits; a bug in one report must not hold up others
-                retry_at = self.retry.next_attempt(e, item["attempts"] + 1, self.clock())
-                if isinstance(e, GitHubError):
-                    log.warning("publishing %s#%s deferred: %s", item["repo"], item["pr"], e)
-                    error = str(e)
-                else:
-                    log.exception("publishing %s#%s failed", item["repo"], item["pr"])
-                    error = f"{type(e).__name__}: {e}"
-                self.store.publish_failed(item["repo"], item["pr"], error, retry_at)
-                if self.retry.stops_round(e):
-                    break  # the others would fail the same way; they stay due
-                continue
-            self.store.published(item["repo"], item["pr"], item["reason"])
-            done += 1
-        return done
+        """Publish every PR whose turn has come; returns how many were published (see bot.github.retry)."""
+        return drain(
+            self.store.dirty(self.clock()),
+            lambda item: self.publish(item["repo"], item["pr"]),
+            done=lambda item: self.store.published(item["repo"], item["pr"], item["reason"]),
+            failed=lambda item, error, retry_at: self.store.publish_failed(item["repo"], item["pr"], error, retry_at),
+            policy=self.retry,
+            clock=self.clock,
+            what=lambda item: f"publishing {item['repo']}#{item['pr']}",
+            log=log,
+        )
 
     def publish_bisections(self) -> int:
         """Found bisections, once each, on the PR of their first bad commit (bot/github/bisect_report.py)."""
@@ -83,10 +83,9 @@ class Publisher:
 
     def publish(self, repo: str, number: int) -> str | None:
         """Post (or edit) the PR's comment and set its statuses; returns the body, None if nothing to say."""
-        built = verdicts.build(self.store, self.registry, repo, number)
+        built, body = render(self.store, self.registry, self.settings, repo, number)
         if built is None:
             return None
-        body = comment.comment(built, self.settings.mention, self.settings.dashboard_url)
         if built.closed and self.store.comment_body_sha(repo, number) is None:
             return body  # closed before perfbot said anything: nothing to tell
         digest = hashlib.sha256(body.encode()).hexdigest()
@@ -96,7 +95,7 @@ class Publisher:
                 repo, number, comment.marker(self.settings.mention), body, known_id=known_id
             )
             self.store.save_comment(repo, number, comment_id if comment_id is not None else known_id, digest)
-            self._posted("comment", repo, number, built.head_sha, str(comment_id or known_id or "new"), body)
+            self.posted("comment", repo, number, built.head_sha, str(comment_id or known_id or "new"), body)
         if not built.closed:
             for device in built.devices:
                 self.set_status(
@@ -126,11 +125,21 @@ class Publisher:
             return
         self.github.set_status(repo, sha, context, state, description, url)
         self.store.record_status(repo, sha, context, number, state, description)
-        self._posted("status", repo, number, sha, context, said)
+        self.posted("status", repo, number, sha, context, said)
 
-    def _posted(self, kind: str, repo: str, number: int, sha: str | None, target: str, body: str) -> None:
-        self.store.log_post(
-            repo=repo, pr=number, sha=sha, kind=kind, target=target, body=body, dry_run=self.github.dry_run
-        )
-        if self.on_post is not None:
-            self.on_post(kind, repo, number, target, body)
+
+def render(store, registry, settings, repo: str | None, number: int) -> tuple[verdicts.PrReport | None, str | None]:
+    """A PR's report and its comment as it would be posted, from the database alone (`perfbot report --print`
+    prints it; `Publisher.publish` posts it): (None, None) when nothing is recorded for the PR."""
+    built = verdicts.build(store, registry, repo, number)
+    if built is None:
+        return None, None
+    return built, comment.comment(built, settings.mention, settings.dashboard_url)
+
+
+def record_post(store, github, on_post: PostHook | None, kind: str, repo: str, number: int, sha: str | None,
+                target: str, body: str) -> None:  # fmt: skip
+    """What was posted (or, running dry, would have been) into the posts table, and told to `on_post`."""
+    store.log_post(repo=repo, pr=number, sha=sha, kind=kind, target=target, body=body, dry_run=github.dry_run)
+    if on_post is not None:
+        on_post(kind, repo, number, target, body)

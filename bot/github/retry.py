@@ -12,11 +12,14 @@ Work that failed is kept and comes due again later; nothing here sleeps.
   is parked until the PR is marked again (a new result or push publishes it afresh).
 
 `stops_round` says whether the rest of a round should wait too: after a rate limit or an
-unreachable GitHub every other item would fail the same way.
+unreachable GitHub every other item would fail the same way. `drain` works off a round of
+due items (the inbox's events, the outbox's PRs) by these rules.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import tenacity
@@ -65,3 +68,41 @@ class RetryPolicy:
 
 
 DEFAULT = RetryPolicy()
+
+
+def drain(
+    items: Iterable[dict],
+    handle: Callable[[dict], None],
+    *,
+    done: Callable[[dict], None],
+    failed: Callable[[dict, str, float], None],
+    policy: RetryPolicy,
+    clock: Callable[[], float],
+    what: Callable[[dict], str],
+    log: logging.Logger,
+) -> int:
+    """Handle each due item; a failure is kept with its error and when it comes due again, never raised.
+
+    GitHub's trouble is a warning (it waits, see the module docstring); any other exception is logged with
+    its traceback, since it is a bug. After a rate limit or an unreachable GitHub the rest of the round
+    waits too. `failed(item, error, retry_at)` keeps the failure; returns how many items were handled.
+    """
+    handled = 0
+    for item in items:
+        try:
+            handle(item)
+        except Exception as e:  # noqa: BLE001 - GitHub trouble waits; a bug in one item must not hold up the others
+            retry_at = policy.next_attempt(e, item["attempts"] + 1, clock())
+            if isinstance(e, GitHubError):
+                log.warning("%s deferred: %s", what(item), e)
+                error = str(e)
+            else:
+                log.exception("%s failed", what(item))
+                error = f"{type(e).__name__}: {e}"
+            failed(item, error, retry_at)
+            if policy.stops_round(e):
+                break  # the others would fail the same way; they stay due for the next round
+            continue
+        done(item)
+        handled += 1
+    return handled

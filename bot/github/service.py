@@ -1,34 +1,47 @@
 """The GitHub side as long-running commands: watch (poll), serve (webhooks), enqueue and report by hand.
 
-Each builds its parts from settings (store, GitHub client, device registry)
-and runs them; the parts themselves live in their own modules.
+Each takes its `Parts` (store, registry, GitHub client, bot and publisher), made
+by `parts()` from a store and a registry the CLI opened and checked (bot/cli/setup.py);
+the parts themselves live in their own modules.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot import console
-from bot import devices as device_registry
+from bot.devices import Registry
 from bot.errors import BadSetting, GitHubError, UnknownName
 from bot.github.bot import Bot
 from bot.github.publish import Publisher
 from bot.lifecycle import stop_on_signals
-from bot.settings import Settings
+from bot.settings import GitHubSettings
 from bot.store import Store
 from bot.store.github_state import EtagStore
 
 log = logging.getLogger("perfbot")
 
 
-def _parts(settings: Settings, db_path: Path | None):
+@dataclass
+class Parts:
+    """What every GitHub command works with."""
+
+    store: Store
+    registry: Registry
+    settings: GitHubSettings
+    github: object
+    bot: Bot
+    publisher: Publisher
+
+
+def parts(store: Store, registry: Registry, settings: GitHubSettings) -> Parts:
+    """The GitHub client over this store's ETags, and the bot and publisher; a dry run prints what it would post."""
     from bot.github.client import GitHub
 
-    store = Store.open(db_path or settings.db_path)
-    registry = device_registry.load(settings.devices_path)
-    github = GitHub(settings.github, etags=EtagStore(store))
+    github = GitHub(settings, etags=EtagStore(store))
     on_post = None
     if github.dry_run:
         console.errors.print(
@@ -36,8 +49,8 @@ def _parts(settings: Settings, db_path: Path | None):
             "what would be posted is printed and kept in the posts table"
         )
         on_post = print_post
-    bot = Bot(store, github, registry, settings.github, on_post=on_post)
-    return store, registry, github, bot, Publisher(store, github, registry, settings.github, on_post=on_post)
+    bot = Bot(store, github, registry, settings, on_post=on_post)
+    return Parts(store, registry, settings, github, bot, Publisher(store, github, registry, settings, on_post=on_post))
 
 
 def print_post(kind: str, repo: str, pr: int, target: str, body: str) -> None:
@@ -55,35 +68,43 @@ def print_post(kind: str, repo: str, pr: int, target: str, body: str) -> None:
 
 
 def watch(
-    settings: Settings,
+    parts: Parts,
     repo: str,
     branch: str,
     interval: float,
     once: bool,
-    db_path,
     *,
     stop: threading.Event | None = None,
 ) -> None:
     from bot.github.poll import Poller, loop
 
-    _check_repo(repo)
-    store, registry, github, bot, publisher = _parts(settings, db_path)
     if not once:
         console.errors.print(f"watching {repo} (base branch {branch}) every {interval:g} s; Ctrl-C stops")
     try:
-        problem = loop(bot, publisher, Poller(bot, repo, branch), interval, stop or stop_on_signals(), once=once)
+        problem = loop(
+            parts.bot, parts.publisher, Poller(parts.bot, repo, branch), interval, stop or stop_on_signals(), once=once
+        )
     finally:
-        store.close()
+        parts.store.close()
     if once and isinstance(problem, GitHubError):
         raise GitHubError(f"{problem}; what was found before is kept, the next `perfbot watch` goes on from there")
 
 
+def check_serve(settings: GitHubSettings, repos, reconcile_every_s: float) -> None:
+    """What `serve` refuses before it opens anything: no webhook secret, a negative period, a malformed repo."""
+    if not settings.webhook_secret:
+        raise BadSetting("PERFBOT_WEBHOOK_SECRET is not set: webhooks are only accepted when signed with it")
+    if reconcile_every_s < 0:
+        raise UnknownName(f"--reconcile-every {reconcile_every_s / 60:g}: expected minutes >= 0 (0: at start only)")
+    for repo in repos:
+        check_repo(repo)
+
+
 def serve(
-    settings: Settings,
+    parts: Parts,
     host: str,
     port: int,
     interval: float,
-    db_path,
     *,
     repos: tuple[str, ...] | list[str] = (),
     branch: str = "main",
@@ -102,16 +123,11 @@ def serve(
     from bot.github import webhook
     from bot.github.poll import Poller, loop
 
-    if not settings.github.webhook_secret:
-        raise BadSetting("PERFBOT_WEBHOOK_SECRET is not set: webhooks are only accepted when signed with it")
-    if reconcile_every_s < 0:
-        raise UnknownName(f"--reconcile-every {reconcile_every_s / 60:g}: expected minutes >= 0 (0: at start only)")
-    for repo in repos:
-        _check_repo(repo)
-    store, registry, github, bot, publisher = _parts(settings, db_path)
+    check_serve(parts.settings, repos, reconcile_every_s)
+    store, bot, publisher = parts.store, parts.bot, parts.publisher
     # The HTTP threads get their own connection: a transaction of the loop must never swallow an intake.
     intake_store = Store.open(store.path)
-    intake = Bot(intake_store, github, registry, settings.github)
+    intake = Bot(intake_store, parts.github, parts.registry, parts.settings)
     lock = threading.Lock()
 
     def handle(event) -> None:
@@ -126,7 +142,7 @@ def serve(
         with lock:
             intake_store.forget_delivery(delivery_id)
 
-    server = webhook.make_server(host, port, settings.github.webhook_secret, handle, seen, forget=forget)
+    server = webhook.make_server(host, port, parts.settings.webhook_secret, handle, seen, forget=forget)
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), daemon=True, name="webhooks")
     thread.start()
     console.errors.print(f"receiving webhooks on http://{host}:{server.port}/ ; Ctrl-C stops")
@@ -150,17 +166,14 @@ def serve(
         store.close()
 
 
-def enqueue(
-    settings: Settings, repo: str, pr: int | None, sha: str | None, device: str | None, suite: str | None, db_path
-) -> None:
-    _check_repo(repo)
+def enqueue(parts: Parts, repo: str, pr: int | None, sha: str | None, device: str | None, suite: str | None) -> None:
     if (pr is None) == (sha is None):
         raise UnknownName("give --pr NUMBER (a pull request) or --sha SHA (a base-branch commit)")
-    store, registry, github, bot, publisher = _parts(settings, db_path)
-    if device:
-        registry.get(device)
+    store, bot = parts.store, parts.bot
+    if device and not parts.registry.get(device).enabled:
+        raise BadSetting(f"{parts.registry.source}: device {device!r} is disabled (enabled: false): no worker runs it")
     if pr is not None:
-        pull = github.pull(repo, pr)
+        pull = parts.github.pull(repo, pr)
         if pull.state != "open":
             raise UnknownName(f"{repo}#{pr} is {pull.state}: only open pull requests are run")
         bot.remember_pull(pull)
@@ -186,21 +199,24 @@ def enqueue(
         console.console.print(f"{n} job{'s' if n != 1 else ''} queued for {repo}@{sha[:10]}")
 
 
-def report(settings: Settings, repo: str, pr: int, db_path, merge_paths=()) -> None:
-    _check_repo(repo)
-    store, registry, github, bot, publisher = _parts(settings, db_path)
+def merge(store: Store, merge_paths=()) -> None:
+    """Runs of other boards' databases into this one (`perfbot report --merge`), one line each."""
     for path in merge_paths:
-        added = store.merge_runs_from(path)
+        added = store.merge_runs_from(Path(path))
         console.errors.print(f"{path}: {added} run{'s' if added != 1 else ''} merged", soft_wrap=True, markup=False)
-    pull = github.pull(repo, pr)
-    known = store.pull(repo, pr)
+
+
+def report(parts: Parts, repo: str, pr: int, merge_paths=()) -> None:
+    merge(parts.store, merge_paths)
+    pull = parts.github.pull(repo, pr)
+    known = parts.store.pull(repo, pr)
     if known is None or known["head_sha"] != pull.head_sha:
-        bot.remember_pull(pull)
-    body = publisher.publish(repo, pr)
+        parts.bot.remember_pull(pull)
+    body = parts.publisher.publish(repo, pr)
     console.console.print(body or f"nothing recorded for {repo}#{pr}", markup=False)
 
 
-def _check_repo(repo: str) -> None:
+def check_repo(repo: str) -> None:
     owner, _, name = repo.partition("/")
     if not owner or not name or "/" in name:
         raise UnknownName(f"--repo {repo!r}: expected OWNER/NAME, e.g. apache/tvm")

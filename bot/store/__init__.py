@@ -19,6 +19,7 @@ and the store knows none of them.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -49,11 +50,30 @@ class Store(Results, Networks, Bisections, History, Jobs, GitHubState, Dashboard
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path, create: bool = True) -> Store:
-        """Open (and migrate) a database; `create=False` refuses to make a new file."""
+    def check(cls, path: str | Path, create: bool = True) -> None:
+        """Refuse, before a command does any work, a database perfbot could not write safely; writes nothing.
+
+        The folder must exist and be writable (SQLite's write-ahead log lives beside the file), and an
+        existing file must pass SQLite's quick check: a damaged file is never written into, since every
+        run added to it could be lost with it. The quick check reads every page: about 50 ms for a 36 MB
+        file of 105,625 results here.
+        """
         path = Path(path)
+        folder = path.parent
         if not create and not path.exists():
             raise DatabaseError(f"{path}: no perfbot database here; record a first run with `perfbot run --db {path}`")
+        if not folder.is_dir():
+            raise DatabaseError(f"{path}: the folder {folder} does not exist; create it, or give another --db")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise DatabaseError(f"{path}: the folder {folder} is not writable; give a --db in a folder you can write")
+        if path.exists():
+            _quick_check(path)
+
+    @classmethod
+    def open(cls, path: str | Path, create: bool = True) -> Store:
+        """Open (and migrate) a database after `check`; `create=False` refuses to make a new file."""
+        path = Path(path)
+        cls.check(path, create)
         try:
             conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -109,3 +129,25 @@ class Store(Results, Networks, Bisections, History, Jobs, GitHubState, Dashboard
 
     def close(self) -> None:
         self.db.close()
+
+
+def _quick_check(path: Path) -> None:
+    """DatabaseError naming the file when SQLite's quick check finds it damaged (or it is not SQLite at all)."""
+    try:
+        conn = sqlite3.connect(str(path), timeout=30)
+        try:
+            said = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        if "not a database" in str(e):
+            raise DatabaseError(f"{path}: not a usable SQLite database ({e})") from None
+        said = [str(e)]
+    if said == ["ok"]:
+        return
+    problems = [line for text in said for line in text.splitlines() if line and not line.startswith("***")] or said
+    more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+    raise DatabaseError(
+        f"{path}: damaged, it fails SQLite's quick check ({problems[0]}{more}); perfbot does not write into it: "
+        f"restore it from your backup, or save what is readable with `sqlite3 {path} .recover | sqlite3 NEW.db`"
+    )

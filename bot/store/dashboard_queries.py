@@ -58,14 +58,3 @@ class DashboardQueries:
             "select id, functions from results where run_id = ? and functions is not null", [run_id]
         ).fetchall()
         return {result_id: json.loads(functions) for result_id, functions in rows}
-
-    def pr_runs(self, repo: str, number: int) -> list[dict]:
-        """Complete runs of a pull request (of `repo`, or recorded without one, as `perfbot run --kind pr` may),
-        oldest first: what its dashboard page judges when perfbot has no record of the PR from GitHub."""
-        return list(
-            self.db["runs"].rows_where(
-                "kind = 'pr' and status = 'complete' and pr = ? and coalesce(repo, '') in (?, '')",
-                [number, repo or ""],
-                order_by="id",
-            )
-        )

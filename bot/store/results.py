@@ -12,7 +12,7 @@ from bot.vocabulary import RESULT_STATUSES
 SERIES_KEY = ("workload", "scheme", "layout", "pipeline")
 #: Columns stored as JSON: lists of samples and rounds, and instruction counts by function.
 JSON_COLUMNS = ("samples_ms", "tflite_samples_ms", "base_samples_ms", "rounds", "functions", "tflite_functions",
-                "base_functions")  # fmt: skip
+                "base_functions", "code_functions", "base_code_functions", "changed_functions")  # fmt: skip
 
 
 def _utcnow() -> str:
@@ -46,8 +46,9 @@ class Results:
                 fields[key] = json.dumps([round(float(v), 6) for v in fields[key]])
         if isinstance(fields.get("rounds"), (list, tuple)):
             fields["rounds"] = json.dumps([[round(float(b), 6), round(float(p), 6)] for b, p in fields["rounds"]])
-        for key in ("functions", "tflite_functions", "base_functions"):
-            if isinstance(fields.get(key), dict):
+        for key in ("functions", "tflite_functions", "base_functions", "code_functions", "base_code_functions",
+                    "changed_functions"):  # fmt: skip
+            if isinstance(fields.get(key), (dict, list)):
                 fields[key] = json.dumps(fields[key], sort_keys=True)
         if "same_code" in fields:
             fields["same_code"] = int(bool(fields["same_code"]))
@@ -81,6 +82,23 @@ class Results:
     def head_runs(self, sha: str, pr: int | None) -> list[dict]:
         """Complete PR runs of a head commit: of this PR, or recorded without a PR number; oldest first."""
         return self.runs("kind = 'pr' and status = 'complete' and sha = ? and (pr is null or pr = ?)", [sha, pr])
+
+    def recent_runs(self, device: str | None = None, limit: int = 20) -> list[dict]:
+        """The newest `limit` runs (of one device), oldest first, with how many items each recorded and how
+        many of those were ok (first attempts only: a rerun is the same item again)."""
+        where, args = ("where runs.device = ?", [device]) if device else ("", [])
+        sql = f"""select runs.*, count(results.id) as items, coalesce(sum(results.status = 'ok'), 0) as ok
+                  from runs left join results on results.run_id = runs.id and coalesce(results.attempt, 1) = 1
+                  {where} group by runs.id order by runs.id desc limit ?"""
+        return list(reversed(list(self.db.query(sql, [*args, limit]))))
+
+    def pr_runs(self, number: int, repo: str | None = None) -> list[dict]:
+        """Complete PR runs with this PR number (of `repo`, or recorded without one), oldest first."""
+        if repo is None:
+            return self.runs("kind = 'pr' and status = 'complete' and pr = ?", [number])
+        return self.runs(
+            "kind = 'pr' and status = 'complete' and pr = ? and (repo is null or repo = ?)", [number, repo]
+        )
 
     def results_at(self, device: str, sha: str, kind: str, pipeline: str | None = None) -> list[dict]:
         """Every result of complete runs of one commit on one device, newest run last."""

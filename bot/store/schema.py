@@ -378,6 +378,22 @@ def _v11_instruction_counts(db: sqlite_utils.Database) -> None:
         db["results"].add_column(column, kind)
 
 
+def _v12_code_functions_and_builds(db: sqlite_utils.Database) -> None:
+    """Issue 23: where a PR's code changed (per compiled function), and which TVM each side of a run was."""
+    for column, kind in (
+        ("build_how", str),  # how the TVM under test was made: cmake, wheel REQ (source: builds); none for pip/python
+        ("base_build_how", str),
+        ("base_tvm_version", str),  # a paired run: the merge base's TVM as its child reported it
+    ):
+        db["runs"].add_column(column, kind)
+    for column, kind in (
+        ("code_functions", str),  # JSON {function: hash of its IR} (bot/child/measure.py function_hashes)
+        ("base_code_functions", str),
+        ("changed_functions", str),  # JSON list: a paired run's functions whose code differs between the sides
+    ):
+        db["results"].add_column(column, kind)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -390,6 +406,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v9_tuned_tasks,
     _v10_bisection_posts,
     _v11_instruction_counts,
+    _v12_code_functions_and_builds,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -11,10 +11,12 @@ Then: stopped in the middle, they leave nothing running; the exit status a scrip
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from click.testing import CliRunner
 from bot.cli import main
 from bot.engine.suite.graph import SCHEMES, GraphBuilder
 from bot.store import Store
+from tests import tvm_checkout
 from tests.cli.conftest import perfbot, show
 from tests.emulated_board import needs_tools
 from tests.processes import depth, stop_and_check, wait_for_tree
@@ -179,6 +182,59 @@ def test_run_with_tuning_adds_the_tuned_rows_after_tune(tuned, tiny_model):
         assert r["status"] == "ok" and r["tuned_tasks"] >= 1 and r["untuned_tasks"] == 0 and r["max_abs_diff"] <= 1
 
 
+# perfbot run --kind pr --base-env: the verdicts at the terminal -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def one_by_seven(tmp_path_factory) -> Path:
+    """One small 1x7 conv: the kernel tests/tvm_checkout.recompute_part changes the code of."""
+    g = GraphBuilder(SCHEMES["int8"], 11, (1, 9, 9, 16))
+    path = tmp_path_factory.mktemp("models") / "one_by_seven.tflite"
+    path.write_bytes(g.finish(g.conv(g.input, 16, (1, 7), relu=True)))
+    return path
+
+
+@pytest.mark.slow
+def test_a_pr_run_beside_its_base_ends_with_the_verdicts_its_comment_would_show(tmp_path, one_by_seven):
+    """A real TVM checkout (tests/tvm_checkout.py) with a PR that makes 1x7 convs do twice their work."""
+    checkout, cache, db = tmp_path / "tvm", tmp_path / "cache", tmp_path / "perf.db"
+    main = tvm_checkout.make_checkout(checkout)
+    head = tvm_checkout.commit_change(checkout, "slow-1x7", "[TFLite] Recompute 1x7", tvm_checkout.recompute_part(1.0))
+    built = perfbot("build", f"{checkout}@main", "--native-from", f"python:{sys.executable}", cache=cache, cwd=tmp_path)
+    assert built.returncode == 0, show(built)
+    result = perfbot("run", "--model", one_by_seven, "--env", f"source:{checkout}@slow-1x7", "--base-env",
+                     f"source:{checkout}@main", "--kind", "pr", "--pr", 7, "--db", db, cache=cache, cwd=tmp_path)  # fmt: skip
+
+    assert result.returncode == 0, show(result)
+    assert "model:one_by_seven on local: 2 items\n" in result.stderr, show(result)  # a pipe: a line per item
+    assert re.search(r"^[12]/2 one_by_seven/int8 NHWC/default ", result.stderr, re.M), show(result)
+    out = result.stdout
+    for column in ("verdict", "base ms", "PR ms", "change [99% CI]", "rounds", "rerun", "code changed in"):
+        assert column in out, show(result)
+    assert f"PR {head[:10]} against its base {main[:10]}" in out
+    for config in ("NHWC/default", "NCHW/default"):
+        cells = table_rows(out)[config]
+        assert cells[3] in ("slower", "unchanged", "inconclusive"), show(result)  # a tiny conv's 2x, under load
+        assert float(cells[4]) > 0 and float(cells[5]) > 0 and cells[6] != "–" and cells[10] not in ("", "–")
+    assert f"PR side: TVM {run_field(db, 'tvm_version')} built from {head[:10]} (native libraries: wheel" in out
+    assert f"of 2 items. Recorded as run 1 in {db}; `perfbot report --pr 7 --print --db {db}`" in flat(out)
+
+    [run] = rows(db, "select * from runs")
+    assert (run["sha"], run["base_sha"], run["paired"]) == (head, main, 1)  # from the source: specs
+    assert run["build_how"].startswith("wheel") and run["base_tvm_version"] == run["tvm_version"]
+    changed = rows(db, "select changed_functions from results where coalesce(attempt, 1) = 1")
+    assert all(json.loads(r["changed_functions"]) for r in changed)  # named, not just "the code differs"
+
+    printed = perfbot("report", "--pr", 7, "--print", "--db", db, cache=cache, cwd=tmp_path)
+    assert printed.returncode == 0, show(printed)
+    assert f"Head `{head[:10]}` against `{main[:10]}`, its merge base." in printed.stdout
+    assert "Where the code changed (2 items)" in printed.stdout
+
+
+def run_field(db: Path, column: str):
+    return rows(db, f"select {column} from runs")[0][column]
+
+
 # perfbot history ---------------------------------------------------------------------------------------
 
 #: `perfbot history` as the CLI runs it, with two things made small: a suite of one conv instead of the
@@ -186,12 +242,13 @@ def test_run_with_tuning_adds_the_tuned_rows_after_tune(tuned, tiny_model):
 HISTORY = """
 import sys
 
+from bot.cli import measure
 from bot.engine import releases
 from bot.engine.suite.inception import ConvShape
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import qconv
 
-releases.get_suite = lambda name: Suite(name, (qconv(ConvShape(12, 12, 8, 8, 3, 3, 1, "SAME"), "int8"),), repeat=3)
+measure.get_suite = lambda name: Suite(name, (qconv(ConvShape(12, 12, 8, 8, 3, 3, 1, "SAME"), "int8"),), repeat=3)
 releases.PYPI_JSON = "http://127.0.0.1:9/pypi/apache-tvm/json"
 
 from bot.cli import main

@@ -88,10 +88,14 @@ def test_the_worker_measures_baseline_then_pr_and_the_comment_shows_the_results(
     # The same TVM on both sides compiles to the same code: decided by the hashes, nothing timed.
     assert all(r["same_code"] and r["code_hash"] == r["base_code_hash"] and not r["samples_ms"] for r in results)
     assert [r["code_hash"] for r in results] == [r["code_hash"] for r in baseline]  # deterministic across processes
-    # What the worker's log says: a line per item as it is recorded, with its place in the job.
+    # ... and so is every compiled function's: none differs, and the PrimFuncs are named.
+    assert [r["code_functions"] for r in results] == [r["code_functions"] for r in baseline]
+    assert all(r["changed_functions"] == [] and r["code_functions"] == r["base_code_functions"] for r in results)
+    assert {"conv2d", "(VM program and constants)"} <= set(results[0]["code_functions"]), results[0]["code_functions"]
+    # What the worker's log says: a line per item as it is recorded, with its place among the job's items.
     lines = [r.getMessage() for r in caplog.records if r.name == "perfbot.worker"]
-    assert any(re.fullmatch(r"job \d+: [23]/3 \S+ NHWC/default ok [\d.,]+ ms", line) for line in lines), lines
-    assert any(re.fullmatch(r"job \d+: [23]/3 \S+ NCHW/default same code", line) for line in lines), lines
+    assert any(re.fullmatch(r"job \d+: [12]/2 \S+ NHWC/default ok [\d.,]+ ms", line) for line in lines), lines
+    assert any(re.fullmatch(r"job \d+: [12]/2 \S+ NCHW/default same code", line) for line in lines), lines
 
     world.handle()
     body = world.report(number)
@@ -139,9 +143,31 @@ def test_a_broken_environment_fails_the_job_and_says_so_on_the_pr(local_world, t
     worker = JobWorker(world.store, world.registry.get("local"), tmp_path / "cache", broken, worker="w1")
     assert worker.run_forever(once=True) == 2
     assert {j["state"] for j in world.jobs()} == {"failed"}
+    said_failed(world, number, head, "environment_error: pip:apache-tvm==0.99: no such release on PyPI")
+
+
+def said_failed(world, number: int, head: str, reason: str) -> None:
+    """What the PR shows of a failed job: its reason in the comment, and `error` as the device's status."""
     world.handle()
-    assert "A job failed: environment_error: pip:apache-tvm==0.99: no such release on PyPI" in world.report(number)
+    assert f"A job failed: {reason.replace('`', chr(39))}" in world.report(number)  # outside text: no backticks
     assert world.statuses(head) == {"perfbot/local": "error"}
+
+
+def test_a_worker_with_one_fixed_tvm_refuses_pr_jobs_saying_why(local_world, tiny_model, tmp_path):
+    """It cannot build the PR's code: timing its own TVM on both sides would say `same code` for any PR."""
+    world = local_world
+    number, head, base = open_pr(world)
+    worker = JobWorker(world.store, world.registry.get("local"), tmp_path / "cache", subject_for, worker="w1",
+                       suite_for=tiny_suite(tiny_model), fixed_build="python:/usr/bin/python3")  # fmt: skip
+    assert worker.run_forever(once=True) == 2
+    states = {j["kind"]: (j["state"], j["reason"]) for j in world.jobs()}
+    assert states["base"][0] == "done" and states["pr"] == (
+        "failed",
+        f"this worker measures one TVM for every job (python:/usr/bin/python3) and cannot build PR head "
+        f"{head[:10]}: PR jobs need `perfbot worker --checkout`",
+    )
+    assert [r["kind"] for r in world.store.runs()] == ["base"]  # nothing recorded as the PR's
+    said_failed(world, number, head, states["pr"][1])
 
 
 def test_a_commit_that_does_not_build_is_a_build_error_on_every_item_not_a_crash(local_world, tiny_model, tmp_path):

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bot import devices
 from bot.engine import releases
 from bot.engine.suite.inception import ConvShape
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import qconv
 from bot.errors import UnknownName
-from bot.settings import Settings
 from bot.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,14 +93,17 @@ def tiny_suite(name: str = "smoke") -> Suite:
 
 
 @pytest.mark.slow
-def test_history_records_each_release_as_a_base_point_and_goes_on_past_a_broken_one(tmp_path, monkeypatch, pypi):
+def test_history_records_each_release_as_a_base_point_and_goes_on_past_a_broken_one(tmp_path, pypi):
     """Real pip environments (kept in ~/.cache/perfbot-test), real TVM and TFLite; a tiny suite."""
     cache = SHARED_CACHE if SHARED_CACHE.parent.is_dir() else tmp_path / "cache"
-    monkeypatch.setattr(releases, "get_suite", lambda name: tiny_suite(name))
     pypi["0.0.0.post999"] = [{"upload_time_iso_8601": "2026-01-01T00:00:00Z"}]  # listed, but has no wheel
-    settings = Settings(db_path=tmp_path / "perf.db", devices_path=ROOT / "devices.yml", cache_dir=cache, github=None)
+    device = devices.load(ROOT / "devices.yml").get("local")
     lines = []
-    runs = releases.run_history(settings, ["0.26.0", "0.0.0.post999", "0.25.0"], "smoke", "local", say=lines.append)
+    recording = Store.open(tmp_path / "perf.db")
+    runs = releases.run_history(
+        recording, cache, tiny_suite(), device, ["0.26.0", "0.0.0.post999", "0.25.0"], say=lines.append
+    )
+    recording.close()
 
     assert [r.version for r in runs] == ["0.0.0.post999", "0.25.0", "0.26.0"]
     broken, old, new = runs

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot import devices
 from bot.engine.job_worker import after_job
 from bot.github.bot import Bot
-from bot.github.client import GitHub, RetryPolicy
+from bot.github.client import GitHub, RequestRetry
 from bot.github.poll import Poller
 from bot.github.publish import Publisher
 from bot.settings import GitHubSettings
@@ -101,7 +101,7 @@ class World:
             etags=EtagStore(self.store),
             sleep=self.sleeps.append,
             clock=self.clock,
-            retry=RetryPolicy(attempts=2),
+            retry=RequestRetry(attempts=2),
             jitter=lambda: 0.5,
             seconds_between_requests=None,
             seconds_between_writes=None,

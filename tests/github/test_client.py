@@ -18,7 +18,7 @@ from bot.github.client import (
     GitHubUnavailable,
     MemoryEtagCache,
     RateLimited,
-    RetryPolicy,
+    RequestRetry,
 )
 from bot.github.events import PullRequest
 from bot.settings import GitHubSettings
@@ -361,7 +361,7 @@ def test_a_502_twice_then_success_backs_off_exponentially(fake):
 def test_github_down_is_unavailable_after_bounded_retries(fake):
     fake.fail_next(99, status=503)
     sleeps = Sleeps()
-    github = connect(fake, sleep=sleeps, retry=RetryPolicy(attempts=3, first_delay=10, max_delay=15))
+    github = connect(fake, sleep=sleeps, retry=RequestRetry(attempts=3, first_delay=10, max_delay=15))
     with pytest.raises(GitHubUnavailable, match="503.*gave up after 3 attempts"):
         github.pull(REPO, 1)
     assert sleeps == [7.5, 11.25] and len(fake.requests) == 3
@@ -373,7 +373,7 @@ def test_a_network_error_is_unavailable():
         closed_port = s.getsockname()[1]
     github = make(
         GitHubSettings(api_url=f"http://127.0.0.1:{closed_port}", token="ghp_x" * 8),
-        retry=RetryPolicy(attempts=2, first_delay=0),
+        retry=RequestRetry(attempts=2, first_delay=0),
     )
     with pytest.raises(GitHubUnavailable, match="cannot reach GitHub.*ConnectionError"):
         github.open_pulls(REPO)
@@ -537,7 +537,7 @@ def test_tokens_never_reach_logs_errors_or_reprs(fake, app_key, caplog):
         good.pull(REPO, number)
         app = make(GitHubSettings(api_url=fake.url, app_id="4242", app_private_key=private, app_installation_id=77))
         app.react(REPO, fake.comments(REPO, number)[0].id, "rocket")
-        for github in (connect(fake, token=wrong), connect(fake, retry=RetryPolicy(attempts=1))):
+        for github in (connect(fake, token=wrong), connect(fake, retry=RequestRetry(attempts=1))):
             fake.fail_next(1)
             try:
                 github.pull(REPO, number)

@@ -355,3 +355,31 @@ def test_a_counting_board_shows_counts_where_they_moved_and_never_time():
     counting_section = text.split("#### ")[1]
     assert " ms" not in counting_section and "instruction counts on emulated AArch64, not time" in counting_section
     golden("counting_board.md", text)
+
+
+def test_the_comment_names_which_tvm_each_side_was_and_where_the_code_changed():
+    slower = row("qconv_17x17x128_128_1x7_s1_same", "slower")
+    slower.changed_functions = ["(VM program and constants)", "fused_conv2d_add", "fused_conv2d_add_compute"]
+    same = row("qconv_35x35x192_64_1x1_s1_same", same_code=True)
+    same.changed_functions = []
+    device = DeviceReport(
+        JETSON,
+        tvm_version="0.26.0",
+        device_runtime="apache-tvm 0.27.0.post1",
+        built="TVM 0.26.0 built from 3f2a9c81d0 (native libraries: cmake)",
+        base_built="TVM 0.26.0 built from a1b2c3d4e5 (native libraries: cmake)",
+        rows=[slower, same],
+    )
+    text = comment.comment(pr([device]), "perfbot", DASHBOARD)
+    assert "built and measured side by side" not in text  # said per device, by what each side was
+    assert "PR side: TVM 0.26.0 built from 3f2a9c81d0 (native libraries: cmake); base side: TVM 0.26.0 built" in text
+    assert "modules run by apache-tvm 0.27.0.post1" in text  # the board's runtime is another build
+    assert "Where the code changed (1 item)" in text and "`fused_conv2d_add`, `fused_conv2d_add_compute`" in text
+    golden("code_changed.md", text)
+
+
+def test_a_pr_run_of_a_build_perfbot_did_not_make_says_so():
+    device = DeviceReport(JETSON, built="TVM 0.27.0.post1 from pip apache-tvm==0.27.0.post1: a release, not built "
+                          "from a commit", rows=[row("qconv_a")])  # fmt: skip
+    text = comment.comment(pr([device]), "perfbot", DASHBOARD)
+    assert "a release, not built from a commit; no base build beside it." in text

@@ -1,11 +1,14 @@
 """The store: migrations, refusal of foreign or newer files, all-or-nothing transactions."""
 
+import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from bot.errors import DatabaseError
 from bot.store import Store, schema
+from tests.results import ok
 
 
 def test_new_database_is_at_latest_schema(tmp_path):
@@ -65,6 +68,51 @@ def test_missing_database_is_not_created_when_reading(tmp_path):
     assert not (tmp_path / "absent.db").exists()
 
 
+def test_a_database_in_a_missing_folder_is_refused_naming_the_folder(tmp_path):
+    with pytest.raises(DatabaseError, match=f"the folder {tmp_path / 'nowhere'} does not exist"):
+        Store.open(tmp_path / "nowhere" / "perf.db")
+    assert not (tmp_path / "nowhere").exists()
+
+
+def unwritable(tmp_path: Path) -> Path:
+    """A folder this process cannot write to (tests/cli/test_setup.py uses it too)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o500)
+    return folder if not os.access(folder, os.W_OK) else Path("/proc/sys")  # root ignores the mode bits
+
+
+def test_a_database_in_a_folder_perfbot_cannot_write_is_refused_naming_the_folder(tmp_path):
+    folder = unwritable(tmp_path)
+    with pytest.raises(DatabaseError, match=f"the folder {folder} is not writable"):
+        Store.check(folder / "perf.db")
+    assert not (folder / "perf.db").exists()
+
+
+def damaged(path: Path) -> bytes:
+    """A perfbot database of 200 runs with one page overwritten, as a bad disk or a killed copy leaves it;
+    returns its bytes (tests/cli/test_setup.py uses it too)."""
+    store = Store.open(path)
+    for _ in range(200):
+        store.add_result(store.start_run(suite="smoke", device="local"), workload="w" * 50, status="ok")
+    store.close()
+    with path.open("r+b") as f:
+        f.seek(4 * 4096)
+        f.write(bytes(range(256)) * 16)
+    return path.read_bytes()
+
+
+def test_a_damaged_database_is_refused_naming_the_file_and_the_backup_and_left_as_it_was(tmp_path):
+    path = tmp_path / "perf.db"
+    before = damaged(path)
+    with pytest.raises(DatabaseError) as refused:
+        Store.open(path)
+    message = str(refused.value)
+    assert message.startswith(f"{path}: damaged, it fails SQLite's quick check (") and "\n" not in message
+    assert "restore it from your backup" in message and ".recover" in message
+    assert path.read_bytes() == before
+
+
 def test_transaction_is_all_or_nothing(tmp_path):
     store = Store.open(tmp_path / "perf.db")
     with pytest.raises(RuntimeError):
@@ -101,3 +149,16 @@ def test_unknown_status_is_refused(tmp_path):
     run = store.start_run(suite="smoke", device="local")
     with pytest.raises(ValueError, match="unknown result status 'fine'"):
         store.add_result(run, workload="w", status="fine")
+
+
+def test_a_prs_runs_include_those_recorded_without_a_repository(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    for repo, pr, status in (("apache/tvm", 7, "complete"), (None, 7, "complete"), ("other/tvm", 7, "complete"),
+                             (None, 8, "complete"), (None, 7, "aborted")):  # fmt: skip
+        run = store.start_run(suite="smoke", device="local", kind="pr", repo=repo, pr=pr)
+        store.add_result(run, **ok("qconv_a", [1.0], layout="NHWC", pipeline="default"))
+        store.finish_run(run, status)
+    assert [r["id"] for r in store.pr_runs(7, "apache/tvm")] == [1, 2]
+    assert [r["id"] for r in store.pr_runs(7, "")] == [2]
+    assert [r["id"] for r in store.pr_runs(7)] == [1, 2, 3]  # any repository
+    store.close()

@@ -7,7 +7,6 @@ The user space itself is made once per machine for the slow tests (tests/engine/
 import json
 import os
 import subprocess
-import time
 import zipfile
 from pathlib import Path
 
@@ -290,9 +289,8 @@ def test_absolute_symlinks_point_inside_the_user_space(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
 def test_setup_of_a_ready_user_space_is_quick_and_it_runs_aarch64_python(qemu_cache):
-    started = time.perf_counter()
     report = userspace.setup(qemu_cache)
-    assert report.reused and time.perf_counter() - started < 5 and report.disk_bytes > 100e6
+    assert report.reused and report.disk_bytes > 100e6  # nothing rebuilt (benchmarks/qemu_setup.py times it)
     userspace.check_ready(qemu_cache)
     root = userspace.folder(qemu_cache)
     out = subprocess.run(
