@@ -91,8 +91,11 @@ class LoggedProgress:
         median = f" {milliseconds(result.median_ms)} ms" if result.median_ms else ""
         error = f": {result.error_line}" if result.error_line else ""
         rerun = " (rerun)" if result.attempt > 1 else ""
-        log.info("job %s: %d/%d %s %s%s %s%s%s", self.job_id, self.count, self.total, result.workload.key,
-                 result.config.name, rerun, "same code" if result.same_code else result.status, median, error)  # fmt: skip
+        judged = result.judged
+        rounds = f", {judged.verdict} after {judged.n_base} rounds: {judged.interval_text}" if judged else ""
+        log.info("job %s: %d/%d %s %s%s %s%s%s%s", self.job_id, self.count, self.total, result.workload.key,
+                 result.config.name, rerun, "same code" if result.same_code else result.status, median, rounds,
+                 error)  # fmt: skip
 
 
 @dataclass

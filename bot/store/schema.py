@@ -378,6 +378,17 @@ def _v11_instruction_counts(db: sqlite_utils.Database) -> None:
         db["results"].add_column(column, kind)
 
 
+def _v12_sequential_rounds(db: sqlite_utils.Database) -> None:
+    """Side-by-side rounds that stop when the verdict is decided: why they stopped, and the design they ran under."""
+    for column, kind in (
+        ("stopped", str),  # decided unchanged | decided changed | cap (bot/vocabulary.py STOPPED)
+        ("pair_rounds", int),  # rounds per pair of children, a look at the verdict after each (bot/stats.Looks)
+        ("max_rounds", int),  # the cap: rounds at most
+        ("margin", float),  # the verdict's margin as timed: the minimum effect, or the series' noise if larger
+    ):
+        db["results"].add_column(column, kind)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -390,6 +401,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v9_tuned_tasks,
     _v10_bisection_posts,
     _v11_instruction_counts,
+    _v12_sequential_rounds,
 ]
 
 LATEST = len(MIGRATIONS)
