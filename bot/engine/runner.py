@@ -325,6 +325,8 @@ class Runner:
                 )
             try:
                 for server in servers:
+                    server.launch()  # both import TVM at once
+                for server in servers:
                     check_target(server, device)
             except BaseException:
                 for server in servers:
