@@ -4,8 +4,10 @@ Everything works on log latency, so that a change is relative, swapping PR
 and base exactly negates it, and the unit (or any common factor) does not
 matter. Nothing is random: same numbers, same answer.
 
-PR against base (`compare`) is a layered filter, in the spirit of LLVM LNT;
-all three must say yes before a change is reported:
+Two separate runs' samples against each other (`compare`: how PRs were
+judged before side-by-side jobs, kept for benchmarks/stats_accuracy.py) is a
+layered filter, in the spirit of LLVM LNT; all three must say yes before a
+change is reported:
 
 1. Enough samples? Fewer than MIN_SAMPLES (5) a side is `inconclusive`: with
    4 a side even two sets of samples that do not overlap at all give a

@@ -477,7 +477,8 @@ class Runner:
 
         def enough(rounds: list[tuple[float, float]]) -> bool:
             verdict = judge(rounds)
-            self.progress.step(f"{workload.key} {config.name}: {verdict.n_base} rounds, {verdict.interval_text}")
+            shown = verdict.interval_text if verdict.change is not None else "no interval yet"
+            self.progress.step(f"{workload.key} {config.name}: {len(rounds)} rounds, {shown}")
             return verdict.decided
 
         return enough
