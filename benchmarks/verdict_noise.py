@@ -1,57 +1,62 @@
-"""False alarms and detection of the PR verdicts, with the real TVM (issue 11's figures).
+"""Timed PR verdicts, today's fixed design against sequential rounds, side by side in one run, real TVM.
 
-    .venv/bin/python benchmarks/verdict_noise.py [--jobs 20] [--load both] [--detect-jobs 5] [--processes 1,3]
+    .venv/bin/python benchmarks/verdict_noise.py [--jobs 20] [--load both] [--detect-jobs 10]
+        [--fractions 0.03,0.05,0.10] [--big-jobs 5] [--baseline d6d3315] [--workloads all]
 
-Items: the smoke suite's 1x7 and 1x1 convolutions, uint8 (`--schemes`), both layouts (4 items), on the
-`local` device, with the TVM perfbot is installed with, in a throwaway cache and database.
+Designs, job by job in turns so that both see the same machine:
 
-- False alarms, A/A (the same build on both sides, the same-code short-circuit off):
-  *before*: separate jobs, as perfbot judged PRs until side-by-side jobs: two runs of the build,
-  one after the other, their samples compared with `stats.compare` (no base history);
-  *after*: `--jobs` PR jobs as the bot runs them (`Runner.run_paired`: ABBA rounds, the confirming
-  rerun), judged by `bot.verdicts.judge`, the comment's own code.
-  Each on a quiet machine and with a second heavy process beside it (`--load`: a process that
-  keeps one core busy multiplying matrices, started before and stopped after the jobs).
-- Detection: real slower builds (tests/tvm_checkout.recompute_part: the 1x7 convolution also
-  convolves a corner of 5, 10 or 20% of its input once more, for nothing), each in its own
-  commit of a real TVM tree, against the release: the share of the 1x7 items called `slower`.
-- Cost: device seconds per job, separate against side by side (with the reruns it took).
+- today: the fixed design as of `--baseline` (unpacked from git into the scratch folder and run as it
+  was): 10 rounds of 3 samples a side over 3 pairs of processes, Wilcoxon at 99%, every slower/faster
+  item rerun;
+- sequential: this checkout: rounds of one sample a side, 4 per pair of processes, stopping when the
+  99% interval lies inside the margin or clear of it, 24 at most (bot/stats.judge_rounds).
 
-`--processes 1,3` measures the side-by-side jobs with their rounds in one pair of child processes
-and in three (the suite's default), alternating job by job, so that both see the same machine.
+Each PR job is one `benchmarks/pr_job.py` process running the design's own `Runner.run_paired` and
+`verdicts.judge` on the `local` device, the smoke suite's 12 items (or `--workloads`), in a throwaway
+cache and database per design. The builds are commits of a real TVM tree (tests/tvm_checkout.py, the
+installed release laid out as a source tree, its wheel as the native build):
+
+- A/A: the same build on both sides (judged as if the code differed), `--jobs` PR jobs;
+- detection: `recompute_part(f)` makes the 1x7 and the 3x3 (the story's layer) convolutions do about
+  f more work for the same answer; `--detect-jobs` PR jobs per fraction, on those 8 items;
+- a 2x build (`recompute_part(1.0)`), `--big-jobs` whole smoke PR jobs: device seconds per clearly
+  changed item, and the whole job's wall time against the A/A job's.
+
+Each on a quiet machine and with a second heavy process beside it (`--load`: a process that keeps one
+core busy multiplying matrices, started before and stopped after the jobs). Device seconds of an item
+are its PR children's wall time, rerun included, as the results record it (both sides run at once).
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import multiprocessing
+import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from bot import devices, stats, verdicts  # noqa: E402
 from bot.engine import envs  # noqa: E402
 from bot.engine.builds import commits, native  # noqa: E402
-from bot.engine.runner import Runner, Subject  # noqa: E402
-from bot.engine.suite.suites import SMOKE_CONVS, Suite  # noqa: E402
-from bot.engine.suite.workloads import qconv  # noqa: E402
-from bot.store import Store  # noqa: E402
-from bot.vocabulary import FASTER, MIN_EFFECT, PAIRED_MIN_EFFECT, SLOWER  # noqa: E402
+from bot.engine.suite.suites import get_suite  # noqa: E402
+from bot.vocabulary import FASTER, SLOWER, UNCHANGED, UNDECIDED  # noqa: E402
 from tests import tvm_checkout  # noqa: E402
 
-out = Console(width=120)  # the tables stay whole in a log file too
+out = Console(width=160)  # the tables stay whole in a log file too
 err = Console(stderr=True)
+DESIGNS = ("today", "sequential")
 ALARMS = (SLOWER, FASTER)
-SHOW_ITEMS = False  # --show-items
+GROUPS = {"147x147": "story's 3x3", "1x7": "1x7", "1x1": "1x1"}
 
 
 def say(line: str) -> None:
@@ -60,8 +65,6 @@ def say(line: str) -> None:
 
 def busy(stop) -> None:
     """The heavy neighbour: one core of matrix products until told to stop."""
-    import os
-
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import numpy as np
 
@@ -72,11 +75,15 @@ def busy(stop) -> None:
 
 
 class Neighbour:
+    """A second heavy process for the length of a `with` block, when `on`."""
+
     def __init__(self, on: bool):
         self.on = on
 
     def __enter__(self):
         if self.on:
+            import multiprocessing
+
             self.stop = multiprocessing.Event()
             self.process = multiprocessing.Process(target=busy, args=(self.stop,), daemon=True)
             self.process.start()
@@ -90,184 +97,205 @@ class Neighbour:
                 self.process.kill()
 
 
-def pr_subject(build: Subject, kind: str, number: int) -> Subject:
-    sha = f"{number:040x}" if kind == "pr" else "b" * 40
-    return Subject(python=build.python, env=build.env, kind=kind, repo="bench/tvm", sha=sha,
-                   pr=number if kind == "pr" else None, base_sha="b" * 40 if kind == "pr" else None,
-                   variables=build.variables, build=build.build)  # fmt: skip
+def group(item: dict) -> str:
+    return next((name for part, name in GROUPS.items() if part in item["workload"]), item["workload"])
 
 
-def before(store, scratch: Path, suite: Suite, device, build: Subject, jobs: int) -> tuple[Counter, float]:
-    """`jobs` A/A PRs judged as separate jobs were: consecutive runs' samples compared item by item."""
-    runner = Runner(store, scratch / "cache")
-    samples, seconds = [], []
-    for i in range(jobs + 1):
-        say(f"  separate run {i + 1}/{jobs + 1}")
-        outcome = runner.run(suite, device, build)
-        seconds.append(outcome.timing.wall_s)
-        samples.append({(r.workload.key, r.config.name): r.samples_ms for r in outcome.results if r.status == "ok"})
-    counts = Counter()
-    for a, b in zip(samples, samples[1:]):
-        verdict = [stats.compare(a[k], b[k], min_effect=MIN_EFFECT).verdict for k in a if k in b]
-        counts.update(items=len(verdict), alarms=sum(v in ALARMS for v in verdict), prs=1,
-                      prs_alarmed=int(any(v in ALARMS for v in verdict)))  # fmt: skip
-    return counts, 2 * statistics.mean(seconds)  # a PR's two jobs: its own and its base's
+class Jobs:
+    """Runs PR jobs of either design as worker processes, and keeps every answer."""
+
+    def __init__(self, scratch: Path, baseline: str):
+        self.scratch = scratch
+        self.roots = {"sequential": ROOT, "today": self._unpack(baseline)}
+        self.number = 0
+        self.answers: list[dict] = []
+
+    def _unpack(self, commit: str) -> Path:
+        folder = self.scratch / f"perfbot-{commit}"
+        folder.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "bot"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+        return folder
+
+    def run(self, design: str, condition: str, what: str, base, pr, items: list[str]) -> dict:
+        self.number += 1
+        spec = {"database": str(self.scratch / f"{design}.db"), "cache": str(self.scratch / "cache"),
+                "items": items, "number": self.number, "base": _side(base), "pr": _side(pr)}  # fmt: skip
+        path = self.scratch / f"job-{self.number}.json"
+        path.write_text(json.dumps(spec))
+        done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pr_job.py"), str(self.roots[design]),
+                               str(path)], capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            raise SystemExit(f"{design} job {self.number} failed:\n{done.stderr[-3000:]}")
+        answer = {**json.loads(done.stdout.strip().splitlines()[-1]), "design": design, "condition": condition,
+                  "what": what}  # fmt: skip
+        self.answers.append(answer)
+        verdicts = Counter(i["verdict"] for i in answer["items"])
+        say(f"  {design} {what}: {dict(verdicts)}, {answer['wall_s']:.0f} s")
+        return answer
+
+    def take_turns(self, condition: str, what: str, base, pr, items: list[str], jobs: int) -> None:
+        for i in range(jobs):
+            for design in DESIGNS if i % 2 == 0 else DESIGNS[::-1]:
+                self.run(design, condition, what, base, pr, items)
+
+    def items(self, design: str, condition: str, what: str) -> list[dict]:
+        return [i for a in self.answers if (a["design"], a["condition"], a["what"]) == (design, condition, what)
+                for i in a["items"]]  # fmt: skip
+
+    def jobs(self, design: str, condition: str, what: str) -> list[dict]:
+        return [a for a in self.answers if (a["design"], a["condition"], a["what"]) == (design, condition, what)]
 
 
-def after(
-    store,
-    scratch: Path,
-    suite: Suite,
-    device,
-    base: Subject,
-    pr: Subject,
-    jobs: int,
-    first: int = 1,
-    first_estimates: list | None = None,
-):
-    """`jobs` PR jobs side by side, judged by the comment's code; returns counts, verdicts, seconds per job."""
-    runner = Runner(store, scratch / "cache")
-    first_estimates = [] if first_estimates is None else first_estimates
-    counts, verdict_counts, seconds = Counter(), Counter(), []
-    for i in range(jobs):
-        say(f"  side-by-side job {i + 1}/{jobs}")
-        outcome = runner.run_paired(suite, device, pr_subject(base, "base", first + i),
-                                    pr_subject(pr, "pr", first + i), skip_same_code=False)  # fmt: skip
-        seconds.append(outcome.timing.wall_s)
-        # Judged as if the two sides' code differed: A/A builds compile to the same code, and a `same code`
-        # row is never compared (that short-circuit is what the timing here is measured without).
-        results = [{**r, "same_code": 0} for r in store.results(outcome.run_id)]
-        rows = verdicts.judge(store, device.name, results)
-        verdict = [row.verdict for row in rows]
-        verdict_counts.update(verdict)
-        counts.update(items=len(verdict), alarms=sum(v in ALARMS for v in verdict), prs=1,
-                      prs_alarmed=int(any(v in ALARMS for v in verdict)),
-                      reruns=sum(1 for r in store.results(outcome.run_id) if r.get("attempt") == 2))  # fmt: skip
-        changes = [row.comparison.change for row in rows if row.comparison and row.comparison.change is not None]
-        counts["change_sum"] += sum(changes)
-        counts["change_n"] += len(changes)
-        for r in store.results(outcome.run_id):  # every attempt's own estimate: how close A/A comes to the threshold
-            if r.get("rounds"):
-                attempt = stats.compare_rounds(r["rounds"])
-                first_estimates.append(attempt.change or 0.0)
-                if SHOW_ITEMS:
-                    ratios = " ".join(f"{100 * (pr / base - 1):+.0f}" for base, pr in r["rounds"])
-                    say(f"    {r['workload']} {r['layout']} attempt {r.get('attempt') or 1}: {attempt.reason}; "
-                        f"rounds, % PR against base: {ratios}")  # fmt: skip
-    return counts, verdict_counts, statistics.mean(seconds) if seconds else 0.0
+def _side(env) -> dict:
+    return {"python": str(env.python), "env": env.key, "variables": env.variables, "build": env.build}
 
 
-def interleaved(store, scratch, suite: Suite, device, base, pr, jobs: int, first: int, processes: list[int]) -> dict:
-    """`jobs` side-by-side PR jobs for each number of process pairs, taken in turns, job by job."""
-    totals = {p: (Counter(), Counter(), [], []) for p in processes}
-    for i in range(jobs):
-        for p in processes:
-            counts, verdict_counts, seconds, estimates = totals[p]
-            e: list[float] = []
-            c, v, s = after(store, scratch, dataclasses.replace(suite, processes=p), device, base, pr, 1,
-                            first + i * len(processes) + processes.index(p), first_estimates=e)  # fmt: skip
-            counts.update(c), verdict_counts.update(v), seconds.append(s), estimates.extend(e)
-    return {p: (c, v, statistics.mean(s) if s else 0.0, e) for p, (c, v, s, e) in totals.items()}
+def pct(n: int, total: int) -> str:
+    return f"{n} ({100 * n / total:.1f}%)" if total else "–"
 
 
-def spread(estimates: list[float]) -> str:
-    """The A/A estimates' size: median, 95th percentile and largest |change|, against the threshold."""
-    if not estimates:
-        return "no estimates"
-    sizes = sorted(abs(e) for e in estimates)
-    p95 = sizes[min(len(sizes) - 1, int(0.95 * len(sizes)))]
-    return (f"|change| of {len(sizes)} attempts: median {statistics.median(sizes):.2%}, 95th percentile {p95:.2%}, "
-            f"largest {sizes[-1]:.2%} (threshold {PAIRED_MIN_EFFECT:.0%})")  # fmt: skip
+def mean(values) -> str:
+    values = list(values)
+    return f"{statistics.mean(values):.1f}" if values else "–"
 
 
-def pct(a: float, b: float) -> str:
-    return f"{100 * a / b:.1f}%" if b else "–"
+def aa_table(jobs: Jobs, conditions: list[str]) -> Table:
+    table = Table(title="A/A PR jobs: the same build on both sides", title_justify="left")
+    for column in ("machine", "design", "PRs", "items", "slower/faster", "PRs with any", "undecided", "unchanged",
+                   "alarms without the rerun", "reruns", "job wall s"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("machine", "design") else "right")
+    for condition in conditions:
+        for design in DESIGNS:
+            answers = jobs.jobs(design, condition, "A/A")
+            items = [i for a in answers for i in a["items"]]
+            verdicts = Counter(i["verdict"] for i in items)
+            alarmed = sum(any(i["verdict"] in ALARMS for i in a["items"]) for a in answers)
+            first = sum(i["without_rerun"] in ALARMS for i in items) if design == "sequential" else None
+            table.add_row(condition, design, str(len(answers)), str(len(items)),
+                          pct(verdicts[SLOWER] + verdicts[FASTER], len(items)), pct(alarmed, len(answers)),
+                          pct(verdicts[UNDECIDED], len(items)), pct(verdicts[UNCHANGED], len(items)),
+                          "–" if first is None else str(first), str(sum(i["reruns"] for i in items)),
+                          mean(a["wall_s"] for a in answers))  # fmt: skip
+    table.caption = "goal: at most 1% of items and 5% of PRs with a false slower/faster"
+    return table
+
+
+def detection_table(jobs: Jobs, conditions: list[str], fractions: list[float]) -> Table:
+    table = Table(title="detection: real slower builds (the 1x7 and 3x3 convs do more work)", title_justify="left")
+    for column in ("machine", "extra work", "items", "design", "called slower", "undecided", "unchanged",
+                   "mean rounds", "mean change"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("machine", "items", "design") else "right")
+    for condition in conditions:
+        for fraction in fractions:
+            for name in ("story's 3x3", "1x7"):
+                for design in DESIGNS:
+                    items = [i for i in jobs.items(design, condition, f"+{fraction:.0%}") if group(i) == name]
+                    verdicts = Counter(i["verdict"] for i in items)
+                    changes = [i["change"] for i in items if i["change"] is not None]
+                    table.add_row(condition, f"{fraction:.0%}", name, design, pct(verdicts[SLOWER], len(items)),
+                                  pct(verdicts[UNDECIDED], len(items)), pct(verdicts[UNCHANGED], len(items)),
+                                  mean(i["rounds"] for i in items), f"{100 * statistics.mean(changes):+.1f}%"
+                                  if changes else "–")  # fmt: skip
+    table.caption = "goal on the low-noise items: at least 80% / 95% / 99% caught at 3% / 5% / 10%"
+    return table
+
+
+def cost_table(jobs: Jobs, conditions: list[str]) -> Table:
+    table = Table(title="cost: device seconds per item (rerun included) and whole smoke PR jobs", title_justify="left")
+    for column in ("machine", "design", "no-op: story's 3x3", "no-op: 1x7", "no-op: 1x1", "2x: changed item",
+                   "2x: its rounds", "2x: reruns", "A/A job wall s", "2x job wall s"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("machine", "design") else "right")
+    for condition in conditions:
+        for design in DESIGNS:
+            aa = jobs.items(design, condition, "A/A")
+            big = [i for i in jobs.items(design, condition, "2x") if group(i) in ("story's 3x3", "1x7")]
+            table.add_row(condition, design,
+                          *(mean(i["device_s"] for i in aa if group(i) == g) for g in ("story's 3x3", "1x7", "1x1")),
+                          mean(i["device_s"] for i in big), mean(i["rounds"] for i in big),
+                          str(sum(i["reruns"] for i in big)),
+                          mean(a["wall_s"] for a in jobs.jobs(design, condition, "A/A")),
+                          mean(a["wall_s"] for a in jobs.jobs(design, condition, "2x")))  # fmt: skip
+    table.caption = ("goals: a clearly changed item at most a third of today's; a no-op item at most half of "
+                     "today's where the per-round noise is low")  # fmt: skip
+    return table
+
+
+def ratios(jobs: Jobs, conditions: list[str]) -> list[str]:
+    """Sequential against today per cost figure, for the README."""
+    lines = []
+    for condition in conditions:
+        parts = []
+        for what, name, keep in (("A/A", "no-op story's 3x3", lambda i: group(i) == "story's 3x3"),
+                                 ("A/A", "no-op 1x7", lambda i: group(i) == "1x7"),
+                                 ("A/A", "no-op 1x1", lambda i: group(i) == "1x1"),
+                                 ("2x", "2x item", lambda i: group(i) != "1x1")):  # fmt: skip
+            seconds = {d: [i["device_s"] for i in jobs.items(d, condition, what) if keep(i)] for d in DESIGNS}
+            if all(seconds.values()):
+                parts.append(f"{name} {statistics.mean(seconds['sequential']) / statistics.mean(seconds['today']):.2f}")
+        lines.append(f"{condition}: sequential / today, device s per item: " + ", ".join(parts))
+    return lines
+
+
+def undecided_lines(jobs: Jobs, conditions: list[str]) -> list[str]:
+    """Per item group, how the sequential design's A/A items stopped."""
+    lines = []
+    for condition in conditions:
+        by: dict[str, Counter] = defaultdict(Counter)
+        for i in jobs.items("sequential", condition, "A/A"):
+            by[group(i)][i["stopped"] or "none"] += 1
+        lines.append(f"{condition}: sequential A/A items stopped by " + "; ".join(
+            f"{g}: {dict(c)}" for g, c in sorted(by.items())))  # fmt: skip
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=20, help="A/A PR jobs per condition")
+    parser.add_argument("--jobs", type=int, default=20, help="A/A PR jobs per design and machine state")
     parser.add_argument("--load", choices=["quiet", "loaded", "both"], default="both")
-    parser.add_argument("--detect-jobs", type=int, default=5, help="PR jobs per slower build (0: skip detection)")
-    parser.add_argument("--fractions", default="0.05,0.10,0.20", help="extra 1x7 work of the slower builds")
-    parser.add_argument("--skip-before", action="store_true", help="only the side-by-side jobs")
-    parser.add_argument("--schemes", default="uint8", help="schemes of the A/A items (uint8,int8 doubles the items)")
-    parser.add_argument("--show-items", action="store_true", help="a line per item and attempt: its estimate and test")
-    parser.add_argument("--processes", default=str(Suite("", ()).processes),
-                        help="pairs of children a side-by-side item's rounds are spread over; a list compares them")  # fmt: skip
+    parser.add_argument("--detect-jobs", type=int, default=10, help="PR jobs per slower build and design (0: none)")
+    parser.add_argument("--fractions", default="0.03,0.05,0.10", help="extra work of the slower builds")
+    parser.add_argument("--big-jobs", type=int, default=5, help="whole smoke PR jobs of a 2x build per design")
+    parser.add_argument("--baseline", default="d6d3315", help="the commit whose fixed design is today's")
+    parser.add_argument("--workloads", default="all", help="smoke workload names to keep (comma-separated)")
     args = parser.parse_args()
-    global SHOW_ITEMS
-    SHOW_ITEMS = args.show_items
-    device = devices.load(None).get("local")
-    schemes = args.schemes.split(",")
-    suite = Suite("pairs", tuple(qconv(shape, s) for shape in SMOKE_CONVS[1:] for s in schemes))
-    processes = [int(n) for n in args.processes.split(",")]
-    build = Subject(python=Path(sys.executable), env=f"python:{sys.executable}")
+    smoke = [w for w in get_suite("smoke").workloads if args.workloads == "all" or w.name in args.workloads.split(",")]
+    every = [w.key for w in smoke]
+    slowed = [w.key for w in smoke if "1x7" in w.name or "3x3" in w.name]
+    fractions = [float(f) for f in args.fractions.split(",") if f]
     conditions = ["quiet", "loaded"] if args.load == "both" else [args.load]
-    table = Table(title=f"A/A PRs: the same TVM on both sides, {len(suite.workloads) * 2} items each",
-                  title_justify="left")  # fmt: skip
-    columns = ("machine", "judged as", "process pairs", "PRs", "items", "slower/faster", "PRs with any", "device s/PR")
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("machine", "judged as") else "right")
+    started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="perfbot-verdict-bench-") as scratch:
         scratch = Path(scratch)
-        store = Store.open(scratch / "perf.db")
+        jobs = Jobs(scratch, args.baseline)
+        checkout, cache = scratch / "tvm", scratch / "cache"
+        main_sha = tvm_checkout.make_checkout(checkout)
+        native.register_wheel(commits.resolve(checkout, main_sha), f"python:{sys.executable}", cache)
+        base = envs.provision(f"source:{checkout}@{main_sha}", cache)
+        builds = {}
+        for fraction in sorted({*fractions, *([1.0] if args.big_jobs else [])}):
+            sha = tvm_checkout.commit_change(checkout, f"slow-{fraction}", f"+{fraction:.0%} conv work",
+                                             lambda folder, f=fraction: (tvm_checkout.recompute_part(f, (1, 7))(folder),
+                                                                         tvm_checkout.recompute_part(f, (3, 3))(folder)))  # fmt: skip
+            builds[fraction] = envs.provision(f"source:{checkout}@{sha}", cache)
         for condition in conditions:
             with Neighbour(condition == "loaded"):
-                say(f"{condition}: before (separate jobs)")
-                b, b_s = (
-                    (Counter(), 0.0) if args.skip_before else before(store, scratch, suite, device, build, args.jobs)
-                )
-                say(f"{condition}: after (side by side, confirming rerun)")
-                results = interleaved(store, scratch, suite, device, build, build, args.jobs, 1, processes)
-            if not args.skip_before:
-                table.add_row(condition, "separate jobs (before)", "–", str(b["prs"]), str(b["items"]),
-                              f"{b['alarms']} ({pct(b['alarms'], b['items'])})",
-                              f"{b['prs_alarmed']} ({pct(b['prs_alarmed'], b['prs'])})", f"{b_s:.0f}")  # fmt: skip
-            for p, (a, a_verdicts, a_s, estimates) in results.items():
-                table.add_row(condition, "side by side + rerun (after)", str(p), str(a["prs"]), str(a["items"]),
-                              f"{a['alarms']} ({pct(a['alarms'], a['items'])})",
-                              f"{a['prs_alarmed']} ({pct(a['prs_alarmed'], a['prs'])})", f"{a_s:.0f}")  # fmt: skip
-                say(f"{condition}, {p} pairs: verdicts after: {dict(a_verdicts)}; reruns: {a['reruns']}; "
-                    f"{spread(estimates)}")  # fmt: skip
-        table.caption = "goal: at most 1% of items and 5% of PRs, under load (after)"
-        out.print(table)
-
-        if args.detect_jobs:
-            checkout = scratch / "tvm"
-            main_sha = tvm_checkout.make_checkout(checkout)
-            native.register_wheel(commits.resolve(checkout, main_sha), f"python:{sys.executable}", scratch / "cache")
-            base_env = envs.provision(f"source:{checkout}@{main_sha}", scratch / "cache")
-            base = Subject(python=base_env.python, env=base_env.key, variables=base_env.variables, build=base_env.build)
-            one_by_seven = Suite("1x7", tuple(qconv(SMOKE_CONVS[1], s) for s in schemes))
-            found = Table(title="detection: real slower 1x7 builds, side by side + rerun", title_justify="left")
-            for column in (
-                "extra 1x7 work",
-                "process pairs",
-                "PRs",
-                "items",
-                "called slower",
-                "measured change (mean)",
-            ):
-                found.add_column(column, justify="right")
-            for n, fraction in enumerate(float(f) for f in args.fractions.split(",")):
-                sha = tvm_checkout.commit_change(checkout, f"slow-{fraction}", f"+{fraction:.0%} 1x7 work",
-                                                 tvm_checkout.recompute_part(fraction))  # fmt: skip
-                env = envs.provision(f"source:{checkout}@{sha}", scratch / "cache")
-                slow = Subject(python=env.python, env=env.key, variables=env.variables, build=env.build)
-                say(f"detection: +{fraction:.0%}")
-                first = 1000 * (n + 1)
-                results = interleaved(
-                    store, scratch, one_by_seven, device, base, slow, args.detect_jobs, first, processes
-                )
-                for p, (c, v, _, estimates) in results.items():
-                    say(f"detection +{fraction:.0%}, {p} pairs: {spread(estimates)}")
-                    mean = c["change_sum"] / c["change_n"] if c["change_n"] else 0.0
-                    found.add_row(f"{fraction:.0%}", str(p), str(c["prs"]), str(c["items"]),
-                                  f"{v[SLOWER]} ({pct(v[SLOWER], c['items'])})", f"{mean * 100:+.1f}%")  # fmt: skip
-            found.caption = "goal: at least 80% caught at 5%, 95% at 10%"
-            out.print(found)
-        store.close()
+                say(f"{condition}: A/A, {args.jobs} PR jobs per design")
+                jobs.take_turns(condition, "A/A", base, base, every, args.jobs)
+                for fraction in fractions if slowed and args.detect_jobs else []:
+                    say(f"{condition}: +{fraction:.0%}, {args.detect_jobs} PR jobs per design")
+                    jobs.take_turns(condition, f"+{fraction:.0%}", base, builds[fraction], slowed, args.detect_jobs)
+                if args.big_jobs:
+                    say(f"{condition}: 2x, {args.big_jobs} whole PR jobs per design")
+                    jobs.take_turns(condition, "2x", base, builds[1.0], every, args.big_jobs)
+        (scratch / "answers.json").write_text(json.dumps(jobs.answers))
+        out.print(aa_table(jobs, conditions))
+        if fractions and args.detect_jobs and slowed:
+            out.print(detection_table(jobs, conditions, fractions))
+        out.print(cost_table(jobs, conditions))
+        for line in ratios(jobs, conditions) + undecided_lines(jobs, conditions):
+            out.print(line)
+        out.print(f"whole benchmark: {(time.monotonic() - started) / 60:.0f} minutes")
 
 
 if __name__ == "__main__":

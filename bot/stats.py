@@ -4,8 +4,10 @@ Everything works on log latency, so that a change is relative, swapping PR
 and base exactly negates it, and the unit (or any common factor) does not
 matter. Nothing is random: same numbers, same answer.
 
-PR against base (`compare`) is a layered filter, in the spirit of LLVM LNT;
-all three must say yes before a change is reported:
+Two separate runs' samples against each other (`compare`: how PRs were
+judged before side-by-side jobs, kept for benchmarks/stats_accuracy.py) is a
+layered filter, in the spirit of LLVM LNT; all three must say yes before a
+change is reported:
 
 1. Enough samples? Fewer than MIN_SAMPLES (5) a side is `inconclusive`: with
    4 a side even two sets of samples that do not overlap at all give a
@@ -39,6 +41,66 @@ sigma 0.3%, 0% / 100%; beside another engineer's TVM tuning job, sigma 1.8%,
 76%: a run whose median was preempted looks like a slower build, and no
 statistic on its samples can tell.
 
+PR against base from rounds timed side by side (`judge_rounds`): every
+timed verdict, for PR jobs, for the runner deciding when to stop timing an
+item, and for bisect probes.
+
+- The evidence. Round r gives one latency per side, and the per-round log
+  ratio d_r = log(PR_r / base_r). Whatever the machine does between rounds
+  (a neighbour's build, a throttled CPU) moves both sides of a round
+  together and cancels from d_r. The test assumes the d_r independent and
+  symmetric around the change, nothing about their spread: under load a
+  round's ratio here had a robust sd of 5-30% with single rounds at 1.65x
+  and beyond (benchmarks/round_noise.py), so no mean or standard deviation
+  is used, only ranks.
+- The interval. Wilcoxon's signed-rank test inverted: the Hodges-Lehmann
+  estimate (the median of the n(n + 1) / 2 Walsh averages (d_i + d_j) / 2)
+  and the distribution-free interval between the k-th smallest and k-th
+  largest Walsh average, k from the exact null distribution. One wild round
+  moves n of the Walsh averages: it widens the interval (more rounds are
+  timed), it cannot carry a verdict.
+- The decision, three ways, with the margin m (`PAIRED_MIN_EFFECT`, 2%, or
+  PAIRED_NOISE_FACTOR x the series' run-to-run noise on the base branch
+  where larger): `unchanged` when the interval lies inside ±m, `slower` or
+  `faster` when it lies clear of +m or -m, `undecided` otherwise. Undecided
+  items get more rounds; at the cap undecided is the verdict, with its
+  interval: no claim is made that the data do not support. (Chromium's
+  Pinpoint calls these SAME, DIFFERENT and UNKNOWN.)
+- Looking after every pair of processes is only honest with a sequential
+  design. The method: a group-sequential design with repeated confidence
+  intervals (Jennison & Turnbull 1989, "Interim analyses: the repeated
+  confidence interval approach", JRSS B 51:305-361; and their 2000 book
+  "Group Sequential Methods with Applications to Clinical Trials", ch. 9),
+  with the error rate spent over the planned looks by Bonferroni (`Looks`:
+  the looks come at the ends of the pairs of processes, fixed before the
+  first round; each look's interval is the exact signed-rank interval at
+  its share). The chance that some look's interval misses the true change
+  is at most the sum of the shares, 1%, so the interval at whichever look
+  the rounds stopped covers the change with 99%, and: `slower`/`faster`
+  when the change is inside the margin, and `unchanged` when it is beyond
+  it, each happen at most 0.5% of the time, however the looks went.
+  Bonferroni is conservative (the looks share their rounds), but exact at
+  a few dozen rounds, where an always-valid confidence sequence is wide: a
+  sign-based one for the median with the normal-mixture boundary (Howard,
+  Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric,
+  nonasymptotic confidence sequences", Ann. Statist. 49(2)), tuned for 24
+  rounds at 99%, lies between the 2nd smallest and the 2nd largest round:
+  1.8x as wide as this design's last interval on normal rounds. tests/test_stats.py
+  checks the rate by simulation on heavy-tailed rounds: the interval missed
+  0 at some look in 0.93% of 3,000 A/A items, against 2.8% when every look
+  is judged at 99% as if it were the only one.
+- What rounds cannot cancel: a process keeps for its whole life the luck of
+  where its code and buffers landed (bot/engine/timing.py). Rounds within a
+  pair of processes share it, so they are not quite independent. Under
+  load, the spread of the pairs' medians was what the rounds' own noise
+  predicts (1x7 conv: 2.6% against 2.4%; 1x1: 9.8% against 7.4%;
+  benchmarks/round_noise.py), so rounds are the unit here; the design keeps
+  the luck small by taking rounds from at least two pairs before any
+  verdict, and by the margin, which grows with the series' run-to-run
+  noise (separate runs are separate processes, so that noise holds the
+  luck). A change within RERUN_WITHIN margins of none is rerun with new
+  processes before it is reported (`needs_rerun`).
+
 Base-branch history (`change_points`) is segmented by an exact optimal
 partition of log latency (a Potts model, as asv's step_detect uses, solved
 by dynamic programming with PELT pruning), after a Hampel filter (a point far
@@ -64,17 +126,22 @@ import numpy as np
 from bot.vocabulary import (
     COUNT_FLOOR,
     COUNT_MIN_EFFECT,
+    FASTER,
     FEWER_INSTRUCTIONS,
+    INCONCLUSIVE,
     MIN_EFFECT,
     MORE_INSTRUCTIONS,
     PAIRED_MIN_EFFECT,
+    RERUN_WITHIN,
+    SLOWER,
     UNCHANGED,
+    UNDECIDED,
 )
 
 MIN_SAMPLES = 5  # a side; see the module docstring
 NOISE_FACTOR = 3.0  # a change must exceed this many times the base branch's run-to-run noise
-MIN_ROUNDS = 8  # side-by-side rounds a PR comparison needs at 99% (see compare_rounds)
-PAIRED_NOISE_FACTOR = 1.0  # for side-by-side rounds, times the history's run-to-run noise (see compare_rounds)
+CONFIDENCE = 0.99  # of a timed verdict's interval, over every look of its design together (see judge_rounds)
+PAIRED_NOISE_FACTOR = 1.0  # for side-by-side rounds, times the history's run-to-run noise (see judge_rounds)
 
 
 @dataclass(frozen=True)
@@ -83,18 +150,37 @@ class Comparison:
 
     `change`, `ci_low` and `ci_high` are relative (+0.12 is 12% slower); None
     when inconclusive. `threshold` is the smallest change this comparison
-    would report (the minimum effect, or the noise multiple if larger).
+    would report (the minimum effect, or the noise multiple if larger); for
+    side-by-side rounds it is the margin both ways. `final`: side-by-side
+    rounds judged at the last look of their design, where undecided is the
+    verdict rather than a reason to time more rounds.
     """
 
-    verdict: str  # slower | faster | unchanged | inconclusive
+    verdict: str  # slower | faster | unchanged | undecided | inconclusive
     change: float | None
     ci_low: float | None
     ci_high: float | None
-    p_value: float | None
+    p_value: float | None  # unpaired samples only: a sequential design has no single p-value
     n_base: int
     n_pr: int
     threshold: float
     reason: str
+    final: bool = False
+
+    @property
+    def decided(self) -> bool:
+        """The rounds may stop: the interval lies inside the margin, or clear of it."""
+        return self.verdict in (SLOWER, FASTER, UNCHANGED)
+
+    @property
+    def interval_text(self) -> str:
+        """`+12.3% [+10.1, +14.0]`: the change and its interval in percent, or `–` when there is none."""
+        if self.change is None:
+            return "–"
+        text = f"{self.change * 100:+.1f}%"
+        if self.ci_low is not None and self.ci_high is not None:
+            text += f" [{self.ci_low * 100:+.1f}, {self.ci_high * 100:+.1f}]"
+        return text
 
 
 def _clean(values: Sequence[float], what: str) -> np.ndarray:
@@ -161,57 +247,69 @@ def compare(
     return Comparison(verdict, change, math.expm1(low), math.expm1(high), p_value, m, n, threshold, reason)
 
 
-def compare_rounds(
+@dataclass(frozen=True)
+class Looks:
+    """When side-by-side rounds may stop: a look after every `every` rounds (one pair of processes), up to `cap`.
+
+    The looks are planned before any round is timed, and each gets its share
+    of the error rate (`spending`), so that stopping at whichever look decides
+    keeps the whole design's error rate (see `judge_rounds`). A fixed design,
+    such as rows recorded before rounds stopped early, is one look: `Looks(n, n)`.
+    """
+
+    every: int
+    cap: int
+
+    def __post_init__(self):
+        if not 1 <= self.every <= self.cap:
+            raise ValueError(f"looks need 1 <= every <= cap, got every={self.every!r} and cap={self.cap!r}")
+
+    @property
+    def points(self) -> tuple[int, ...]:
+        """Rounds at each look: every, 2 x every, ..., and the cap."""
+        return tuple(sorted({*range(self.every, self.cap + 1, self.every), self.cap}))
+
+    def spending(self, alpha: float = 1 - CONFIDENCE) -> tuple[tuple[int, float], ...]:
+        """(rounds, alpha) of every look that can decide: a Bonferroni split of `alpha`, fixed by the design alone.
+
+        With n rounds the signed-rank interval exists only for alpha >= 2 / 2^n
+        (every round on one side), so a look before that spends nothing. The
+        first look that can decide spends the least that lets it (all its
+        rounds beyond the margin decides), or an equal share if that is more;
+        the later looks share the rest equally. At 99% with a look every 4
+        rounds up to 24: 8 rounds at 0.78%, then 12, 16, 20 and 24 at 0.055%
+        each; a look whose share is too small to decide is simply skipped.
+        """
+        feasible = [n for n in self.points if 2.0 ** (1 - n) <= alpha]
+        if not feasible:
+            return ()
+        first = max(2.0 ** (1 - feasible[0]), alpha / len(feasible))
+        rest = (alpha - first) / (len(feasible) - 1) if len(feasible) > 1 else 0.0
+        return ((feasible[0], first), *((n, rest) for n in feasible[1:] if _signed_rank_k(n, rest) > 0))
+
+    def look(self, n: int, alpha: float = 1 - CONFIDENCE) -> tuple[int, float] | None:
+        """The last look with at most n rounds behind it, with its alpha; None before the first that can decide."""
+        done = [look for look in self.spending(alpha) if look[0] <= n]
+        return done[-1] if done else None
+
+
+def judge_rounds(
     rounds: Sequence[tuple[float, float]],
     *,
+    looks: Looks | None = None,
     min_effect: float = PAIRED_MIN_EFFECT,
     noise: float | None = None,
-    confidence: float = 0.99,
 ) -> Comparison:
-    """Is the PR slower, faster or unchanged against base, from rounds timed side by side in one job?
+    """Slower, faster, unchanged, or undecided: the PR against its base from rounds timed side by side.
 
-    The model. A PR job times both builds in the same job, in rounds
-    (bot/engine/timing.py); round r gives one latency per side, each the
-    median of a small block of samples, and the evidence is the per-round
-    log ratio d_r = log(PR_r / base_r). Whatever the machine does between
-    rounds (a neighbour's build, a throttled CPU) moves both sides of a round
-    together and cancels from d_r; what is left is the change plus noise that
-    is independent from round to round. The samples inside one block are not
-    independent evidence of anything (they share the machine's state of that
-    moment), so they are reduced to their median before any test: n rounds
-    are n observations, however many samples they hold.
-
-    The test is Wilcoxon's signed-rank test on the d_r (two-sided, exact for
-    the round counts used here), and the interval its inverse: the
-    Hodges-Lehmann estimate (the median of the n(n + 1) / 2 Walsh averages
-    (d_i + d_j) / 2) with the distribution-free interval between the k-th
-    smallest and k-th largest Walsh average, k from the exact null
-    distribution of the signed-rank statistic. Both assume only that the d_r
-    are independent and symmetric around the change. With n rounds the
-    smallest possible two-sided p is 2 / 2^n, so at 99% confidence at least
-    MIN_ROUNDS (8) rounds are needed: fewer is `inconclusive`.
-
-    A change is reported when the test is significant, the interval excludes
-    0, and the estimate passes the threshold: the minimum effect
-    (PAIRED_MIN_EFFECT in bot/vocabulary.py, 2%: below the 5% between
-    separate runs, because a round-paired estimate is tighter, and an
-    estimate that must clear 5% misses a real 5% change half the time), or
-    PAIRED_NOISE_FACTOR times `noise` (the base branch's run-to-run noise for
-    the series, from its history) where that is larger. Rounds cancel drift
-    in time, not what differs between two processes for their whole life
-    (where the code and data landed in memory, which core they ran on). The
-    rounds of an item are therefore spread over a few pairs of processes
-    (bot/engine/timing.py), which averages that luck over several draws a
-    side; what is left of it is why the history's noise still raises the
-    bar, by a smaller factor than for unpaired samples. The job worker then
-    confirms every slower or faster item by a rerun with new processes
-    (bot/engine/runner.py), which is what keeps process-level luck from
-    reaching a red status.
+    Every timed verdict comes from here: PR jobs (bot/verdicts.py), the
+    runner deciding when an item's rounds may stop (bot/engine/runner.py),
+    and bisect probes (bot/engine/bisect.py). `looks` is the design the
+    rounds were timed under (one look at all of them when None); `rounds`
+    are (base ms, PR ms) in the order timed. The margin is `min_effect`, or
+    PAIRED_NOISE_FACTOR x `noise` (the series' run-to-run noise on the base
+    branch) where that is larger. See the module docstring for the method.
     """
-    from scipy import stats as scipy_stats  # here, not at the top: 1.4 s of every CLI start
-
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence!r}")
     if not min_effect >= 0:
         raise ValueError(f"min_effect must be 0 or more, got {min_effect!r}")
     if noise is not None and not (noise >= 0 and math.isfinite(noise)):
@@ -220,37 +318,52 @@ def compare_rounds(
     base = _clean([b for b, _ in pairs], "base round latencies")
     pr = _clean([p for _, p in pairs], "PR round latencies")
     n = len(pairs)
+    looks = looks or Looks(max(n, 1), max(n, 1))
     threshold = max(min_effect, PAIRED_NOISE_FACTOR * noise if noise else 0.0)
-    alpha = 1 - confidence
-
-    def inconclusive(reason: str) -> Comparison:
-        return Comparison("inconclusive", None, None, None, None, n, n, threshold, reason)
-
-    k = _signed_rank_k(n, alpha) if n else 0
-    if n < MIN_ROUNDS or k == 0:
-        return inconclusive(f"{n} rounds cannot reach {confidence:.0%} confidence, need {MIN_ROUNDS}")
-    d = np.log(pr) - np.log(base)
-    i, j = np.triu_indices(n)
-    walsh = np.sort((d[i] + d[j]) / 2)
-    shift = float(np.median(walsh))
-    low, high = float(walsh[k - 1]), float(walsh[-k])
-    if np.all(d == 0):
-        p_value = 1.0
-    else:
-        p_value = float(scipy_stats.wilcoxon(d, zero_method="zsplit", alternative="two-sided").pvalue)
-    change, limit = math.expm1(shift), math.log1p(threshold)
-    significant = p_value < alpha and (low > 0 or high < 0)
     why = f"{threshold:.1%} " + (
-        f"threshold ({PAIRED_NOISE_FACTOR:g}x run-to-run noise)" if threshold > min_effect else "minimum effect"
+        f"margin ({PAIRED_NOISE_FACTOR:g}x run-to-run noise)" if threshold > min_effect else "margin"
     )
-    if significant and abs(shift) > limit:
-        verdict = "slower" if shift > 0 else "faster"
-        reason = f"{change:+.1%} over {n} rounds is beyond the {why}, p={p_value:.2g}"
-    elif significant:
-        verdict, reason = "unchanged", f"{change:+.1%} over {n} rounds is within the {why}"
+    look = looks.look(n)
+    if look is None:
+        first = looks.spending()[0][0] if looks.spending() else None
+        need = f"need {first}" if first else f"a design of {looks.cap} rounds never can"
+        return Comparison(INCONCLUSIVE, None, None, None, None, n, n, threshold,
+                          f"{n} rounds cannot reach {CONFIDENCE:.0%} confidence, {need}", final=n >= looks.cap)  # fmt: skip
+    used, alpha = look
+    d = np.log(pr[:used]) - np.log(base[:used])
+    i, j = np.triu_indices(used)
+    walsh = np.sort((d[i] + d[j]) / 2)
+    k = _signed_rank_k(used, alpha)
+    shift, low, high = float(np.median(walsh)), float(walsh[k - 1]), float(walsh[-k])
+    limit, final = math.log1p(threshold), used >= looks.cap
+    if low > limit or high < -limit:
+        verdict, where = (SLOWER, f"lies above the +{why}") if low > limit else (FASTER, f"lies below the -{why}")
+    elif -limit < low and high < limit:
+        verdict, where = UNCHANGED, f"lies inside the ±{why}"
     else:
-        verdict, reason = "unchanged", f"{change:+.1%} over {n} rounds is not significant, p={p_value:.2g}"
-    return Comparison(verdict, change, math.expm1(low), math.expm1(high), p_value, n, n, threshold, reason)
+        verdict = UNDECIDED
+        where = f"reaches past the ±{why}" + (f", at the cap of {looks.cap} rounds" if final else "")
+    reason = (f"{math.expm1(shift):+.1%} over {used} rounds: the {CONFIDENCE:.0%} interval "
+              f"[{math.expm1(low):+.1%}, {math.expm1(high):+.1%}] {where}")  # fmt: skip
+    return Comparison(verdict, math.expm1(shift), math.expm1(low), math.expm1(high), None, used, used, threshold,
+                      reason, final=final)  # fmt: skip
+
+
+def needs_rerun(comparison: Comparison) -> bool:
+    """A slower or faster verdict whose interval comes within RERUN_WITHIN margins of no change.
+
+    Such a change is no bigger than the luck one pair of processes can carry
+    for its whole life (bot/engine/timing.py: a +5% build measured +9.6% in
+    one pair and +1.8% in the next), so the job measures it once more with
+    new processes before it is reported (bot/engine/runner.py). A change
+    whose whole interval lies further out needs no rerun: no process luck
+    seen here comes near it.
+    """
+    c = comparison
+    if c.verdict not in (SLOWER, FASTER) or c.ci_low is None or c.ci_high is None:
+        return False
+    nearer = min(abs(math.log1p(c.ci_low)), abs(math.log1p(c.ci_high)))
+    return nearer < RERUN_WITHIN * math.log1p(c.threshold)
 
 
 @lru_cache(maxsize=256)

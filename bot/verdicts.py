@@ -13,11 +13,16 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
   compile_error, ...); it is *new* when the base's side of the same item was
   ok. A wrong result that the job's confirming rerun did not reproduce is a
   `flaky result`: shown, never hidden, but not a failure;
-- latency is judged by bot.stats.compare_rounds over the side-by-side rounds
-  (both attempts pooled for the estimate), with the base branch's run-to-run
-  noise for the series. A slower or faster item was measured a second time
-  in the same job; it is reported only when that rerun, on its own, says the
-  same ("confirmed by a rerun"), and is `unchanged` otherwise;
+- latency is judged by bot.stats.judge_rounds over the side-by-side rounds,
+  under the sequential design they were timed with, and with the margin they
+  were timed against (the minimum effect, or the series' run-to-run noise on
+  the base branch where larger): `unchanged` when the 99% interval lies inside
+  ±margin, `slower`/`faster` when it lies clear of it, `undecided` when the
+  rounds reached their cap with neither (shown as `noisy: -12%..+71%`, never
+  as unchanged). A change no bigger than process luck (bot/stats.needs_rerun)
+  was measured a second time in the same job; it is reported only when that
+  rerun, on its own, says the same ("confirmed by a rerun"), and is undecided
+  when the two disagree. A clear change needs no rerun;
 - a PR run without its base beside it (recorded by hand, or when the merge
   base does not build) gets no latency verdict: `inconclusive`;
 - a tuned row whose tasks the device's tuning database has no records for
@@ -33,13 +38,16 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
   branch's own count of the merge base, since counts do not wander between
   runs as times do;
 - a device's commit status is failure for a wrong result, a build error, a
-  new failure, a confirmed slower or more instructions; pending while the head's jobs run;
+  new failure, a slower item or more instructions; pending while the head's jobs run;
   error when the TVM environment could not be made, a job failed, or every
-  job was cancelled with nothing measured; success otherwise.
+  job was cancelled with nothing measured; success otherwise. An undecided
+  item does not fail it (no test found a change beyond the margin, and none
+  ruled one out): the status's description counts it, `2 undecided`.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -55,6 +63,7 @@ from bot.vocabulary import (
     FASTER,
     FLAKY,
     INCONCLUSIVE,
+    LATENCY_VERDICTS,
     NO_BASELINE,
     OK,
     PAIRED_MIN_EFFECT,
@@ -65,6 +74,7 @@ from bot.vocabulary import (
     TIMED,
     TUNING,
     UNCHANGED,
+    UNDECIDED,
     UNTUNED,
     WRONG_RESULT,
     attention,
@@ -95,11 +105,12 @@ class Row:
     max_abs_diff: float | None
     mismatch_fraction: float | None
     error: str | None
-    comparison: stats.Comparison | None  # over every side-by-side round of the job
+    comparison: stats.Comparison | None  # the first attempt's side-by-side rounds, as they stopped
     emulated: bool
     same_code: bool = False
     paired: bool = False  # measured beside its base in one job
     confirmed: bool | None = None  # a slower/faster first attempt: did the rerun say the same? (None: no rerun)
+    stopped: str | None = None  # why the first attempt's rounds stopped: decided unchanged, decided changed, cap
     flaky: bool = False  # a wrong result the rerun did not reproduce
     untuned: bool = False  # a tuned row whose tasks the device's database has no records for
     tuning_pending: bool = False  # ... and a tuning job for the device is queued or running
@@ -135,8 +146,11 @@ class Row:
             return INCONCLUSIVE if self.paired or self.base_ms is not None else NO_BASELINE
         if self.emulated:
             return EMULATED
-        if self.comparison.verdict in (SLOWER, FASTER) and not self.confirmed and not self.separate:
-            return UNCHANGED if self.confirmed is False else INCONCLUSIVE
+        if self.comparison.verdict in (SLOWER, FASTER) and not self.separate:
+            if self.confirmed is False:
+                return UNDECIDED  # the attempts disagree
+            if self.confirmed is None and stats.needs_rerun(self.comparison):
+                return INCONCLUSIVE  # its rerun is missing (the job stopped before it)
         return self.comparison.verdict
 
     @property
@@ -146,15 +160,33 @@ class Row:
 
     @property
     def verdict_text(self) -> str:
-        """The verdict as a reviewer reads it: `new compile error`, `slower, confirmed by a rerun`."""
-        text = f"new {label(self.verdict)}" if self.new_failure else label(self.verdict)
-        if self.verdict in (SLOWER, FASTER):
-            text += " (separate runs)" if self.separate else ", confirmed by a rerun"
-        elif self.confirmed is False:
-            text += " (not confirmed by a rerun)"
-        elif self.flaky:
-            text += " (the rerun was right)"
+        """The verdict as a reviewer reads it, with a timed verdict's margin: `new compile error`,
+        `slower than +2%, confirmed by a rerun`, `unchanged within ±2%`, `noisy: -12%..+71% (±2%)`."""
+        verdict, c = self.verdict, self.comparison
+        text = f"new {label(verdict)}" if self.new_failure else label(verdict)
+        if self.separate and verdict in (SLOWER, FASTER):
+            return text + " (separate runs)"
+        timed = c is not None and self.counts is None and c.ci_low is not None and c.ci_high is not None
+        if not timed or verdict not in LATENCY_VERDICTS:
+            return text + (" (the rerun was right)" if self.flaky else "")
+        margin = f"{c.threshold * 100:.2g}%"
+        if verdict == UNCHANGED:
+            return f"unchanged within ±{margin}"
+        if verdict in (SLOWER, FASTER):
+            text = f"{verdict} than {'+' if verdict == SLOWER else '-'}{margin}"
+            return text + (", confirmed by a rerun" if self.confirmed else "")
+        if verdict == UNDECIDED and self.confirmed is False:
+            return f"noisy: a rerun did not confirm {c.verdict} (±{margin})"
+        if verdict == UNDECIDED:
+            wide = math.log1p(c.ci_high) - math.log1p(c.ci_low) > 2 * math.log1p(c.threshold)
+            return f"{'noisy' if wide else 'at the margin'}: {_percent(c.ci_low)}..{_percent(c.ci_high)} (±{margin})"
         return text
+
+    @property
+    def rounds(self) -> int | None:
+        """Side-by-side rounds behind the verdict (the first attempt's), None when nothing was timed."""
+        c = self.comparison
+        return c.n_base if c is not None and self.counts is None and not self.emulated and c.n_base else None
 
     @property
     def change_text(self) -> str:
@@ -162,12 +194,7 @@ class Row:
         c = self.comparison
         if c is None or c.change is None:
             return "–"
-        if self.counts is not None:
-            return change_percent(c.change)
-        text = f"{c.change * 100:+.1f}%"
-        if c.ci_low is not None and c.ci_high is not None:
-            text += f" [{c.ci_low * 100:+.1f}, {c.ci_high * 100:+.1f}]"
-        return text
+        return change_percent(c.change) if self.counts is not None else c.interval_text
 
     @property
     def correctness_text(self) -> str:
@@ -326,6 +353,11 @@ def changed_functions(base: dict[str, str], pr: dict[str, str]) -> list[str]:
     from their per-function hashes (bot/child/measure.py function_hashes), by name, the VM program last."""
     changed = (name for name in set(base) | set(pr) if base.get(name) != pr.get(name))
     return sorted(changed, key=lambda name: (name.startswith("("), name))  # compiled functions before the VM program
+
+
+def _percent(change: float) -> str:
+    """`+54%`, or `+1.4%` below 10%: an interval's ends as the verdict text shows them."""
+    return f"{change * 100:+.0f}%" if abs(change) >= 0.1 else f"{change * 100:+.1f}%"
 
 
 def counts_text(counts: Counter) -> str:
@@ -541,20 +573,17 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
     flaky = first["status"] == WRONG_RESULT and second is not None and second["status"] == OK
     status = second["status"] if flaky else first["status"]
     same_code = bool(first.get("same_code"))
-    rounds = [tuple(r) for attempt in (first, second) if attempt for r in attempt.get("rounds") or []]
     comparison = confirmed = None
     untuned = key[3] == "tuned" and bool(first.get("untuned_tasks"))
     counts = counts_of(first, baseline)
     if counts is not None:
         if status == OK and not same_code and not untuned and counts.pr and counts.base:
             comparison = stats.compare_counts(counts.base, counts.pr)
-    elif paired and status == OK and not same_code and rounds and not untuned:
-        noise = stats.noise_level(store.series_medians(device, *key))
-        comparison = stats.compare_rounds(rounds, min_effect=min_effect, noise=noise)
-        said = stats.compare_rounds(first["rounds"], min_effect=min_effect, noise=noise).verdict
-        if said in (SLOWER, FASTER):
-            again = stats.compare_rounds(second["rounds"], min_effect=min_effect, noise=noise) if second else None
-            confirmed = None if again is None or not second.get("rounds") else again.verdict == said
+    elif paired and status == OK and not same_code and first.get("rounds") and not untuned:
+        noise = None if first.get("margin") else stats.noise_level(store.series_medians(device, *key))
+        comparison = _judged(first, first.get("margin") or min_effect, noise)
+        if comparison.verdict in (SLOWER, FASTER) and second is not None and second.get("rounds"):
+            confirmed = _judged(second, first.get("margin") or min_effect, noise).verdict == comparison.verdict
     base_ms = first.get("base_median_ms") if paired else None
     if base_ms is None and baseline is not None:
         base_ms = baseline["median_ms"]
@@ -583,4 +612,14 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
         tflite_ms=tflite,
         counts=counts,
         changed_functions=first.get("changed_functions"),
+        stopped=first.get("stopped"),
     )
+
+
+def _judged(attempt: dict, min_effect: float, noise: float | None) -> stats.Comparison:
+    """One attempt's rounds judged under the design they were timed with (one look at all of them for rows
+    recorded before rounds stopped early)."""
+    rounds = attempt["rounds"]
+    every, cap = attempt.get("pair_rounds"), attempt.get("max_rounds")
+    looks = stats.Looks(every, cap) if every and cap else stats.Looks(len(rounds), len(rounds))
+    return stats.judge_rounds(rounds, looks=looks, min_effect=min_effect, noise=noise)

@@ -5,9 +5,10 @@ comment, the commit statuses and the dashboard print their labels, and the
 `@perfbot` commands accept the suite and configuration names. Anything that
 lists statuses or verdicts takes the list from here.
 
-The verdict thresholds live here too: `PAIRED_MIN_EFFECT` is the smallest
-change that can make a PR item `slower` or `faster` (its base and its head
-timed side by side in one job, the change confirmed by a rerun), and
+The verdict thresholds live here too: `PAIRED_MIN_EFFECT` is the margin of a
+PR item's verdict (its base and its head timed side by side in one job:
+`unchanged` when the interval lies inside it, `slower` or `faster` when the
+interval lies clear of it, `undecided` when neither by the last round), and
 `MIN_EFFECT` the smallest step between separate runs: a change point the
 dashboard marks on the base branch, a commit a bisect is started for.
 bot/stats.py raises either above a series' own noise where the history shows
@@ -18,11 +19,15 @@ from __future__ import annotations
 
 #: The smallest relative step between separate runs that counts (base-branch change points, bisects).
 MIN_EFFECT = 0.05
-#: The smallest relative change a PR item reports as slower/faster (side-by-side rounds, rerun to confirm).
+#: The margin of a PR item's timed verdict, both ways (side-by-side rounds: bot/stats.judge_rounds).
 #: Smaller than MIN_EFFECT: both builds share the job's machine state, and at 5% a real 5% change is a coin
 #: toss. At 2% real 5% and 10% changes were caught 8 and 9 times in 10, and 80 A/A items quiet and 80 loaded
 #: raised no alarm (README, "How verdicts are decided": benchmarks/verdict_noise.py).
 PAIRED_MIN_EFFECT = 0.02
+#: A slower/faster verdict whose interval comes within this many margins of no change is rerun with new
+#: processes before it is reported (bot/stats.needs_rerun): twice the 2% margin is the process-level luck
+#: measured here (one +5% build: +9.6% in one pair of processes, +1.8% in the next).
+RERUN_WITHIN = 2.0
 #: The smallest relative change in an item's instruction count that is reported (instruction-counting boards),
 #: and the fewest instructions. Measured on perfbot's own path (benchmarks/instruction_counts.py, README
 #: "Instruction counts"): the same build counted in new processes, and two builds that compile to the same code
@@ -78,6 +83,7 @@ SLOWER = "slower"
 FASTER = "faster"
 UNCHANGED = "unchanged"
 INCONCLUSIVE = "inconclusive"
+UNDECIDED = "undecided"  # timed up to the cap, and the interval still reaches past the margin
 EMULATED = "emulated"
 NO_BASELINE = "no baseline"
 SAME_CODE = "same code"  # the PR compiled the item to exactly the base's code: nothing to time
@@ -88,7 +94,14 @@ UNTUNED = "untuned"  # a tuned row whose tasks the device's database has no reco
 TUNING = "tuning"  # ... while a tuning job for the device is queued or running
 
 #: The latency verdicts bot/stats.py can give.
-LATENCY_VERDICTS = (SLOWER, FASTER, UNCHANGED, INCONCLUSIVE)
+LATENCY_VERDICTS = (SLOWER, FASTER, UNCHANGED, UNDECIDED, INCONCLUSIVE)
+
+# Why a PR item's side-by-side rounds stopped (results.stopped) ----------------------------------
+
+STOPPED_UNCHANGED = "decided unchanged"
+STOPPED_CHANGED = "decided changed"
+STOPPED_AT_CAP = "cap"
+STOPPED = (STOPPED_UNCHANGED, STOPPED_CHANGED, STOPPED_AT_CAP)
 #: Table order: what needs attention first.
 ATTENTION_ORDER = (
     BUILD_ERROR,
@@ -103,6 +116,7 @@ ATTENTION_ORDER = (
     MORE_INSTRUCTIONS,
     FASTER,
     FEWER_INSTRUCTIONS,
+    UNDECIDED,
     UNCHANGED,
     INCONCLUSIVE,
     EMULATED,
@@ -125,6 +139,7 @@ SUMMARY_ORDER = (
     FLAKY,
     FASTER,
     FEWER_INSTRUCTIONS,
+    UNDECIDED,
     UNCHANGED,
     INCONCLUSIVE,
     EMULATED,
@@ -147,7 +162,7 @@ LABELS = {
     TUNING: "untuned: tuning under way",
 }
 #: Labels that read as adjectives: "3 slower", not "3 slowers".
-_UNCOUNTED = {SLOWER, FASTER, UNCHANGED, INCONCLUSIVE, EMULATED, NO_BASELINE, SAME_CODE, UNTUNED, TUNING}
+_UNCOUNTED = {SLOWER, FASTER, UNCHANGED, UNDECIDED, INCONCLUSIVE, EMULATED, NO_BASELINE, SAME_CODE, UNTUNED, TUNING}
 #: Verdicts that read as a phrase after a number: "2 with more instructions", not "2 more instructions".
 _PHRASES = {MORE_INSTRUCTIONS: "with more instructions", FEWER_INSTRUCTIONS: "with fewer instructions"}
 

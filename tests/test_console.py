@@ -134,7 +134,7 @@ def test_a_pr_runs_verdict_table_says_what_the_comment_says_with_rounds_and_the_
     text = out.export_text()
     slow = next(line for line in text.splitlines() if "qconv_slow" in line)
     cells = [c.strip() for c in slow.split("│")[1:-1]]
-    assert cells[3] == "slower" and cells[6].startswith("+29.8% [") and cells[7] == "20" and cells[8] == "confirmed"
+    assert cells[3] == "slower" and cells[6].startswith("+29.7% [") and cells[7] == "10" and cells[8] == "confirmed"
     assert cells[10] == "fused_conv2d"
     assert "same code" in text and verdicts.counts_text(device.counts) == "1 slower, 1 same code"
     assert device_notes(device) == [

@@ -94,7 +94,7 @@ def rows_of(body: str) -> list[list[str]]:
     """The rows of the comment's main tables (the folded tables have other columns)."""
     lines = [line for line in body.splitlines() if line.startswith("| `")]
     rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in lines]
-    return [row for row in rows if len(row) == 9]
+    return [row for row in rows if len(row) == 10]
 
 
 def test_real_tvm_changes_on_pull_requests_are_caught_and_only_where_they_matter(deployment):
@@ -122,23 +122,27 @@ def test_real_tvm_changes_on_pull_requests_are_caught_and_only_where_they_matter
     # The bias bug: wrong results on the four 1x1 items (both schemes, both layouts), confirmed by the rerun.
     body = report(github, numbers["no-bias"])
     assert "4 wrong results, 8 same code, on 1 device" in body.splitlines()[1]
-    wrong = [row for row in rows_of(body) if "wrong result" in row[6]]
+    wrong = [row for row in rows_of(body) if "wrong result" in row[7]]
     assert len(wrong) == 4 and {row[0] for row in wrong} == {"`qconv_35x35x192_64_1x1_s1_same`"}
-    assert all(row[8].startswith("✗ max diff") for row in wrong)
+    assert all(row[9].startswith("✗ max diff") for row in wrong)
     head = changes["no-bias"]
     assert github.latest_statuses(REPO, head)["perfbot/local"]["state"] == "failure"
     results = store.results(runs[head]["id"])
     assert {r["attempt"] for r in results if "1x1" in r["workload"]} == {1, 2}
     assert all(r["same_code"] for r in results if "1x1" not in r["workload"])
 
-    # Twice the work on the 1x7 convolution: slower on exactly those four items, confirmed, still correct.
+    # Twice the work on the 1x7 convolution: slower on exactly those four items, still correct. A change that
+    # clear is decided as soon as its rounds allow (two pairs of children) and needs no rerun.
     body = report(github, numbers["slow-1x7"])
     assert "4 slower, 8 same code, on 1 device" in body.splitlines()[1]
-    slower = [row for row in rows_of(body) if "slower" in row[6]]
+    slower = [row for row in rows_of(body) if "slower" in row[7]]
     assert {row[0] for row in slower} == {"`qconv_17x17x128_128_1x7_s1_same`"} and len(slower) == 4
-    assert all("confirmed by a rerun" in row[6] and row[8].startswith("✓") for row in slower)
+    assert all(row[7] == "**slower than +2%**" and row[9].startswith("✓") for row in slower)
     assert all(float(row[5].split("%")[0]) > 40 for row in slower)  # about +100%: a real doubling of work
     assert github.latest_statuses(REPO, changes["slow-1x7"])["perfbot/local"]["state"] == "failure"
+    timed = [r for r in store.results(runs[changes["slow-1x7"]]["id"]) if r["rounds"]]
+    assert len(timed) == 4 and all(r["attempt"] == 1 and r["stopped"] == "decided changed" for r in timed)
+    assert sorted(int(row[6]) for row in slower) == sorted(len(r["rounds"]) for r in timed)  # the rounds column
 
     # The docstring: same code on every item, no timed runs spent on either side.
     body = report(github, numbers["docs"])

@@ -104,19 +104,50 @@ def test_a_slower_pr_confirmed_by_its_rerun_fails_its_status(store, registry):
     (device,) = report.devices
     (row,) = device.rows
     assert row.verdict == "slower" and row.confirmed and row.comparison.change == pytest.approx(0.3, abs=0.01)
-    assert row.comparison.n_base == 20  # both attempts' rounds behind the estimate
-    assert row.verdict_text == "slower, confirmed by a rerun"
+    assert row.rounds == 10  # the first attempt's rounds, as they stopped
+    assert row.verdict_text == "slower than +2%, confirmed by a rerun"
     assert (row.base_ms, row.pr_ms) == (pytest.approx(10.0, abs=0.1), pytest.approx(13.0, abs=0.2))
     assert device.state == "failure" and device.tvm_version == "0.27.0"
 
 
-def test_a_change_the_rerun_does_not_confirm_is_unchanged(store, registry):
-    first, again = paired("qconv_a", rounds_of(10.0, 0.12)), paired("qconv_a", rounds_of(10.0, 0.0, seed=3), attempt=2)
+def test_a_change_the_rerun_does_not_confirm_is_undecided_never_unchanged(store, registry):
+    first, again = paired("qconv_a", rounds_of(10.0, 0.03)), paired("qconv_a", rounds_of(10.0, 0.0, seed=3), attempt=2)
     record(store, "rpi4", "pr", HEAD, [first, again])
     (device,) = build(store, registry, REPO, 7).devices
     (row,) = device.rows
-    assert (row.verdict, row.confirmed) == ("unchanged", False)
-    assert row.verdict_text == "unchanged (not confirmed by a rerun)" and device.state == "success"
+    assert (row.verdict, row.confirmed) == ("undecided", False)
+    assert row.verdict_text == "noisy: a rerun did not confirm slower (±2%)" and device.state == "success"
+    assert build(store, registry, REPO, 7).summary() == "1 undecided, on 1 device"
+
+
+def test_a_clear_change_needs_no_rerun_a_small_one_waits_for_it(store, registry):
+    clear, small = paired("qconv_a", rounds_of(10.0, 0.3)), paired("qconv_b", rounds_of(10.0, 0.03))
+    record(store, "rpi4", "pr", HEAD, [clear, small])
+    rows = {r.workload: r for r in build(store, registry, REPO, 7).devices[0].rows}
+    assert (rows["qconv_a"].verdict, rows["qconv_a"].confirmed) == ("slower", None)
+    assert rows["qconv_a"].verdict_text == "slower than +2%"
+    assert rows["qconv_b"].comparison.verdict == "slower" and rows["qconv_b"].verdict == "inconclusive"
+
+
+def test_rounds_that_reached_the_cap_undecided_say_so_with_their_interval(store, registry):
+    wide = [[10.0, 10.0 * r] for r in (1.3, 0.8, 1.1, 0.95, 1.6, 0.7, 1.2, 1.0) * 3]
+    row = paired("qconv_a", wide, pair_rounds=4, max_rounds=24, stopped="cap", margin=0.02)
+    record(store, "rpi4", "pr", HEAD, [row])
+    (device,) = build(store, registry, REPO, 7).devices
+    (judged,) = device.rows
+    assert judged.verdict == "undecided" and judged.stopped == "cap" and judged.rounds == 24
+    assert judged.verdict_text.startswith("noisy: -") and judged.verdict_text.endswith("(±2%)")
+    assert device.state == "success" and not judged.alarming
+
+
+def test_the_margin_the_rounds_were_timed_against_is_the_one_judged(store, registry):
+    """The runner stopped at a 6% margin (the series' noise then): the verdict does not move with later history."""
+    row = paired("qconv_a", rounds_of(10.0, 0.04, n=8), pair_rounds=4, max_rounds=24, margin=0.06,
+                 stopped="decided unchanged")  # fmt: skip
+    record(store, "rpi4", "pr", HEAD, [row])
+    (judged,) = build(store, registry, REPO, 7).devices[0].rows
+    assert judged.verdict == "unchanged" and judged.comparison.threshold == 0.06
+    assert judged.verdict_text == "unchanged within ±6%" and judged.rounds == 8
 
 
 def test_a_first_run_that_says_unchanged_needs_no_rerun(store, registry):

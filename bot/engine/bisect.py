@@ -8,22 +8,22 @@ scheme, layout, pipeline) on one device:
    whole, as `git bisect --first-parent` does; TVM squash-merges, so its
    main is linear anyway).
 2. The endpoints first: bad's build is timed beside good's
-   (`Runner.run_paired`, bot/engine/timing.py's ABBA rounds) and judged as a
-   PR is (`stats.compare_rounds`, the minimum effect or the series' noise).
-   Unless bad is `slower`, the bisection stops: the step does not reproduce,
-   and no commit is blamed.
-3. Then binary search, each probe timed beside good's build. A probe is bad
-   when it is `slower` than good by more than half the step (on the log
-   scale: the midpoint between the two levels), and significantly so; else
-   it is good. Half the step, not the minimum effect: a probe is put with the
-   level it is nearer to, so that with a +100% step a probe at +6% (noise,
-   or a small unrelated change) is not taken for the step, and with a +8%
-   step a probe at +6% is. When a range holds several smaller steps that add
-   up, the commit found is the one where the series crosses the midpoint.
-   A probe that compiled to the same code as good is good without timing; one
-   whose rounds are not significant either way is timed once more (the rounds
-   pooled) before it is judged, since a probe put with the wrong level names
-   the wrong commit.
+   (`Runner.run_paired`, bot/engine/timing.py's ABBA rounds, stopping when
+   decided) and judged as a PR is (`stats.judge_rounds`, the minimum effect
+   or the series' noise as the margin). Unless bad is `slower`, the
+   bisection stops: the step does not reproduce, and no commit is blamed.
+3. Then binary search, each probe timed beside good's build with the same
+   sequential rounds, the margin being half the step (on the log scale: the
+   midpoint between the two levels). A probe is bad when its 99% interval
+   lies above the midpoint, good when it lies below; the rounds go on while
+   it straddles the midpoint, up to the cap. Half the step, not the minimum
+   effect: a probe is put with the level it is nearer to, so that with a
+   +100% step a probe at +6% (noise, or a small unrelated change) is not
+   taken for the step, and with a +8% step a probe at +6% is. When a range
+   holds several smaller steps that add up, the commit found is the one where
+   the series crosses the midpoint. A probe that compiled to the same code as
+   good is good without timing; one still undecided at the cap is skipped,
+   since a probe put with the wrong level names the wrong commit.
 4. A probe whose build fails (or whose item does not compile or run) is
    skipped, as `git bisect skip`: the next probe is the untested commit
    nearest to the middle. When only skipped commits are left between the last
@@ -58,8 +58,6 @@ from bot.vocabulary import BISECT_PRIORITY, LAYOUTS, PIPELINES, SAME_CODE, SCHEM
 
 #: A probe's verdicts besides the latency verdicts.
 SKIPPED = "skipped"
-#: A probe whose rounds are not significant at this level (99%, as the PR verdicts) is measured once more.
-PROBE_ALPHA = 0.01
 #: Bisection states (bisections.status).
 QUEUED, RUNNING, FOUND, NOT_FOUND, FAILED = "queued", "running", "found", "not_found", "failed"
 
@@ -312,12 +310,8 @@ class Bisector:
             probe.reason = f"build failed: {_first(str(e))}"
             return probe
         config = Config(item.layout, item.pipeline)
-
-        def timed():  # one block of side-by-side rounds of just this item
-            return runner.run_paired(suite, self.device, good, candidate, tuning=item.pipeline == "tuned",
-                                     confirm=False, only=config)  # fmt: skip
-
-        run = timed()
+        run = runner.run_paired(suite, self.device, good, candidate, tuning=item.pipeline == "tuned", confirm=False,
+                                only=config, margin=None if role == "endpoint" else threshold)  # fmt: skip
         probe.run_id = run.run_id
         result: ItemResult = run.results[0]
         base = result.base
@@ -332,25 +326,15 @@ class Bisector:
         if result.same_code:
             probe.verdict, probe.bad, probe.reason = SAME_CODE, False, "compiled to the known-good build's code"
             return probe
-        if role == "endpoint":
-            noise = stats.noise_level(self.store.series_medians(self.device.name, *item.series))
-            verdict = stats.compare_rounds(result.rounds, noise=noise)
-        else:
-            rounds = list(result.rounds)
-            verdict = stats.compare_rounds(rounds, min_effect=threshold)
-            if verdict.p_value is None or verdict.p_value >= PROBE_ALPHA:
-                # Not significant either way (a busy machine can blur one block of rounds): one more block of
-                # new rounds, pooled, before the probe is put with a level; a wrong level names a wrong commit.
-                again = timed()
-                if again.results and again.results[0].status in TIMED:
-                    rounds += again.results[0].rounds
-                    verdict = stats.compare_rounds(rounds, min_effect=threshold)
-            result.rounds = rounds
+        verdict = result.judged
+        if verdict is None:  # an emulated device's latency is never judged
+            probe.reason = "no verdict: the device's latency is not judged"
+            return probe
         probe.verdict, probe.change, probe.ci_low, probe.ci_high = (
             verdict.verdict, verdict.change, verdict.ci_low, verdict.ci_high,
         )  # fmt: skip
         probe.rounds, probe.threshold, probe.reason = len(result.rounds), verdict.threshold, verdict.reason
-        probe.bad = None if verdict.verdict == "inconclusive" else verdict.verdict == SLOWER
+        probe.bad = verdict.verdict == SLOWER if verdict.decided else None
         if probe.bad is None:
             probe.verdict = SKIPPED
         return probe

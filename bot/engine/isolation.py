@@ -174,6 +174,8 @@ class ForkServer:
         self.proc: subprocess.Popen | None = None
         self.failure: ChildOutcome | None = None
         self._buffer = b""
+        self._ready = False  # the server said it imported TVM
+        self._launched = 0.0
 
     def __enter__(self) -> ForkServer:
         return self
@@ -181,11 +183,14 @@ class ForkServer:
     def __exit__(self, kind, *exc) -> None:
         self.kill() if kind is not None else self.close()
 
-    def _start(self) -> None:
+    def launch(self) -> None:
+        """Start the interpreter without waiting for its TVM import, so that two servers import side by side
+        (a PR job's two builds: about 4 s each on 2 loaded cores, half of a bisect probe's overhead)."""
+        if self.proc is not None or self.failure is not None:
+            return
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = self.workdir / "server.log"
-        started = time.perf_counter()
-        with open(log, "ab") as out:
+        self._launched = time.perf_counter()
+        with open(self.workdir / "server.log", "ab") as out:
             try:
                 self.proc = subprocess.Popen(
                     lifecycle.python_command(self.python, self.script, ["--serve"]),
@@ -199,17 +204,26 @@ class ForkServer:
             except OSError as e:
                 self.failure = ChildOutcome("environment_error", error=f"cannot start {self.python}: {e.strerror}")
                 return
-        self._buffer = b""
+        self._buffer, self._ready = b"", False
+
+    def _start(self) -> None:
+        """Launched (if not yet) and ready: TVM imported, or `failure` says why not."""
+        self.launch()
+        if self.failure is not None or self._ready:
+            return
         hello = self._read_line(self.start_timeout_s)
         if not hello or not hello.get("ready"):
             error = (hello or {}).get("error") or f"TVM environment did not start ({self._exit_note()})"
             self.failure = ChildOutcome(
-                "environment_error", error=error, log_tail=_tail(log), wall_s=time.perf_counter() - started
-            )
+                "environment_error", error=error, log_tail=_tail(self.workdir / "server.log"),
+                wall_s=time.perf_counter() - self._launched,
+            )  # fmt: skip
             self.close()
+            return
+        self._ready = True
 
     def run(self, spec: dict, workdir: Path, timeout_s: float) -> ChildOutcome:
-        if self.proc is None and self.failure is None:
+        if not self._ready and self.failure is None:
             self._start()
         if self.failure is not None:
             return self.failure
@@ -235,7 +249,7 @@ class ForkServer:
         None too when the environment does not start: its items say so, as
         environment_error, with the log.
         """
-        if self.proc is None and self.failure is None:
+        if not self._ready and self.failure is None:
             self._start()
         if self.failure is not None:
             return None
@@ -282,7 +296,7 @@ class ForkServer:
     def close(self) -> None:
         if self.proc is None:
             return
-        proc, self.proc = self.proc, None
+        proc, self.proc, self._ready = self.proc, None, False
         try:
             proc.stdin.close()
         except OSError:
@@ -297,7 +311,7 @@ class ForkServer:
         """End the server now, with the child it is running (perfbot failed or was stopped)."""
         if self.proc is None:
             return
-        proc, self.proc = self.proc, None
+        proc, self.proc, self._ready = self.proc, None, False
         _end(proc)
         for pipe in (proc.stdin, proc.stdout):
             try:
@@ -338,7 +352,7 @@ class Session:
     def begin(self) -> ChildOutcome | None:
         """Hand the item to the fork server; None, or the outcome when the environment cannot start."""
         server = self.server
-        if server.proc is None and server.failure is None:
+        if not server._ready and server.failure is None:
             server._start()
         if server.failure is not None:
             self.outcome = server.failure

@@ -8,10 +8,16 @@ timed as bot/engine/timing.py describes), and the outcome is recorded,
 whatever it is, before the next item starts.
 
 A PR run (`run_paired`) times the PR's build and its merge base's build side
-by side in one job. An item whose latency looks changed (slower or faster),
-or whose PR side gave a wrong answer, is measured once more at the end of the
-job, with new children and new rounds (attempt 2), before anything is
-reported: bot/verdicts.py reports a change only when the rerun confirms it.
+by side in one job, each item's rounds stopping as soon as its verdict is
+decided (bot/stats.judge_rounds, asked after every pair of children:
+bot/engine/timing.py), and the progress shows each look's rounds and
+interval. An item whose PR side gave a wrong answer, or whose change is no
+bigger than process luck (bot/stats.needs_rerun), is measured once more at
+the end of the job, with new children and new rounds (attempt 2), before
+anything is reported: bot/verdicts.py reports such a change only when the
+rerun confirms it. A clear change (its whole interval beyond twice the
+margin) is not rerun: the rerun cost 2.75x a no-op's device time on a real
+2x slowdown, and buys nothing that far out.
 
 On a board that counts instructions (the emulated AArch64 board, devices.yml
 `metric: instructions`) nothing is timed: each item is counted once per side
@@ -48,7 +54,17 @@ from bot.engine.suite.workloads import Workload, make_inputs, materialize
 from bot.engine.timing import Pair, Plan, Side, time_alone, time_pair
 from bot.errors import BadModel, BadSetting, Cancelled
 from bot.verdicts import changed_functions
-from bot.vocabulary import ENVIRONMENT_ERROR, FASTER, LAYOUTS, PIPELINES, SLOWER, WRONG_RESULT
+from bot.vocabulary import (
+    ENVIRONMENT_ERROR,
+    LAYOUTS,
+    PAIRED_MIN_EFFECT,
+    PIPELINES,
+    STOPPED_AT_CAP,
+    STOPPED_CHANGED,
+    STOPPED_UNCHANGED,
+    UNCHANGED,
+    WRONG_RESULT,
+)
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,10 @@ class ItemResult:
     untuned_tasks: int | None = None  # ... and tasks it had none for (left unscheduled: not a tuned latency)
     base: Side | None = None  # a PR run: what the merge base's build did with the same item
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
+    judged: stats.Comparison | None = None  # ... the verdict the rounds stopped at (bot/stats.judge_rounds)
+    stopped: str | None = None  # ... and why they stopped: decided unchanged, decided changed, cap
+    looks: stats.Looks | None = None  # ... the sequential design they were timed under
+    margin: float | None = None  # ... and the verdict's margin (the minimum effect, or the series' noise)
     instructions: instructions.Count | None = None  # an instruction-counting board: one inference, counted
     tflite_instructions: instructions.Count | None = None  # ... and TFLite's interpreter on the same board
     module_stats: instructions.ModuleStats | None = None  # the compiled module as linked for the board
@@ -251,9 +271,9 @@ def plan_of(suite: Suite, device: Device) -> Plan:
         number=suite.number,
         repeat=suite.repeat,
         warmup=suite.warmup,
-        rounds=suite.rounds,
         round_repeat=suite.round_repeat,
-        processes=suite.processes,
+        pair_rounds=suite.pair_rounds,
+        max_rounds=suite.max_rounds,
         block_timeout_s=device.timeout_s,
     )
 
@@ -289,16 +309,19 @@ class Runner:
         confirm: bool = True,
         skip_same_code: bool = True,
         only: Config | None = None,
+        margin: float | None = None,
     ) -> RunOutcome:
         """A PR's build beside its merge base's, in one job (recorded as the PR's run, with both sides).
 
-        `confirm` reruns the items that look slower, faster or wrong (attempt 2);
-        `skip_same_code=False` times identical code too (for A/A measurements);
-        `only` measures one configuration of each workload (a bisect's probe).
+        `confirm` reruns the items that answered wrong, or whose change is no bigger than process luck
+        (attempt 2); `skip_same_code=False` times identical code too (for A/A measurements); `only` measures
+        one configuration of each workload (a bisect's probe); `margin` replaces the verdict's margin (the
+        minimum effect, or the series' own noise where larger) for every item (a bisect probe's midpoint).
         """
-        return self._run(suite, device, pr, base, tuning, confirm=confirm, skip_same_code=skip_same_code, only=only)
+        return self._run(suite, device, pr, base, tuning, confirm=confirm, skip_same_code=skip_same_code, only=only,
+                         margin=margin)  # fmt: skip
 
-    def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True, only=None):
+    def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True, only=None, margin=None):
         started = time.perf_counter()
         self._tflite_count_s = 0.0
         items = [(w, c) for w in suite.workloads for c in configs(tuning) if only is None or c == only]
@@ -315,6 +338,8 @@ class Runner:
                     isolation.ForkServer(base.python, MEASURE_SCRIPT, scratch / "base-server", child_env(device, base))
                 )
             try:
+                for server in servers:
+                    server.launch()  # both import TVM at once
                 for server in servers:
                     check_target(server, device)
                 tflite_counts, cannot = (
@@ -353,6 +378,7 @@ class Runner:
                             plan,
                             attempt,
                             skip_same_code,
+                            margin,
                         )
                         result.tflite_instructions = tflite_counts.get(workload.key)
                         self._record(run_id, result, with_versions=not any(r.versions for r in results))
@@ -443,16 +469,42 @@ class Runner:
         return fields
 
     def _needs_rerun(self, device: Device, result: ItemResult) -> bool:
-        """A PR item to measure once more before its verdict stands: it looks changed, or answered wrong.
-        Never on a board that counts instructions: a count repeats exactly, and so does an emulated answer."""
+        """A PR item to measure once more before its verdict stands: it answered wrong, or its change is no
+        bigger than process luck (bot/stats.needs_rerun). Never on a board that counts instructions: a count
+        repeats exactly, and so does an emulated answer."""
         if device.counts:
             return False
         if result.status == WRONG_RESULT and (result.base is None or result.base.status != WRONG_RESULT):
             return True
-        if device.emulated or not result.rounds:
-            return False
-        noise = stats.noise_level(self.store.series_medians(device.name, *result_key(result)))
-        return stats.compare_rounds(result.rounds, noise=noise).verdict in (SLOWER, FASTER)  # PAIRED_MIN_EFFECT
+        return not device.emulated and result.judged is not None and stats.needs_rerun(result.judged)
+
+    def _judge(self, device: Device, workload: Workload, config: Config, plan: Plan, margin: float | None):
+        """The item's verdict from its rounds so far, as judged at every look: the series' noise read once."""
+        if margin is None:
+            noise = stats.noise_level(self.store.series_medians(device.name, workload.name, workload.scheme,
+                                                                config.layout, config.pipeline))  # fmt: skip
+            minimum = PAIRED_MIN_EFFECT
+        else:
+            noise, minimum = None, margin
+
+        def judge(rounds: list[tuple[float, float]]) -> stats.Comparison:
+            return stats.judge_rounds(rounds, looks=plan.looks, min_effect=minimum, noise=noise)
+
+        return judge
+
+    def _rounds_until_decided(self, device: Device, workload: Workload, config: Config, judge):
+        """time_pair's `enough`: shows each look's rounds and interval, and stops when the verdict is decided.
+        Emulated latency is never judged: one pair's rounds are enough to record it."""
+        if device.emulated:
+            return lambda rounds: True
+
+        def enough(rounds: list[tuple[float, float]]) -> bool:
+            verdict = judge(rounds)
+            shown = verdict.interval_text if verdict.change is not None else "no interval yet"
+            self.progress.step(f"{workload.key} {config.name}: {len(rounds)} rounds, {shown}")
+            return verdict.decided
+
+        return enough
 
     def _references(self, suite: Suite, device: Device, scratch: Path) -> dict[str, Reference]:
         """TFLite outputs (and latency, where the device has a baseline) for every workload, in one child."""
@@ -495,7 +547,7 @@ class Runner:
             )
         return references
 
-    def _item(self, servers, workload, config, device, reference, workdir, plan, attempt, skip_same_code):
+    def _item(self, servers, workload, config, device, reference, workdir, plan, attempt, skip_same_code, margin):
         spec = {
             "op": "measure",
             "model": str(materialize(workload, self.cache_dir)),
@@ -510,8 +562,10 @@ class Runner:
             "threads": device.threads,
             "device": child_device(device),
         }
-        # The child's whole life: compiling and loading, then every block (each also limited on its own).
-        limit = device.timeout_s * (2 + plan.rounds)
+        # The child's whole life: compiling and loading, then its blocks (never more than the cap's; each block
+        # is also limited on its own).
+        limit = device.timeout_s * (2 + plan.max_rounds)
+        judged = judge = None
         if device.counts:
             side, base, rounds = self._count(servers, spec, workdir, device, skip_same_code), None, []
             if isinstance(side, Pair):
@@ -519,8 +573,11 @@ class Runner:
         elif len(servers) == 1:
             side, base, rounds = time_alone(servers[0], spec, workdir, plan, limit), None, []
         else:
-            pair: Pair = time_pair(servers[1], servers[0], spec, workdir, plan, limit, skip_same_code=skip_same_code)
+            judge = self._judge(device, workload, config, plan, margin)
+            pair: Pair = time_pair(servers[1], servers[0], spec, workdir, plan, limit, skip_same_code=skip_same_code,
+                                   enough=self._rounds_until_decided(device, workload, config, judge))  # fmt: skip
             side, base, rounds = pair.pr, pair.base, pair.rounds
+            judged = judge(rounds) if rounds and not device.emulated else None
         data = side.data
         return ItemResult(
             workload=workload,
@@ -542,6 +599,10 @@ class Runner:
             tuned_tasks=data.get("tuned_tasks"),
             base=base,
             rounds=rounds,
+            judged=judged,
+            stopped=stopped_by(judged),
+            looks=plan.looks if rounds else None,
+            margin=judged.threshold if judged is not None else None,
             instructions=data.get("count"),
             module_stats=data.get("module_stats"),
             board=data.get("board") or (base.data.get("board") if base else None) or {},
@@ -640,6 +701,10 @@ class Runner:
                         base_error=base.error,
                         rounds=[list(r) for r in result.rounds],
                         same_code=result.same_code,
+                        stopped=result.stopped,
+                        pair_rounds=result.looks.every if result.looks else None,
+                        max_rounds=result.looks.cap if result.looks else None,
+                        margin=result.margin,
                     )
                     if base is not None
                     else {}
@@ -675,9 +740,13 @@ def _counted(result: ItemResult) -> dict:
     return fields
 
 
-def result_key(result: ItemResult) -> tuple[str, str, str, str]:
-    """(workload, scheme, layout, pipeline): which series an item belongs to."""
-    return result.workload.name, result.workload.scheme, result.config.layout, result.config.pipeline
+def stopped_by(judged: stats.Comparison | None) -> str | None:
+    """Why an item's rounds stopped, as the store records it: decided unchanged, decided changed, or the cap."""
+    if judged is None:
+        return None
+    if judged.decided:
+        return STOPPED_UNCHANGED if judged.verdict == UNCHANGED else STOPPED_CHANGED
+    return STOPPED_AT_CAP if judged.final else None
 
 
 def _own_python() -> str:

@@ -7,32 +7,43 @@ then times blocks of samples when asked.
 Alone (local and base-branch runs): one block of `repeat` samples.
 
 Side by side (PR jobs): both children are compiled and loaded before any
-timing starts, then `rounds` rounds of one block each, in ABBA order (base,
-PR; PR, base; base, PR; ...), so that a linear drift of the machine (a
-neighbour's build warming up, a CPU throttling) weighs on both sides alike
-and cancels from the per-round ratio. A round's value per side is the median
-of its block. When both children compiled to the same code (`code_hash`)
-nothing is timed at all: the verdict is `same code`, decided by equality,
-not by statistics (bot/verdicts.py).
+timing starts, then rounds of one sample a side (`round_repeat`), in ABBA
+order (base, PR; PR, base; base, PR; ...), so that a linear drift of the
+machine (a neighbour's build warming up, a CPU throttling) weighs on both
+sides alike and cancels from the per-round ratio. When both children
+compiled to the same code (`code_hash`) nothing is timed at all: the verdict
+is `same code`, decided by equality, not by statistics (bot/verdicts.py).
 
-The rounds are spread over `processes` pairs of children, one pair after the
-other, each compiled and loaded afresh. A process keeps for its whole life
-what drift between rounds cannot undo: where its code and buffers landed in
+One sample a side, not a block of three: measured with the real TVM on 2
+cores under load (benchmarks/round_noise.py, A/A, 8 pairs of children), a
+round's variance times the samples it costs was 199 (1x7 conv) and 2016 (1x1)
+with single samples against 283 and 4832 with blocks of 3 (relative %^2):
+the round's ratio is noisier, but the rank test does not mind a wild round,
+and three rounds for the price of one give it more to rank. A block's three
+samples share their moment of the machine, and are not three observations.
+
+The rounds are taken `pair_rounds` at a time by fresh pairs of children, one
+pair after the other, each compiled and loaded afresh, until the verdict is
+decided or `max_rounds` are timed. A process keeps for its whole life what
+drift between rounds cannot undo: where its code and buffers landed in
 memory, how they fall into caches and pages. Measured with the real TVM, one
 and the same +5% build came out +9.6% in one pair of processes and +1.8% in
-the next, every round of a pair agreeing; with the rounds of one item taken
-in three pairs, that luck is averaged over three draws a side instead of
-resting on one. Compiling an item takes a tenth of a second to a few
-seconds, small beside its rounds.
+the next, every round of a pair agreeing; with an item's rounds taken from
+two pairs or more, that luck is averaged over several draws a side. The
+looks at the rounds come at the pairs' ends (bot/stats.judge_rounds: `looks`
+is the design, fixed before the first round). Compiling an item takes a
+tenth of a second to a few seconds, small beside its rounds.
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.engine.isolation import ChildOutcome, ForkServer, Session
+from bot.stats import Looks
 from bot.vocabulary import OK, TIMED
 
 
@@ -43,10 +54,15 @@ class Plan:
     number: int = 1  # runs per sample (their mean is the sample)
     repeat: int = 10  # samples of a build timed alone
     warmup: int = 1  # untimed runs before a side's first block
-    rounds: int = 10  # side-by-side rounds
-    round_repeat: int = 3  # samples per side per round
-    processes: int = 3  # pairs of children the rounds are spread over, one pair after the other
+    round_repeat: int = 1  # samples per side per round
+    pair_rounds: int = 4  # side-by-side rounds per pair of children, a look at the verdict after each pair
+    max_rounds: int = 24  # side-by-side rounds at most (the cap): today's device time before rounds stopped early
     block_timeout_s: float = 600.0
+
+    @property
+    def looks(self) -> Looks:
+        """The sequential design of this plan's rounds, for bot/stats.judge_rounds."""
+        return Looks(self.pair_rounds, self.max_rounds)
 
 
 @dataclass
@@ -102,17 +118,20 @@ def time_pair(
     timeout_s: float,
     *,
     skip_same_code: bool = True,
+    enough: Callable[[list[tuple[float, float]]], bool] | None = None,
 ) -> Pair:
     """Both builds compiled side by side, then timed in ABBA rounds (none when they made the same code).
 
-    The rounds are spread over `plan.processes` pairs of children (see the
-    module's docstring); the first pair's children say what the item is
-    (code hash, correctness, versions), and a failure in any later child is
-    the item's failure. A side that did not get ready (a compile error, a
-    crash) leaves the other timed alone, so its row still has a latency.
+    The rounds are taken `plan.pair_rounds` at a time by fresh pairs of
+    children (see the module's docstring) until `enough(rounds)`, asked
+    after each pair, says the verdict is decided, or `plan.max_rounds` are
+    timed. The first pair's children say what the item is (code hash,
+    correctness, versions), and a failure in any later child is the item's
+    failure. A side that did not get ready (a compile error, a crash) leaves
+    the other timed alone, so its row still has a latency.
     `skip_same_code=False` times identical code anyway (the A/A benchmark does).
     """
-    counts = _split(plan.rounds, plan.processes)
+    counts = _shares(plan.pair_rounds, plan.max_rounds)
     base, pr = _begin_pair(base_server, pr_server, spec, workdir, 0, timeout_s)
     base_ready, pr_ready = base.wait_ready() is None, pr.wait_ready() is None
     samples: dict[str, list[float]] = {"base": [], "pr": []}
@@ -136,6 +155,8 @@ def time_pair(
         rounds += done
         if len(done) < count:
             break  # a side died or hung; its outcome says how
+        if enough is not None and enough(rounds):
+            break
         if index < len(counts) - 1:
             outcomes["base"].append(base.finish()), outcomes["pr"].append(pr.finish())
     outcomes["base"].append(base.finish()), outcomes["pr"].append(pr.finish())
@@ -146,10 +167,12 @@ def time_pair(
     return pair
 
 
-def _split(rounds: int, processes: int) -> list[int]:
-    """`rounds` over `processes` pairs as evenly as can be, the larger shares first: 10 over 3 is 4, 3, 3."""
-    pairs = max(1, min(processes, rounds))
-    return [rounds // pairs + (1 if i < rounds % pairs else 0) for i in range(pairs)] if rounds > 0 else []
+def _shares(pair_rounds: int, max_rounds: int) -> list[int]:
+    """Rounds per pair of children, up to the cap: 4 a pair up to 24 is six 4s; up to 10, 4, 4 and 2."""
+    if max_rounds <= 0:
+        return []
+    whole, rest = divmod(max_rounds, max(pair_rounds, 1))
+    return [max(pair_rounds, 1)] * whole + ([rest] if rest else [])
 
 
 def _begin_pair(base_server, pr_server, spec, workdir: Path, index: int, timeout_s: float) -> tuple[Session, Session]:

@@ -67,6 +67,14 @@ COUNTS_NOTE = (
 )
 
 
+#: What every device section with timed verdicts says about them, once.
+ROUNDS_NOTE = (
+    "Both builds timed side by side, in rounds that stop as soon as the 99% interval of the change lies "
+    "inside ±margin (`unchanged`) or clear of it (`slower`/`faster`); an item still undecided at the cap is "
+    "`noisy`, with its interval, and does not fail the status."
+)
+
+
 def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
     d = device.device
     head = f"#### {STATE_ICONS[device.state]} `{d.name}`: {d.description or d.arch}"
@@ -105,6 +113,8 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
     folded = [row for row in device.sorted_rows() if row.verdict in FOLDED]
     if d.counts:
         lines += ["", COUNTS_NOTE]
+    elif any(row.rounds for row in device.rows) and not d.emulated:
+        lines += ["", ROUNDS_NOTE]
     if shown:
         lines += ["", *(_counted_table(shown) if d.counts else _timed_table(shown))]
     else:
@@ -142,13 +152,13 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
 
 def _timed_table(rows: list[Row]) -> list[str]:
     lines = [
-        "| workload | scheme | config | base ms | PR ms | change | verdict | TVM/TFLite | correctness |",
-        "|---|---|---|--:|--:|--:|---|--:|---|",
+        "| workload | scheme | config | base ms | PR ms | change | rounds | verdict | TVM/TFLite | correctness |",
+        "|---|---|---|--:|--:|--:|--:|---|--:|---|",
     ]
     for row in rows:
         lines.append(
             f"| `{row.workload}` | {row.scheme} | {row.config} | {_ms(row.base_ms)} | {_ms(row.pr_ms)} | "
-            f"{row.change_text} | {_verdict(row)} | {row.ratio_text} | {row.correctness_text} |"
+            f"{row.change_text} | {row.rounds or '–'} | {_verdict(row)} | {row.ratio_text} | {row.correctness_text} |"
         )
     return lines
 
@@ -272,8 +282,11 @@ def _folded(rows: list[Row]) -> list[str]:
     for r in rows:
         cells.setdefault(r.workload, {})[(r.scheme, r.layout, r.pipeline)] = _folded_cell(r)
     unit = "instructions" if any(r.counts is not None for r in rows) else "ms"
+    margins = sorted({f"±{r.comparison.threshold * 100:.2g}%" for r in rows
+                      if r.verdict == UNCHANGED and r.rounds and r.comparison is not None})  # fmt: skip
+    within = f", each 99% interval within {' or '.join(margins)}" if margins else ""
     out = [
-        f"<details><summary>{counts}: base {unit} → PR {unit}</summary>",
+        f"<details><summary>{counts}: base {unit} → PR {unit}{within}</summary>",
         "",
         "| workload | " + " | ".join(f"{s} {lay}/{p}" for s, lay, p in columns) + " |",
         "|---|" + "--:|" * len(columns),
@@ -290,7 +303,8 @@ def _folded_cell(row: Row) -> str:
         return f"{_count(row.counts.base)} → {_count(row.counts.pr)}"
     if row.verdict == SAME_CODE:
         return f"same code {_ms(row.base_ms)}" if row.base_ms is not None else "same code"
-    return f"{_ms(row.base_ms)} → {_ms(row.pr_ms)}"
+    rounds = f" ({row.rounds} rounds)" if row.rounds else ""
+    return f"{_ms(row.base_ms)} → {_ms(row.pr_ms)}{rounds}"
 
 
 def _order(known: tuple, value: str) -> int:

@@ -379,7 +379,7 @@ def _v11_instruction_counts(db: sqlite_utils.Database) -> None:
 
 
 def _v12_code_functions_and_builds(db: sqlite_utils.Database) -> None:
-    """Issue 23: where a PR's code changed (per compiled function), and which TVM each side of a run was."""
+    """Where a PR's code changed (per compiled function), and which TVM each side of a run was."""
     for column, kind in (
         ("build_how", str),  # how the TVM under test was made: cmake, wheel REQ (source: builds); none for pip/python
         ("base_build_how", str),
@@ -390,6 +390,17 @@ def _v12_code_functions_and_builds(db: sqlite_utils.Database) -> None:
         ("code_functions", str),  # JSON {function: hash of its IR} (bot/child/measure.py function_hashes)
         ("base_code_functions", str),
         ("changed_functions", str),  # JSON list: a paired run's functions whose code differs between the sides
+    ):
+        db["results"].add_column(column, kind)
+
+
+def _v13_sequential_rounds(db: sqlite_utils.Database) -> None:
+    """Side-by-side rounds that stop when the verdict is decided: why they stopped, and the design they ran under."""
+    for column, kind in (
+        ("stopped", str),  # decided unchanged | decided changed | cap (bot/vocabulary.py STOPPED)
+        ("pair_rounds", int),  # rounds per pair of children, a look at the verdict after each (bot/stats.Looks)
+        ("max_rounds", int),  # the cap: rounds at most
+        ("margin", float),  # the verdict's margin as timed: the minimum effect, or the series' noise if larger
     ):
         db["results"].add_column(column, kind)
 
@@ -407,6 +418,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v10_bisection_posts,
     _v11_instruction_counts,
     _v12_code_functions_and_builds,
+    _v13_sequential_rounds,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -229,9 +229,9 @@ def test_a_pr_run_made_at_the_terminal_shows_base_against_head_with_verdicts(sit
             tr => [...tr.querySelectorAll("td")].map(td => td.innerText))""")
     }
     # workload, scheme, config, base ms, PR ms, change, verdict, TVM/TFLite, correctness
-    assert cells[CONV][6] == "slower, confirmed by a rerun"
+    assert cells[CONV][6] == "slower than +2%, confirmed by a rerun"
     assert float(cells[CONV][5].split("%")[0]) == pytest.approx(30, abs=2)  # `+29.7% [+29.4, +30.1]`
-    assert cells[OTHER][6] == "same code" and cells[NETWORK][6] == "unchanged"
+    assert cells[OTHER][6] == "same code" and cells[NETWORK][6] == "unchanged within ±2%"
     assert float(cells[CONV][3]) == pytest.approx(30.0, rel=0.02)
     assert errors == []
     screenshot(page, "pr-terminal")

@@ -91,8 +91,8 @@ def test_the_pr_page_shows_the_comment_table_with_links_to_trends(site):
         "correctness",
     ):
         assert f"<th>{header}</th>" in text
-    assert "new compile error" in text and ">slower, confirmed by a rerun<" in text and "+30" in text
-    assert text.index("new compile error") < text.index(">slower, confirmed")  # what needs attention first
+    assert "new compile error" in text and ">slower than +2%, confirmed by a rerun<" in text and "+30" in text
+    assert text.index("new compile error") < text.index(">slower than +2%, confirmed")  # what needs attention first
     for href in re.findall(r'href="\.\./(trend/[^"]+)"', text):
         assert (folder / href).is_file()
     assert 'href="https://github.com/apache/tvm/pull/4242"' in text

@@ -87,8 +87,8 @@ def local_device():
 
 
 def quick_suite():
-    """The fewest rounds a paired verdict can have at 99% (stats.MIN_ROUNDS), two samples a block."""
-    return dataclasses.replace(get_suite("smoke"), rounds=8, round_repeat=2, warmup=1)
+    """The smoke suite's sequential rounds (a 2x step decides at the first look: 8 rounds, two pairs)."""
+    return dataclasses.replace(get_suite("smoke"), warmup=1)
 
 
 @pytest.mark.slow

@@ -132,3 +132,45 @@ def test_a_key_nobody_serves_is_refused(tmp_path, rpc_pool):
     with pytest.raises(DeviceUnavailable, match="no RPC server is registered under key 'nobody'"):
         with preflight.device_ready(dev, tmp_path):
             pass
+
+
+class Looks:
+    """RunProgress that keeps every step line: the bar's description, look by look."""
+
+    def __init__(self):
+        self.steps: list[str] = []
+
+    def start(self, total, title):
+        pass
+
+    def step(self, description):
+        self.steps.append(description)
+
+    def done(self, result):
+        pass
+
+
+def test_paired_rounds_stop_at_a_look_and_the_run_records_why(tmp_path, tiny_model, bot_python):
+    """A/A on the tiny model (the same build both sides, timed as if the code differed): the rounds stop at
+    a look (a pair's end) when decided, else at the cap; every round, why they stopped, their design and
+    margin are recorded, and the progress shows each look's rounds and interval."""
+    store = Store.open(tmp_path / "perf.db")
+    build = Subject(python=bot_python, env=f"python:{bot_python}")
+    progress = Looks()
+    suite = dataclasses.replace(user_suite(tiny_model), pair_rounds=4, max_rounds=12)
+    outcome = Runner(store, tmp_path / "cache", progress).run_paired(
+        suite, device(tmp_path), build, build, skip_same_code=False, confirm=False
+    )
+    for result in outcome.results:
+        n = len(result.rounds)
+        assert n in (8, 12) and result.judged.n_base == n and result.judged.threshold == result.margin
+        assert result.stopped == {"unchanged": "decided unchanged", "undecided": "cap"}.get(
+            result.judged.verdict, "decided changed"
+        )
+        assert result.judged.decided or n == 12  # undecided only at the cap
+        looks = [s for s in progress.steps if s.startswith(f"{result.workload.key} {result.config.name}: ")]
+        assert [int(s.split(": ")[1].split()[0]) for s in looks] == [4, 8, 12][: n // 4]  # one line per pair
+        assert "rounds, " in looks[-1] and "[" in looks[-1]
+    for row in store.results(outcome.run_id):
+        assert (row["pair_rounds"], row["max_rounds"]) == (4, 12) and row["margin"] >= 0.02
+        assert row["stopped"] in ("decided unchanged", "decided changed", "cap") and len(row["rounds"]) in (8, 12)

@@ -9,7 +9,7 @@ import pytest
 from bot.child import MEASURE_SCRIPT
 from bot.engine import isolation
 from bot.engine.isolation import ChildOutcome
-from bot.engine.timing import Plan, _combined, _split, time_pair
+from bot.engine.timing import Plan, _combined, _shares, time_pair
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def servers(tmp_path, bot_python):
         server.kill()
 
 
-PLAN = Plan(rounds=8, round_repeat=2, processes=3, block_timeout_s=60)
+PLAN = Plan(pair_rounds=3, max_rounds=8, round_repeat=2, block_timeout_s=60)  # 3, 3 and 2 rounds: three pairs
 
 
 def children(workdir, side: str) -> list[dict]:
@@ -61,10 +61,23 @@ def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_pat
 
 def test_one_pair_of_children_when_asked_for_one(tmp_path, servers, spec):
     pair = time_pair(
-        *servers, spec, tmp_path / "item", dataclasses.replace(PLAN, processes=1), 120, skip_same_code=False
+        *servers, spec, tmp_path / "item", dataclasses.replace(PLAN, pair_rounds=8), 120, skip_same_code=False
     )
     assert len(pair.rounds) == 8
     assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [1, 1]
+
+
+def test_rounds_stop_at_the_end_of_the_pair_whose_look_says_enough(tmp_path, servers, spec):
+    looked: list[int] = []
+
+    def enough(rounds):
+        looked.append(len(rounds))
+        return len(rounds) >= 6
+
+    pair = time_pair(*servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False, enough=enough)
+    assert looked == [3, 6] and len(pair.rounds) == 6 and pair.pr.status == "ok"
+    assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [2, 2]
+    assert len(pair.pr.samples_ms) == 12  # 6 rounds of 2 samples
 
 
 def test_the_same_code_on_both_sides_is_not_timed_and_needs_no_second_pair(tmp_path, servers, spec):
@@ -74,10 +87,10 @@ def test_the_same_code_on_both_sides_is_not_timed_and_needs_no_second_pair(tmp_p
 
 
 @pytest.mark.parametrize(
-    "rounds, processes, shares", [(10, 3, [4, 3, 3]), (8, 3, [3, 3, 2]), (10, 1, [10]), (2, 3, [1, 1]), (0, 3, [])]
+    "pair_rounds, cap, shares", [(4, 24, [4] * 6), (3, 8, [3, 3, 2]), (10, 10, [10]), (4, 2, [2]), (4, 0, [])]
 )
-def test_rounds_are_shared_out_as_evenly_as_they_go(rounds, processes, shares):
-    assert _split(rounds, processes) == shares
+def test_rounds_are_taken_a_pairs_share_at_a_time_up_to_the_cap(pair_rounds, cap, shares):
+    assert _shares(pair_rounds, cap) == shares
 
 
 def outcome(status, measure_s=1.0, **data):

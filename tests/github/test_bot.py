@@ -114,7 +114,7 @@ def test_results_edit_the_one_comment_in_place_and_set_final_statuses(world):
     # rpi4: one slower and one wrong result; qemu: emulated (never judged) and one wrong result.
     assert summary == "### perfbot: 1 slower, 2 wrong results, 1 emulated, on 2 devices"
     assert "| `qconv_a` | uint8 | NHWC/default | 10.00 | 12.00 | +20.0%" in body
-    assert "**slower, confirmed by a rerun**" in body and "**wrong result**" in body
+    assert "**slower than +2%, confirmed by a rerun**" in body and "**wrong result**" in body
     assert world.statuses(head) == {"perfbot/rpi4": "failure", "perfbot/qemu-a72": "failure"}
     described = {c: r["description"] for c, r in world.fake.latest_statuses(REPO, head).items()}
     assert described["perfbot/rpi4"] == "1 slower, 1 wrong result"

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.devices import Device, Rpc
 from bot.github import comment
+from bot.stats import Comparison
 from bot.verdicts import DeviceReport, PrReport, Row
 
 EXPECTED = Path(__file__).with_name("expected_md")
@@ -45,14 +45,10 @@ QEMU = Device(
 )
 
 
-@dataclass(frozen=True)
-class Cmp:
-    """What rendering reads of a bot.stats.Comparison."""
-
-    verdict: str
-    change: float | None
-    ci_low: float | None = None
-    ci_high: float | None = None
+def judged(verdict: str, change: float, rounds: int, width: float = 0.02) -> Comparison:
+    """A timed verdict as bot.stats.judge_rounds gives it: the change, its interval, the rounds, a 2% margin."""
+    final = verdict == "undecided"
+    return Comparison(verdict, change, change - width, change + width, None, rounds, rounds, 0.02, "", final=final)
 
 
 def row(
@@ -72,10 +68,12 @@ def row(
     error=None,
     emulated=False,
     same_code=False,
+    rounds=8,
+    width=0.015,
 ) -> Row:
     change = change if change is not None else {"slower": 0.12, "faster": -0.09}.get(verdict, 0.004)
     pr = pr if pr is not None else (None if status not in ("ok", "wrong_result") else base * (1 + change))
-    comparison = Cmp(verdict, change, change - 0.02, change + 0.02) if status == "ok" and base else None
+    comparison = judged(verdict, change, rounds, width) if status == "ok" and base else None
     return Row(
         workload=workload,
         scheme=scheme,
@@ -93,7 +91,7 @@ def row(
         emulated=emulated,
         same_code=same_code,
         paired=True,
-        confirmed=True if verdict in ("slower", "faster") else None,
+        confirmed=None,
     )
 
 
@@ -132,16 +130,22 @@ def test_summary_and_tables_for_two_devices():
                 for i, (s, lay) in enumerate([(s, lay) for s in ("uint8", "int8") for lay in ("NHWC", "NCHW")])
             ],
             row("qconv_17x17x128_128_1x7_s1_same", base=8.7, scheme="int8"),
-            row("qconv_17x17x128_128_1x7_s1_same", base=9.1, layout="NCHW"),
+            row("qconv_17x17x128_128_1x7_s1_same", "undecided", base=9.1, layout="NCHW", change=0.14, width=0.4,
+                rounds=24),
+            row("qconv_17x17x128_128_1x7_s1_same", "undecided", base=9.0, scheme="int8", layout="NCHW", change=0.02,
+                width=0.006, rounds=24),
         ],
-    )
+    )  # fmt: skip
     jetson = DeviceReport(
         JETSON, tvm_version="0.27.0", pending=2, running=1, rows=[row(f"qconv_{i}", base=3.0 + i) for i in range(8)]
     )
     built = pr([rpi4, jetson])
-    assert built.summary() == "2 slower, 1 wrong result, 14 unchanged, on 2 devices; 3 jobs pending"
+    assert built.summary() == "2 slower, 1 wrong result, 2 undecided, 13 unchanged, on 2 devices; 3 jobs pending"
     assert (rpi4.state, jetson.state) == ("failure", "pending")
-    assert comment.status_description(rpi4) == "2 slower, 1 wrong result, 6 unchanged"
+    assert comment.status_description(rpi4) == "2 slower, 1 wrong result, 2 undecided, 5 unchanged"
+    noisy, at_margin = sorted((r for r in rpi4.rows if r.verdict == "undecided"), key=lambda r: r.scheme)[::-1]
+    assert noisy.verdict_text == "noisy: -26%..+54% (±2%)" and noisy.rounds == 24
+    assert at_margin.verdict_text == "at the margin: +1.4%..+2.6% (±2%)"
     assert comment.status_description(jetson) == "1 running, 2 queued"
     golden("two_devices.md", comment.comment(built, "perfbot", DASHBOARD))
 
@@ -244,7 +248,7 @@ def test_the_full_suite_on_four_devices_fits_and_folds_what_needs_no_look():
     text = comment.comment(built, "perfbot", DASHBOARD)
     assert len(text) <= 65536
     assert "cut to fit" not in text and text.count("<details><summary>") == 8  # per device: folded rows, failures
-    assert text.count("same code") > 400 and "**slower, confirmed by a rerun**" in text
+    assert text.count("same code") > 400 and "**slower than +2%**" in text
     golden("full_four_devices.md", text)
 
 

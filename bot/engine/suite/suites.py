@@ -32,9 +32,9 @@ class Suite:
     number: int = 1  # runs per timed sample
     repeat: int = 10  # timed samples kept, for a build timed alone
     warmup: int = 1  # untimed runs first
-    rounds: int = 10  # a PR beside its base: rounds of one block a side (bot/engine/timing.py)
-    round_repeat: int = 3  # samples per block
-    processes: int = 3  # pairs of children the rounds are spread over
+    round_repeat: int = 1  # a PR beside its base: samples a side per round (bot/engine/timing.py)
+    pair_rounds: int = 4  # rounds per pair of children; the verdict is looked at after each pair
+    max_rounds: int = 24  # rounds at most, when the verdict is still undecided (bot/stats.judge_rounds)
 
 
 def _both_schemes(shapes) -> tuple[Workload, ...]:
