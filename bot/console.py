@@ -36,7 +36,9 @@ def item_line(result, count: int, total: int) -> str:
     error = f": {result.error_line}" if result.error_line else ""
     rerun = " (rerun)" if result.attempt > 1 else ""
     status = "same code" if result.same_code else result.status
-    return f"{count}/{total} {result.workload.key} {result.config.name}{rerun} {status}{median}{error}"
+    judged = result.judged
+    rounds = f", {judged.verdict} after {judged.n_base} rounds: {judged.interval_text}" if judged else ""
+    return f"{count}/{total} {result.workload.key} {result.config.name}{rerun} {status}{median}{rounds}{error}"
 
 
 def progress():
