@@ -39,7 +39,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import devices, stats, verdicts  # noqa: E402
-from bot.engine import envs  # noqa: E402
+from bot.engine import subjects  # noqa: E402
 from bot.engine.builds import commits, native  # noqa: E402
 from bot.engine.runner import Runner, Subject  # noqa: E402
 from bot.engine.suite.suites import SMOKE_CONVS, Suite  # noqa: E402
@@ -237,7 +237,7 @@ def main() -> None:
             checkout = scratch / "tvm"
             main_sha = tvm_checkout.make_checkout(checkout)
             native.register_wheel(commits.resolve(checkout, main_sha), f"python:{sys.executable}", scratch / "cache")
-            base_env = envs.provision(f"source:{checkout}@{main_sha}", scratch / "cache")
+            base_env = subjects.provision(f"source:{checkout}@{main_sha}", scratch / "cache")
             base = Subject(python=base_env.python, env=base_env.key, variables=base_env.variables, build=base_env.build)
             one_by_seven = Suite("1x7", tuple(qconv(SMOKE_CONVS[1], s) for s in schemes))
             found = Table(title="detection: real slower 1x7 builds, side by side + rerun", title_justify="left")
@@ -253,7 +253,7 @@ def main() -> None:
             for n, fraction in enumerate(float(f) for f in args.fractions.split(",")):
                 sha = tvm_checkout.commit_change(checkout, f"slow-{fraction}", f"+{fraction:.0%} 1x7 work",
                                                  tvm_checkout.recompute_part(fraction))  # fmt: skip
-                env = envs.provision(f"source:{checkout}@{sha}", scratch / "cache")
+                env = subjects.provision(f"source:{checkout}@{sha}", scratch / "cache")
                 slow = Subject(python=env.python, env=env.key, variables=env.variables, build=env.build)
                 say(f"detection: +{fraction:.0%}")
                 first = 1000 * (n + 1)

@@ -26,7 +26,7 @@ from rich.markup import escape
 
 from bot import console, devices
 from bot.console import Say
-from bot.engine import envs
+from bot.engine import subjects
 from bot.engine.boards import preflight
 from bot.engine.runner import Quiet, Runner, RunOutcome, Subject
 from bot.engine.suite.suites import Suite, get_suite
@@ -140,7 +140,7 @@ def _release(
     spec = f"pip:apache-tvm=={version}"
     fields = dict(kind="base", repo=REPO, sha=tag(version), commit_time=commit_time)
     try:
-        env = envs.provision(spec, settings.cache_dir, say=say, rebuild=rebuild)
+        env = subjects.provision(spec, settings.cache_dir, say=say, rebuild=rebuild)
     except EnvironmentBroken as e:
         say(f"environment_error: {e}")
         unbuilt = Subject(python=Path("/nonexistent"), env=spec, **fields)
@@ -148,7 +148,7 @@ def _release(
             suite, device, unbuilt, ENVIRONMENT_ERROR, str(e)
         )
         return ReleaseRun(version, outcome, commit_time, str(e))
-    subject = Subject(python=env.python, env=env.key, **fields)
+    subject = subjects.of(env, **fields)
     if interactive:
         with console.BarProgress() as bar:
             outcome = Runner(store, settings.cache_dir, bar).run(suite, device, subject)

@@ -105,6 +105,11 @@ class Subject:
     variables: dict[str, str] = field(default_factory=dict)
     build: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def runtime(self) -> str:
+        """What runs its modules: a source build's runtime key (bot/engine/builds/), else the environment."""
+        return self.build.get("runtime") or self.env
+
 
 @dataclass
 class Reference:
@@ -284,6 +289,7 @@ class Runner:
         `skip_same_code=False` times identical code too (for A/A measurements);
         `only` measures one configuration of each workload (a bisect's probe).
         """
+        skip_same_code = skip_same_code and pr.runtime == base.runtime  # the same code on another runtime is timed
         return self._run(suite, device, pr, base, tuning, confirm=confirm, skip_same_code=skip_same_code, only=only)
 
     def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True, only=None):
