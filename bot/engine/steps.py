@@ -123,9 +123,9 @@ class Relay:
         self.last = text
         step = STEP.match(text)
         if step:
-            now = time.monotonic()
             done, total = int(step.group(1)), int(step.group(2))
-            if done and (self._said_at is None or now - self._said_at >= self.every_s or done == total):
+            now = time.monotonic() if done else None  # [0/N] is ninja checking, not building
+            if now is not None and (self._said_at is None or now - self._said_at >= self.every_s or done == total):
                 self._said_at = now
                 self.say(f"{self.title}: step {done}/{total} ({done / total:.0%}) after {_elapsed(now - self.started)}")
         elif text.startswith(RELAYED):
