@@ -4,6 +4,7 @@
     native.py      native builds by key (the store), and a released wheel's libraries as one
     cmake.py       a native build made with cmake from the commit's sources (TVM's documented CPU build)
     submodules.py  the submodules a CPU build uses, with fallbacks where git cannot fetch them
+    interpreters.py  the Python environments native builds run in, and the FFI wheels: shared, made once
     aarch64.py     the AArch64 runtime of a native build, cross-built from the same sources
     overlays.py    a commit's python/ laid over the native build of its key
     transfer.py    a native build (host libraries and AArch64 runtime) as one file, for another host

@@ -39,7 +39,7 @@ from pathlib import Path
 
 from bot.console import Say
 from bot.engine import environment, steps
-from bot.engine.builds import native, submodules
+from bot.engine.builds import interpreters, native, submodules
 from bot.engine.builds.commits import Commit, git
 from bot.engine.builds.native import NativeBuild
 from bot.errors import BuildFailed, EnvironmentBroken
@@ -94,7 +94,7 @@ def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int 
                 raise BuildFailed(f"cmake built no libtvm*.so in {tree / 'build'}")
             for library in libraries:
                 shutil.copy2(library, staging / "lib" / library.name)
-            frozen = _interpreter(commit, tree, staging, log, say)
+            python = _interpreter(commit, tree, cache_dir, staging, log, say)
             info = {
                 "how": "cmake",
                 "commit": commit.sha,
@@ -102,14 +102,15 @@ def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int 
                 "layout": commit.layout,
                 "runtime_key": commit.runtime_key,
                 "lib": str(folder / "lib"),
-                "python": str(folder / "venv" / "bin" / "python"),
+                "python": str(python.python),
+                "venv": python.key,
                 "options": options,
                 "llvm": tools["llvm_version"],
                 "cmake": cmake,
                 "generator": tools["generator"],
                 "ccache": tools["ccache"],
                 "fallbacks": fallbacks,
-                "frozen": frozen,
+                "frozen": python.frozen,
                 "created": native.now(),
                 "seconds": round(time.monotonic() - started, 1),
             }
@@ -329,18 +330,18 @@ def _libraries(build_dir: Path) -> list[Path]:
     return sorted(found)
 
 
-def _interpreter(commit: Commit, tree: Path, staging: Path, log, say: Say) -> list[str]:
+def _interpreter(commit: Commit, tree: Path, cache_dir: Path, staging: Path, log, say: Say):
     """The environment commits of this native build run in: TVM's Python dependencies, the child's, the FFI.
 
-    The FFI is built once into a wheel kept in the build (`wheels/`), so that an export carries it and
-    another host installs it without a compiler (builds/transfer.py). Returns what the environment
-    holds, pinned (`pip freeze`), for the same reason.
+    Shared with every native build that needs the same (builds/interpreters.py); the FFI wheel is also
+    kept in the build (`wheels/`), so that an export carries it and another host installs it without a
+    compiler (builds/transfer.py).
     """
     wheels = []
-    if commit.has_ffi:
-        wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "--progress-bar",
-                 "off", "--wheel-dir", str(staging / "wheels"), str(tree / "3rdparty" / "tvm-ffi")]  # fmt: skip
-        steps.run_step(wheel, log, say, "pip wheel 3rdparty/tvm-ffi")
-        wheels = sorted((staging / "wheels").glob("*.whl"))
+    if commit.ffi:
+        wheel = interpreters.ffi_wheel(tree, commit.ffi, cache_dir, log, say)
+        (staging / "wheels").mkdir(parents=True, exist_ok=True)
+        shutil.copy2(wheel, staging / "wheels" / wheel.name)
+        wheels = [staging / "wheels" / wheel.name]
     packages = [*environment.TVM_PYTHON_PACKAGES, *environment.CHILD_PACKAGES]
-    return native.make_interpreter(staging / "venv", packages, wheels, log, say)
+    return interpreters.interpreter(cache_dir, packages, wheels, log, say)

@@ -47,7 +47,11 @@ class Commit:
     native_key: str
     runtime_key: str  # the content hash of what libtvm_runtime is built from (RUNTIME_PATHS, 3rdparty/)
     python_tree: str  # git tree hash of python/: what the overlay of this commit holds
-    has_ffi: bool  # 3rdparty/tvm-ffi is a submodule of this commit (TVM >= 0.22)
+    ffi: str | None  # the commit (or tree) of 3rdparty/tvm-ffi, where the commit has one (TVM >= 0.22)
+
+    @property
+    def has_ffi(self) -> bool:
+        return self.ffi is not None
 
     @property
     def short(self) -> str:
@@ -102,7 +106,7 @@ def resolve(checkout: Path, ref: str) -> Commit:
         native_key=native_key(checkout, sha, layout),
         runtime_key=runtime_key(checkout, sha),
         python_tree=_object(checkout, sha, "python"),
-        has_ffi=_entry(checkout, sha, "3rdparty/tvm-ffi") is not None,
+        ffi=(_entry(checkout, sha, "3rdparty/tvm-ffi") or (None, None, None))[2],
     )
 
 

@@ -26,8 +26,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -177,27 +175,6 @@ def _site_packages(python: Path) -> Path:
     if not found:
         raise BuildFailed(f"{python}: no site-packages next to this interpreter")
     return found[0]
-
-
-def make_interpreter(venv: Path, packages: list[str], wheels: list[Path], log, say: Say) -> list[str]:
-    """A virtual environment with `packages` (from the package index) and `wheels` (files); its `pip freeze`.
-
-    The freeze leaves out what the wheels installed: a host that makes the
-    environment again installs those from the same files.
-    """
-    steps.run_step([sys.executable, "-m", "venv", str(venv)], log, say, "create virtual environment")
-    python = str(venv / "bin" / "python")
-    pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
-    if packages:
-        steps.run_step([*pip, *packages], log, say, "pip install dependencies")
-    if wheels:
-        steps.run_step(
-            [*pip, "--no-deps", *map(str, wheels)], log, say, "pip install " + " ".join(w.name for w in wheels)
-        )
-    frozen = subprocess.run([python, "-m", "pip", "freeze", "--disable-pip-version-check"], capture_output=True,
-                            text=True, timeout=300, stdin=subprocess.DEVNULL).stdout.split()  # fmt: skip
-    from_wheels = {w.name.split("-")[0].lower().replace("_", "-") for w in wheels}
-    return [line for line in frozen if line.split("==")[0].lower().replace("_", "-") not in from_wheels]
 
 
 def now() -> str:

@@ -7,7 +7,8 @@ wheel built from the commit's 3rdparty/tvm-ffi (`native/<key>/wheels/`) and,
 when there is one, the AArch64 runtime of the same sources
 (`aarch64/<key>/`). The interpreter is not shipped (a virtual environment
 is tied to its path): the manifest pins what it held (`pip freeze`), and
-`import_build` makes it again from the package index and the wheel.
+`import_build` makes it again (builds/interpreters.py) from the package
+index and the wheel.
 
 On arrival, before anything is put in place: the manifest's format, every
 member's path (inside the archive's two folders), size and SHA-256 against
@@ -32,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 from bot.console import Say
-from bot.engine.builds import aarch64, native
+from bot.engine.builds import aarch64, interpreters, native
 from bot.errors import BadExport, UnknownName
 
 FORMAT = 1
@@ -57,7 +58,7 @@ def export_build(cache_dir: Path, native_key: str, out: Path) -> dict:
     manifest = {
         "format": FORMAT,
         "native_key": native_key,
-        "build": {k: v for k, v in build.info.items() if k not in ("lib", "python")},
+        "build": {k: v for k, v in build.info.items() if k not in ("lib", "python", "venv")},
         "python": f"{sys.version_info.major}.{sys.version_info.minor}",
         "aarch64": arm.name if arm else None,
         "files": {name: {"bytes": path.stat().st_size, "sha256": _sha256(path)} for name, path in members.items()},
@@ -158,11 +159,11 @@ def _place_native(unpacked: Path, manifest: dict, cache_dir: Path, say: Say) -> 
     try:
         with open(log_path, "w") as log:
             wheels = sorted((staging / "wheels").glob("*.whl"))
-            native.make_interpreter(staging / "venv", manifest["build"].get("frozen", []), wheels, log, say)
+            made = interpreters.interpreter(cache_dir, manifest["build"].get("frozen", []), wheels, log, say)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    info = {**manifest["build"], "lib": str(folder / "lib"), "python": str(folder / "venv" / "bin" / "python"),
+    info = {**manifest["build"], "lib": str(folder / "lib"), "python": str(made.python), "venv": made.key,
             "imported": native.now()}  # fmt: skip
     (staging / "build.json").write_text(json.dumps(info, indent=2))
     shutil.rmtree(folder, ignore_errors=True)

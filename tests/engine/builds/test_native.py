@@ -64,6 +64,7 @@ def test_a_commit_is_built_once_and_a_python_only_commit_reuses_its_native_build
     changed = standin.tree(checkout, version="0.0.3", native=8)
     rebuilt = builds.environment(checkout, changed, cache)
     assert rebuilt.build["native_key"] != env.build["native_key"] and native_of(rebuilt) == ("0.0.3", 8)
+    assert rebuilt.python == env.python  # one environment for both native builds: it holds no TVM of its own
     assert native_of(env) == ("0.0.1", 7)  # the first native build is kept, by its key
 
     listed = builds.cached(cache)
