@@ -70,9 +70,15 @@ def interpreter(cache_dir: Path, packages: list[str], wheels: list[Path], log, s
 
 
 def ffi_wheel(tree: Path, ffi_commit: str, cache_dir: Path, log, say: Say) -> Path:
-    """apache-tvm-ffi built from the worktree's 3rdparty/tvm-ffi, once per its commit and Python version."""
-    folder = Path(cache_dir) / "builds" / "ffi" / f"{ffi_commit[:16]}-py{python_version()}"
-    with steps.locked(folder.with_suffix(".lock")):
+    """apache-tvm-ffi built from the worktree's 3rdparty/tvm-ffi, once per its commit and Python version.
+
+    Its cmake build folder is kept between commits of a worktree (scikit-build-core's `build-dir`), so a
+    commit that changes one file of tvm-ffi recompiles that file, not the whole FFI and its Cython core.
+    """
+    base = Path(cache_dir) / "builds" / "ffi"
+    folder = base / f"{ffi_commit[:16]}-py{python_version()}"
+    build_dir = base / f"build-{tree.name}-py{python_version()}"  # one per worktree: cmake ties it to its sources
+    with steps.locked(folder.with_suffix(".lock")), steps.locked(build_dir.with_suffix(".lock")):
         found = sorted(folder.glob("*.whl"))
         if found:
             say(f"apache-tvm-ffi of 3rdparty/tvm-ffi {ffi_commit[:10]} was built before: {found[0].name}")
@@ -80,7 +86,8 @@ def ffi_wheel(tree: Path, ffi_commit: str, cache_dir: Path, log, say: Say) -> Pa
         staging = folder.with_name(folder.name + ".staging")
         shutil.rmtree(staging, ignore_errors=True)
         wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "--progress-bar",
-                 "off", "--wheel-dir", str(staging), str(tree / "3rdparty" / "tvm-ffi")]  # fmt: skip
+                 "off", f"--config-settings=build-dir={build_dir}", "--wheel-dir", str(staging),
+                 str(tree / "3rdparty" / "tvm-ffi")]  # fmt: skip
         try:
             steps.run_step(wheel, log, say, "pip wheel 3rdparty/tvm-ffi")
         except BaseException:

@@ -83,7 +83,8 @@ def import_build(cache_dir: Path, archive_path: Path, say: Say | None = None) ->
     try:
         archive = tarfile.open(archive_path, "r:*")
     except (OSError, tarfile.TarError) as e:
-        raise BadExport(f"{archive_path}: not a perfbot build export ({e})") from None
+        why = str(e).splitlines()[0].rstrip(":")
+        raise BadExport(f"{archive_path}: not a perfbot build export ({why})") from None
     with archive, tempfile.TemporaryDirectory(prefix="perfbot-import-", dir=_scratch(cache_dir)) as scratch:
         manifest = _manifest(archive, archive_path)
         key, arm = manifest["native_key"], manifest.get("aarch64")
