@@ -141,6 +141,7 @@ class ItemResult:
     untuned_tasks: int | None = None  # ... and tasks it had none for (left unscheduled: not a tuned latency)
     base: Side | None = None  # a PR run: what the merge base's build did with the same item
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
+    same_runtime: bool = True  # a PR run: both builds run their modules with the same runtime (Subject.runtime)
     instructions: instructions.Count | None = None  # an instruction-counting board: one inference, counted
     tflite_instructions: instructions.Count | None = None  # ... and TFLite's interpreter on the same board
     module_stats: instructions.ModuleStats | None = None  # the compiled module as linked for the board
@@ -158,7 +159,9 @@ class ItemResult:
 
     @property
     def same_code(self) -> bool:
-        return self.base is not None and self.code_hash is not None and self.code_hash == self.base.code_hash
+        """The same compiled code on the same runtime: nothing to time (another runtime is timed, bot/engine/builds/)."""
+        same = self.base is not None and self.code_hash is not None and self.code_hash == self.base.code_hash
+        return same and self.same_runtime
 
     @property
     def median_ms(self) -> float | None:
@@ -341,6 +344,7 @@ class Runner:
                             attempt,
                             skip_same_code,
                         )
+                        result.same_runtime = base is None or subject.runtime == base.runtime
                         result.tflite_instructions = tflite_counts.get(workload.key)
                         self._record(run_id, result, with_versions=not any(r.versions for r in results))
                         results.append(result)

@@ -49,7 +49,7 @@ def interpreter(cache_dir: Path, packages: list[str], wheels: list[Path], log, s
     recipe = [python_version(), *sorted(packages), *sorted(_sha256(w) for w in wheels)]
     key = hashlib.sha256("\n".join(recipe).encode()).hexdigest()[:16]
     folder = Path(cache_dir) / "builds" / "venvs" / key
-    with steps.locked(folder.with_suffix(".lock")):
+    with steps.locked(folder.with_name(f"{key}.lock")):
         if not (folder / MARKER).is_file():
             staging = folder.with_name(folder.name + ".staging")
             shutil.rmtree(staging, ignore_errors=True)
@@ -78,7 +78,7 @@ def ffi_wheel(tree: Path, ffi_commit: str, cache_dir: Path, log, say: Say) -> Pa
     base = Path(cache_dir) / "builds" / "ffi"
     folder = base / f"{ffi_commit[:16]}-py{python_version()}"
     build_dir = base / f"build-{tree.name}-py{python_version()}"  # one per worktree: cmake ties it to its sources
-    with steps.locked(folder.with_suffix(".lock")), steps.locked(build_dir.with_suffix(".lock")):
+    with steps.locked(base / f"{folder.name}.lock"), steps.locked(base / f"{build_dir.name}.lock"):
         found = sorted(folder.glob("*.whl"))
         if found:
             say(f"apache-tvm-ffi of 3rdparty/tvm-ffi {ffi_commit[:10]} was built before: {found[0].name}")
