@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.engine import steps  # noqa: E402
+from bot.engine.boards.userspace import disk_usage  # noqa: E402
 from bot.engine.builds import aarch64, native  # noqa: E402
 from bot.engine.builds.commits import resolve  # noqa: E402
 
@@ -56,21 +57,6 @@ def say(line: str) -> None:
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
                           env={**os.environ, **GIT_ENV}).stdout.strip()  # fmt: skip
-
-
-def disk(path: Path) -> int:
-    """Bytes on disk under a folder (hard links once; what `du` says)."""
-    seen, total = set(), 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                st = os.lstat(os.path.join(folder, name))
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_blocks * 512
-    return total
 
 
 class Load(threading.Thread):
@@ -104,7 +90,7 @@ def change_file(repo: Path, path: str, what: str) -> str:
 
 def phase(name: str, repo: Path, sha: str, cache: Path, nice: int, logs: Path) -> dict:
     """One `perfbot build` process: its wall time, ninja's steps, the disk it added, the load around it."""
-    before = disk(cache)
+    before = disk_usage(cache)
     commit = resolve(repo, sha)
     command = [sys.executable, "-m", "bot", "build", f"{repo}@{sha}"]
     if nice:
@@ -136,8 +122,8 @@ def phase(name: str, repo: Path, sha: str, cache: Path, nice: int, logs: Path) -
         "aarch64_steps": arm_steps[1] if arm_steps else 0,
         "aarch64_seconds": arm_info.get("seconds") if arm_built else None,
         "aarch64_bytes": arm_info.get("bytes") if arm else None,
-        "added_bytes": disk(cache) - before,
-        "cache_bytes": disk(cache),
+        "added_bytes": disk_usage(cache) - before,
+        "cache_bytes": disk_usage(cache),
         "load": loads,
     }
     say(f"{name}: {result}")

@@ -196,9 +196,7 @@ def _cross_build(commit: Commit, key: str, compiler: str, cache_dir: Path, say: 
                 "created": native.now(),
                 "seconds": round(time.monotonic() - started, 1),
             }
-            (staging / "runtime.json").write_text(json.dumps(info, indent=2))
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(staging, folder)
+            cmake.publish(staging, folder, "runtime.json", info)
         except (EnvironmentBroken, OSError) as e:
             shutil.rmtree(staging, ignore_errors=True)
             cmake.failed(

@@ -114,9 +114,7 @@ def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int 
                 "created": native.now(),
                 "seconds": round(time.monotonic() - started, 1),
             }
-            (staging / "build.json").write_text(json.dumps(info, indent=2))
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(staging, folder)
+            publish(staging, folder, "build.json", info)
         except (EnvironmentBroken, OSError) as e:
             shutil.rmtree(staging, ignore_errors=True)
             failed(
@@ -155,6 +153,13 @@ def compile_tree(
     steps.run_step(configure, log, say, "cmake configure", env=variables)
     command = [cmake, "--build", str(build_dir), "--parallel", str(jobs or os.cpu_count() or 2)]
     steps.run_step(command + (["--target", target] if target else []), log, say, "cmake --build", env=variables)
+
+
+def publish(staging: Path, folder: Path, marker: str, info: dict) -> None:
+    """A staged build put in place whole: its marker file written last, then one rename."""
+    (staging / marker).write_text(json.dumps(info, indent=2))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staging, folder)
 
 
 def failed(e: Exception, log, log_path: Path, cache_dir: Path, broken: Path, what: str):
