@@ -134,15 +134,28 @@ class Relay:
 
 def progress(log_path: Path) -> tuple[int, int] | None:
     """The last `[n/N]` of a build log (what `perfbot builds` shows of a build under way), or None."""
+    found = [m for line in _tail(log_path).splitlines() if (m := STEP.match(line))]
+    return (int(found[-1].group(1)), int(found[-1].group(2))) if found else None
+
+
+def doing(log_path: Path) -> str:
+    """Where a build is, from its log: ninja's `step n/N` while it compiles, else the step it ran last."""
+    commands = [line[2:] for line in _tail(log_path).splitlines() if line.startswith("$ ")]
+    done = progress(log_path)
+    if commands and " --build " in f" {commands[-1]} " and done and done[0]:
+        return f"step {done[0]}/{done[1]}"
+    words = commands[-1].split() if commands else []
+    shown = " ".join(Path(w).name if i == 0 else w for i, w in enumerate(words[:4]))
+    return f"running `{shown[:60]} ...`" if words else "starting"
+
+
+def _tail(log_path: Path, size: int = 64 * 1024) -> str:
     try:
         with open(log_path, "rb") as log:
-            log.seek(max(0, os.fstat(log.fileno()).st_size - 64 * 1024))
-            tail = log.read().decode(errors="replace")
+            log.seek(max(0, os.fstat(log.fileno()).st_size - size))
+            return log.read().decode(errors="replace")
     except OSError:
-        return None
-    found = [STEP.match(line) for line in tail.splitlines()]
-    found = [m for m in found if m]
-    return (int(found[-1].group(1)), int(found[-1].group(2))) if found else None
+        return ""
 
 
 def _elapsed(seconds: float) -> str:

@@ -98,3 +98,12 @@ def test_a_lock_is_seen_held_only_while_its_holder_lives(tmp_path):
                                 capture_output=True, text=True)  # fmt: skip
         assert holder.stdout.strip() == "True"
     assert not steps.is_locked(lock)
+
+
+def test_where_a_build_is_reads_ninjas_step_while_it_compiles_else_the_last_step(tmp_path):
+    log = tmp_path / "build.log"
+    log.write_text("$ /x/cmake --build /t/build --parallel 2\n[0/9] Re-checking\n[4/9] Building a.o\n")
+    assert steps.doing(log) == "step 4/9"
+    log.write_text(log.read_text() + "$ /x/venv/bin/python -m pip wheel --no-deps 3rdparty/tvm-ffi\n")
+    assert steps.doing(log) == "running `python -m pip wheel ...`"
+    assert steps.doing(tmp_path / "none.log") == "starting"

@@ -156,8 +156,7 @@ def cached(cache_dir: Path) -> list[CachedBuild]:
 def _under_way(marker: Path) -> CachedBuild:
     """A build that is running (its lock is held), or that was stopped: how far it got, from its log."""
     info = json.loads(marker.read_text())
-    done = steps.progress(Path(info["log"]))
-    at = f"step {done[0]}/{done[1]}" if done else "not compiling yet"
+    at = steps.doing(Path(info["log"]))
     if steps.is_locked(Path(info["lock"])):
         how = f"building since {info['started']}: {at}"
     else:
