@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -109,9 +110,14 @@ def _make(venv: Path, packages: list[str], wheels: list[Path], log, say: Say) ->
             [*pip, "--no-deps", *map(str, wheels)], log, say, "pip install " + " ".join(w.name for w in wheels)
         )
     frozen = subprocess.run([python, "-m", "pip", "freeze", "--disable-pip-version-check"], capture_output=True,
-                            text=True, timeout=300, stdin=subprocess.DEVNULL).stdout.split()  # fmt: skip
-    from_wheels = {w.name.split("-")[0].lower().replace("_", "-") for w in wheels}
-    return [line for line in frozen if line.split("==")[0].lower().replace("_", "-") not in from_wheels]
+                            text=True, timeout=300, stdin=subprocess.DEVNULL).stdout.splitlines()  # fmt: skip
+    from_wheels = {_name(w.name.split("-")[0]) for w in wheels}
+    return [line.strip() for line in frozen if line.strip() and _name(line) not in from_wheels]
+
+
+def _name(requirement: str) -> str:
+    """The normalised project name of `pkg==1.0`, `pkg @ file:///...` or a wheel's `pkg_name`."""
+    return re.split(r"[=@<>~! \[;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
 def _sha256(path: Path) -> str:
