@@ -249,8 +249,12 @@ def check(folder: Path, python_dir: Path, command: list[str], env: dict[str, str
     `python_dir` is a commit's overlay python/ (its own tvm package); `env` the
     AArch64 Python's environment (its site on PYTHONPATH), which this extends.
     Returns what was loaded; EnvironmentBroken when `import tvm` fails or this
-    runtime is not the libtvm_runtime.so it loaded. The result is kept in runtime.json.
+    runtime is not the libtvm_runtime.so it loaded. The result is kept in runtime.json, and a second
+    check with the same python/ returns it without running qemu again.
     """
+    done = json.loads((folder / "runtime.json").read_text()).get("checked")
+    if done and done.get("python") == str(python_dir):
+        return done  # this runtime with this python/ was seen to load: once is enough
     env = {**env, **variables(folder)}
     env["PYTHONPATH"] = os.pathsep.join([str(python_dir), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     started = time.monotonic()
