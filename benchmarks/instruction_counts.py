@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import devices, verdicts  # noqa: E402
 from bot.console import BarProgress  # noqa: E402
-from bot.engine import envs  # noqa: E402
+from bot.engine import subjects  # noqa: E402
 from bot.engine.boards import preflight  # noqa: E402
-from bot.engine.builds import commits, native  # noqa: E402
+from bot.engine.builds import commits  # noqa: E402
 from bot.engine.runner import Config, Runner, Subject  # noqa: E402
 from bot.engine.suite.suites import Suite, get_suite  # noqa: E402
 from bot.engine.suite.workloads import inception_v3  # noqa: E402
@@ -132,10 +132,10 @@ def aa_table(title: str, outcome) -> Table:
 def pr_jobs(runner: Runner, board, cache: Path, scratch: Path, inception: bool) -> tuple[Table, dict]:
     checkout = scratch / "tvm"
     main = tvm_checkout.make_checkout(checkout)
-    native.register_wheel(commits.resolve(checkout, main), f"python:{sys.executable}", cache)
+    subjects.native_from(commits.resolve(checkout, main), f"python:{sys.executable}", cache)
 
     def subject(sha: str, kind: str) -> Subject:
-        env = envs.provision(f"source:{checkout}@{sha}", cache)
+        env = subjects.provision(f"source:{checkout}@{sha}", cache)
         return Subject(python=env.python, env=env.key, kind=kind, sha=sha, pr=1 if kind == "pr" else None,
                        base_sha=main if kind == "pr" else None, variables=env.variables, build=env.build)  # fmt: skip
 

@@ -46,8 +46,8 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.engine import envs  # noqa: E402
-from bot.engine.builds import commits, native  # noqa: E402
+from bot.engine import subjects  # noqa: E402
+from bot.engine.builds import commits  # noqa: E402
 from bot.engine.suite.suites import get_suite  # noqa: E402
 from bot.vocabulary import FASTER, SLOWER, UNCHANGED, UNDECIDED  # noqa: E402
 from tests import tvm_checkout  # noqa: E402
@@ -270,14 +270,14 @@ def main() -> None:
         jobs = Jobs(scratch, args.baseline)
         checkout, cache = scratch / "tvm", scratch / "cache"
         main_sha = tvm_checkout.make_checkout(checkout)
-        native.register_wheel(commits.resolve(checkout, main_sha), f"python:{sys.executable}", cache)
-        base = envs.provision(f"source:{checkout}@{main_sha}", cache)
+        subjects.native_from(commits.resolve(checkout, main_sha), f"python:{sys.executable}", cache)
+        base = subjects.provision(f"source:{checkout}@{main_sha}", cache)
         builds = {}
         for fraction in sorted({*fractions, *([1.0] if args.big_jobs else [])}):
             sha = tvm_checkout.commit_change(checkout, f"slow-{fraction}", f"+{fraction:.0%} conv work",
                                              lambda folder, f=fraction: (tvm_checkout.recompute_part(f, (1, 7))(folder),
                                                                          tvm_checkout.recompute_part(f, (3, 3))(folder)))  # fmt: skip
-            builds[fraction] = envs.provision(f"source:{checkout}@{sha}", cache)
+            builds[fraction] = subjects.provision(f"source:{checkout}@{sha}", cache)
         for condition in conditions:
             with Neighbour(condition == "loaded"):
                 say(f"{condition}: A/A, {args.jobs} PR jobs per design")

@@ -64,3 +64,17 @@ def test_the_dashboard_reads_the_store_and_shared_modules_only(path):
 @pytest.mark.parametrize("path", SHARED, ids=names(SHARED))
 def test_shared_modules_import_neither_side(path):
     assert not {m for m in imports(path) if m.startswith(("bot.github", "bot.engine", "bot.cli", "bot.child"))}
+
+
+@pytest.mark.parametrize("path", files("bot/engine/builds"), ids=names(files("bot/engine/builds")))
+def test_the_build_cache_stands_on_its_own(path):
+    """builds/ is below the spec dispatch (bot/engine/subjects.py) and beside envs.py: it imports neither."""
+    assert not {
+        m for m in imports(path) if m.startswith(("bot.engine.envs", "bot.engine.subjects", "bot.engine.boards"))
+    }
+
+
+def test_the_pip_environments_do_not_import_the_build_cache():
+    assert not {
+        m for m in imports(ROOT / "bot/engine/envs.py") if m.startswith(("bot.engine.builds", "bot.engine.subjects"))
+    }

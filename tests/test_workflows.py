@@ -469,3 +469,22 @@ def test_plan_runs_from_anywhere_as_the_workflows_call_it(tmp_path):
     assert [entry["runs"] for entry in matrix["include"]] == ["qemu-aarch64:smoke"]
     for entry in plan.matrix(devices(), plan.wanted_runs(devices(), "schedule"))["include"]:
         assert set(entry["labels"]) <= device_labels()
+
+
+@pytest.mark.parametrize("name", ["perfbot-pr.yml", "perfbot-base.yml"])
+def test_each_commit_is_built_once_and_every_board_imports_the_build(name):
+    """Build once, measure everywhere: one build job exports by content key, each measuring job imports it."""
+    jobs = workflow(name)["jobs"]
+    build, measure = jobs["build"], jobs["measure"]
+    assert "build" in measure["needs"] and "strategy" not in build  # one build, not one per board
+    built = " ".join(step.get("run", "") for step in build["steps"]).replace("\\\n", "")
+    measured = " ".join(step.get("run", "") for step in measure["steps"]).replace("\\\n", "")
+    assert ".venv/bin/perfbot build " in built and ".venv/bin/perfbot builds export " in built
+    assert ".venv/bin/perfbot builds import " in measured and "perfbot build " not in measured
+    uploaded = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/upload-artifact@"))
+    downloaded = next(s for s in measure["steps"] if s.get("uses", "").startswith("actions/download-artifact@"))
+    named = uploaded["with"]["name"].split("${{")[0]
+    assert named.startswith("perfbot-build") and downloaded["with"]["name"].startswith(named)
+    order = [s.get("uses") or s.get("run", "") for s in measure["steps"]]
+    assert order.index(downloaded["uses"]) < next(i for i, s in enumerate(order) if "builds import" in s)
+    assert build["env"]["PERFBOT_CACHE"] == measure["env"]["PERFBOT_CACHE"]  # PR builds never in the base's cache

@@ -151,3 +151,67 @@ def touch_docs(folder: Path) -> None:
     """A change nothing measured runs: a docstring in the contrib package."""
     path = folder / "python" / "tvm" / "contrib" / "__init__.py"
     path.write_text(path.read_text() + '\n"""Contributed code (this line changes no measured path)."""\n')
+
+
+# A tree with C++ that perfbot builds: the release's tvm-ffi as 3rdparty/tvm-ffi -------------------------
+
+#: What the apache-tvm-ffi wheel ships of its C++ sources, and where they go in a tvm-ffi source tree.
+FFI_SOURCES = {"CMakeLists.txt": "CMakeLists.txt", "src": "src", "include": "include", "3rdparty": "3rdparty",
+               "share/cmake/tvm_ffi/Utils": "cmake/Utils", "share/cmake/tvm_ffi/tvm_ffi-config.cmake":
+               "cmake/tvm_ffi-config.cmake"}  # fmt: skip
+#: Of the wheel's tvm_ffi/, what is not the Python package in a source tree.
+FFI_NOT_PYTHON = {"lib", "src", "include", "3rdparty", "share", "CMakeLists.txt", "__pycache__"}
+FFI_FUNCTION = "3rdparty/tvm-ffi/src/ffi/function.cc"
+
+
+def installed_ffi() -> Path:
+    import importlib.util
+
+    return Path(next(iter(importlib.util.find_spec("tvm_ffi").submodule_search_locations)))
+
+
+def make_cpp_checkout(folder: Path) -> str:
+    """`make_checkout`, plus the installed apache-tvm-ffi's sources as 3rdparty/tvm-ffi: C++ perfbot builds.
+
+    The wheel ships tvm-ffi's CMakeLists.txt, sources, headers, build helpers and Cython core; laid out
+    as tvm-ffi's repository (with a pyproject.toml for scikit-build-core, as tvm-ffi's own, its version
+    the installed one's), perfbot builds it for real into the commit's apache-tvm-ffi wheel. TVM's own
+    libraries stay the release wheel's: this tree's CMakeLists.txt copies them into the build (the
+    tree's src/ is the wheel's, so they are its build), the documented subset that keeps CI under 30
+    minutes: TVM's full C++ build is hours on 2 cores. A change under 3rdparty/tvm-ffi changes the
+    commit's native key and its runtime key, as a submodule bump of apache/tvm does.
+    """
+    import importlib.metadata
+
+    make_checkout(folder)
+    ffi, target = installed_ffi(), folder / "3rdparty" / "tvm-ffi"
+    for source, where in FFI_SOURCES.items():
+        (target / where).parent.mkdir(parents=True, exist_ok=True)
+        copy = shutil.copytree if (ffi / source).is_dir() else shutil.copy2
+        copy(ffi / source, target / where)
+    shutil.copytree(ffi, target / "python" / "tvm_ffi", ignore=lambda d, names: [
+        n for n in names if (Path(d) == ffi and n in FFI_NOT_PYTHON) or n == "__pycache__" or n.endswith(".so")])  # fmt: skip
+    (target / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["scikit-build-core>=0.10.0", "cython>=3.1"]\n'
+        'build-backend = "scikit_build_core.build"\n\n'
+        f'[project]\nname = "apache-tvm-ffi"\nversion = "{importlib.metadata.version("apache-tvm-ffi")}"\n\n'
+        '[tool.scikit-build]\ncmake.build-type = "Release"\n'
+        'cmake.args = ["-DTVM_FFI_BUILD_TESTS=OFF", "-DTVM_FFI_BUILD_PYTHON_MODULE=ON"]\n'
+        'wheel.packages = ["python/tvm_ffi"]\nwheel.install-dir = "tvm_ffi"\n'
+    )
+    (folder / "CMakeLists.txt").write_text(
+        "# Stand-in for TVM's build: its libraries are those of the apache-tvm wheel this tree was laid out\n"
+        "# from (its src/ is the wheel's); tvm-ffi is built from 3rdparty/tvm-ffi by perfbot.\n"
+        "cmake_minimum_required(VERSION 3.24)\nproject(tvm C CXX)\n"
+        f'file(GLOB WHEEL_LIBS "{installed_tvm() / "lib"}/libtvm*.so")\n'
+        "file(COPY ${WHEEL_LIBS} DESTINATION ${CMAKE_BINARY_DIR}/lib)\n"
+    )
+    git(folder, "add", "-A")
+    git(folder, "commit", "-q", "-m", "tvm-ffi sources as 3rdparty/tvm-ffi, built by perfbot")
+    return git(folder, "rev-parse", "HEAD")
+
+
+def reword_ffi_error(folder: Path) -> None:
+    """A real C++ change of the runtime's FFI that costs nothing measured: an error message, reworded."""
+    replace_in(folder, FFI_FUNCTION, '<< "Global Function `" << name << "` is already registered";',
+               '<< "Global Function `" << name << "` was registered before";')  # fmt: skip

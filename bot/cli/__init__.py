@@ -1,7 +1,7 @@
 """The `perfbot` command: thin click commands over the library, one module per command family.
 
     measure.py    run, tune, history        (the engine, by hand)
-    builds.py     build, builds             (the build cache)
+    builds.py     build, builds [export|import]   (the build cache)
     bisect.py     bisect                    (the commit that moved main)
     tuning.py     tuning show|export|import (the tuning databases)
     queue.py      worker, status            (queued jobs)

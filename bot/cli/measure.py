@@ -151,11 +151,11 @@ def resolve_suite(suite_name: str, model_path: Path | None):
 
 def resolve_subject(settings: Settings, env_spec: str | None, **fields) -> Subject:
     """Provision (or reuse) the TVM environment under test, the one the child scripts run in."""
-    from bot.engine import envs
+    from bot.engine import subjects
 
-    spec = env_spec or envs.default()
-    env = envs.provision(spec, settings.cache_dir, say=lambda line: console.errors.print(f"[dim]{line}[/]"))
-    return Subject(python=env.python, env=env.key, variables=env.variables, build=env.build, **fields)
+    return subjects.subject(
+        env_spec, settings.cache_dir, say=lambda line: console.errors.print(f"[dim]{line}[/]"), **fields
+    )
 
 
 def check_run_options(*, kind, env_spec, sha, pr, base_sha, base_spec, **_) -> None:

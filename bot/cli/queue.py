@@ -53,7 +53,7 @@ def worker(device_name, env_spec, source_checkout, once, lease_s, db_path):
         builds.resolve(source_checkout, "HEAD")  # a folder that is not a TVM checkout: one line, now
     db = setup.database(config, db_path)
     setup.service_logging()
-    subject_for = job_worker.subjects(config.cache_dir, env_spec, source_checkout)
+    subject_for = job_worker.subject_for_jobs(config.cache_dir, env_spec, source_checkout)
     fixed = None if source_checkout else (env_spec or envs.default())
     stop = stop_on_signals(immediate=(signal.SIGTERM,))
     console.note(

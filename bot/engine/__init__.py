@@ -4,8 +4,13 @@
     timing.py             timing one item: alone, or PR and base builds in alternating rounds
     counting.py           counting one item's instructions on a counting board: alone, or PR and base
     isolation.py          one item in a child process with a time limit; how it ended
-    envs.py               the TVM environments under test: python:, pip:, source: specs
-    builds/               the build cache: any commit's TVM, native builds shared by native key
+    subjects.py           the one way from an env spec (python:, pip:, source:) to the TVM under test
+    environment.py        what a TVM under test is to the rest: interpreter, variables, what runs record
+    envs.py               python: and pip: environments
+    builds/               the build cache (source:): any commit's TVM, native builds shared by native key,
+                          each with its AArch64 runtime; export and import between hosts
+    steps.py              one build step: run, logged in whole lines, relayed, ended with perfbot
+    arm_runtime.py        a commit's AArch64 runtime checked under qemu in the emulated user space
     compat.py             which apache-tvm-ffi goes with which apache-tvm
     suite/                workloads (TFLite files written without TensorFlow) and suites
     tuning.py             MetaSchedule tuning into one database per device and target

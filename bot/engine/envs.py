@@ -1,7 +1,8 @@
-"""TVM builds under test, each in an environment of its own.
+"""The python: and pip: environments of TVM under test (source: is the build cache's, bot/engine/builds/).
 
 The bot never imports the TVM it measures: it provisions an environment per
-build and runs bot/child/measure.py with that environment's interpreter. Specs:
+build and runs bot/child/measure.py with that environment's interpreter.
+bot/engine/subjects.py turns a spec into one; the kinds of spec:
 
 - `python:PATH`: an interpreter that already has TVM (`default()` is the one
   perfbot itself runs in). Checked by running it: it must import tvm.
@@ -10,9 +11,8 @@ build and runs bot/child/measure.py with that environment's interpreter. Specs:
   and what the child scripts import. 10-20 s to build here when the wheels are in
   pip's cache, 1-2 minutes from PyPI; then reused.
 - `source:CHECKOUT@SHA`: one commit of a TVM git checkout, from the build
-  cache (bot/engine/builds/): its own python/ over the native build of its
-  native key, built with cmake only when no commit with the same native
-  sources was built before (or a released wheel registered for them).
+  cache (bot/engine/builds/, which stands on its own: it imports neither
+  this module nor subjects.py).
 
 Every pip environment is built in a staging folder next to its final place,
 checked by importing TVM with its own interpreter, and only then renamed into
@@ -26,39 +26,22 @@ recipe changes (a new companion in bot/engine/compat.py, for example).
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.console import Say
-from bot.engine import compat
-from bot.errors import EnvironmentBroken, UnknownName
+from bot.engine import compat, environment
+from bot.engine.environment import Environment
+from bot.engine.steps import last_line, locked, run_step
+from bot.errors import EnvironmentBroken
 
-#: What the child scripts (bot/child/) need besides TVM itself: numpy, the TFLite schema
-#: package, MetaSchedule's cost model, and TVM's `rpc` extra.
-CHILD_PACKAGES = ("numpy", "tflite>=2.18", "xgboost-cpu", "tornado", "psutil", "cloudpickle")
-
-#: TVM's own Python dependencies, which a source build installs itself (a wheel brings them).
-TVM_PYTHON_PACKAGES = ("ml_dtypes", "scipy", "packaging", "typing_extensions")
-
-
-@dataclass(frozen=True)
-class Environment:
-    """A TVM build under test: its interpreter, the variables it runs with, and what runs record of it."""
-
-    key: str  # the spec, normalised: what runs record
-    python: Path
-    variables: dict[str, str] = field(default_factory=dict)  # e.g. a commit overlay's PYTHONPATH
-    build: dict[str, str] = field(default_factory=dict)  # native key, Python tree, commit, how
+__all__ = ["Environment", "default", "python", "pip", "status", "probe", "probed_versions", "pip_requirements"]
 
 
 def default() -> str:
@@ -66,27 +49,18 @@ def default() -> str:
     return f"python:{sys.executable}"
 
 
-def provision(spec: str, cache_dir: Path | None, say: Say | None = None, rebuild: bool = False) -> Environment:
-    """The environment for a spec, built if needed, or EnvironmentBroken/UnknownName in one line.
+def python(path: str, cache_dir: Path | None) -> Environment:
+    """`python:PATH`: an interpreter that is there, runs, and imports TVM (see `_python`)."""
+    return _python(path.strip(), cache_dir)
 
-    `say` receives one line per step (pip's Collecting/Downloading/Installing lines
-    during an install). `rebuild` throws away a cached or broken environment first.
+
+def pip(requirement: str, cache_dir: Path, say: Say | None = None, rebuild: bool = False) -> Environment:
+    """`pip:REQUIREMENTS`: the cached environment of those requirements, built if needed.
+
+    `say` receives one line per step (pip's Collecting/Downloading/Installing
+    lines during an install). `rebuild` throws away a cached or broken environment first.
     """
-    say = say or (lambda line: None)
-    kind, _, rest = spec.partition(":")
-    rest = rest.strip()
-    if kind == "python" and rest:
-        return _python(rest, cache_dir)
-    if kind in ("pip", "source") and cache_dir is None:
-        raise EnvironmentBroken(f"{spec}: no cache folder to build it in (set PERFBOT_CACHE)")
-    if kind == "pip" and rest:
-        return _pip(rest, Path(cache_dir), say, rebuild)
-    if kind == "source" and "@" in rest:
-        from bot.engine import builds
-
-        checkout, _, ref = rest.rpartition("@")
-        return builds.environment(Path(checkout).expanduser(), ref, Path(cache_dir), say, rebuild=rebuild)
-    raise UnknownName(f"environment {spec!r}: expected python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA")
+    return _pip(requirement, Path(cache_dir), say or (lambda line: None), rebuild)
 
 
 def folder_for(key: str, cache_dir: Path) -> Path:
@@ -152,11 +126,6 @@ def probed_versions(output: str) -> tuple[str, str] | None:
     return (m.group(1), m.group(2)) if m else None
 
 
-def last_line(output: str) -> str:
-    lines = [line for line in output.strip().splitlines() if line.strip()]
-    return (lines[-1] if lines else "no output")[:300]
-
-
 def _save_log(key: str, cache_dir: Path | None, output: str) -> Path:
     """Keep a failed check's output next to the environments (the temp folder when there is no cache)."""
     for base in ([Path(cache_dir)] if cache_dir else []) + [Path(tempfile.gettempdir()) / "perfbot"]:
@@ -194,7 +163,7 @@ def pip_requirements(requirement: str) -> list[str]:
         )
     if tvm and compat.companion(tvm) and not any(_FFI.match(r) for r in wanted):
         wanted.append(f"apache-tvm-ffi=={compat.companion(tvm)}")
-    return wanted + list(CHILD_PACKAGES)
+    return wanted + list(environment.CHILD_PACKAGES)
 
 
 def _pip(requirement: str, cache_dir: Path, say: Say, rebuild: bool) -> Environment:
@@ -233,17 +202,6 @@ def status(key: str, cache_dir: Path) -> str:
     if (folder / "perfbot-recipe.txt").is_file():
         return "ready"
     return "broken" if folder.with_suffix(".broken").is_file() else "missing"
-
-
-@contextmanager
-def locked(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _cached(
@@ -294,53 +252,6 @@ def _cached_locked(key, folder: Path, build, say, rebuild, recipe, python_in) ->
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-#: pip output lines worth showing while an install runs.
-_PROGRESS_LINES = ("Collecting", "Downloading", "Installing", "Building", "Successfully", "ERROR", "[")
-
-
-def run_step(command: list[str], log, say: Say, title: str, env: dict | None = None) -> None:
-    """Run one build step with its output in `log` (and its lines said); EnvironmentBroken if it fails.
-
-    The step runs in a process group of its own that is killed with everything in it if perfbot is
-    stopped or fails while it runs (Ctrl-C in the middle of a cmake build leaves no compiler behind).
-    The error names the step and ends with its last line of output, where tools say what went wrong.
-    """
-    say(title)
-    log.write(f"$ {' '.join(command)}\n")
-    log.flush()
-    try:
-        proc = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    except OSError as e:
-        raise EnvironmentBroken(f"`{title}` could not start: {e}") from None
-    last = ""
-    try:
-        for line in proc.stdout:
-            log.write(line)
-            if line.strip():
-                last = line.strip()
-            if line.lstrip().startswith(_PROGRESS_LINES):
-                say(line.strip()[:120])
-        code = proc.wait()
-    except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-        raise
-    if code != 0:
-        log.flush()
-        raise EnvironmentBroken(f"`{title}` failed with code {code}" + (f": {last[:300]}" if last else ""))
 
 
 def _check(key: str, python: Path, log) -> str | None:

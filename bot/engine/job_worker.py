@@ -28,7 +28,7 @@ from pathlib import Path
 
 from bot import console, lifecycle
 from bot.devices import Device
-from bot.engine import envs, tuning, tuning_databases
+from bot.engine import subjects, tuning, tuning_databases
 from bot.engine.runner import Runner, RunProgress, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.errors import BadSetting, BuildFailed, Cancelled, EnvironmentBroken, PerfbotError
@@ -295,7 +295,7 @@ class JobWorker:
 
     def _bare(self, job: dict) -> Subject:
         """What a run of a job is of when there is no build to run it with."""
-        return subject_of(job, job["sha"], job["kind"], envs.Environment(f"unbuilt:{job['sha']}", Path("/nonexistent")))
+        return subjects.unbuilt(**job_fields(job, job["sha"], job["kind"]))
 
 
 def after_job(store, job: dict, what: str) -> None:
@@ -308,31 +308,29 @@ def after_job(store, job: dict, what: str) -> None:
                 store.mark_dirty(pull["repo"], pull["number"], f"baseline job {job['id']} {what}")
 
 
-def subject_of(job: dict, sha: str, kind: str, env: envs.Environment) -> Subject:
-    """The Subject of a job's run: the job's own commit, or (kind base) its merge base for the side by side."""
+def job_fields(job: dict, sha: str, kind: str) -> dict:
+    """What a job's run records of its subject: the job's own commit, or (kind base) its merge base."""
     own = kind == job["kind"]
-    return Subject(
-        python=env.python,
-        env=env.key,
-        kind=kind,
-        repo=job["repo"],
-        sha=sha,
-        pr=job["pr"] if own else None,
-        base_sha=job["base_sha"] if own else None,
-        commit_time=job.get("commit_time") if own else None,
-        job_id=job["id"],
-        variables=env.variables,
-        build=env.build,
-    )
+    return {
+        "kind": kind,
+        "repo": job["repo"],
+        "sha": sha,
+        "pr": job["pr"] if own else None,
+        "base_sha": job["base_sha"] if own else None,
+        "commit_time": job.get("commit_time") if own else None,
+        "job_id": job["id"],
+    }
 
 
-def subjects(cache_dir: Path, env_spec: str | None, checkout: Path | None) -> Callable[[dict, str, str], Subject]:
+def subject_for_jobs(
+    cache_dir: Path, env_spec: str | None, checkout: Path | None
+) -> Callable[[dict, str, str], Subject]:
     """`subject_for` of a worker: with a checkout, the build cache's build of each job's commit; else one
     fixed environment (`--env`, or the interpreter perfbot runs in) for every job."""
 
     def subject_for(job: dict, sha: str, kind: str) -> Subject:
-        spec = f"source:{checkout}@{sha}" if checkout else (env_spec or envs.default())
-        env = envs.provision(spec, cache_dir, say=lambda line: log.info("%s", line))
-        return subject_of(job, sha, kind, env)
+        spec = f"source:{checkout}@{sha}" if checkout else env_spec
+        say = lambda line: log.info("%s", line)  # noqa: E731
+        return subjects.subject(spec, cache_dir, say, **job_fields(job, sha, kind))
 
     return subject_for

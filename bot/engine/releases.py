@@ -27,7 +27,7 @@ from rich.markup import escape
 from bot import console
 from bot.console import Say
 from bot.devices import Device
-from bot.engine import envs
+from bot.engine import subjects
 from bot.engine.runner import Quiet, Runner, RunOutcome, Subject
 from bot.engine.suite.suites import Suite
 from bot.errors import EnvironmentBroken, UnknownName
@@ -134,13 +134,13 @@ def _release(
     spec = f"pip:apache-tvm=={version}"
     fields = dict(kind="base", repo=REPO, sha=tag(version), commit_time=commit_time)
     try:
-        env = envs.provision(spec, cache_dir, say=say, rebuild=rebuild)
+        env = subjects.provision(spec, cache_dir, say=say, rebuild=rebuild)
     except EnvironmentBroken as e:
         say(f"environment_error: {e}")
         unbuilt = Subject(python=Path("/nonexistent"), env=spec, **fields)
         outcome = Runner(store, cache_dir).record_unbuildable(suite, device, unbuilt, ENVIRONMENT_ERROR, str(e))
         return ReleaseRun(version, outcome, commit_time, str(e))
-    subject = Subject(python=env.python, env=env.key, **fields)
+    subject = subjects.of(env, **fields)
     if interactive:
         with console.progress() as progress:
             outcome = Runner(store, cache_dir, progress).run(suite, device, subject)

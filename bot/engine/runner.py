@@ -122,6 +122,11 @@ class Subject:
     variables: dict[str, str] = field(default_factory=dict)
     build: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def runtime(self) -> str:
+        """What runs its modules: a source build's runtime key (bot/engine/builds/), else the environment."""
+        return self.build.get("runtime") or self.env
+
 
 @dataclass
 class Reference:
@@ -158,6 +163,7 @@ class ItemResult:
     stopped: str | None = None  # ... and why they stopped: decided unchanged, decided changed, cap
     looks: stats.Looks | None = None  # ... the sequential design they were timed under
     margin: float | None = None  # ... and the verdict's margin (the minimum effect, or the series' noise)
+    same_runtime: bool = True  # a PR run: both builds run their modules with the same runtime (Subject.runtime)
     instructions: instructions.Count | None = None  # an instruction-counting board: one inference, counted
     tflite_instructions: instructions.Count | None = None  # ... and TFLite's interpreter on the same board
     module_stats: instructions.ModuleStats | None = None  # the compiled module as linked for the board
@@ -175,7 +181,9 @@ class ItemResult:
 
     @property
     def same_code(self) -> bool:
-        return self.base is not None and self.code_hash is not None and self.code_hash == self.base.code_hash
+        """The same compiled code on the same runtime: nothing to time (another runtime is timed, bot/engine/builds/)."""
+        same = self.base is not None and self.code_hash is not None and self.code_hash == self.base.code_hash
+        return same and self.same_runtime
 
     @property
     def changed_functions(self) -> list[str] | None:
@@ -318,6 +326,7 @@ class Runner:
         one configuration of each workload (a bisect's probe); `margin` replaces the verdict's margin (the
         minimum effect, or the series' own noise where larger) for every item (a bisect probe's midpoint).
         """
+        skip_same_code = skip_same_code and pr.runtime == base.runtime  # the same code on another runtime is timed
         return self._run(suite, device, pr, base, tuning, confirm=confirm, skip_same_code=skip_same_code, only=only,
                          margin=margin)  # fmt: skip
 
@@ -380,6 +389,7 @@ class Runner:
                             skip_same_code,
                             margin,
                         )
+                        result.same_runtime = base is None or subject.runtime == base.runtime
                         result.tflite_instructions = tflite_counts.get(workload.key)
                         self._record(run_id, result, with_versions=not any(r.versions for r in results))
                         results.append(result)

@@ -21,8 +21,9 @@ import pytest
 
 from bot import devices
 from bot.engine import bisect as bisect_mod
+from bot.engine import subjects
 from bot.engine.bisect import Bisector, find_item, midpoint
-from bot.engine.builds import native, resolve
+from bot.engine.builds import resolve
 from bot.engine.suite.suites import get_suite
 from bot.errors import BadRange, Cancelled, UnknownName
 from bot.store import Store
@@ -69,7 +70,7 @@ def history(tmp_path_factory):
         ("[Docs] contrib, fourth time (#105)", tvm_checkout.touch_docs),
     ):
         shas.append(commit_on_main(checkout, message, edit))
-    native.register_wheel(resolve(checkout, shas[0]), f"python:{sys.executable}", cache)
+    subjects.native_from(resolve(checkout, shas[0]), f"python:{sys.executable}", cache)
     return checkout, cache, shas
 
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from bot import devices, stats
-from bot.engine import counting, envs
+from bot.engine import counting, subjects
 from bot.engine.boards import preflight
-from bot.engine.builds import commits, native
+from bot.engine.builds import commits
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.inception import SEED
 from bot.engine.suite.suites import SMOKE_CONVS, Suite
@@ -52,7 +52,7 @@ def builds(tmp_path_factory):
     cache = folder / "cache"
     checkout = folder / "tvm"
     main = tvm_checkout.make_checkout(checkout)
-    native.register_wheel(commits.resolve(checkout, main), f"python:{sys.executable}", cache)
+    subjects.native_from(commits.resolve(checkout, main), f"python:{sys.executable}", cache)
     shas = {
         "main": main,
         "double": tvm_checkout.commit_change(checkout, "double", "1x7 twice", tvm_checkout.recompute_part(1.0)),
@@ -60,7 +60,7 @@ def builds(tmp_path_factory):
     }
 
     def subject(name: str, kind: str) -> Subject:
-        env = envs.provision(f"source:{checkout}@{shas[name]}", cache)
+        env = subjects.provision(f"source:{checkout}@{shas[name]}", cache)
         return Subject(python=env.python, env=env.key, kind=kind, sha=shas[name], pr=1 if kind == "pr" else None,
                        variables=env.variables, build=env.build)  # fmt: skip
 

@@ -1,7 +1,7 @@
-"""TVM environments: specs, the pip recipe, source build plans, the cache, and builds that fail.
+"""The python: and pip: environments: interpreters, the pip recipe, the cache, and builds that fail.
 
-The pip tests build real environments from the package index; the source test builds a
-stand-in TVM tree with the real git, cmake and Ninja.
+The pip tests build real environments from the package index. Specs (which maker a spec goes to)
+are tests/engine/test_subjects.py's.
 """
 
 import os
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import envs
-from bot.errors import EnvironmentBroken, UnknownName
+from bot.engine import environment, envs
+from bot.errors import EnvironmentBroken
 
 #: Environments worth keeping between test sessions (a release's takes 10 s to 2 min to build).
 SHARED_CACHE = Path(os.environ.get("PERFBOT_TEST_CACHE", Path.home() / ".cache" / "perfbot-test"))
@@ -26,29 +26,7 @@ def fake_python(tmp_path: Path, body: str) -> Path:
     return path
 
 
-# -- specs and python: -----------------------------------------------------------------
-
-
-def test_default_is_the_interpreter_perfbot_runs_in():
-    assert envs.default() == f"python:{sys.executable}"
-    env = envs.provision(envs.default(), None)
-    assert env.python == Path(sys.executable) and env.key == f"python:{sys.executable}"
-
-
-@pytest.mark.parametrize(
-    "spec, error, text",
-    [
-        ("conda:tvm", UnknownName, "expected python:PATH, pip:REQUIREMENT or source:CHECKOUT@SHA"),
-        ("pip:", UnknownName, "expected"),
-        ("python:/no/such/python", EnvironmentBroken, "python:/no/such/python: no executable interpreter"),
-        ("source:/tmp@abc1234", UnknownName, "/tmp: not a git checkout (expected a clone of apache/tvm or a fork)"),
-        ("source:/nonexistent@abc1234", UnknownName, "/nonexistent: no such folder (expected a TVM git checkout)"),
-    ],
-)
-def test_bad_specs_are_one_line(tmp_path, spec, error, text):
-    with pytest.raises(error, match=text.replace("(", r"\(").replace(")", r"\)")) as caught:
-        envs.provision(spec, tmp_path)
-    assert "\n" not in str(caught.value)
+# -- python: ----------------------------------------------------------------------------
 
 
 def test_an_interpreter_without_tvm_is_refused_with_its_error_and_a_log(tmp_path):
@@ -58,7 +36,7 @@ def test_an_interpreter_without_tvm_is_refused_with_its_error_and_a_log(tmp_path
         "echo \"ModuleNotFoundError: No module named 'tvm'\" >&2\nexit 1",
     )
     with pytest.raises(EnvironmentBroken) as caught:
-        envs.provision(f"python:{python}", tmp_path / "cache")
+        envs.python(str(python), tmp_path / "cache")
     message = str(caught.value)
     assert message.startswith(
         f"python:{python}: TVM does not import: ModuleNotFoundError: No module named 'tvm'; log: "
@@ -70,7 +48,7 @@ def test_an_interpreter_without_tvm_is_refused_with_its_error_and_a_log(tmp_path
 def test_an_interpreter_that_crashes_on_import_names_the_signal(tmp_path):
     python = fake_python(tmp_path, "kill -SEGV $$")
     with pytest.raises(EnvironmentBroken, match="TVM does not import: killed by signal 11"):
-        envs.provision(f"python:{python}", None)
+        envs.python(str(python), None)
 
 
 def test_the_real_interpreter_reports_its_tvm_and_tvm_ffi():
@@ -112,7 +90,7 @@ def test_a_known_broken_pair_is_refused_before_any_download(tmp_path):
     with pytest.raises(
         EnvironmentBroken, match="segfaults inside MetaSchedule tuning; use apache-tvm-ffi==0.1.14.post0"
     ):
-        envs.provision("pip:apache-tvm==0.27.0.post1 apache-tvm-ffi==0.1.15.post2", tmp_path)
+        envs.pip("apache-tvm==0.27.0.post1 apache-tvm-ffi==0.1.15.post2", tmp_path)
     assert not (tmp_path / "envs").exists()
 
 
@@ -126,31 +104,27 @@ def test_a_built_environment_with_a_known_broken_pair_is_refused(tmp_path):
         assert envs._check("pip:x", fake_python(tmp_path, "echo tvm 0.27.0.post1 tvm-ffi 0.1.14.post0"), log) is None
 
 
-def test_pip_environments_need_a_cache_folder():
-    with pytest.raises(EnvironmentBroken, match="no cache folder.*PERFBOT_CACHE"):
-        envs.provision("pip:apache-tvm==0.26.0", None)
-
-
 # -- pip: real builds --------------------------------------------------------------------
 
 
 def test_a_failed_build_is_remembered_not_retried_every_run(tmp_path, monkeypatch):
     """A real pip build that fails (no such release): reported with its log, then refused at once,
     retried when the recipe changes or with rebuild=True."""
-    spec = "pip:apache-tvm==0.0.0.post999"
+    requirement = "apache-tvm==0.0.0.post999"
+    spec = f"pip:{requirement}"
     with pytest.raises(EnvironmentBroken, match="failed with code") as first:
-        envs.provision(spec, tmp_path)
+        envs.pip(requirement, tmp_path)
     note = envs.folder_for(spec, tmp_path).with_suffix(".broken")
     assert note.is_file() and "apache-tvm==0.0.0.post999" in note.read_text()
     assert str(note) in str(first.value)
     with pytest.raises(EnvironmentBroken, match=r"failed to build before \(`pip install .*--rebuild"):
-        envs.provision(spec, tmp_path)
+        envs.pip(requirement, tmp_path)
     assert envs.status(spec, tmp_path) == "broken"
     with pytest.raises(EnvironmentBroken, match="failed with code"):
-        envs.provision(spec, tmp_path, rebuild=True)
-    monkeypatch.setattr(envs, "CHILD_PACKAGES", ("numpy",))  # e.g. the table or the child scripts' needs changed
+        envs.pip(requirement, tmp_path, rebuild=True)
+    monkeypatch.setattr(environment, "CHILD_PACKAGES", ("numpy",))  # e.g. the table or the child scripts' needs changed
     with pytest.raises(EnvironmentBroken, match="failed with code"):
-        envs.provision(spec, tmp_path)
+        envs.pip(requirement, tmp_path)
     assert not list((tmp_path / "envs").glob("*.staging*"))
 
 
@@ -160,7 +134,7 @@ def test_a_release_and_its_known_bad_companion_really_fail_to_import(tmp_path):
     up front): built for real, and the import check reports the undefined symbol."""
     spec = "pip:apache-tvm==0.25.0 apache-tvm-ffi>=0.1.15.post2"
     with pytest.raises(EnvironmentBroken, match=r"TVM does not import: OSError: .*libtvm_runtime.so: undefined symbol"):
-        envs.provision(spec, tmp_path)
+        envs.pip(spec.removeprefix("pip:"), tmp_path)
     assert envs.status(spec, tmp_path) == "broken"
     assert not (envs.folder_for(spec, tmp_path) / "bin").exists()
 
@@ -170,7 +144,7 @@ def test_a_release_is_provisioned_with_its_companion_and_reused(tmp_path):
     """A real `pip:apache-tvm==0.26.0` environment, kept in ~/.cache/perfbot-test between sessions."""
     cache = SHARED_CACHE if SHARED_CACHE.parent.is_dir() else tmp_path
     lines = []
-    env = envs.provision("pip:apache-tvm==0.26.0", cache, say=lines.append)
+    env = envs.pip("apache-tvm==0.26.0", cache, say=lines.append)
     ok, output = envs.probe(env.python)
     assert ok and envs.probed_versions(output) == ("0.26.0", "0.1.14.post0")
     out = subprocess.run(
@@ -181,4 +155,4 @@ def test_a_release_is_provisioned_with_its_companion_and_reused(tmp_path):
     assert out.returncode == 0, out.stderr
     assert envs.status(env.key, cache) == "ready"
     again = []
-    assert envs.provision("pip:apache-tvm==0.26.0", cache, say=again.append) == env and again == []
+    assert envs.pip("apache-tvm==0.26.0", cache, say=again.append) == env and again == []

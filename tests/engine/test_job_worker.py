@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from bot.engine import envs
-from bot.engine.job_worker import JobWorker, subject_of
+from bot.engine import subjects
+from bot.engine.job_worker import JobWorker, job_fields
 from bot.engine.suite.suites import user_suite
 from bot.errors import BuildFailed, EnvironmentBroken
 from bot.github.bot import Bot
@@ -49,7 +49,7 @@ def local_world(fake_github, tmp_path):
 
 
 def subject_for(job: dict, sha: str, kind: str):
-    return subject_of(job, sha, kind, envs.provision(envs.default(), cache_dir=None))
+    return subjects.subject(None, None, **job_fields(job, sha, kind))
 
 
 def tiny_suite(model):

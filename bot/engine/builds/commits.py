@@ -27,8 +27,11 @@ from bot.errors import BuildFailed, UnknownName
 
 #: What goes into the native libraries, besides 3rdparty/.
 NATIVE_PATHS = ("src", "include", "cmake", "CMakeLists.txt")
+#: What goes into libtvm_runtime alone, besides 3rdparty/ (CMakeLists.txt's RUNTIME_SRCS and what they include):
+#: a commit that changes only the compiler keeps its runtime key, and its AArch64 runtime is not built again.
+RUNTIME_PATHS = ("src/runtime", "src/support", "include/tvm/runtime", "include/tvm/support", "cmake", "CMakeLists.txt")
 #: Bump when perfbot's way of building changes, so old builds are not reused for new options.
-BUILD_RECIPE = "perfbot-native-1"
+BUILD_RECIPE = "perfbot-native-2"
 
 #: `python/setup.py` (TVM up to 0.21) or a scikit-build-core project at the root (0.22 on).
 LAYOUTS = ("setup.py", "scikit-build")
@@ -42,8 +45,13 @@ class Commit:
     sha: str  # the full commit hash
     layout: str  # one of LAYOUTS
     native_key: str
+    runtime_key: str  # the content hash of what libtvm_runtime is built from (RUNTIME_PATHS, 3rdparty/)
     python_tree: str  # git tree hash of python/: what the overlay of this commit holds
-    has_ffi: bool  # 3rdparty/tvm-ffi is a submodule of this commit (TVM >= 0.22)
+    ffi: str | None  # the commit (or tree) of 3rdparty/tvm-ffi, where the commit has one (TVM >= 0.22)
+
+    @property
+    def has_ffi(self) -> bool:
+        return self.ffi is not None
 
     @property
     def short(self) -> str:
@@ -96,8 +104,9 @@ def resolve(checkout: Path, ref: str) -> Commit:
         sha=sha,
         layout=layout,
         native_key=native_key(checkout, sha, layout),
+        runtime_key=runtime_key(checkout, sha),
         python_tree=_object(checkout, sha, "python"),
-        has_ffi=_entry(checkout, sha, "3rdparty/tvm-ffi") is not None,
+        ffi=(_entry(checkout, sha, "3rdparty/tvm-ffi") or (None, None, None))[2],
     )
 
 
@@ -118,10 +127,17 @@ def layout_of(checkout: Path, sha: str) -> str:
 
 def native_key(checkout: Path, sha: str, layout: str) -> str:
     """The content hash of what goes into the native libraries (see the module docstring)."""
-    parts = [BUILD_RECIPE, f"layout {layout}"]
-    parts += [f"{path} {_object(checkout, sha, path)}" for path in NATIVE_PATHS]
-    third_party = git(checkout, "ls-tree", sha, "3rdparty/").splitlines()
-    parts += sorted(third_party)
+    return _content_key(checkout, sha, [BUILD_RECIPE, f"layout {layout}"], NATIVE_PATHS)
+
+
+def runtime_key(checkout: Path, sha: str) -> str:
+    """The content hash of what goes into libtvm_runtime: the key of a commit's AArch64 runtime (builds/aarch64.py)."""
+    return _content_key(checkout, sha, [BUILD_RECIPE, "runtime"], RUNTIME_PATHS)
+
+
+def _content_key(checkout: Path, sha: str, parts: list[str], paths: tuple[str, ...]) -> str:
+    parts = parts + [f"{path} {_object(checkout, sha, path)}" for path in paths]
+    parts += sorted(git(checkout, "ls-tree", sha, "3rdparty/").splitlines())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
 
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.console import Say
-from bot.engine import envs
+from bot.engine import steps
 from bot.engine.builds.commits import Commit, git
 from bot.engine.builds.native import NativeBuild
 from bot.engine.isolation import clean_environ
@@ -52,7 +52,7 @@ def overlay_for(
     folder = root(cache_dir) / commit.sha
     broken = folder.with_suffix(".broken")
     marker = folder / "overlay.json"
-    with envs.locked(folder.with_suffix(".lock")):
+    with steps.locked(folder.with_suffix(".lock")):
         if rebuild:
             _remove(commit, folder)
             broken.unlink(missing_ok=True)
@@ -78,7 +78,7 @@ def overlay_for(
         ok, output = check(folder, native)
         if not ok:
             _remove(commit, folder)
-            last = envs.last_line(output)
+            last = steps.last_line(output)
             broken.write_text(f"native {native.key}\n{last}\n{output}")
             raise BuildFailed(f"{commit.short}: its TVM does not import over native build {native.key}: {last}")
         marker.write_text(

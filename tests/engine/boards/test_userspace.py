@@ -1,6 +1,6 @@
 """The emulated board's user space: one-line readiness messages, an idempotent setup, and its parts.
 
-The user space itself is made once per machine for the slow tests (tests/engine/boards/conftest.py,
+The user space itself is made once per machine for the slow tests (tests/emulated_board.py and tests/conftest.py,
 `qemu_cache`); the test at the end runs AArch64 Python in it under qemu.
 """
 

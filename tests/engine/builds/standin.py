@@ -17,7 +17,7 @@ ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": 
 
 CMAKE = """cmake_minimum_required(VERSION 3.16)
 project(standin C)
-file(GLOB SOURCES src/*.c)
+file(GLOB SOURCES src/runtime/*.c)
 add_library(tvm_runtime SHARED ${SOURCES})
 """
 INIT = """import ctypes, os
@@ -37,9 +37,9 @@ def git(repo: Path, *args: str) -> str:
 def tree(root: Path, *, version: str = "0.0.1", native: int = 1, layout: str = "setup.py", broken: bool = False) -> str:
     """Write (or rewrite) the tree and commit it; returns the commit."""
     (root / "python" / "tvm").mkdir(parents=True, exist_ok=True)
-    (root / "src").mkdir(exist_ok=True)
+    (root / "src" / "runtime").mkdir(parents=True, exist_ok=True)
     (root / "CMakeLists.txt").write_text(CMAKE)
-    (root / "src" / "runtime.c").write_text(
+    (root / "src" / "runtime" / "runtime.c").write_text(
         f"int tvm_native(void) {{ return {native}; }}\n" + ("oops(" if broken else "")
     )
     (root / "python" / "tvm" / "__init__.py").write_text(INIT.format(version=version))

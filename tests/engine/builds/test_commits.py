@@ -37,6 +37,29 @@ def test_a_change_to_what_the_libraries_are_built_from_changes_the_key(checkout,
     assert resolve(checkout, "HEAD").native_key != before
 
 
+@pytest.mark.parametrize(
+    "path, runtime",
+    [
+        ("src/runtime/extra.c", True),
+        ("src/support/arena.h", True),
+        ("include/tvm/runtime/x.h", True),
+        ("CMakeLists.txt", True),
+        ("src/relax/pass.cc", False),  # a compiler change: another native key, the same runtime
+        ("include/tvm/ir/x.h", False),
+    ],
+)
+def test_the_runtime_key_changes_only_with_what_libtvm_runtime_is_built_from(checkout, path, runtime):
+    before = resolve(checkout, "HEAD")
+    target = checkout / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(target.read_text() + "\n# changed\n" if target.exists() else "/* new */\n")
+    standin.git(checkout, "add", "-A")
+    standin.git(checkout, "commit", "-q", "-m", "native change")
+    after = resolve(checkout, "HEAD")
+    assert after.native_key != before.native_key
+    assert (after.runtime_key != before.runtime_key) == runtime
+
+
 def test_a_third_party_tree_change_changes_the_key(checkout):
     before = resolve(checkout, "HEAD").native_key
     (checkout / "3rdparty" / "dlpack").mkdir(parents=True)
@@ -44,11 +67,12 @@ def test_a_third_party_tree_change_changes_the_key(checkout):
     standin.git(checkout, "add", "-A")
     standin.git(checkout, "commit", "-q", "-m", "vendored")
     assert resolve(checkout, "HEAD").native_key != before
+    assert resolve(checkout, "HEAD").runtime_key != resolve(checkout, "HEAD~1").runtime_key
 
 
 def test_the_key_is_read_from_the_commit_not_the_working_tree(checkout):
     committed = resolve(checkout, "HEAD")
-    (checkout / "src" / "runtime.c").write_text("int tvm_native(void) { return 99; }\n")  # not committed
+    (checkout / "src" / "runtime" / "runtime.c").write_text("int tvm_native(void) { return 99; }\n")  # not committed
     assert resolve(checkout, "HEAD") == committed
 
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import builds, envs
-from bot.engine.builds import native, overlays
+from bot.engine import builds, environment, envs
+from bot.engine.builds import aarch64, native, overlays
 from bot.errors import BuildFailed
 from tests.engine.builds import standin
 
@@ -29,11 +29,11 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(autouse=True)
 def no_pip_packages(monkeypatch):
     """The stand-in imports only the standard library: nothing to pip install into its interpreter."""
-    monkeypatch.setattr(envs, "CHILD_PACKAGES", ())
-    monkeypatch.setattr(envs, "TVM_PYTHON_PACKAGES", ())
+    monkeypatch.setattr(environment, "CHILD_PACKAGES", ())
+    monkeypatch.setattr(environment, "TVM_PYTHON_PACKAGES", ())
 
 
-def native_of(env: envs.Environment) -> int:
+def native_of(env: environment.Environment) -> int:
     """What the commit's TVM reports of its native library, run as perfbot's children run it."""
     out = subprocess.run(
         [str(env.python), "-c", "import tvm; print(tvm.__version__, tvm.native(), tvm.__file__)"],
@@ -44,6 +44,7 @@ def native_of(env: envs.Environment) -> int:
     return version, int(number)
 
 
+@pytest.mark.usefixtures("build_tools")
 def test_a_commit_is_built_once_and_a_python_only_commit_reuses_its_native_build(tmp_path):
     checkout, cache = tmp_path / "tvm", tmp_path / "cache"
     first = standin.tree(checkout, version="0.0.1", native=7)
@@ -63,14 +64,17 @@ def test_a_commit_is_built_once_and_a_python_only_commit_reuses_its_native_build
     changed = standin.tree(checkout, version="0.0.3", native=8)
     rebuilt = builds.environment(checkout, changed, cache)
     assert rebuilt.build["native_key"] != env.build["native_key"] and native_of(rebuilt) == ("0.0.3", 8)
+    assert rebuilt.python == env.python  # one environment for both native builds: it holds no TVM of its own
     assert native_of(env) == ("0.0.1", 7)  # the first native build is kept, by its key
 
     listed = builds.cached(cache)
-    assert [r.what for r in listed] == ["native", "native", "overlay", "overlay", "overlay"]
+    arm = ["aarch64", "aarch64"] if aarch64.compiler_version() else []  # one per runtime: native 7, native 8
+    assert [r.what for r in listed] == ["native", "native", *arm, "overlay", "overlay", "overlay"]
     assert {r.commit for r in listed if r.what == "overlay"} == {first, python_only, changed}
     assert all(r.size_bytes > 0 for r in listed)
 
 
+@pytest.mark.usefixtures("build_tools")
 def test_a_failed_build_is_a_build_error_remembered_until_a_rebuild(tmp_path):
     checkout, cache = tmp_path / "tvm", tmp_path / "cache"
     bad = standin.tree(checkout, broken=True)
@@ -90,13 +94,14 @@ def test_a_failed_build_is_a_build_error_remembered_until_a_rebuild(tmp_path):
         builds.environment(checkout, bad, cache)
     assert log.stat().st_mtime_ns == stamp  # not built again
 
-    fixed_tree = checkout / "src" / "runtime.c"
+    fixed_tree = checkout / "src" / "runtime" / "runtime.c"
     fixed_tree.write_text("int tvm_native(void) { return 1; }\n")  # a local edit: the commit is still broken
     with pytest.raises(BuildFailed):
         builds.environment(checkout, bad, cache, rebuild=True)
     assert log.stat().st_mtime_ns != stamp  # rebuild asked: built again (and failed again, from the commit)
 
 
+@pytest.mark.usefixtures("build_tools")
 def test_a_commit_whose_python_does_not_import_is_a_build_error_and_leaves_no_overlay(tmp_path):
     checkout, cache = tmp_path / "tvm", tmp_path / "cache"
     standin.tree(checkout)
@@ -127,13 +132,16 @@ def test_missing_build_tools_are_named_with_the_install_line(tmp_path, monkeypat
         builds.environment(checkout, sha, cache)
 
 
+@pytest.mark.usefixtures("build_tools")
 def test_a_full_disk_during_a_build_is_one_line_and_leaves_nothing_half_built(tmp_path):
     """The cache on a 2 MB tmpfs, in a mount namespace of its own (works for root and for users)."""
     if shutil.which("unshare") is None:
         pytest.fail("unshare (util-linux) is needed for this test")
     checkout, cache = tmp_path / "tvm", tmp_path / "cache"
     sha = standin.tree(checkout)
-    (checkout / "src" / "big.c").write_text("".join(f"int f{i}(void) {{ return {i}; }}\n" for i in range(20000)))
+    (checkout / "src" / "runtime" / "big.c").write_text(
+        "".join(f"int f{i}(void) {{ return {i}; }}\n" for i in range(20000))
+    )
     standin.git(checkout, "add", "-A")
     standin.git(checkout, "commit", "-qm", "a lot of code")
     sha = standin.git(checkout, "rev-parse", "HEAD")
@@ -142,9 +150,9 @@ def test_a_full_disk_during_a_build_is_one_line_and_leaves_nothing_half_built(tm
         import sys
         sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})
         from pathlib import Path
-        from bot.engine import builds, envs
+        from bot.engine import builds, environment
         from bot.errors import BuildFailed
-        envs.CHILD_PACKAGES = envs.TVM_PYTHON_PACKAGES = ()
+        environment.CHILD_PACKAGES = environment.TVM_PYTHON_PACKAGES = ()
         try:
             builds.environment(Path({str(checkout)!r}), {sha!r}, Path({str(cache)!r}))
         except BuildFailed as e:
@@ -166,8 +174,8 @@ def test_a_release_stands_for_a_native_build_only_when_its_runtime_sources_are_t
     checkout, cache = tmp_path / "tvm", tmp_path / "cache"
     commit = builds.resolve(checkout, standin.tree(checkout))  # the stand-in's src/ is not the release's
     with pytest.raises(BuildFailed, match=r"its native sources differ from python:.* in \d+ file\(s\) \(src/runtime/"):
-        native.register_wheel(commit, f"python:{sys.executable}", cache)
+        native.register_wheel(commit, envs.python(sys.executable, cache), cache)
     assert native.find(cache, commit.native_key) is None
-    forced = native.register_wheel(commit, f"python:{sys.executable}", cache, force=True)
+    forced = native.register_wheel(commit, envs.python(sys.executable, cache), cache, force=True)
     assert forced.how == "wheel" and forced.info["forced"] and (forced.lib / "libtvm_runtime.so").is_file()
     assert native.find(cache, commit.native_key) == forced
