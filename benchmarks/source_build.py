@@ -1,13 +1,16 @@
 """A real TVM built from source through `perfbot build`: cold, after a one-file C++ change, and Python-only.
 
-    .venv/bin/python benchmarks/source_build.py --checkout ~/src/tvm --ref v0.26.0 --work /tmp/source-build \
+    .venv/bin/python benchmarks/source_build.py --checkout ~/src/tvm --ref v0.26.0 --cache /tmp/source-build \
         [--nice 19] [--skip-cold] [--json out.json]
 
-For a person to run, not CI: the cold phase is hours on 2 cores. The checkout is cloned (`git clone
---shared`) into WORK/tvm, so its commits go on a scratch branch and the build worktree, ccache and
-build cache (WORK/cache, PERFBOT_CACHE) start empty; submodules are fetched the way `perfbot build`
-fetches them (set git's `url.MIRROR.insteadOf URL` for hosts without GitHub). Each phase is one
-`perfbot build WORK/tvm@COMMIT` process, run as a user runs it:
+For a person to run, not CI: the cold phase is hours on 2 cores. The checkout's working tree is never
+touched: each change is a commit made with git's plumbing (a temporary index) on the scratch branch
+`perfbot-benchmark`, and `perfbot build` builds in its own worktree under the cache. CACHE is the
+PERFBOT_CACHE of every phase (its build worktree, ccache and builds); the cold phase needs it empty,
+--skip-cold reuses a cache that already holds REF's build (a warm ccache, as a user's second build
+has). Submodules are fetched the way `perfbot build` fetches them (set git's `url.MIRROR.insteadOf
+URL` for hosts without GitHub). Each phase is one `perfbot build CHECKOUT@COMMIT` process, run as a
+user runs it:
 
 1. cold: REF itself (the whole C++ build, the FFI wheel, the environment, the AArch64 runtime);
 2. compiler: a commit that changes one compiler file (--compiler-file, a comment line appended):
@@ -30,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -54,9 +58,9 @@ def say(line: str) -> None:
     err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {line}", highlight=False, soft_wrap=True)
 
 
-def git(repo: Path, *args: str) -> str:
+def git(repo: Path, *args: str, env: dict | None = None) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env={**os.environ, **GIT_ENV}).stdout.strip()  # fmt: skip
+                          env={**os.environ, **GIT_ENV, **(env or {})}).stdout.strip()  # fmt: skip
 
 
 class Load(threading.Thread):
@@ -76,16 +80,26 @@ class Load(threading.Thread):
         return f"{min(self.samples):.1f}-{max(self.samples):.1f} (mean {sum(self.samples) / len(self.samples):.1f})"
 
 
-def change_file(repo: Path, path: str, what: str) -> str:
-    """A commit on the scratch branch that appends a comment line to one file; its sha."""
-    target = repo / path
-    if not target.is_file():
-        raise SystemExit(f"{path}: no such file in {repo} at this commit (choose another with the options)")
+def change_file(repo: Path, parent: str, path: str, what: str) -> str:
+    """A commit on top of `parent` that appends a comment line to one file, made without the working
+    tree (a blob, a temporary index, commit-tree) and kept on the scratch branch; its sha."""
+    try:
+        text = git(repo, "show", f"{parent}:{path}")
+    except subprocess.CalledProcessError:
+        raise SystemExit(f"{path}: no such file in {repo} at {parent[:10]} (choose another with the options)") from None
     comment = "#" if path.endswith(".py") else "//"
-    with open(target, "a") as f:
-        f.write(f"\n{comment} perfbot benchmark: {what} ({time.time():.0f})\n")
-    git(repo, "commit", "-qam", f"benchmark: {what}")
-    return git(repo, "rev-parse", "HEAD")
+    changed = f"{text}\n{comment} perfbot benchmark: {what} ({time.time():.0f})\n"
+    blob = subprocess.run(["git", "-C", str(repo), "hash-object", "-w", "--stdin"], input=changed, text=True,
+                          check=True, capture_output=True).stdout.strip()  # fmt: skip
+    mode = git(repo, "ls-tree", parent, "--", path).split()[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+        git(repo, "read-tree", parent, env=index)
+        git(repo, "update-index", "--cacheinfo", f"{mode},{blob},{path}", env=index)
+        tree = git(repo, "write-tree", env=index)
+    sha = git(repo, "commit-tree", tree, "-p", parent, "-m", f"benchmark: {what}")
+    git(repo, "update-ref", "refs/heads/perfbot-benchmark", sha)
+    return sha
 
 
 def phase(name: str, repo: Path, sha: str, cache: Path, nice: int, logs: Path) -> dict:
@@ -132,30 +146,29 @@ def phase(name: str, repo: Path, sha: str, cache: Path, nice: int, logs: Path) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--checkout", type=Path, required=True, help="a TVM git checkout (cloned, never changed)")
+    parser.add_argument("--checkout", type=Path, required=True, help="a TVM git checkout (its working tree untouched)")
     parser.add_argument("--ref", default="main", help="the commit to build cold and change (default main)")
-    parser.add_argument("--work", type=Path, required=True, help="scratch folder: the clone and the build cache")
+    parser.add_argument("--cache", type=Path, required=True, help="PERFBOT_CACHE of every phase (empty for cold)")
+    parser.add_argument("--logs", type=Path, help="each phase's perfbot build output (default CACHE/benchmark-logs)")
     parser.add_argument("--compiler-file", default="src/relax/transform/fold_constant.cc")
     parser.add_argument("--runtime-file", default="src/runtime/thread_pool.cc")
     parser.add_argument("--python-file", default="python/tvm/relax/frontend/tflite/tflite_frontend.py")
     parser.add_argument("--nice", type=int, default=0, help="run perfbot build under nice -n N (19: yield to others)")
-    parser.add_argument("--skip-cold", action="store_true", help="WORK holds a cold build already: changes only")
+    parser.add_argument("--skip-cold", action="store_true", help="CACHE holds REF's build already: changes only")
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    repo, cache, logs = args.work / "tvm", args.work / "cache", args.work / "logs"
+    repo, cache = args.checkout.expanduser().resolve(), args.cache.expanduser().resolve()
+    if not (repo / ".git").exists():
+        raise SystemExit(f"--checkout {repo}: not a git checkout")
+    if not args.skip_cold and cache.exists() and any(cache.iterdir()):
+        raise SystemExit(f"--cache {cache} is not empty: a cold build needs an empty cache (or pass --skip-cold)")
+    logs = args.logs or cache / "benchmark-logs"
     logs.mkdir(parents=True, exist_ok=True)
-    if not args.skip_cold:
-        if repo.exists() or cache.exists():
-            raise SystemExit(f"{args.work} is not empty: a cold build needs an empty cache (or pass --skip-cold)")
-        subprocess.run(["git", "clone", "-q", "--shared", str(args.checkout.expanduser()), str(repo)], check=True)
-        git(repo, "checkout", "-q", "-B", "perfbot-benchmark", git(args.checkout.expanduser(), "rev-parse",
-                                                                   f"{args.ref}^{{commit}}"))  # fmt: skip
-    results = []
-    if not args.skip_cold:
-        results.append(phase("cold", repo, git(repo, "rev-parse", "HEAD"), cache, args.nice, logs))
+    head = git(repo, "rev-parse", f"{args.ref}^{{commit}}")
+    results = [phase("cold", repo, head, cache, args.nice, logs)] if not args.skip_cold else []
     for name, path in (("compiler", args.compiler_file), ("runtime", args.runtime_file), ("python", args.python_file)):
-        sha = change_file(repo, path, f"one-file {name} change")
-        results.append(phase(name, repo, sha, cache, args.nice, logs))
+        head = change_file(repo, head, path, f"one-file {name} change")
+        results.append(phase(name, repo, head, cache, args.nice, logs))
     table = Table(title=f"perfbot build of {args.checkout}@{args.ref} on {os.cpu_count()} cores", title_justify="left")
     for column in ("phase", "wall", "host steps", "AArch64 steps", "AArch64 s", "added", "cache", "load"):
         table.add_column(column, justify="left" if column in ("phase", "load") else "right")

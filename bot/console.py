@@ -293,8 +293,9 @@ def device_notes(device, sides: tuple[str, str] = ("base", "PR")) -> list[str]:
         notes.append(f"{sides[1]} side: {device.built}; {sides[0]} side: {device.base_built}")
     elif device.built:
         notes.append(f"Measured: {device.built}")
-    compiler = f"apache-tvm {device.tvm_version}" if device.tvm_version else None
-    if device.device_runtime and device.device_runtime != compiler:
+    from bot.verdicts import foreign_runtime
+
+    if foreign_runtime(device):
         notes.append(f"On {device.device.name} the modules ran on {device.device_runtime}, "
                      f"not on the compiling TVM's own runtime ({device.tvm_version or 'unknown'})")  # fmt: skip
     return notes

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -56,6 +56,14 @@ class Rpc:
         return f"{self.host}:{self.port}"
 
 
+class RuntimeServing(Protocol):
+    """A board perfbot brought up for a run, which can serve modules with another TVM runtime than its own:
+    the tracker key under which `runtime` (bot/engine/arm_runtime.py's Runtime, None: the board's own) serves.
+    bot/engine/boards/emulated_server.py's EmulatedBoard is one."""
+
+    def key_for(self, runtime) -> str: ...
+
+
 @dataclass(frozen=True)
 class Device:
     name: str
@@ -81,6 +89,8 @@ class Device:
     metric: str = TIME
     #: The devices.yml the device comes from, for messages.
     source: str = field(default="devices.yml", compare=False)
+    #: Set by preflight for the length of a run on a board perfbot brought up: serves other runtimes too.
+    serving: RuntimeServing | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_local(self) -> bool:

@@ -283,6 +283,7 @@ class DeviceReport:
     failed_jobs: list[str] = field(default_factory=list)
     tvm_version: str | None = None
     device_runtime: str | None = None  # the TVM runtime that ran the modules on the device, as it says
+    own_runtime: bool | None = None  # ... and whether it is the compiling TVM's own (None: not recorded)
     emulator: str | None = None  # an emulated board: the emulator and core, as perfbot started it
     built: str | None = None  # which TVM the PR's side was, in words (bot.vocabulary.tvm_built)
     base_built: str | None = None  # ... and the base's, for a run with its base beside it
@@ -486,6 +487,9 @@ def _describe(report: DeviceReport, runs: list[dict]) -> None:
     """What the newest run says of the device and of the TVM on each side."""
     report.tvm_version = _newest(runs, "tvm_version")
     report.device_runtime, report.emulator = _newest(runs, "device_runtime"), _newest(runs, "emulator")
+    report.own_runtime = next(
+        (bool(r["own_runtime"]) for r in reversed(runs) if r.get("own_runtime") is not None), None
+    )
     if runs:
         run = runs[-1]
         report.built = built_from(run.get("env"), run.get("tvm_version"), run.get("build_how"))
@@ -532,6 +536,16 @@ def judge(store, device: str, pr_results: list[dict], base_results=(), emulated:
           min_effect: float = PAIRED_MIN_EFFECT) -> list[Row]:  # fmt: skip
     """The rows of one device's PR results, judged as the comment judges them (benchmarks/verdict_noise.py)."""
     return _rows(store, device, pr_results, list(base_results), emulated, min_effect)
+
+
+def foreign_runtime(device: DeviceReport) -> bool:
+    """Whether the device ran the modules on another build's runtime than the compiling TVM's own: as the run
+    recorded it, or, for runs recorded before it did, when the runtime's version is not the compiling TVM's."""
+    if not device.device_runtime:
+        return False
+    if device.own_runtime is not None:
+        return not device.own_runtime
+    return device.device_runtime != (f"apache-tvm {device.tvm_version}" if device.tvm_version else None)
 
 
 def _newest(runs: list[dict], column: str) -> str | None:

@@ -168,7 +168,7 @@ def placed(lines: list[str], maps: list[tuple[int, int, str, int]]) -> list[list
     return [[path, address, n] for (path, address), n in sorted(totals.items())]
 
 
-def register_counting(tvm, count_dir: str, emulator: str) -> None:
+def register_counting(tvm, count_dir: str, emulator: str, runtime: str | None) -> None:
     """The remote functions a perfbot client calls to count (see the module docstring)."""
     import numpy as np
 
@@ -185,7 +185,7 @@ def register_counting(tvm, count_dir: str, emulator: str) -> None:
     def board_info() -> str:
         return json.dumps(
             {
-                "runtime": f"apache-tvm {tvm.__version__}",
+                "runtime": runtime or f"apache-tvm {tvm.__version__}",
                 "tvm": tvm.__version__,
                 "litert": getattr(ai_edge_litert, "__version__", None),
                 "emulator": emulator,
@@ -223,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parent-pid", type=int, default=None, help="end when this process ends")
     parser.add_argument("--count-dir", default=None, help="where the counting plugin writes (its out=)")
     parser.add_argument("--emulator", default="unknown", help="what runs this server, for the record")
+    parser.add_argument("--runtime", default=None, help="the TVM runtime it serves with, for the record")
     args = parser.parse_args(argv)
     if args.parent_pid:
         die_with_parent(args.parent_pid)
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rpc_server.logger.setLevel(logging.INFO)
     if args.count_dir:
-        register_counting(tvm, args.count_dir, args.emulator)
+        register_counting(tvm, args.count_dir, args.emulator, args.runtime)
     sock, port = bind(args.host, args.port, args.port_end)
     tracker_host, _, tracker_port = args.tracker.rpartition(":")
     info = {"port": port, "tvm": tvm.__version__, "import_s": round(time.time() - started, 1), "pid": os.getpid()}

@@ -168,8 +168,12 @@ class ForkServer:
         workdir: Path,
         env: dict[str, str] | None = None,
         start_timeout_s: float = 180.0,
+        spec: dict | None = None,
     ):
+        """`spec`: what every item of this server's TVM takes on top of its own spec (e.g. the board key that
+        serves modules with this build's own runtime, bot/engine/runner.py)."""
         self.python, self.script, self.workdir, self.env = str(python), script, workdir, env
+        self.spec = spec or {}
         self.start_timeout_s = start_timeout_s
         self.proc: subprocess.Popen | None = None
         self.failure: ChildOutcome | None = None
@@ -339,7 +343,7 @@ class Session:
     def __init__(self, server: ForkServer, spec: dict, workdir: Path, timeout_s: float):
         self.server, self.workdir, self.timeout_s = server, workdir, timeout_s
         self.name = f"\0perfbot-{os.getpid()}-{next(_SOCKET_NAMES)}-{time.monotonic_ns()}"
-        self.spec = {**spec, "control": self.name}
+        self.spec = {**spec, **server.spec, "control": self.name}
         self.pid: int | None = None
         self.outcome: ChildOutcome | None = None
         self.killed_for: str | None = None

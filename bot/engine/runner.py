@@ -45,7 +45,7 @@ import numpy as np
 from bot import __version__, stats
 from bot.child import MEASURE_SCRIPT, REFERENCE_SCRIPT
 from bot.devices import Device
-from bot.engine import counting, isolation, tuning_databases
+from bot.engine import arm_runtime, counting, isolation, tuning_databases
 from bot.engine.boards import instructions
 from bot.engine.boards.host import host_cpu
 from bot.engine.suite import inception
@@ -124,8 +124,11 @@ class Subject:
 
     @property
     def runtime(self) -> str:
-        """What runs its modules: a source build's runtime key (bot/engine/builds/), else the environment."""
-        return self.build.get("runtime") or self.env
+        """What runs its modules: a source build's runtime key (bot/engine/builds/), else the environment; and
+        the AArch64 runtime it brings for the emulated board, where it brings one (bot/engine/arm_runtime.py)."""
+        own = self.build.get("runtime") or self.env
+        arm = self.build.get("aarch64_runtime")
+        return f"{own} + aarch64 {Path(arm).name}" if arm else own
 
 
 @dataclass
@@ -254,18 +257,32 @@ class RunOutcome:
     complete: bool = True  # False: the run was recorded as aborted (its job's lease was lost at the end)
 
 
-def child_device(device: Device) -> dict:
-    """Where the child script runs the compiled model: here, or the RPC device behind its tracker."""
+def child_device(device: Device, subject: Subject | None = None) -> dict:
+    """Where the child script runs the compiled model: here, or the RPC device behind its tracker; on a board
+    perfbot brought up, under the key that serves the subject's own AArch64 runtime where it brings one."""
     if device.rpc is None:
         return {"kind": "local"}
+    key = device.rpc.key
+    if device.serving is not None and subject is not None:
+        key = device.serving.key_for(arm_runtime.of_build(subject.build, subject.variables))
     return {
         "kind": "rpc",
         "host": device.rpc.host,
         "port": device.rpc.port,
-        "key": device.rpc.key,
+        "key": key,
         "cross_compiler": device.cross_compiler,
         "session_timeout": int(device.timeout_s),
     }
+
+
+def own_runtime(device: Device, subject: Subject, board: dict) -> bool | None:
+    """Whether the modules ran on the runtime of the TVM that compiled them: the build's own AArch64 runtime
+    served for it, or a board whose runtime is the compiling release's; None where the device did not say."""
+    if not board.get("runtime"):
+        return None
+    if device.serving is not None and arm_runtime.of_build(subject.build, subject.variables) is not None:
+        return True
+    return board["runtime"] == f"apache-tvm {board.get('compiled_by')}"
 
 
 def child_env(device: Device, subject: Subject | None = None) -> dict[str, str]:
@@ -299,6 +316,7 @@ class Runner:
         self.should_stop = should_stop or (lambda: False)
         self.still_ours = still_ours or (lambda run_id: True)
         self._tflite_count_s = 0.0  # the last run's TFLite counting on a counting board, for its Timing
+        self._measuring: tuple[Device, Subject] | None = None
 
     def run(
         self, suite: Suite, device: Device, subject: Subject, tuning: bool = False, *, only: Config | None = None
@@ -333,6 +351,7 @@ class Runner:
     def _run(self, suite, device, subject, base, tuning, *, confirm=True, skip_same_code=True, only=None, margin=None):
         started = time.perf_counter()
         self._tflite_count_s = 0.0
+        self._measuring = (device, subject)  # what the run's first board report is judged against (own_runtime)
         items = [(w, c) for w in suite.workloads for c in configs(tuning) if only is None or c == only]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="perfbot-run-", dir=self.cache_dir) as scratch:
@@ -340,11 +359,23 @@ class Runner:
             self.progress.start(len(items), f"{suite.name} on {device.name}")  # what the table counts
             references = self._references(suite, device, scratch)
             servers = [
-                isolation.ForkServer(subject.python, MEASURE_SCRIPT, scratch / "server", child_env(device, subject))
+                isolation.ForkServer(
+                    subject.python,
+                    MEASURE_SCRIPT,
+                    scratch / "server",
+                    child_env(device, subject),
+                    spec={"device": child_device(device, subject)},
+                )  # fmt: skip
             ]
             if base is not None:
                 servers.append(
-                    isolation.ForkServer(base.python, MEASURE_SCRIPT, scratch / "base-server", child_env(device, base))
+                    isolation.ForkServer(
+                        base.python,
+                        MEASURE_SCRIPT,
+                        scratch / "base-server",
+                        child_env(device, base),
+                        spec={"device": child_device(device, base)},
+                    )  # fmt: skip
                 )
             try:
                 for server in servers:
@@ -671,9 +702,9 @@ class Runner:
                 if result.base is not None and result.base.data.get("tvm_version"):
                     self.store.update_run(run_id, base_tvm_version=result.base.data["tvm_version"])
             if result.board and not self.store.run(run_id).get("device_runtime"):
-                self.store.update_run(
-                    run_id, device_runtime=result.board.get("runtime"), emulator=result.board.get("emulator")
-                )
+                board = {**result.board, "compiled_by": result.versions.get("tvm_version")}
+                self.store.update_run(run_id, device_runtime=board.get("runtime"), emulator=board.get("emulator"),
+                                      own_runtime=own_runtime(*self._measuring, board))  # fmt: skip
             base = result.base
             self.store.add_result(
                 run_id,

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 
 from bot.breakdown import best_configs
-from bot.verdicts import DeviceReport, PrReport, Row, counts_text, tail
+from bot.verdicts import DeviceReport, PrReport, Row, counts_text, foreign_runtime, tail
 from bot.vocabulary import (
     COUNT_FLOOR,
     COUNT_MIN_EFFECT,
@@ -88,9 +88,9 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
             facts.append(device.emulator)
     elif d.emulated:
         facts.append("emulated: latency recorded, never judged")
-    if device.device_runtime and device.device_runtime != (
-        f"apache-tvm {device.tvm_version}" if device.tvm_version else None
-    ):
+    if foreign_runtime(device):
+        facts.append(f"modules run by {device.device_runtime}, not the compiling TVM's own runtime")
+    elif device.own_runtime and device.device_runtime:
         facts.append(f"modules run by {device.device_runtime}")
     lines.append("_" + ", ".join(facts) + "_")
     if device.built:

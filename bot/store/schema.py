@@ -405,6 +405,11 @@ def _v13_sequential_rounds(db: sqlite_utils.Database) -> None:
         db["results"].add_column(column, kind)
 
 
+def _v14_own_runtime(db: sqlite_utils.Database) -> None:
+    """Whether a run's modules ran on the runtime of the TVM that compiled them (a PR's own AArch64 runtime)."""
+    db["runs"].add_column("own_runtime", int)  # 1 yes, 0 another build's, null: the device did not say
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -419,6 +424,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v11_instruction_counts,
     _v12_code_functions_and_builds,
     _v13_sequential_rounds,
+    _v14_own_runtime,
 ]
 
 LATEST = len(MIGRATIONS)

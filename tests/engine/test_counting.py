@@ -16,9 +16,9 @@ import pytest
 
 from bot import devices, stats
 from bot.engine import counting, subjects
-from bot.engine.boards import preflight
+from bot.engine.boards import preflight, userspace
 from bot.engine.builds import commits
-from bot.engine.runner import Runner, Subject
+from bot.engine.runner import Config, Runner, Subject
 from bot.engine.suite.inception import SEED
 from bot.engine.suite.suites import SMOKE_CONVS, Suite
 from bot.engine.suite.workloads import qconv
@@ -161,3 +161,34 @@ def test_kept_tflite_counts_are_per_board_and_thread_count(tmp_path):
     assert counting.KeptTfliteCounts(tmp_path, device).get("w" * 64) == {"total": 5, "blocks": []}
     assert counting.KeptTfliteCounts(tmp_path, replace(device, threads=4)).get("w" * 64) is None
     assert [p.name for p in kept.folder.iterdir()] == ["w" * 64 + ".json"]  # no temporary file left
+
+
+@on_the_board
+def test_a_build_that_brings_its_own_aarch64_runtime_is_served_with_it(board, builds, qemu_cache, tmp_path):
+    """The PR side's modules run on a second server with the build's runtime (TVM's runtime-only mode, the
+    commit's python/), the base side's on the board's own; the run records which runtime served it.
+
+    The runtime folder is a stand-in for a cross-built one (bot/engine/builds/aarch64.py): the release's own
+    aarch64 libtvm_runtime.so, so both sides run the same runtime binary and must count the same
+    instructions. A real cross-built runtime of apache/tvm main is the README's (Per-commit builds)."""
+    stand_in = tmp_path / "aarch64-runtime" / "0123456789abcdef01234567"
+    (stand_in / "lib").mkdir(parents=True)
+    wheel_lib = userspace.site_path(userspace.folder(qemu_cache)) / "tvm" / "lib"
+    for name in ("libtvm_runtime.so", "libtvm_runtime_extra.so"):
+        if (wheel_lib / name).is_file():
+            shutil.copy(wheel_lib / name, stand_in / "lib" / name)
+    (stand_in / "runtime.json").write_text("{}")
+    base = builds("main", "base")
+    pr = builds("main", "pr")
+    pr = replace(pr, build={**pr.build, "aarch64_runtime": str(stand_in), "commit": pr.sha})
+    store = Store.open(tmp_path / "perf.db")
+    suite = Suite("1x1", (qconv(ONE_BY_ONE, "uint8"),))
+    outcome = Runner(store, tmp_path / "cache").run_paired(suite, board, base, pr, only=Config("NHWC", "default"))
+    (result,) = outcome.results
+    assert result.status == "ok" and not result.same_code  # another runtime: counted, however the code compares
+    assert result.board["runtime"] == f"TVM {pr.sha[:10]}'s own AArch64 runtime (0123456789ab)"
+    assert result.base.data["board"]["runtime"] == "apache-tvm 0.27.0.post1"
+    assert abs(result.instructions.total - result.base_instructions.total) <= 100  # the same runtime binary
+    run = store.run(outcome.run_id)
+    assert run["device_runtime"] == result.board["runtime"] and run["own_runtime"] == 1
+    assert f"{board.rpc.key}@0123456789ab" in board.serving.servers

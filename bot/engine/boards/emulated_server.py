@@ -9,6 +9,15 @@ side of counting is in bot/child/qemu_server.py). The server is told which
 emulator runs it, so that every item measured there can record which
 runtime served it under which emulator (`perfbot.board_info`).
 
+A board perfbot brings up for a run is an `EmulatedBoard`: its server with
+the user space's own TVM (the release's aarch64 wheel) under the device's
+key, and, on request, one more server per runtime a TVM build under test
+brings (a commit's own AArch64 runtime, bot/engine/arm_runtime.py: its
+libraries and its python/ tree, TVM's runtime-only mode), under the key
+`KEY@RUNTIME`, so that modules compiled by a PR's TVM run on that PR's own
+runtime and its base's on the base's. Each server says in `board_info`
+which runtime it serves, and the run records it.
+
 The server and the sessions it forks are one process group, ended by
 `close()`; the server also asks Linux for SIGTERM when the perfbot process
 that started it dies (PR_SET_PDEATHSIG, which qemu passes through), so a
@@ -25,7 +34,8 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot import lifecycle
@@ -71,20 +81,21 @@ class QemuServer:
 
 
 def start_server(
-    cache_dir: Path, host: str, port: int, key: str, threads: int = 1, timeout_s: float = 300.0
+    cache_dir: Path, host: str, port: int, key: str, threads: int = 1, timeout_s: float = 300.0, runtime=None
 ) -> QemuServer:
     """Start the AArch64 RPC server under qemu, registered at the tracker host:port under key.
 
-    Returns once the tracker lists the key (importing TVM and TFLite under
-    emulation takes 10-30 s); DeviceUnavailable with the end of the server's
-    log otherwise.
+    `runtime` (an arm_runtime.Runtime: `variables()` and `name`) serves with a
+    build's own AArch64 runtime instead of the user space's. Returns once the
+    tracker lists the key (importing TVM and TFLite under emulation takes
+    10-30 s); DeviceUnavailable with the end of the server's log otherwise.
     """
     userspace.check_ready(cache_dir)
     root = userspace.folder(cache_dir)
     counter = plugin.ensure(cache_dir)
     logs = Path(cache_dir) / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{NAME}-server-{port}.log"  # one per tracker port, rewritten at each start
+    log = logs / f"{NAME}-server-{port}{'-' + runtime.key[:12] if runtime else ''}.log"  # rewritten at each start
     ready = logs / f"{NAME}-server.{os.getpid()}.ready"
     ready.unlink(missing_ok=True)
     (Path(cache_dir) / "counts").mkdir(parents=True, exist_ok=True)
@@ -106,11 +117,16 @@ def start_server(
         "--emulator",
         f"{qemu_version()} -cpu {userspace.CPU}, counting plugin {counter.name}",
     ]
+    env = userspace.emulated_env(root, threads)
+    if runtime is not None:  # the build's python/ before the user space's site; TVM in its runtime-only mode
+        own = runtime.variables()
+        env.update(own, PYTHONPATH=os.pathsep.join([own["PYTHONPATH"], env["PYTHONPATH"]]))
+        args += ["--runtime", runtime.name]
     try:
         with open(log, "wb") as out:
             process = subprocess.Popen(
                 userspace.emulated_command(root, args, plugin.argument(counter, counts_dir)),
-                env=userspace.emulated_env(root, threads),
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -136,6 +152,39 @@ def start_server(
     except BaseException:
         server.close()
         raise
+
+
+@dataclass
+class EmulatedBoard:
+    """The emulated board of one run: its own server, and one more per runtime a build under test brings.
+
+    `key_for(runtime)` is the tracker key that serves modules with that runtime (None: the user space's own
+    TVM), starting its server the first time; every server ends with the run's `stack`.
+    """
+
+    cache_dir: Path
+    host: str
+    port: int
+    key: str
+    threads: int
+    stack: ExitStack
+    servers: dict = field(default_factory=dict)
+
+    def start(self) -> None:
+        self._serve(None, self.key)
+
+    def key_for(self, runtime) -> str:
+        if runtime is None:
+            return self.key
+        key = f"{self.key}@{runtime.key[:12]}"
+        if key not in self.servers:
+            self._serve(runtime, key)
+        return key
+
+    def _serve(self, runtime, key: str) -> None:
+        server = start_server(self.cache_dir, self.host, self.port, key, self.threads, runtime=runtime)
+        self.stack.callback(server.stop)
+        self.servers[key] = server
 
 
 def qemu_version() -> str:

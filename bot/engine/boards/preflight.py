@@ -64,9 +64,10 @@ def _bring_up_qemu(device: Device, cache_dir: Path, stack: ExitStack, say) -> De
     if already_served(device):
         return device
     device = own_tracker(device, cache_dir, stack, say)
-    server = emulated_server.start_server(cache_dir, device.rpc.host, device.rpc.port, device.rpc.key, device.threads)
-    stack.callback(server.stop)
-    return device
+    board = emulated_server.EmulatedBoard(cache_dir, device.rpc.host, device.rpc.port, device.rpc.key,
+                                          device.threads, stack)  # fmt: skip
+    board.start()
+    return replace(device, serving=board)
 
 
 def already_served(device: Device) -> bool:
