@@ -13,7 +13,7 @@ URL` for hosts without GitHub). Each phase is one `perfbot build CHECKOUT@COMMIT
 user runs it:
 
 1. cold: REF itself (the whole C++ build, the FFI wheel, the environment, the AArch64 runtime);
-2. compiler: a commit that changes one compiler file (--compiler-file, a comment line appended):
+2. compiler: a commit that changes one compiler file (--compiler-file, an unused constant appended):
    one object and the link, with the warm ccache; the runtime key is unchanged, so no AArch64 build;
 3. runtime: a commit that changes one runtime file (--runtime-file): the host runtime and the
    libraries above it relinked, and the AArch64 runtime rebuilt (its key changed);
@@ -77,18 +77,22 @@ class Load(threading.Thread):
     def stop(self) -> str:
         self._stop.set()
         self.samples.append(os.getloadavg()[0])
-        return f"{min(self.samples):.1f}-{max(self.samples):.1f} (mean {sum(self.samples) / len(self.samples):.1f})"
+        return f"{min(self.samples):.1f}-{max(self.samples):.1f} ({sum(self.samples) / len(self.samples):.1f})"
 
 
 def change_file(repo: Path, parent: str, path: str, what: str) -> str:
-    """A commit on top of `parent` that appends a comment line to one file, made without the working
+    """A commit on top of `parent` that appends a line of code to one file, made without the working
     tree (a blob, a temporary index, commit-tree) and kept on the scratch branch; its sha."""
     try:
         text = git(repo, "show", f"{parent}:{path}")
     except subprocess.CalledProcessError:
         raise SystemExit(f"{path}: no such file in {repo} at {parent[:10]} (choose another with the options)") from None
-    comment = "#" if path.endswith(".py") else "//"
-    changed = f"{text}\n{comment} perfbot benchmark: {what} ({time.time():.0f})\n"
+    stamp = f"{time.time():.0f}"
+    if path.endswith(".py"):
+        line = f"PERFBOT_BENCHMARK_{stamp} = {stamp}  # {what}"
+    else:  # code, not a comment: ccache hashes the preprocessed source, where a comment is gone
+        line = f"[[maybe_unused]] static const int perfbot_benchmark_{stamp} = {stamp};  // {what}"
+    changed = f"{text}\n{line}\n"
     blob = subprocess.run(["git", "-C", str(repo), "hash-object", "-w", "--stdin"], input=changed, text=True,
                           check=True, capture_output=True).stdout.strip()  # fmt: skip
     mode = git(repo, "ls-tree", parent, "--", path).split()[0]
@@ -170,13 +174,13 @@ def main() -> None:
         head = change_file(repo, head, path, f"one-file {name} change")
         results.append(phase(name, repo, head, cache, args.nice, logs))
     table = Table(title=f"perfbot build of {args.checkout}@{args.ref} on {os.cpu_count()} cores", title_justify="left")
-    for column in ("phase", "wall", "host steps", "AArch64 steps", "AArch64 s", "added", "cache", "load"):
-        table.add_column(column, justify="left" if column in ("phase", "load") else "right")
+    for column in ("phase", "wall", "host steps", "AArch64 steps", "AArch64 s", "added", "cache", "load (mean)"):
+        table.add_column(column, justify="left" if column in ("phase", "load (mean)") else "right")
     for r in results:
         table.add_row(r["phase"], f"{r['seconds']:.0f} s", str(r["host_steps"]), str(r["aarch64_steps"]),
                       f"{r['aarch64_seconds']:.0f}" if r["aarch64_seconds"] else "–", f"{r['added_bytes'] / 1e6:,.0f} MB",
                       f"{r['cache_bytes'] / 1e6:,.0f} MB", r["load"])  # fmt: skip
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 120).print(table)  # a log file gets whole rows
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
 

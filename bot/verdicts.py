@@ -117,6 +117,7 @@ class Row:
     tflite_ms: float | None = None
     counts: Counts | None = None  # an instruction-counting board: the counts and compile statistics
     changed_functions: list[str] | None = None  # compiled functions whose code differs from the base's
+    runtime_only: bool = False  # the same compiled code as the base's, timed because another runtime ran it
     separate: bool = False  # compared between two separate runs (`perfbot compare`): no rounds, no rerun
 
     @property
@@ -213,6 +214,8 @@ class Row:
     def changed_text(self, limit: int = 3) -> str:
         """Where the code changed: `conv2d, add and 2 more`; `–` for the same code or where it is not known."""
         names = self.changed_functions
+        if self.runtime_only:
+            return "none: another runtime"
         if self.same_code or not names:
             return "–"
         shown = ", ".join(names[:limit])
@@ -626,6 +629,9 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
         tflite_ms=tflite,
         counts=counts,
         changed_functions=first.get("changed_functions"),
+        runtime_only=not same_code
+        and bool(first.get("code_hash"))
+        and first["code_hash"] == first.get("base_code_hash"),
         stopped=first.get("stopped"),
     )
 

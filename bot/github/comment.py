@@ -187,8 +187,7 @@ def _where_counts_moved(rows: list[Row]) -> list[str]:
         return []
     lines = [
         "",
-        f"<details><summary>Where the instructions moved ({len(changed)} item{'s' if len(changed) != 1 else ''})"
-        "</summary>",
+        f"<details><summary>Where the instructions moved ({_items(len(changed))})</summary>",
         "",
         "| workload | scheme | config | function | base | PR | change |",
         "|---|---|---|---|--:|--:|--:|",
@@ -214,15 +213,24 @@ def _where_counts_moved(rows: list[Row]) -> list[str]:
 FUNCTIONS_SHOWN = 6
 
 
+def _items(n: int) -> str:
+    return f"{n} item{'s' if n != 1 else ''}"
+
+
 def _where_code_changed(rows: list[Row]) -> list[str]:
     """For each item whose code differs from the base's: the compiled functions (PrimFuncs, fused kernels)
     whose code changed, from their per-function hashes (bot/child/measure.py)."""
-    changed = [r for r in rows if r.changed_functions is not None and not r.same_code]
+    changed = [r for r in rows if r.changed_functions is not None and not r.same_code and not r.runtime_only]
+    runtime_only = sum(r.runtime_only for r in rows)
+    lines = []
+    if runtime_only:
+        lines += ["", f"{_items(runtime_only)} compiled to the same code on both sides, measured because the two "
+                  "sides' runtimes differ: a change there is the runtime's."]  # fmt: skip
     if not changed:
-        return []
-    lines = [
+        return lines
+    lines += [
         "",
-        f"<details><summary>Where the code changed ({len(changed)} item{'s' if len(changed) != 1 else ''})</summary>",
+        f"<details><summary>Where the code changed ({_items(len(changed))})</summary>",
         "",
         "| workload | scheme | config | compiled functions whose code differs from the base's |",
         "|---|---|---|---|",

@@ -382,6 +382,18 @@ def test_the_comment_names_which_tvm_each_side_was_and_where_the_code_changed():
     golden("code_changed.md", text)
 
 
+def test_the_same_code_on_another_runtime_is_not_called_a_code_change():
+    """A runtime-only C++ PR: every item compiles to its base's code, and is measured because the runtimes differ."""
+    slower = row("qconv_17x17x128_128_1x7_s1_same", "slower")
+    slower.changed_functions, slower.runtime_only = [], True
+    other = row("qconv_35x35x192_64_1x1_s1_same", "slower")
+    other.changed_functions = ["fused_conv2d_add"]
+    text = comment.comment(pr([DeviceReport(JETSON, rows=[slower, other])]), "perfbot", DASHBOARD)
+    assert "1 item compiled to the same code on both sides, measured because the two sides' runtimes differ" in text
+    assert "Where the code changed (1 item)" in text and "module globals" not in text
+    assert slower.changed_text() == "none: another runtime" and other.changed_text() == "fused_conv2d_add"
+
+
 def test_a_pr_run_of_a_build_perfbot_did_not_make_says_so():
     device = DeviceReport(JETSON, built="TVM 0.27.0.post1 from pip apache-tvm==0.27.0.post1: a release, not built "
                           "from a commit", rows=[row("qconv_a")])  # fmt: skip
