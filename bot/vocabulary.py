@@ -32,7 +32,8 @@ RERUN_WITHIN = 2.0
 #: and the fewest instructions. Measured on perfbot's own path (benchmarks/instruction_counts.py, README
 #: "Instruction counts"): the same build counted in new processes, and two builds that compile to the same code
 #: counted side by side, differ by at most 35 instructions in 12 smoke items and Inception-v3 (20.9 G
-#: instructions: 0 apart). COUNT_FLOOR is about 30 times that; it decides for tiny models only. Above it every
+#: instructions: 0 apart); the same runtime binary served from two folders by two servers, by 409 (CI, in the
+#: loader and Python, none in the kernels). COUNT_FLOOR is above that; it decides for tiny models only. Above it every
 #: change is real work; COUNT_MIN_EFFECT, 0.1%, is where rustc-perf and the LLVM compile-time tracker start to
 #: call a change in counted instructions worth a look, and is the level below which perfbot says `unchanged`.
 COUNT_MIN_EFFECT = 0.001
