@@ -224,7 +224,7 @@ def python_command(python, target, args, module: bool = False) -> list[str]:
 #: Exit code of a guarded command that could not be started (the shell's "command not found").
 GUARD_NOT_STARTED = 127
 _EXEC = (
-    "import runpy, subprocess, sys; runpy.run_path(sys.argv[1])['watch_parent'](int(sys.argv[2]))\n"
+    "import runpy, subprocess, sys; runpy.run_path(sys.argv[1])['watch_parent'](int(sys.argv[2]), True)\n"
     f"try:\n    sys.exit(subprocess.call(sys.argv[3:]))\nexcept OSError:\n    sys.exit({GUARD_NOT_STARTED})"
 )
 
@@ -234,7 +234,8 @@ def guarded_command(command: list[str]) -> list[str]:
 
     Start it with `start_new_session=True`, like `python_command`: the guard
     leads the group, the program and what it starts (ninja, the compilers)
-    stay in it, and the guard kills the group once this process is gone, a
+    stay below it (ninja's rules in groups of their own too: the guard is their
+    subreaper), and the guard kills all of them once this process is gone, a
     kill -9 included. Runs with this interpreter (the guard is standard library).
     """
     return [sys.executable, "-c", _EXEC, str(GUARD_SCRIPT), str(os.getpid()), *map(str, command)]

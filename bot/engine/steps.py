@@ -5,10 +5,13 @@ import this and never each other.
 
 A step runs in a process group of its own, started through perfbot's guard
 (bot/lifecycle.py `guarded_command`): Ctrl-C, SIGTERM or an exception ends the
-group at once (`run_step`), and a kill -9 of perfbot ends it too, because the
-guard watches perfbot's pid and kills the group (ninja and every compiler in
-it) when perfbot is gone. Before the guard, a cmake build outlived a kill -9 of
-perfbot by as long as it had left to run.
+group at once (`run_step`; the compilers ninja runs in groups of their own come
+back to perfbot, a subreaper, which ends them as it exits), and a kill -9 of
+perfbot ends all of it too, because the guard watches perfbot's pid and kills
+every process below it when perfbot is gone. Before the guard, a cmake build
+outlived a kill -9 of perfbot by as long as it had left to run; with a guard
+that killed only its group, the compilers running then finished their files
+(two, for up to 8 s, on apache/tvm main).
 
 Output goes to the step's log line by line, whole; what is relayed to the
 user is whole lines too (pip's were cut at 120 characters, mid-word), and a

@@ -1,8 +1,11 @@
 """A cmake build stopped by kill -9 of perfbot: nothing of it left running, and the next build resumes it.
 
 The tree is the stand-in's (tests/engine/builds/standin.py) with six generated
-sources whose rules take a second each, so the build is still running when it
-is killed; cmake, ninja, the shell rules and the compiler are the real ones.
+sources whose rules sleep as long as a file outside the tree says: short for
+the first two, then a minute, so the build is still running when it is killed
+and a rule left behind would still be there to see. ninja runs each rule in a
+process group of its own, as it runs the compilers of a real build; cmake,
+ninja, the rules and the compiler are the real ones.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ SLOW_CMAKE = """cmake_minimum_required(VERSION 3.16)
 project(standin C)
 foreach(i RANGE 1 6)
   add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/slow${i}.c
-    COMMAND sleep 1
+    COMMAND PYTHON -c "import sys, time; time.sleep(float(open(sys.argv[1]).read()))" DELAY
     COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/src/slow.c.in ${CMAKE_BINARY_DIR}/slow${i}.c
     VERBATIM)
   list(APPEND SLOW ${CMAKE_BINARY_DIR}/slow${i}.c)
@@ -69,7 +72,9 @@ def running_under(folder: Path) -> list[int]:
 def test_a_build_killed_with_sigkill_leaves_nothing_running_and_resumes_where_it_stopped(tmp_path):
     checkout, cache = tmp_path / "tvm", tmp_path / "cache"
     standin.tree(checkout)
-    (checkout / "CMakeLists.txt").write_text(SLOW_CMAKE)
+    delay = tmp_path / "delay"
+    delay.write_text("0.5")
+    (checkout / "CMakeLists.txt").write_text(SLOW_CMAKE.replace("PYTHON", sys.executable).replace("DELAY", str(delay)))
     (checkout / "src" / "slow.c.in").write_text("static int slow(void) { return 1; }\n")
     standin.git(checkout, "add", "-A")
     standin.git(checkout, "commit", "-qm", "slow rules")
@@ -80,13 +85,16 @@ def test_a_build_killed_with_sigkill_leaves_nothing_running_and_resumes_where_it
     deadline = time.monotonic() + 300
     while (steps.progress(log) or (0, 1))[0] < 2 and time.monotonic() < deadline and first.poll() is None:
         time.sleep(0.05)
+    delay.write_text("60")  # the rules that start from now on run long: one left behind would be seen
+    time.sleep(1.5)
     stopped_at = steps.progress(log)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 5
     while running_under(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert running_under(tmp_path) == []  # ninja, its rules and the compiler ended with perfbot
+    assert running_under(tmp_path) == []  # ninja, its rules (in groups of their own) and cmake ended with perfbot
+    delay.write_text("0.1")
     assert stopped_at is not None and stopped_at[0] < stopped_at[1]
 
     listed = [row for row in builds.cached(cache) if row.key == commit.native_key]
