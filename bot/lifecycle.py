@@ -224,7 +224,7 @@ def python_command(python, target, args, module: bool = False) -> list[str]:
 #: Exit code of a guarded command that could not be started (the shell's "command not found").
 GUARD_NOT_STARTED = 127
 _EXEC = (
-    "import runpy, subprocess, sys; runpy.run_path(sys.argv[1])['watch_parent'](int(sys.argv[2]), True)\n"
+    "import runpy, subprocess, sys; runpy.run_path(sys.argv[1])['watch_parent'](int(sys.argv[2]), whole_tree=True)\n"
     f"try:\n    sys.exit(subprocess.call(sys.argv[3:]))\nexcept OSError:\n    sys.exit({GUARD_NOT_STARTED})"
 )
 
