@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/verdict_noise.py [--jobs 20] [--load both] [--detect-jobs 10]
         [--fractions 0.03,0.05,0.10] [--big-jobs 5] [--baseline d6d3315] [--workloads all]
+        [--work DIR] [--report]
 
 Designs, job by job in turns so that both see the same machine:
 
@@ -25,11 +26,19 @@ installed release laid out as a source tree, its wheel as the native build):
 Each on a quiet machine and with a second heavy process beside it (`--load`: a process that keeps one
 core busy multiplying matrices, started before and stopped after the jobs). Device seconds of an item
 are its PR children's wall time, rerun included, as the results record it (both sides run at once).
+
+The full run takes many hours, so it resumes: with `--work DIR` the checkout, the builds, both designs'
+databases (whose history sets later margins) and `record.jsonl`, one line per finished job with the
+machine's load average before and after it, stay in DIR, and a second start with the same DIR skips the
+jobs it holds (a job cut short is run again). The record names the design it measured: a start whose
+`bot/` differs from the record's, or has uncommitted changes, refuses. `--report` prints the tables of
+the record so far without running anything; every table shows the load the jobs ran at.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -102,42 +111,55 @@ def group(item: dict) -> str:
 
 
 class Jobs:
-    """Runs PR jobs of either design as worker processes, and keeps every answer."""
+    """Runs PR jobs of either design as worker processes, and keeps every answer in the record."""
 
-    def __init__(self, scratch: Path, baseline: str):
-        self.scratch = scratch
+    def __init__(self, work: Path, baseline: str, record: Path):
+        self.work = work
+        self.record = record
         self.roots = {"sequential": ROOT, "today": self._unpack(baseline)}
-        self.number = 0
-        self.answers: list[dict] = []
+        self.answers: list[dict] = read_record(record)["answers"]
+        # past every job started before, finished or not: a PR number is never used twice in the databases
+        started = [int(f.stem.removeprefix("job-")) for f in work.glob("job-*.json")]
+        self.number = max([a["number"] for a in self.answers] + started, default=0)
 
     def _unpack(self, commit: str) -> Path:
-        folder = self.scratch / f"perfbot-{commit}"
-        folder.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "bot"], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+        folder = self.work / f"perfbot-{commit}"
+        if not folder.exists():
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "bot"], capture_output=True,
+                                     check=True)  # fmt: skip
+            folder.mkdir()
+            subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
         return folder
 
-    def run(self, design: str, condition: str, what: str, base, pr, items: list[str]) -> dict:
+    def run(self, design: str, condition: str, what: str, base, pr, items: list[str], slot: str) -> None:
         self.number += 1
-        spec = {"database": str(self.scratch / f"{design}.db"), "cache": str(self.scratch / "cache"),
+        spec = {"database": str(self.work / f"{design}.db"), "cache": str(self.work / "cache"),
                 "items": items, "number": self.number, "base": _side(base), "pr": _side(pr)}  # fmt: skip
-        path = self.scratch / f"job-{self.number}.json"
+        path = self.work / f"job-{self.number}.json"
         path.write_text(json.dumps(spec))
+        load_before = os.getloadavg()[0]
         done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "pr_job.py"), str(self.roots[design]),
                                str(path)], capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             raise SystemExit(f"{design} job {self.number} failed:\n{done.stderr[-3000:]}")
         answer = {**json.loads(done.stdout.strip().splitlines()[-1]), "design": design, "condition": condition,
-                  "what": what}  # fmt: skip
+                  "what": what, "slot": slot, "number": self.number, "finished": time.strftime("%Y-%m-%d %H:%M"),
+                  "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}  # fmt: skip
+        with self.record.open("a") as file:
+            file.write(json.dumps(answer) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
         self.answers.append(answer)
         verdicts = Counter(i["verdict"] for i in answer["items"])
-        say(f"  {design} {what}: {dict(verdicts)}, {answer['wall_s']:.0f} s")
-        return answer
+        say(f"  {slot}: {dict(verdicts)}, {answer['wall_s']:.0f} s, load {answer['load'][0]}-{answer['load'][1]}")
 
     def take_turns(self, condition: str, what: str, base, pr, items: list[str], jobs: int) -> None:
+        done = {a["slot"] for a in self.answers}
         for i in range(jobs):
             for design in DESIGNS if i % 2 == 0 else DESIGNS[::-1]:
-                self.run(design, condition, what, base, pr, items)
+                slot = f"{condition} {what} #{i + 1} {design}"
+                if slot not in done:
+                    self.run(design, condition, what, base, pr, items, slot)
 
     def items(self, design: str, condition: str, what: str) -> list[dict]:
         return [i for a in self.answers if (a["design"], a["condition"], a["what"]) == (design, condition, what)
@@ -145,6 +167,43 @@ class Jobs:
 
     def jobs(self, design: str, condition: str, what: str) -> list[dict]:
         return [a for a in self.answers if (a["design"], a["condition"], a["what"]) == (design, condition, what)]
+
+    def load(self, condition: str, what: str | None = None) -> str:
+        """The 1-minute load averages the jobs of a condition ran at (before and after each)."""
+        values = [v for a in self.answers if a["condition"] == condition and what in (None, a["what"])
+                  for v in a["load"]]  # fmt: skip
+        return f"{min(values):.1f}-{max(values):.1f}" if values else "–"
+
+
+def read_record(record: Path) -> dict:
+    """The record's header line and its answers (none when it does not exist yet)."""
+    if not record.exists():
+        return {"header": None, "answers": []}
+    lines = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
+    return {"header": lines[0].get("header") if lines else None, "answers": [x for x in lines if "slot" in x]}
+
+
+def design_tree() -> str:
+    """The git tree of this checkout's bot/: which sequential design the record measured."""
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "bot"], capture_output=True,
+                           text=True, check=True).stdout.strip()  # fmt: skip
+    if dirty:
+        raise SystemExit("verdict_noise.py: bot/ has uncommitted changes; commit them so the record names the "
+                         "design it measured")  # fmt: skip
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD:bot"], capture_output=True, text=True,
+                          check=True).stdout.strip()  # fmt: skip
+
+
+def open_record(record: Path, header: dict) -> None:
+    """Start the record, or check that the one there measured the same designs and items."""
+    held = read_record(record)["header"]
+    if held is None:
+        record.write_text(json.dumps({"header": header}) + "\n")
+        return
+    for key, value in header.items():
+        if held.get(key) != value:
+            raise SystemExit(f"verdict_noise.py: {record} was made with {key} {held.get(key)!r}, this start has "
+                             f"{value!r}; use another --work folder")  # fmt: skip
 
 
 def _side(env) -> dict:
@@ -172,7 +231,7 @@ def aa_table(jobs: Jobs, conditions: list[str]) -> Table:
             verdicts = Counter(i["verdict"] for i in items)
             alarmed = sum(any(i["verdict"] in ALARMS for i in a["items"]) for a in answers)
             first = sum(i["without_rerun"] in ALARMS for i in items) if design == "sequential" else None
-            table.add_row(condition, design, str(len(answers)), str(len(items)),
+            table.add_row(f"{condition}, load {jobs.load(condition, 'A/A')}", design, str(len(answers)), str(len(items)),
                           pct(verdicts[SLOWER] + verdicts[FASTER], len(items)), pct(alarmed, len(answers)),
                           pct(verdicts[UNDECIDED], len(items)), pct(verdicts[UNCHANGED], len(items)),
                           "–" if first is None else str(first), str(sum(i["reruns"] for i in items)),
@@ -193,7 +252,8 @@ def detection_table(jobs: Jobs, conditions: list[str], fractions: list[float]) -
                     items = [i for i in jobs.items(design, condition, f"+{fraction:.0%}") if group(i) == name]
                     verdicts = Counter(i["verdict"] for i in items)
                     changes = [i["change"] for i in items if i["change"] is not None]
-                    table.add_row(condition, f"{fraction:.0%}", name, design, pct(verdicts[SLOWER], len(items)),
+                    table.add_row(f"{condition}, load {jobs.load(condition, f'+{fraction:.0%}')}", f"{fraction:.0%}",
+                                  name, design, pct(verdicts[SLOWER], len(items)),
                                   pct(verdicts[UNDECIDED], len(items)), pct(verdicts[UNCHANGED], len(items)),
                                   mean(i["rounds"] for i in items), f"{100 * statistics.mean(changes):+.1f}%"
                                   if changes else "–")  # fmt: skip
@@ -210,7 +270,7 @@ def cost_table(jobs: Jobs, conditions: list[str]) -> Table:
         for design in DESIGNS:
             aa = jobs.items(design, condition, "A/A")
             big = [i for i in jobs.items(design, condition, "2x") if group(i) in ("story's 3x3", "1x7")]
-            table.add_row(condition, design,
+            table.add_row(f"{condition}, load {jobs.load(condition)}", design,
                           *(mean(i["device_s"] for i in aa if group(i) == g) for g in ("story's 3x3", "1x7", "1x1")),
                           mean(i["device_s"] for i in big), mean(i["rounds"] for i in big),
                           str(sum(i["reruns"] for i in big)),
@@ -258,44 +318,73 @@ def main() -> None:
     parser.add_argument("--big-jobs", type=int, default=5, help="whole smoke PR jobs of a 2x build per design")
     parser.add_argument("--baseline", default="d6d3315", help="the commit whose fixed design is today's")
     parser.add_argument("--workloads", default="all", help="smoke workload names to keep (comma-separated)")
+    parser.add_argument("--work", type=Path, help="a folder kept between starts, to resume (default: a temporary one)")
+    parser.add_argument("--report", action="store_true", help="print the tables of --work's record; run nothing")
     args = parser.parse_args()
     smoke = [w for w in get_suite("smoke").workloads if args.workloads == "all" or w.name in args.workloads.split(",")]
-    every = [w.key for w in smoke]
-    slowed = [w.key for w in smoke if "1x7" in w.name or "3x3" in w.name]
     fractions = [float(f) for f in args.fractions.split(",") if f]
     conditions = ["quiet", "loaded"] if args.load == "both" else [args.load]
+    if args.report:
+        if args.work is None or not (args.work / "record.jsonl").exists():
+            raise SystemExit("verdict_noise.py: --report needs --work DIR holding a record.jsonl")
+        report(Jobs(args.work, args.baseline, args.work / "record.jsonl"), conditions, fractions, args.detect_jobs)
+        return
+    header = {"sequential": design_tree(), "baseline": args.baseline, "items": [w.key for w in smoke],
+              "fractions": fractions}  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        work = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="perfbot-verdict-bench-")))
+        work.mkdir(parents=True, exist_ok=True)
+        open_record(work / "record.jsonl", header)
+        run(args, work, smoke, fractions, conditions)
+        report(Jobs(work, args.baseline, work / "record.jsonl"), conditions, fractions, args.detect_jobs)
+
+
+def run(args, work: Path, smoke: list, fractions: list[float], conditions: list[str]) -> None:
+    """Every job the record does not hold yet: A/A, the 2x build, then the slower builds, per condition."""
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="perfbot-verdict-bench-") as scratch:
-        scratch = Path(scratch)
-        jobs = Jobs(scratch, args.baseline)
-        checkout, cache = scratch / "tvm", scratch / "cache"
+    jobs = Jobs(work, args.baseline, work / "record.jsonl")
+    every = [w.key for w in smoke]
+    slowed = [w.key for w in smoke if "1x7" in w.name or "3x3" in w.name]
+    checkout, cache = work / "tvm", work / "cache"
+    if (checkout / ".git").exists():
+        main_sha = tvm_checkout.git(checkout, "rev-parse", "main")
+    else:
         main_sha = tvm_checkout.make_checkout(checkout)
-        subjects.native_from(commits.resolve(checkout, main_sha), f"python:{sys.executable}", cache)
-        base = subjects.provision(f"source:{checkout}@{main_sha}", cache)
-        builds = {}
-        for fraction in sorted({*fractions, *([1.0] if args.big_jobs else [])}):
-            sha = tvm_checkout.commit_change(checkout, f"slow-{fraction}", f"+{fraction:.0%} conv work",
+    subjects.native_from(commits.resolve(checkout, main_sha), f"python:{sys.executable}", cache)
+    base = subjects.provision(f"source:{checkout}@{main_sha}", cache)
+    builds = {}
+    for fraction in sorted({*fractions, *([1.0] if args.big_jobs else [])}):
+        branch = f"slow-{fraction}"
+        try:
+            sha = tvm_checkout.git(checkout, "rev-parse", "--verify", "-q", branch)
+        except subprocess.CalledProcessError:
+            sha = tvm_checkout.commit_change(checkout, branch, f"+{fraction:.0%} conv work",
                                              lambda folder, f=fraction: (tvm_checkout.recompute_part(f, (1, 7))(folder),
                                                                          tvm_checkout.recompute_part(f, (3, 3))(folder)))  # fmt: skip
-            builds[fraction] = subjects.provision(f"source:{checkout}@{sha}", cache)
-        for condition in conditions:
-            with Neighbour(condition == "loaded"):
-                say(f"{condition}: A/A, {args.jobs} PR jobs per design")
-                jobs.take_turns(condition, "A/A", base, base, every, args.jobs)
-                for fraction in fractions if slowed and args.detect_jobs else []:
-                    say(f"{condition}: +{fraction:.0%}, {args.detect_jobs} PR jobs per design")
-                    jobs.take_turns(condition, f"+{fraction:.0%}", base, builds[fraction], slowed, args.detect_jobs)
-                if args.big_jobs:
-                    say(f"{condition}: 2x, {args.big_jobs} whole PR jobs per design")
-                    jobs.take_turns(condition, "2x", base, builds[1.0], every, args.big_jobs)
-        (scratch / "answers.json").write_text(json.dumps(jobs.answers))
-        out.print(aa_table(jobs, conditions))
-        if fractions and args.detect_jobs and slowed:
-            out.print(detection_table(jobs, conditions, fractions))
-        out.print(cost_table(jobs, conditions))
-        for line in ratios(jobs, conditions) + undecided_lines(jobs, conditions):
-            out.print(line)
-        out.print(f"whole benchmark: {(time.monotonic() - started) / 60:.0f} minutes")
+        builds[fraction] = subjects.provision(f"source:{checkout}@{sha}", cache)
+    say(f"record: {work / 'record.jsonl'} ({len(jobs.answers)} jobs already in it)")
+    for condition in conditions:
+        with Neighbour(condition == "loaded"):
+            say(f"{condition}: A/A, {args.jobs} PR jobs per design")
+            jobs.take_turns(condition, "A/A", base, base, every, args.jobs)
+            if args.big_jobs:
+                say(f"{condition}: 2x, {args.big_jobs} whole PR jobs per design")
+                jobs.take_turns(condition, "2x", base, builds[1.0], every, args.big_jobs)
+            for fraction in fractions if slowed and args.detect_jobs else []:
+                say(f"{condition}: +{fraction:.0%}, {args.detect_jobs} PR jobs per design")
+                jobs.take_turns(condition, f"+{fraction:.0%}", base, builds[fraction], slowed, args.detect_jobs)
+    say(f"this start: {(time.monotonic() - started) / 60:.0f} minutes")
+
+
+def report(jobs: Jobs, conditions: list[str], fractions: list[float], detect_jobs: int) -> None:
+    out.print(aa_table(jobs, conditions))
+    if fractions and detect_jobs:
+        out.print(detection_table(jobs, conditions, fractions))
+    out.print(cost_table(jobs, conditions))
+    for line in ratios(jobs, conditions) + undecided_lines(jobs, conditions):
+        out.print(line)
+    hours = sum(a["wall_s"] for a in jobs.answers) / 3600
+    out.print(f"{len(jobs.answers)} jobs in the record, {hours:.1f} hours of PR jobs")
 
 
 if __name__ == "__main__":
