@@ -1,6 +1,7 @@
 """Where a side-by-side round's noise comes from: inside a pair of processes, between pairs, and the round's shape.
 
-    .venv/bin/python benchmarks/round_noise.py [--pairs 6] [--rounds 6] [--items smoke] [--load quiet|loaded]
+    .venv/bin/python benchmarks/round_noise.py [--pairs 6] [--rounds 6] [--servers 1] [--items smoke]
+        [--load quiet|loaded]
 
 A/A: the TVM perfbot is installed with on both sides, the smoke suite's items on the `local` device, in a
 throwaway cache. Each item is timed in `--pairs` pairs of fresh children, one pair after the other, each
@@ -16,11 +17,18 @@ Per item and shape it prints the per-round log ratio's spread inside a pair (rob
 rounds around their pair's median), the spread of the pairs' medians between pairs (the process-level
 offset, plus what is left of the inside noise: sd_inside / sqrt(rounds)), the largest single round, and
 what a pair and a round cost. This is what bot/stats.py's choice of the independent unit rests on.
+
+A pair's children are forked from the run's two fork servers (bot/engine/isolation.py), as in a PR job, and
+a forked child inherits its server's address space. With `--servers N` the pairs are spread over N pairs of
+fresh servers (new interpreters, TVM imported again), so the table also shows the spread of the servers'
+medians against that of the pairs' medians inside one pair of servers: how much of a process's luck is its
+server's, which every pair and rerun of a PR job shares.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 import sys
@@ -110,13 +118,36 @@ def item(servers, spec, workdir: Path, pairs: int, rounds: int) -> dict:
     return {"found": found, "ready_s": statistics.median(ready_s), "round_s": round_s}
 
 
+def mad(x) -> float:
+    """1.4826 x the median absolute deviation: a standard deviation that a few wild values barely move."""
+    x = np.asarray(x)
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
 def components(per_pair: list[list[float]]) -> tuple[float, float, float, float]:
     """(sd inside a pair, sd of pair medians, sd of every round pooled, largest |round|) as relative figures."""
     inside = np.concatenate([np.asarray(r) - np.median(r) for r in per_pair])
     medians = np.asarray([np.median(r) for r in per_pair])
     pooled = np.concatenate([np.asarray(r) for r in per_pair])
-    mad = lambda x: 1.4826 * float(np.median(np.abs(x - np.median(x))))  # noqa: E731
     return mad(inside), mad(medians), mad(pooled), float(np.max(np.abs(pooled)))
+
+
+def server_components(per_pair: list[list[float]], servers: int) -> tuple[float, float]:
+    """(sd of the server pairs' medians, sd of the pairs' medians around their server pair's median)."""
+    medians = np.asarray([np.median(r) for r in per_pair]).reshape(servers, -1)
+    return mad(np.median(medians, axis=1)), mad((medians - np.median(medians, axis=1, keepdims=True)).ravel())
+
+
+@contextlib.contextmanager
+def fork_servers(python: Path, folder: Path):
+    """A base and a PR fork server of the same TVM, as a PR job starts them; both killed on the way out."""
+    servers = [isolation.ForkServer(python, MEASURE_SCRIPT, folder / n, {"TVM_NUM_THREADS": "1"})
+               for n in ("base-server", "pr-server")]  # fmt: skip
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            server.kill()
 
 
 def main() -> None:
@@ -126,40 +157,52 @@ def main() -> None:
     parser.add_argument("--items", default="smoke", help="smoke, or workload names (comma-separated, uint8)")
     parser.add_argument("--layouts", default="NHWC")
     parser.add_argument("--load", choices=["quiet", "loaded"], default="quiet")
+    parser.add_argument("--servers", type=int, default=1, help="pairs of fresh fork servers the pairs are spread over")
     args = parser.parse_args()
+    if args.servers < 1 or args.pairs % args.servers:
+        raise SystemExit(f"round_noise.py: --pairs {args.pairs} must be a multiple of --servers {args.servers}")
     workloads = [w for w in get_suite("smoke").workloads if w.scheme == "uint8"]
     if args.items != "smoke":
         workloads = [w for w in workloads if w.name in args.items.split(",")]
-    table = Table(title=f"A/A rounds, {args.pairs} pairs x {args.rounds} rounds per shape, {args.load}",
-                  title_justify="left")  # fmt: skip
-    for column in ("item", "shape", "sd in pair", "sd of pair medians", "expected from inside", "sd pooled",
-                   "largest round", "pair ready s", "round s", "sd^2 x samples"):  # fmt: skip
+    table = Table(title=f"A/A rounds, {args.pairs} pairs x {args.rounds} rounds per shape over {args.servers} "
+                        f"pair(s) of fork servers, {args.load}", title_justify="left")  # fmt: skip
+    columns = ["item", "shape", "sd in pair", "sd of pair medians", "expected from inside", "sd pooled",
+               "largest round", "pair ready s", "round s", "sd^2 x samples"]  # fmt: skip
+    if args.servers > 1:
+        columns[4:4] = ["sd of server medians", "sd of pair medians in a server"]
+    for column in columns:
         table.add_column(column, justify="left" if column in ("item", "shape") else "right")
     with tempfile.TemporaryDirectory(prefix="perfbot-round-noise-") as scratch, Neighbour(args.load == "loaded"):
         scratch = Path(scratch)
         python = Path(sys.executable)
-        servers = [isolation.ForkServer(python, MEASURE_SCRIPT, scratch / n, {"TVM_NUM_THREADS": "1"})
-                   for n in ("base-server", "pr-server")]  # fmt: skip
-        try:
-            for w in workloads:
-                for layout in args.layouts.split(","):
-                    name = f"{w.name} {layout}"
-                    print(f"{time.strftime('%H:%M:%S')} {name}", file=sys.stderr)
-                    spec = spec_of(w, scratch / "cache", scratch / f"in-{w.name}", layout)
-                    got = item(servers, spec, scratch / f"item-{w.name}-{layout}", args.pairs, args.rounds)
+        per_server = args.pairs // args.servers
+        for w in workloads:
+            for layout in args.layouts.split(","):
+                name = f"{w.name} {layout}"
+                spec = spec_of(w, scratch / "cache", scratch / f"in-{w.name}", layout)
+                got = {"found": {shape: [] for shape in SHAPES}, "ready_s": [], "round_s": {s: [] for s in SHAPES}}
+                for n in range(args.servers):
+                    print(f"{time.strftime('%H:%M:%S')} {name}, servers {n + 1}/{args.servers}", file=sys.stderr)
+                    folder = scratch / f"item-{w.name}-{layout}-{n}"
+                    with fork_servers(python, folder) as servers:
+                        part = item(servers, spec, folder, per_server, args.rounds)
                     for shape in SHAPES:
-                        inside, between, pooled, largest = components(got["found"][shape])
-                        per_pair = len(got["found"][shape][0])
-                        table.add_row(name, shape, f"{inside:.2%}", f"{between:.2%}",
-                                      f"{inside / math.sqrt(per_pair):.2%}", f"{pooled:.2%}",
-                                      f"{math.expm1(largest):+.1%}", f"{got['ready_s']:.1f}",
-                                      f"{statistics.median(got['round_s'][shape]):.2f}",
-                                      f"{1e4 * pooled**2 * SAMPLES[shape]:.1f}")  # fmt: skip
-                        rows = " | ".join(" ".join(f"{100 * x:+.1f}" for x in r) for r in got["found"][shape])
-                        print(f"  {shape}: {rows}", file=sys.stderr)
-        finally:
-            for server in servers:
-                server.kill()
+                        got["found"][shape] += part["found"][shape]
+                        got["round_s"][shape] += part["round_s"][shape]
+                    got["ready_s"].append(part["ready_s"])
+                for shape in SHAPES:
+                    inside, between, pooled, largest = components(got["found"][shape])
+                    per_pair = len(got["found"][shape][0])
+                    servers_part = []
+                    if args.servers > 1:
+                        servers_part = [f"{x:.2%}" for x in server_components(got["found"][shape], args.servers)]
+                    table.add_row(name, shape, f"{inside:.2%}", f"{between:.2%}", *servers_part,
+                                  f"{inside / math.sqrt(per_pair):.2%}", f"{pooled:.2%}",
+                                  f"{math.expm1(largest):+.1%}", f"{statistics.median(got['ready_s']):.1f}",
+                                  f"{statistics.median(got['round_s'][shape]):.2f}",
+                                  f"{1e4 * pooled**2 * SAMPLES[shape]:.1f}")  # fmt: skip
+                    rows = " | ".join(" ".join(f"{100 * x:+.1f}" for x in r) for r in got["found"][shape])
+                    print(f"  {shape}: {rows}", file=sys.stderr)
     out.print(table)
 
 

@@ -90,16 +90,25 @@ item, and for bisect probes.
   0 at some look in 0.93% of 3,000 A/A items, against 2.8% when every look
   is judged at 99% as if it were the only one.
 - What rounds cannot cancel: a process keeps for its whole life the luck of
-  where its code and buffers landed (bot/engine/timing.py). Rounds within a
-  pair of processes share it, so they are not quite independent. Under
-  load, the spread of the pairs' medians was what the rounds' own noise
-  predicts (1x7 conv: 2.6% against 2.4%; 1x1: 9.8% against 7.4%;
-  benchmarks/round_noise.py), so rounds are the unit here; the design keeps
-  the luck small by taking rounds from at least two pairs before any
-  verdict, and by the margin, which grows with the series' run-to-run
-  noise (separate runs are separate processes, so that noise holds the
-  luck). A change within RERUN_WITHIN margins of none is rerun with new
-  processes before it is reported (`needs_rerun`).
+  where its code and buffers landed (bot/engine/timing.py), and a child
+  forked by a fork server inherits much of it from the server. Rounds within
+  a pair of children share it, so they are not quite independent. Under
+  load the pairs' medians spread about as the rounds' own noise predicts
+  (1x7 conv: 2.6% against 2.4%; 1x1: 9.8% against 7.4%), so there the round
+  is the unit. On a quiet machine it is not: on the story's 3x3 conv the
+  pairs' medians spread 2.4% against 0.3% predicted, 1.9-2.6% of it between
+  pairs of fork servers and 0.7-1.0% between pairs of one
+  (benchmarks/round_noise.py --servers 4). Every pair of a job comes from
+  the job's two servers, so there the interval is narrower than the luck:
+  an A/A job measured one item at -4.0% [-5.0, -1.0], undecided at the cap,
+  where no change exists. What guards the verdicts there is the margin,
+  which grows with the series' run-to-run noise on the base branch
+  (separate runs are separate servers, so that noise holds the luck), and
+  the rerun: a change within RERUN_WITHIN margins of none is rerun with new
+  fork servers before it is reported (`needs_rerun`), so it must show twice
+  under independent luck. Taking the pair of servers as the unit (new
+  servers per pair, an interval over pairs) would make the interval itself
+  honest there; it is not built.
 
 Base-branch history (`change_points`) is segmented by an exact optimal
 partition of log latency (a Potts model, as asv's step_detect uses, solved

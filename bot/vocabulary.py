@@ -25,7 +25,7 @@ MIN_EFFECT = 0.05
 #: raised no alarm (README, "How verdicts are decided": benchmarks/verdict_noise.py).
 PAIRED_MIN_EFFECT = 0.02
 #: A slower/faster verdict whose interval comes within this many margins of no change is rerun with new
-#: processes before it is reported (bot/stats.needs_rerun): twice the 2% margin is the process-level luck
+#: fork servers before it is reported (bot/stats.needs_rerun): twice the 2% margin is the process-level luck
 #: measured here (one +5% build: +9.6% in one pair of processes, +1.8% in the next).
 RERUN_WITHIN = 2.0
 #: The smallest relative change in an item's instruction count that is reported (instruction-counting boards),

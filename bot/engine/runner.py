@@ -13,8 +13,8 @@ decided (bot/stats.judge_rounds, asked after every pair of children:
 bot/engine/timing.py), and the progress shows each look's rounds and
 interval. An item whose PR side gave a wrong answer, or whose change is no
 bigger than process luck (bot/stats.needs_rerun), is measured once more at
-the end of the job, with new children and new rounds (attempt 2), before
-anything is reported: bot/verdicts.py reports such a change only when the
+the end of the job, with new fork servers, new children and new rounds
+(attempt 2), before anything is reported: bot/verdicts.py reports such a change only when the
 rerun confirms it. A clear change (its whole interval beyond twice the
 margin) is not rerun: the rerun cost 2.75x a no-op's device time on a real
 2x slowdown, and buys nothing that far out.
@@ -77,6 +77,31 @@ class Config:
     @property
     def name(self) -> str:
         return f"{self.layout}/{self.pipeline}"
+
+
+def fork_servers(device: Device, subject, base, folder: Path) -> list[isolation.ForkServer]:
+    """The build's fork server, and the base's for a PR run, not started yet.
+
+    A child forked by a server inherits its address space, and with it much of
+    a process's lifelong luck (benchmarks/round_noise.py --servers, the story's
+    3x3 conv on a quiet machine: the pairs' medians spread 0.7-1.0% inside one
+    pair of servers, 1.9-2.6% between pairs of servers). So a rerun, whose
+    point is new luck, gets servers of its own.
+    """
+    sides = [(subject, "server")] + ([(base, "base-server")] if base is not None else [])
+    return [
+        isolation.ForkServer(side.python, MEASURE_SCRIPT, folder / name, child_env(device, side),
+                             spec={"device": child_device(device, side)})
+        for side, name in sides
+    ]  # fmt: skip
+
+
+def start_servers(servers: list[isolation.ForkServer], device: Device) -> None:
+    """Both import TVM at once; then each checks that its TVM can use the device's target."""
+    for server in servers:
+        server.launch()
+    for server in servers:
+        check_target(server, device)
 
 
 def check_target(server: isolation.ForkServer, device: Device) -> None:
@@ -358,30 +383,9 @@ class Runner:
             scratch = Path(scratch)
             self.progress.start(len(items), f"{suite.name} on {device.name}")  # what the table counts
             references = self._references(suite, device, scratch)
-            servers = [
-                isolation.ForkServer(
-                    subject.python,
-                    MEASURE_SCRIPT,
-                    scratch / "server",
-                    child_env(device, subject),
-                    spec={"device": child_device(device, subject)},
-                )  # fmt: skip
-            ]
-            if base is not None:
-                servers.append(
-                    isolation.ForkServer(
-                        base.python,
-                        MEASURE_SCRIPT,
-                        scratch / "base-server",
-                        child_env(device, base),
-                        spec={"device": child_device(device, base)},
-                    )  # fmt: skip
-                )
+            servers = fork_servers(device, subject, base, scratch)
             try:
-                for server in servers:
-                    server.launch()  # both import TVM at once
-                for server in servers:
-                    check_target(server, device)
+                start_servers(servers, device)
                 tflite_counts, cannot = (
                     self._tflite_counts(suite, device, subject, references, scratch) if device.counts else ({}, None)
                 )
@@ -402,6 +406,11 @@ class Runner:
             try:
                 work = [(w, c, 1) for w, c in items]
                 while work:
+                    if work[0][2] > 1:  # reruns draw their process luck afresh: new interpreters, not their children
+                        for server in servers:
+                            server.close()
+                        servers = fork_servers(device, subject, base, scratch / f"attempt{work[0][2]}")
+                        start_servers(servers, device)
                     again = []
                     for workload, config, attempt in work:
                         if self.should_stop():

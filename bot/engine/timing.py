@@ -29,7 +29,13 @@ drift between rounds cannot undo: where its code and buffers landed in
 memory, how they fall into caches and pages. Measured with the real TVM, one
 and the same +5% build came out +9.6% in one pair of processes and +1.8% in
 the next, every round of a pair agreeing; with an item's rounds taken from
-two pairs or more, that luck is averaged over several draws a side. The
+two pairs or more, the children's share of that luck is averaged over
+several draws a side. The rest is their fork server's: a forked child
+inherits its server's address space, every pair of a job comes from the
+job's two servers, and on a quiet machine that share was the larger (the
+story's 3x3 conv: 1.9-2.6% between pairs of servers, 0.7-1.0% between pairs
+of one; benchmarks/round_noise.py --servers), so a rerun gets new servers
+(bot/engine/runner.py). The
 looks at the rounds come at the pairs' ends (bot/stats.judge_rounds: `looks`
 is the design, fixed before the first round). Compiling an item takes a
 tenth of a second to a few seconds, small beside its rounds.

@@ -3,6 +3,7 @@
 import dataclasses
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +175,32 @@ def test_paired_rounds_stop_at_a_look_and_the_run_records_why(tmp_path, tiny_mod
     for row in store.results(outcome.run_id):
         assert (row["pair_rounds"], row["max_rounds"]) == (4, 12) and row["margin"] >= 0.02
         assert row["stopped"] in ("decided unchanged", "decided changed", "cap") and len(row["rounds"]) in (8, 12)
+
+
+def test_a_rerun_is_timed_by_new_fork_servers_not_by_more_children_of_the_first(
+    tmp_path, tiny_model, bot_python, monkeypatch
+):
+    """A child inherits its server's address space, and with it the luck the rerun is there to draw anew:
+    the rerun's children come from fork servers started for it (every item rerun here, as if each change
+    were as small as process luck)."""
+    from bot.engine import isolation
+
+    launched: list[Path] = []
+    launch = isolation.ForkServer.launch
+
+    def spy(server):
+        if server.proc is None:
+            launched.append(server.workdir.relative_to(server.workdir.parent.parent))
+        launch(server)
+
+    monkeypatch.setattr(isolation.ForkServer, "launch", spy)
+    monkeypatch.setattr(Runner, "_needs_rerun", lambda self, device, result: True)
+    store = Store.open(tmp_path / "perf.db")
+    build = Subject(python=bot_python, env=f"python:{bot_python}")
+    suite = dataclasses.replace(user_suite(tiny_model), pair_rounds=4, max_rounds=8)
+    outcome = Runner(store, tmp_path / "cache").run_paired(suite, device(tmp_path), build, build, skip_same_code=False)
+    assert [r.attempt for r in outcome.results] == [1, 1, 2, 2]
+    assert all(r.status == "ok" and len(r.rounds) >= 8 for r in outcome.results)
+    first, rerun = launched[:2], launched[2:]
+    assert [p.name for p in first] == [p.name for p in rerun] == ["server", "base-server"]
+    assert {p.parent.name for p in rerun} == {"attempt2"} and not {p.parent.name for p in first} & {"attempt2"}
