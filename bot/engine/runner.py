@@ -14,10 +14,10 @@ bot/engine/timing.py), and the progress shows each look's rounds and
 interval. An item whose PR side gave a wrong answer, or whose change is no
 bigger than process luck (bot/stats.needs_rerun), is measured once more at
 the end of the job, with new fork servers, new children and new rounds
-(attempt 2), before anything is reported: bot/verdicts.py reports such a change only when the
-rerun confirms it. A clear change (its whole interval beyond twice the
-margin) is not rerun: the rerun cost 2.75x a no-op's device time on a real
-2x slowdown, and buys nothing that far out.
+(attempt 2), before anything is reported: bot/verdicts.py reports such a
+change only when the rerun confirms it. A clear change (its whole interval
+beyond twice the margin) is not rerun: the rerun cost 2.75x a no-op's device
+time on a real 2x slowdown, and buys nothing that far out.
 
 On a board that counts instructions (the emulated AArch64 board, devices.yml
 `metric: instructions`) nothing is timed: each item is counted once per side
@@ -79,7 +79,7 @@ class Config:
         return f"{self.layout}/{self.pipeline}"
 
 
-def fork_servers(device: Device, subject, base, folder: Path) -> list[isolation.ForkServer]:
+def fork_servers(device: Device, subject: Subject, base: Subject | None, folder: Path) -> list[isolation.ForkServer]:
     """The build's fork server, and the base's for a PR run, not started yet.
 
     A child forked by a server inherits its address space, and with it much of
