@@ -138,18 +138,6 @@ def server_components(per_pair: list[list[float]], servers: int) -> tuple[float,
     return mad(np.median(medians, axis=1)), mad((medians - np.median(medians, axis=1, keepdims=True)).ravel())
 
 
-@contextlib.contextmanager
-def fork_servers(python: Path, folder: Path):
-    """A base and a PR fork server of the same TVM, as a PR job starts them; both killed on the way out."""
-    servers = [isolation.ForkServer(python, MEASURE_SCRIPT, folder / n, {"TVM_NUM_THREADS": "1"})
-               for n in ("base-server", "pr-server")]  # fmt: skip
-    try:
-        yield servers
-    finally:
-        for server in servers:
-            server.kill()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=6)
@@ -184,7 +172,10 @@ def main() -> None:
                 for n in range(args.servers):
                     print(f"{time.strftime('%H:%M:%S')} {name}, servers {n + 1}/{args.servers}", file=sys.stderr)
                     folder = scratch / f"item-{w.name}-{layout}-{n}"
-                    with fork_servers(python, folder) as servers:
+                    with contextlib.ExitStack() as stack:  # a base and a PR server, as a PR job starts them
+                        servers = [stack.enter_context(isolation.ForkServer(python, MEASURE_SCRIPT, folder / n,
+                                                                            {"TVM_NUM_THREADS": "1"}))
+                                   for n in ("base-server", "pr-server")]  # fmt: skip
                         part = item(servers, spec, folder, per_server, args.rounds)
                     for shape in SHAPES:
                         got["found"][shape] += part["found"][shape]

@@ -113,23 +113,24 @@ def group(item: dict) -> str:
 class Jobs:
     """Runs PR jobs of either design as worker processes, and keeps every answer in the record."""
 
-    def __init__(self, work: Path, baseline: str, record: Path):
+    def __init__(self, work: Path, record: Path):
         self.work = work
         self.record = record
-        self.roots = {"sequential": ROOT, "today": self._unpack(baseline)}
+        self.roots: dict[str, Path] = {"sequential": ROOT}  # and "today", once unpacked to run it
         self.answers: list[dict] = read_record(record)["answers"]
         # past every job started before, finished or not: a PR number is never used twice in the databases
         started = [int(f.stem.removeprefix("job-")) for f in work.glob("job-*.json")]
         self.number = max([a["number"] for a in self.answers] + started, default=0)
 
-    def _unpack(self, commit: str) -> Path:
+    def unpack_today(self, commit: str) -> None:
+        """Today's design: `commit`'s bot/ unpacked into the work folder (once), for its jobs to run."""
         folder = self.work / f"perfbot-{commit}"
         if not folder.exists():
             archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "bot"], capture_output=True,
                                      check=True)  # fmt: skip
             folder.mkdir()
             subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
-        return folder
+        self.roots["today"] = folder
 
     def run(self, design: str, condition: str, what: str, base, pr, items: list[str], slot: str) -> None:
         self.number += 1
@@ -327,7 +328,7 @@ def main() -> None:
     if args.report:
         if args.work is None or not (args.work / "record.jsonl").exists():
             raise SystemExit("verdict_noise.py: --report needs --work DIR holding a record.jsonl")
-        report(Jobs(args.work, args.baseline, args.work / "record.jsonl"), conditions, fractions, args.detect_jobs)
+        report(Jobs(args.work, args.work / "record.jsonl"), conditions, fractions, args.detect_jobs)
         return
     header = {"sequential": design_tree(), "baseline": args.baseline, "items": [w.key for w in smoke],
               "fractions": fractions}  # fmt: skip
@@ -335,14 +336,14 @@ def main() -> None:
         work = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="perfbot-verdict-bench-")))
         work.mkdir(parents=True, exist_ok=True)
         open_record(work / "record.jsonl", header)
-        run(args, work, smoke, fractions, conditions)
-        report(Jobs(work, args.baseline, work / "record.jsonl"), conditions, fractions, args.detect_jobs)
+        report(run(args, work, smoke, fractions, conditions), conditions, fractions, args.detect_jobs)
 
 
-def run(args, work: Path, smoke: list, fractions: list[float], conditions: list[str]) -> None:
+def run(args, work: Path, smoke: list, fractions: list[float], conditions: list[str]) -> Jobs:
     """Every job the record does not hold yet: A/A, the 2x build, then the slower builds, per condition."""
     started = time.monotonic()
-    jobs = Jobs(work, args.baseline, work / "record.jsonl")
+    jobs = Jobs(work, work / "record.jsonl")
+    jobs.unpack_today(args.baseline)
     every = [w.key for w in smoke]
     slowed = [w.key for w in smoke if "1x7" in w.name or "3x3" in w.name]
     checkout, cache = work / "tvm", work / "cache"
@@ -374,6 +375,7 @@ def run(args, work: Path, smoke: list, fractions: list[float], conditions: list[
                 say(f"{condition}: +{fraction:.0%}, {args.detect_jobs} PR jobs per design")
                 jobs.take_turns(condition, f"+{fraction:.0%}", base, builds[fraction], slowed, args.detect_jobs)
     say(f"this start: {(time.monotonic() - started) / 60:.0f} minutes")
+    return jobs
 
 
 def report(jobs: Jobs, conditions: list[str], fractions: list[float], detect_jobs: int) -> None:
