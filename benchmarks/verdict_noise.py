@@ -9,8 +9,10 @@ Designs, job by job in turns so that both see the same machine:
 - today: the fixed design as of `--baseline` (unpacked from git into the scratch folder and run as it
   was): 10 rounds of 3 samples a side over 3 pairs of processes, Wilcoxon at 99%, every slower/faster
   item rerun;
-- sequential: this checkout: rounds of one sample a side, 4 per pair of processes, stopping when the
-  99% interval lies inside the margin or clear of it, 24 at most (bot/stats.judge_rounds).
+- sequential: this checkout: rounds of one sample a side, 2 per pair of processes, each pair of children
+  forked from fork servers of its own, a t interval over the pairs at looks after 3, 4, 6, 9 and 12 pairs,
+  stopping when the 99% interval lies inside the margin or clear of it, 24 rounds at most, no rerun of a
+  timed change (bot/stats.judge_rounds).
 
 Each PR job is one `benchmarks/pr_job.py` process running the design's own `Runner.run_paired` and
 `verdicts.judge` on the `local` device, the smoke suite's 12 items (or `--workloads`), in a throwaway
@@ -231,11 +233,11 @@ def aa_table(jobs: Jobs, conditions: list[str]) -> Table:
             items = [i for a in answers for i in a["items"]]
             verdicts = Counter(i["verdict"] for i in items)
             alarmed = sum(any(i["verdict"] in ALARMS for i in a["items"]) for a in answers)
-            first = sum(i["without_rerun"] in ALARMS for i in items) if design == "sequential" else None
+            first = sum(i["without_rerun"] in ALARMS for i in items)  # what the rerun bought: today's first attempts
             table.add_row(f"{condition}, load {jobs.load(condition, 'A/A')}", design, str(len(answers)), str(len(items)),
                           pct(verdicts[SLOWER] + verdicts[FASTER], len(items)), pct(alarmed, len(answers)),
                           pct(verdicts[UNDECIDED], len(items)), pct(verdicts[UNCHANGED], len(items)),
-                          "–" if first is None else str(first), str(sum(i["reruns"] for i in items)),
+                          str(first), str(sum(i["reruns"] for i in items)),
                           mean(a["wall_s"] for a in answers))  # fmt: skip
     table.caption = "goal: at most 1% of items and 5% of PRs with a false slower/faster"
     return table

@@ -262,14 +262,16 @@ def breakdown_table(bd, title: str) -> RenderableType:
 def verdict_table(device, title: str, sides: tuple[str, str] = ("base", "PR")) -> Table:
     """A device's rows as its PR comment judges them (a bot.verdicts.DeviceReport), what needs a look first:
     the verdict, both sides' medians (or instruction counts), the change with its 99% interval, the rounds
-    it rests on, whether a rerun confirmed it, and the compiled functions whose code changed."""
+    it rests on, whether a rerun confirmed it (runs from when jobs reran a change: the column shows only
+    then), and the compiled functions whose code changed."""
     counting = device.device.counts
+    reruns = any(r.confirmed is not None for r in device.rows)
     unit = "instructions" if counting else "ms"
     evidence = "samples" if any(r.separate for r in device.rows) else "rounds"
     columns = [("workload", "left"), ("scheme", "left"), ("config", "left"), ("verdict", "left"),
                (f"{sides[0]} {unit}", "right"), (f"{sides[1]} {unit}", "right"), ("change [99% CI]", "right")]  # fmt: skip
     if not counting:
-        columns += [(evidence, "right"), ("rerun", "left"), ("TVM/TFLite", "right")]
+        columns += [(evidence, "right"), *([("rerun", "left")] if reruns else []), ("TVM/TFLite", "right")]
     columns.append(("code changed in", "left"))
     table = columns_table(title, columns)
     for row in device.sorted_rows():
@@ -281,7 +283,7 @@ def verdict_table(device, title: str, sides: tuple[str, str] = ("base", "PR")) -
             cells += [instructions(c.base if c else None, "–"), instructions(c.pr if c else None, "–"), row.change_text]
         else:
             cells += [milliseconds(row.base_ms, "–"), milliseconds(row.pr_ms, "–"), row.change_text, _evidence(row),
-                      _rerun(row), row.ratio_text]  # fmt: skip
+                      *([_rerun(row)] if reruns else []), row.ratio_text]  # fmt: skip
         table.add_row(*cells, escape(row.changed_text()))
     return table
 

@@ -45,70 +45,63 @@ PR against base from rounds timed side by side (`judge_rounds`): every
 timed verdict, for PR jobs, for the runner deciding when to stop timing an
 item, and for bisect probes.
 
-- The evidence. Round r gives one latency per side, and the per-round log
-  ratio d_r = log(PR_r / base_r). Whatever the machine does between rounds
-  (a neighbour's build, a throttled CPU) moves both sides of a round
-  together and cancels from d_r. The test assumes the d_r independent and
-  symmetric around the change, nothing about their spread: under load a
-  round's ratio here had a robust sd of 5-30% with single rounds at 1.65x
-  and beyond (benchmarks/round_noise.py), so no mean or standard deviation
-  is used, only ranks.
-- The interval. Wilcoxon's signed-rank test inverted: the Hodges-Lehmann
-  estimate (the median of the n(n + 1) / 2 Walsh averages (d_i + d_j) / 2)
-  and the distribution-free interval between the k-th smallest and k-th
-  largest Walsh average, k from the exact null distribution. One wild round
-  moves n of the Walsh averages: it widens the interval (more rounds are
-  timed), it cannot carry a verdict.
+- The unit. Round r gives one latency per side, and the per-round log ratio
+  d_r = log(PR_r / base_r). Whatever the machine does between rounds (a
+  neighbour's build, a throttled CPU) moves both sides of a round together
+  and cancels from d_r. What rounds cannot cancel is a process's luck: where
+  its code and buffers landed in memory, kept for its whole life, and
+  inherited by a forked child from its fork server. Measured here on the
+  story's 3x3 conv, quiet (benchmarks/round_noise.py --servers 4): the
+  medians of pairs of processes spread 2.4% where their rounds predicted
+  0.3%, most of it between pairs of fork servers (1.9-2.6%) and less inside
+  one (0.7-1.0%); an A/A job whose every round came from one pair of
+  servers measured an item at -4.0% [-5.0, -1.0]. So rounds are not
+  independent, and an interval over them is narrower than the truth. The
+  runner times each pair of children from a pair of fork servers of its own
+  (bot/engine/runner.py), and the independent unit is the pair: y_p, the
+  mean of pair p's d_r.
+- The interval. Student's t over the pairs' y_p: their mean, plus or minus
+  t(1 - alpha / 2, P - 1) x sd / sqrt(P) with P pairs. A rank interval
+  cannot serve: with 12 pairs or fewer the exact signed-rank interval at
+  the share of 1% a look gets does not exist (2 / 2^P is above it). The t
+  interval assumes the y_p independent and symmetric around the change,
+  not normal: under symmetry the t test's level stays at or below its
+  nominal level at the small levels used here (Efron 1969, "Student's
+  t-test under symmetry conditions", JASA 64:1278-1302), and an A/A y_p is
+  exactly symmetric, since swapping the two identical builds negates it. A
+  pair's mean of a few rounds also tames the heavy tails of single rounds
+  under load (robust sd of 5-30% with single rounds at 1.65x): one wild
+  round widens the interval (more pairs are timed); tests/test_stats.py
+  checks that it cannot carry a verdict.
 - The decision, three ways, with the margin m (`PAIRED_MIN_EFFECT`, 2%, or
   PAIRED_NOISE_FACTOR x the series' run-to-run noise on the base branch
   where larger): `unchanged` when the interval lies inside ±m, `slower` or
   `faster` when it lies clear of +m or -m, `undecided` otherwise. Undecided
-  items get more rounds; at the cap undecided is the verdict, with its
+  items get more pairs; at the cap undecided is the verdict, with its
   interval: no claim is made that the data do not support. (Chromium's
   Pinpoint calls these SAME, DIFFERENT and UNKNOWN.)
-- Looking after every pair of processes is only honest with a sequential
-  design. The method: a group-sequential design with repeated confidence
-  intervals (Jennison & Turnbull 1989, "Interim analyses: the repeated
-  confidence interval approach", JRSS B 51:305-361; and their 2000 book
-  "Group Sequential Methods with Applications to Clinical Trials", ch. 9),
-  with the error rate spent over the planned looks by Bonferroni (`Looks`:
-  the looks come at the ends of the pairs of processes, fixed before the
-  first round; each look's interval is the exact signed-rank interval at
-  its share). The chance that some look's interval misses the true change
-  is at most the sum of the shares, 1%, so the interval at whichever look
-  the rounds stopped covers the change with 99%, and: `slower`/`faster`
-  when the change is inside the margin, and `unchanged` when it is beyond
-  it, each happen at most 0.5% of the time, however the looks went.
-  Bonferroni is conservative (the looks share their rounds), but exact at
-  a few dozen rounds, where an always-valid confidence sequence is wide: a
-  sign-based one for the median with the normal-mixture boundary (Howard,
-  Ramdas, McAuliffe & Sekhon 2021, "Time-uniform, nonparametric,
-  nonasymptotic confidence sequences", Ann. Statist. 49(2)), tuned for 24
-  rounds at 99%, lies between the 2nd smallest and the 2nd largest round:
-  1.8x as wide as this design's last interval on normal rounds. tests/test_stats.py
-  checks the rate by simulation on heavy-tailed rounds: the interval missed
-  0 at some look in 0.93% of 3,000 A/A items, against 2.8% when every look
-  is judged at 99% as if it were the only one.
-- What rounds cannot cancel: a process keeps for its whole life the luck of
-  where its code and buffers landed (bot/engine/timing.py), and a child
-  forked by a fork server inherits much of it from the server. Rounds within
-  a pair of children share it, so they are not quite independent. Under
-  load the pairs' medians spread about as the rounds' own noise predicts
-  (1x7 conv: 2.6% against 2.4%; 1x1: 9.8% against 7.4%), so there the round
-  is the unit. On a quiet machine it is not: on the story's 3x3 conv the
-  pairs' medians spread 2.4% against 0.3% predicted, 1.9-2.6% of it between
-  pairs of fork servers and 0.7-1.0% between pairs of one
-  (benchmarks/round_noise.py --servers 4). Every pair of a job comes from
-  the job's two servers, so there the interval is narrower than the luck:
-  an A/A job measured one item at -4.0% [-5.0, -1.0], undecided at the cap,
-  where no change exists. What guards the verdicts there is the margin,
-  which grows with the series' run-to-run noise on the base branch
-  (separate runs are separate servers, so that noise holds the luck), and
-  the rerun: a change within RERUN_WITHIN margins of none is rerun with new
-  fork servers before it is reported (`needs_rerun`), so it must show twice
-  under independent luck. Taking the pair of servers as the unit (new
-  servers per pair, an interval over pairs) would make the interval itself
-  honest there; it is not built.
+- Looking as the pairs come is only honest with a sequential design. The
+  method: a group-sequential design with repeated confidence intervals
+  (Jennison & Turnbull 1989, "Interim analyses: the repeated confidence
+  interval approach", JRSS B 51:305-361; and their 2000 book "Group
+  Sequential Methods with Applications to Clinical Trials", ch. 9), with
+  the error rate spent over the planned looks by Bonferroni (`Looks`: the
+  looks come after 3, 4, 6, 9, ... pairs, fixed before the first round).
+  The chance that some look's interval misses the true change is at most
+  the sum of the shares, 1%, so the interval at whichever look the pairs
+  stopped covers the change with 99%, and: `slower`/`faster` when the
+  change is inside the margin, and `unchanged` when it is beyond it, each
+  happen at most 0.5% of the time, however the looks went. tests/test_stats.py
+  checks the rate by simulation on heavy-tailed rounds with a luck of their
+  own per pair, and shows what the two shortcuts cost there: judging every
+  look at 99% as if it were the only one, and taking the round as the unit.
+- What it costs. The pair's luck is counted, so an item whose pairs differ
+  by more than their rounds predict needs more pairs. On the story's layer,
+  quiet, with 2.4% between pairs, deciding `unchanged` within ±2% takes
+  about 20 pairs (the interval at a look's 0.2% is ±1.9% after 20, ±2.2%
+  after 16): more than the cap, so such an item ends
+  undecided with its interval, where a design that took rounds as the unit
+  said `unchanged` or, once in a while, a confident wrong change.
 
 Base-branch history (`change_points`) is segmented by an exact optimal
 partition of log latency (a Potts model, as asv's step_detect uses, solved
@@ -141,7 +134,6 @@ from bot.vocabulary import (
     MIN_EFFECT,
     MORE_INSTRUCTIONS,
     PAIRED_MIN_EFFECT,
-    RERUN_WITHIN,
     SLOWER,
     UNCHANGED,
     UNDECIDED,
@@ -256,48 +248,65 @@ def compare(
     return Comparison(verdict, change, math.expm1(low), math.expm1(high), p_value, m, n, threshold, reason)
 
 
+FIRST_LOOK_PAIRS = 3  # the fewest pairs of processes a verdict is judged on (see Looks)
+
+
 @dataclass(frozen=True)
 class Looks:
-    """When side-by-side rounds may stop: a look after every `every` rounds (one pair of processes), up to `cap`.
+    """When side-by-side rounds may stop: `every` rounds per pair of processes, `cap` rounds at most.
 
-    The looks are planned before any round is timed, and each gets its share
-    of the error rate (`spending`), so that stopping at whichever look decides
-    keeps the whole design's error rate (see `judge_rounds`). A fixed design,
-    such as rows recorded before rounds stopped early, is one look: `Looks(n, n)`.
+    The pair of processes is the unit (see `judge_rounds`), so the looks come
+    at the ends of pairs: after FIRST_LOOK_PAIRS pairs (two give a t interval
+    of one degree of freedom, 16x wider at 99.8% than three give), then each
+    time the pairs have grown by half (3, 4, 6, 9, 13, ...), and at the cap.
+    Growing by half rather than one by one spends the error rate on fewer
+    looks, where each new look still adds as much again of the evidence.
+    The looks are planned before any round is timed, and each gets an equal
+    share of the error rate (`spending`), so stopping at whichever look
+    decides keeps the whole design's error rate. `first` moves the first
+    look: a fixed design, such as rows recorded before rounds stopped
+    early, is one look at all its rounds: `Looks.once(every, n)`.
     """
 
     every: int
     cap: int
+    first: int = FIRST_LOOK_PAIRS  # pairs
 
     def __post_init__(self):
         if not 1 <= self.every <= self.cap:
             raise ValueError(f"looks need 1 <= every <= cap, got every={self.every!r} and cap={self.cap!r}")
 
+    @classmethod
+    def once(cls, every: int, rounds: int) -> Looks:
+        """One look at all `rounds`, in pairs of `every` (a design fixed in advance)."""
+        return cls(every, rounds, first=max(rounds // every, 1))
+
+    @property
+    def pairs(self) -> int:
+        """Whole pairs at the cap."""
+        return self.cap // self.every
+
     @property
     def points(self) -> tuple[int, ...]:
-        """Rounds at each look: every, 2 x every, ..., and the cap."""
-        return tuple(sorted({*range(self.every, self.cap + 1, self.every), self.cap}))
+        """Rounds at each look, from the first look's pairs on (none when the cap holds fewer than two pairs)."""
+        looks, pairs = [], min(self.first, self.pairs)
+        while pairs < self.pairs:
+            looks.append(pairs)
+            pairs = max(pairs + 1, pairs * 3 // 2)
+        looks.append(self.pairs)
+        return tuple(p * self.every for p in looks if p >= 2)
 
     def spending(self, alpha: float = 1 - CONFIDENCE) -> tuple[tuple[int, float], ...]:
-        """(rounds, alpha) of every look that can decide: a Bonferroni split of `alpha`, fixed by the design alone.
+        """(rounds, alpha) of every look: a Bonferroni split of `alpha`, fixed by the design alone.
 
-        With n rounds the signed-rank interval exists only for alpha >= 2 / 2^n
-        (every round on one side), so a look before that spends nothing. The
-        first look that can decide spends the least that lets it (all its
-        rounds beyond the margin decides), or an equal share if that is more;
-        the later looks share the rest equally. At 99% with a look every 4
-        rounds up to 24: 8 rounds at 0.78%, then 12, 16, 20 and 24 at 0.055%
-        each; a look whose share is too small to decide is simply skipped.
+        At 99% with 2 rounds a pair up to 24: 6, 8, 12, 18 and 24 rounds (3,
+        4, 6, 9 and 12 pairs) at 0.2% each.
         """
-        feasible = [n for n in self.points if 2.0 ** (1 - n) <= alpha]
-        if not feasible:
-            return ()
-        first = max(2.0 ** (1 - feasible[0]), alpha / len(feasible))
-        rest = (alpha - first) / (len(feasible) - 1) if len(feasible) > 1 else 0.0
-        return ((feasible[0], first), *((n, rest) for n in feasible[1:] if _signed_rank_k(n, rest) > 0))
+        points = self.points
+        return tuple((n, alpha / len(points)) for n in points)
 
     def look(self, n: int, alpha: float = 1 - CONFIDENCE) -> tuple[int, float] | None:
-        """The last look with at most n rounds behind it, with its alpha; None before the first that can decide."""
+        """The last look with at most n rounds behind it, with its alpha; None before the first."""
         done = [look for look in self.spending(alpha) if look[0] <= n]
         return done[-1] if done else None
 
@@ -314,10 +323,12 @@ def judge_rounds(
     Every timed verdict comes from here: PR jobs (bot/verdicts.py), the
     runner deciding when an item's rounds may stop (bot/engine/runner.py),
     and bisect probes (bot/engine/bisect.py). `looks` is the design the
-    rounds were timed under (one look at all of them when None); `rounds`
-    are (base ms, PR ms) in the order timed. The margin is `min_effect`, or
-    PAIRED_NOISE_FACTOR x `noise` (the series' run-to-run noise on the base
-    branch) where that is larger. See the module docstring for the method.
+    rounds were timed under (one look at all of them, each round its own
+    pair, when None); `rounds` are (base ms, PR ms) in the order timed, each
+    `looks.every` in a row from one pair of processes. The margin is
+    `min_effect`, or PAIRED_NOISE_FACTOR x `noise` (the series' run-to-run
+    noise on the base branch) where that is larger. See the module docstring
+    for the method.
     """
     if not min_effect >= 0:
         raise ValueError(f"min_effect must be 0 or more, got {min_effect!r}")
@@ -327,24 +338,24 @@ def judge_rounds(
     base = _clean([b for b, _ in pairs], "base round latencies")
     pr = _clean([p for _, p in pairs], "PR round latencies")
     n = len(pairs)
-    looks = looks or Looks(max(n, 1), max(n, 1))
+    looks = looks or Looks.once(1, max(n, 1))
     threshold = max(min_effect, PAIRED_NOISE_FACTOR * noise if noise else 0.0)
     why = f"{threshold:.1%} " + (
         f"margin ({PAIRED_NOISE_FACTOR:g}x run-to-run noise)" if threshold > min_effect else "margin"
     )
     look = looks.look(n)
     if look is None:
-        first = looks.spending()[0][0] if looks.spending() else None
-        need = f"need {first}" if first else f"a design of {looks.cap} rounds never can"
+        points = looks.points
+        need = f"need {points[0]}" if points else f"a design of {looks.pairs} pair(s) of processes never can"
         return Comparison(INCONCLUSIVE, None, None, None, None, n, n, threshold,
-                          f"{n} rounds cannot reach {CONFIDENCE:.0%} confidence, {need}", final=n >= looks.cap)  # fmt: skip
+                          f"{n} rounds are too few to judge, {need}", final=n >= looks.cap)  # fmt: skip
     used, alpha = look
-    d = np.log(pr[:used]) - np.log(base[:used])
-    i, j = np.triu_indices(used)
-    walsh = np.sort((d[i] + d[j]) / 2)
-    k = _signed_rank_k(used, alpha)
-    shift, low, high = float(np.median(walsh)), float(walsh[k - 1]), float(walsh[-k])
-    limit, final = math.log1p(threshold), used >= looks.cap
+    units = used // looks.every
+    d = (np.log(pr[:used]) - np.log(base[:used])).reshape(units, looks.every).mean(axis=1)
+    shift = float(d.mean())
+    half = _t_quantile(units - 1, alpha) * float(d.std(ddof=1)) / math.sqrt(units)
+    low, high = shift - half, shift + half
+    limit, final = math.log1p(threshold), used >= looks.pairs * looks.every
     if low > limit or high < -limit:
         verdict, where = (SLOWER, f"lies above the +{why}") if low > limit else (FASTER, f"lies below the -{why}")
     elif -limit < low and high < limit:
@@ -352,47 +363,19 @@ def judge_rounds(
     else:
         verdict = UNDECIDED
         where = f"reaches past the ±{why}" + (f", at the cap of {looks.cap} rounds" if final else "")
-    reason = (f"{math.expm1(shift):+.1%} over {used} rounds: the {CONFIDENCE:.0%} interval "
+    over = f"{units} pairs of processes ({used} rounds)" if looks.every > 1 else f"{used} rounds"
+    reason = (f"{math.expm1(shift):+.1%} over {over}: the {CONFIDENCE:.0%} interval "
               f"[{math.expm1(low):+.1%}, {math.expm1(high):+.1%}] {where}")  # fmt: skip
     return Comparison(verdict, math.expm1(shift), math.expm1(low), math.expm1(high), None, used, used, threshold,
                       reason, final=final)  # fmt: skip
 
 
-def needs_rerun(comparison: Comparison) -> bool:
-    """A slower or faster verdict whose interval comes within RERUN_WITHIN margins of no change.
-
-    Such a change is no bigger than the luck one pair of processes can carry
-    for its whole life (bot/engine/timing.py: a +5% build measured +9.6% in
-    one pair and +1.8% in the next), so the job measures it once more with
-    new processes before it is reported (bot/engine/runner.py). A change
-    whose whole interval lies further out needs no rerun: no process luck
-    seen here comes near it.
-    """
-    c = comparison
-    if c.verdict not in (SLOWER, FASTER) or c.ci_low is None or c.ci_high is None:
-        return False
-    nearer = min(abs(math.log1p(c.ci_low)), abs(math.log1p(c.ci_high)))
-    return nearer < RERUN_WITHIN * math.log1p(c.threshold)
-
-
 @lru_cache(maxsize=256)
-def _signed_rank_k(n: int, alpha: float) -> int:
-    """How many Walsh averages to cut from each end for a 1 - alpha interval (0: none is possible).
+def _t_quantile(df: int, alpha: float) -> float:
+    """Student's t at 1 - alpha / 2 with `df` degrees of freedom (scipy here, not at the top: see `compare`)."""
+    from scipy import stats as scipy_stats
 
-    The largest k with P(T <= k - 1) <= alpha / 2 for Wilcoxon's signed-rank
-    statistic T of n observations: exact (the counts of T are the
-    coefficients of prod_i (1 + q^i), i = 1..n) up to 200 rounds, the normal
-    approximation beyond.
-    """
-    if n > 200:
-        z = NormalDist().inv_cdf(1 - alpha / 2)
-        return max(0, int(math.floor(n * (n + 1) / 4 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24) + 0.5)))
-    counts = np.zeros(n * (n + 1) // 2 + 1, dtype=object)
-    counts[0] = 1
-    for i in range(1, n + 1):
-        counts[i:] = counts[i:] + counts[:-i].copy()
-    cdf = np.cumsum(counts) / 2**n
-    return int(np.searchsorted(cdf.astype(float), alpha / 2, side="right"))
+    return float(scipy_stats.t.ppf(1 - alpha / 2, df))
 
 
 @lru_cache(maxsize=512)

@@ -19,10 +19,11 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
   the base branch where larger): `unchanged` when the 99% interval lies inside
   ±margin, `slower`/`faster` when it lies clear of it, `undecided` when the
   rounds reached their cap with neither (shown as `noisy: -12%..+71%`, never
-  as unchanged). A change no bigger than process luck (bot/stats.needs_rerun)
-  was measured a second time in the same job; it is reported only when that
-  rerun, on its own, says the same ("confirmed by a rerun"), and is undecided
-  when the two disagree. A clear change needs no rerun;
+  as unchanged). The rounds came from pairs of processes each forked from
+  fork servers of their own, and the interval counts the pairs' luck, so a
+  timed change is not rerun. Runs recorded while jobs reran a change close
+  to the margin still say "confirmed by a rerun", or undecided where the
+  rerun disagreed;
 - a PR run without its base beside it (recorded by hand, or when the merge
   base does not build) gets no latency verdict: `inconclusive`;
 - a tuned row whose tasks the device's tuning database has no records for
@@ -147,11 +148,8 @@ class Row:
             return INCONCLUSIVE if self.paired or self.base_ms is not None else NO_BASELINE
         if self.emulated:
             return EMULATED
-        if self.comparison.verdict in (SLOWER, FASTER) and not self.separate:
-            if self.confirmed is False:
-                return UNDECIDED  # the attempts disagree
-            if self.confirmed is None and stats.needs_rerun(self.comparison):
-                return INCONCLUSIVE  # its rerun is missing (the job stopped before it)
+        if self.comparison.verdict in (SLOWER, FASTER) and not self.separate and self.confirmed is False:
+            return UNDECIDED  # the attempts disagree (a run from before timed changes stopped being rerun)
         return self.comparison.verdict
 
     @property
@@ -637,9 +635,9 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
 
 
 def _judged(attempt: dict, min_effect: float, noise: float | None) -> stats.Comparison:
-    """One attempt's rounds judged under the design they were timed with (one look at all of them for rows
-    recorded before rounds stopped early)."""
+    """One attempt's rounds judged under the design they were timed with (rows recorded before rounds stopped
+    early: one look at all of them, each round its own unit, as that design judged them)."""
     rounds = attempt["rounds"]
     every, cap = attempt.get("pair_rounds"), attempt.get("max_rounds")
-    looks = stats.Looks(every, cap) if every and cap else stats.Looks(len(rounds), len(rounds))
+    looks = stats.Looks(every, cap) if every and cap else None  # one look, each round its own unit
     return stats.judge_rounds(rounds, looks=looks, min_effect=min_effect, noise=noise)

@@ -24,10 +24,6 @@ MIN_EFFECT = 0.05
 #: toss. At 2% real 5% and 10% changes were caught 8 and 9 times in 10, and 80 A/A items quiet and 80 loaded
 #: raised no alarm (README, "How verdicts are decided": benchmarks/verdict_noise.py).
 PAIRED_MIN_EFFECT = 0.02
-#: A slower/faster verdict whose interval comes within this many margins of no change is rerun with new
-#: fork servers before it is reported (bot/stats.needs_rerun): twice the 2% margin is the process-level luck
-#: measured here (one +5% build: +9.6% in one pair of processes, +1.8% in the next).
-RERUN_WITHIN = 2.0
 #: The smallest relative change in an item's instruction count that is reported (instruction-counting boards),
 #: and the fewest instructions. Measured on perfbot's own path (benchmarks/instruction_counts.py, README
 #: "Instruction counts"): the same build counted in new processes, and two builds that compile to the same code

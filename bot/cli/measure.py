@@ -52,7 +52,7 @@ FAIL_ON = ("any-failure", "wrong-result", "never")
     default=None,
     metavar="SPEC",
     help="Time this build (e.g. source:CHECKOUT@MERGE_BASE) beside --env's, round by round, as a PR job does: "
-    "the run gets paired verdicts, and a change is confirmed by a rerun before it is reported.",
+    "the run gets paired verdicts, each from pairs of processes with fork servers of their own.",
 )
 @click.option(
     "--fail-on",

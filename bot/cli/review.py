@@ -52,7 +52,7 @@ def compare(base_run, head_run, db_path):
 
     Same code (equal code hashes), failures and instruction counts are judged as a PR comment judges them;
     latency between separate runs with bot.stats.compare (5% minimum effect, the series' noise), without the
-    side-by-side rounds and rerun a PR run has.
+    side-by-side rounds a PR run has.
     """
     from bot import verdicts
 

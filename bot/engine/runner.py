@@ -9,15 +9,17 @@ whatever it is, before the next item starts.
 
 A PR run (`run_paired`) times the PR's build and its merge base's build side
 by side in one job, each item's rounds stopping as soon as its verdict is
-decided (bot/stats.judge_rounds, asked after every pair of children:
-bot/engine/timing.py), and the progress shows each look's rounds and
-interval. An item whose PR side gave a wrong answer, or whose change is no
-bigger than process luck (bot/stats.needs_rerun), is measured once more at
-the end of the job, with new fork servers, new children and new rounds
-(attempt 2), before anything is reported: bot/verdicts.py reports such a
-change only when the rerun confirms it. A clear change (its whole interval
-beyond twice the margin) is not rerun: the rerun cost 2.75x a no-op's device
-time on a real 2x slowdown, and buys nothing that far out.
+decided (bot/stats.judge_rounds, asked at the planned looks: after 3, 4, 6,
+9, ... pairs of children, bot/engine/timing.py), and the progress shows each
+look's rounds and interval. Each pair of an item's children is forked from a
+pair of fork servers of its own (bot/engine/server_pairs.py), so the pairs
+are independent draws of a process's luck and the interval over them counts
+it. A timed change is therefore not rerun: the rerun that used to confirm a
+change close to the margin drew one more process's luck, which the pairs now
+draw three to twelve times. An item whose PR side gave a wrong answer is
+measured once more at the end of the job (attempt 2), with new servers and
+children, before it is reported; bot/verdicts.py calls it flaky when the
+rerun answers right.
 
 On a board that counts instructions (the emulated AArch64 board, devices.yml
 `metric: instructions`) nothing is timed: each item is counted once per side
@@ -37,6 +39,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -48,6 +51,7 @@ from bot.devices import Device
 from bot.engine import arm_runtime, counting, isolation, tuning_databases
 from bot.engine.boards import instructions
 from bot.engine.boards.host import host_cpu
+from bot.engine.server_pairs import ServerPairs
 from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import Workload, make_inputs, materialize
@@ -80,14 +84,8 @@ class Config:
 
 
 def fork_servers(device: Device, subject: Subject, base: Subject | None, folder: Path) -> list[isolation.ForkServer]:
-    """The build's fork server, and the base's for a PR run, not started yet.
-
-    A child forked by a server inherits its address space, and with it much of
-    a process's lifelong luck (benchmarks/round_noise.py --servers, the story's
-    3x3 conv on a quiet machine: the pairs' medians spread 0.7-1.0% inside one
-    pair of servers, 1.9-2.6% between pairs of servers). So a rerun, whose
-    point is new luck, gets servers of its own.
-    """
+    """The build's fork server, and the base's for a PR run, not started yet (one pair of a job's: see
+    bot/engine/server_pairs.py for why a job has several)."""
     sides = [(subject, "server")] + ([(base, "base-server")] if base is not None else [])
     return [
         isolation.ForkServer(side.python, MEASURE_SCRIPT, folder / name, child_env(device, side),
@@ -102,6 +100,21 @@ def start_servers(servers: list[isolation.ForkServer], device: Device) -> None:
         server.launch()
     for server in servers:
         check_target(server, device)
+
+
+def started_servers(
+    device: Device, subject: Subject, base: Subject | None, folder: Path, index: int = 0
+) -> list[isolation.ForkServer]:
+    """Pair `index` of a job's fork servers (bot/engine/server_pairs.py), started and checked; killed if that
+    fails. The first pair lives in `folder` itself, the others in `servers<n>` beside the items."""
+    servers = fork_servers(device, subject, base, folder / f"servers{index + 1}" if index else folder)
+    try:
+        start_servers(servers, device)
+    except BaseException:
+        for server in servers:
+            server.kill()
+        raise
+    return servers
 
 
 def check_target(server: isolation.ForkServer, device: Device) -> None:
@@ -383,19 +396,17 @@ class Runner:
             scratch = Path(scratch)
             self.progress.start(len(items), f"{suite.name} on {device.name}")  # what the table counts
             references = self._references(suite, device, scratch)
-            servers = fork_servers(device, subject, base, scratch)
+            servers = ServerPairs(partial(started_servers, device, subject, base, scratch))
             try:
-                start_servers(servers, device)
+                servers.servers(0)
                 tflite_counts, cannot = (
                     self._tflite_counts(suite, device, subject, references, scratch) if device.counts else ({}, None)
                 )
             except BaseException:
-                for server in servers:
-                    server.kill()
+                servers.kill()
                 raise
             if cannot:  # the board cannot count: every item says so, and nothing is half-measured
-                for server in servers:
-                    server.close()
+                servers.close()
                 return self.record_unbuildable(suite, device, subject, ENVIRONMENT_ERROR, cannot, tuning)
             run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
             if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
@@ -406,11 +417,9 @@ class Runner:
             try:
                 work = [(w, c, 1) for w, c in items]
                 while work:
-                    if work[0][2] > 1:  # reruns draw their process luck afresh: new interpreters, not their children
-                        for server in servers:
-                            server.close()
-                        servers = fork_servers(device, subject, base, scratch / f"attempt{work[0][2]}")
-                        start_servers(servers, device)
+                    if work[0][2] > 1:  # a wrong answer is checked again by new processes, servers and all
+                        servers.close()
+                        servers = ServerPairs(partial(started_servers, device, subject, base, scratch / "attempt2"))
                     again = []
                     for workload, config, attempt in work:
                         if self.should_stop():
@@ -441,13 +450,11 @@ class Runner:
                             self.progress.done(result)
                     work = again
             except BaseException:
-                for server in servers:  # now, with the item they run: not after the item's own end
-                    server.kill()
+                servers.kill()  # now, with the item they run: not after the item's own end
                 self.store.finish_run(run_id, "aborted")
                 raise
             finally:
-                for server in servers:
-                    server.close()
+                servers.close()
             complete = self._complete(run_id)
         timing.wall_s = time.perf_counter() - started
         return RunOutcome(run_id, results, timing, complete)
@@ -519,14 +526,13 @@ class Runner:
         return fields
 
     def _needs_rerun(self, device: Device, result: ItemResult) -> bool:
-        """A PR item to measure once more before its verdict stands: it answered wrong, or its change is no
-        bigger than process luck (bot/stats.needs_rerun). Never on a board that counts instructions: a count
-        repeats exactly, and so does an emulated answer."""
+        """A PR item to measure once more before its verdict stands: it answered wrong where its base did not.
+        Never on a board that counts instructions: a count repeats exactly, and so does an emulated answer.
+        A timed change is not rerun: its pairs of processes each drew their own luck already, and the
+        interval over them counts it (bot/stats.judge_rounds)."""
         if device.counts:
             return False
-        if result.status == WRONG_RESULT and (result.base is None or result.base.status != WRONG_RESULT):
-            return True
-        return not device.emulated and result.judged is not None and stats.needs_rerun(result.judged)
+        return result.status == WRONG_RESULT and (result.base is None or result.base.status != WRONG_RESULT)
 
     def _judge(self, device: Device, workload: Workload, config: Config, plan: Plan, margin: float | None):
         """The item's verdict from its rounds so far, as judged at every look: the series' noise read once."""
@@ -597,7 +603,9 @@ class Runner:
             )
         return references
 
-    def _item(self, servers, workload, config, device, reference, workdir, plan, attempt, skip_same_code, margin):
+    def _item(
+        self, servers: ServerPairs, workload, config, device, reference, workdir, plan, attempt, skip_same_code, margin
+    ):
         spec = {
             "op": "measure",
             "model": str(materialize(workload, self.cache_dir)),
@@ -617,14 +625,14 @@ class Runner:
         limit = device.timeout_s * (2 + plan.max_rounds)
         judged = judge = None
         if device.counts:
-            side, base, rounds = self._count(servers, spec, workdir, device, skip_same_code), None, []
+            side, base, rounds = self._count(servers.servers(0), spec, workdir, device, skip_same_code), None, []
             if isinstance(side, Pair):
                 side, base = side.pr, side.base
-        elif len(servers) == 1:
-            side, base, rounds = time_alone(servers[0], spec, workdir, plan, limit), None, []
+        elif len(servers.servers(0)) == 1:
+            side, base, rounds = time_alone(servers.servers(0)[0], spec, workdir, plan, limit), None, []
         else:
             judge = self._judge(device, workload, config, plan, margin)
-            pair: Pair = time_pair(servers[1], servers[0], spec, workdir, plan, limit, skip_same_code=skip_same_code,
+            pair: Pair = time_pair(servers, spec, workdir, plan, limit, skip_same_code=skip_same_code,
                                    enough=self._rounds_until_decided(device, workload, config, judge))  # fmt: skip
             side, base, rounds = pair.pr, pair.base, pair.rounds
             judged = judge(rounds) if rounds and not device.emulated else None

@@ -26,19 +26,19 @@ The rounds are taken `pair_rounds` at a time by fresh pairs of children, one
 pair after the other, each compiled and loaded afresh, until the verdict is
 decided or `max_rounds` are timed. A process keeps for its whole life what
 drift between rounds cannot undo: where its code and buffers landed in
-memory, how they fall into caches and pages. Measured with the real TVM, one
-and the same +5% build came out +9.6% in one pair of processes and +1.8% in
-the next, every round of a pair agreeing; with an item's rounds taken from
-two pairs or more, the children's share of that luck is averaged over
-several draws a side. The rest is their fork server's: a forked child
-inherits its server's address space, every pair of a job comes from the
-job's two servers, and on a quiet machine that share was the larger (the
-story's 3x3 conv: 1.9-2.6% between pairs of servers, 0.7-1.0% between pairs
-of one; benchmarks/round_noise.py --servers), so a rerun gets new servers
-(bot/engine/runner.py). The
-looks at the rounds come at the pairs' ends (bot/stats.judge_rounds: `looks`
-is the design, fixed before the first round). Compiling an item takes a
-tenth of a second to a few seconds, small beside its rounds.
+memory, how they fall into caches and pages; and a forked child inherits its
+fork server's address space, with much of that luck. Measured with the real
+TVM, one and the same +5% build came out +9.6% in one pair of processes and
++1.8% in the next, every round of a pair agreeing; on a quiet machine the
+story's 3x3 conv's pairs spread 1.9-2.6% between pairs of fork servers and
+0.7-1.0% between pairs of children of one (benchmarks/round_noise.py
+--servers). So each pair of children comes from a pair of servers of its
+own (`servers(index)`: the runner keeps one pair of servers per index for
+the whole job), and the pair, not the round, is the unit a verdict counts
+(bot/stats.judge_rounds). The looks at the rounds come at the pairs' ends:
+`looks` is the design, fixed before the first round. Compiling an item
+takes a tenth of a second to a few seconds; a pair of the story's layer
+costs 0.7 s to get ready and a round 1.6 s.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ class Plan:
     repeat: int = 10  # samples of a build timed alone
     warmup: int = 1  # untimed runs before a side's first block
     round_repeat: int = 1  # samples per side per round
-    pair_rounds: int = 4  # side-by-side rounds per pair of children, a look at the verdict after each pair
-    max_rounds: int = 24  # side-by-side rounds at most (the cap): today's device time before rounds stopped early
+    pair_rounds: int = 2  # side-by-side rounds per pair of children (the unit of a verdict: bot/stats.Looks)
+    max_rounds: int = 24  # side-by-side rounds at most (the cap): the device time of the fixed design it replaced
     block_timeout_s: float = 600.0
 
     @property
@@ -116,8 +116,7 @@ def time_alone(server: ForkServer, spec: dict, workdir: Path, plan: Plan, timeou
 
 
 def time_pair(
-    base_server: ForkServer,
-    pr_server: ForkServer,
+    servers: Callable[[int], tuple[ForkServer, ForkServer]],
     spec: dict,
     workdir: Path,
     plan: Plan,
@@ -129,16 +128,16 @@ def time_pair(
     """Both builds compiled side by side, then timed in ABBA rounds (none when they made the same code).
 
     The rounds are taken `plan.pair_rounds` at a time by fresh pairs of
-    children (see the module's docstring) until `enough(rounds)`, asked
-    after each pair, says the verdict is decided, or `plan.max_rounds` are
-    timed. The first pair's children say what the item is (code hash,
+    children, pair i forked from `servers(i)` (base's server, PR's server;
+    see the module's docstring), until `enough(rounds)`, asked after each
+    pair, says the verdict is decided, or `plan.max_rounds` are timed. The first pair's children say what the item is (code hash,
     correctness, versions), and a failure in any later child is the item's
     failure. A side that did not get ready (a compile error, a crash) leaves
     the other timed alone, so its row still has a latency.
     `skip_same_code=False` times identical code anyway (the A/A benchmark does).
     """
     counts = _shares(plan.pair_rounds, plan.max_rounds)
-    base, pr = _begin_pair(base_server, pr_server, spec, workdir, 0, timeout_s)
+    base, pr = _begin_pair(servers(0), spec, workdir, 0, timeout_s)
     base_ready, pr_ready = base.wait_ready() is None, pr.wait_ready() is None
     samples: dict[str, list[float]] = {"base": [], "pr": []}
     rounds: list[tuple[float, float]] = []
@@ -152,8 +151,8 @@ def time_pair(
         counts = []
     outcomes: dict[str, list[ChildOutcome]] = {"base": [], "pr": []}
     for index, count in enumerate(counts):
-        if index:  # the server runs one child at a time: the last pair has finished
-            base, pr = _begin_pair(base_server, pr_server, spec, workdir, index, timeout_s)
+        if index:  # one child at a time on the device: the last pair has finished
+            base, pr = _begin_pair(servers(index), spec, workdir, index, timeout_s)
             ready = base.wait_ready() is None, pr.wait_ready() is None  # both waited for: both can finish
             if not all(ready):
                 break
@@ -181,7 +180,8 @@ def _shares(pair_rounds: int, max_rounds: int) -> list[int]:
     return [max(pair_rounds, 1)] * whole + ([rest] if rest else [])
 
 
-def _begin_pair(base_server, pr_server, spec, workdir: Path, index: int, timeout_s: float) -> tuple[Session, Session]:
+def _begin_pair(servers: tuple[ForkServer, ForkServer], spec, workdir: Path, index: int, timeout_s: float):
+    base_server, pr_server = servers
     suffix = f"-{index + 1}" if index else ""
     base = base_server.session(spec, workdir / f"base{suffix}", timeout_s)
     pr = pr_server.session(spec, workdir / f"pr{suffix}", timeout_s)

@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -153,54 +152,65 @@ class Looks:
 
 def test_paired_rounds_stop_at_a_look_and_the_run_records_why(tmp_path, tiny_model, bot_python):
     """A/A on the tiny model (the same build both sides, timed as if the code differed): the rounds stop at
-    a look (a pair's end) when decided, else at the cap; every round, why they stopped, their design and
-    margin are recorded, and the progress shows each look's rounds and interval."""
+    a look (after 3, 4 or 6 pairs) when decided, else at the cap; every round, why they stopped, their design
+    and margin are recorded, and the progress shows the rounds and interval after every pair."""
     store = Store.open(tmp_path / "perf.db")
     build = Subject(python=bot_python, env=f"python:{bot_python}")
     progress = Looks()
-    suite = dataclasses.replace(user_suite(tiny_model), pair_rounds=4, max_rounds=12)
+    suite = dataclasses.replace(user_suite(tiny_model), pair_rounds=2, max_rounds=12)
     outcome = Runner(store, tmp_path / "cache", progress).run_paired(
         suite, device(tmp_path), build, build, skip_same_code=False, confirm=False
     )
     for result in outcome.results:
         n = len(result.rounds)
-        assert n in (8, 12) and result.judged.n_base == n and result.judged.threshold == result.margin
+        assert n in (6, 8, 12) and result.judged.n_base == n and result.judged.threshold == result.margin
         assert result.stopped == {"unchanged": "decided unchanged", "undecided": "cap"}.get(
             result.judged.verdict, "decided changed"
         )
         assert result.judged.decided or n == 12  # undecided only at the cap
         looks = [s for s in progress.steps if s.startswith(f"{result.workload.key} {result.config.name}: ")]
-        assert [int(s.split(": ")[1].split()[0]) for s in looks] == [4, 8, 12][: n // 4]  # one line per pair
-        assert "rounds, " in looks[-1] and "[" in looks[-1]
+        assert [int(s.split(": ")[1].split()[0]) for s in looks] == list(range(2, n + 1, 2))  # one line per pair
+        assert "no interval yet" in looks[0] and "rounds, " in looks[-1] and "[" in looks[-1]
     for row in store.results(outcome.run_id):
-        assert (row["pair_rounds"], row["max_rounds"]) == (4, 12) and row["margin"] >= 0.02
-        assert row["stopped"] in ("decided unchanged", "decided changed", "cap") and len(row["rounds"]) in (8, 12)
+        assert (row["pair_rounds"], row["max_rounds"]) == (2, 12) and row["margin"] >= 0.02
+        assert row["stopped"] in ("decided unchanged", "decided changed", "cap") and len(row["rounds"]) in (6, 8, 12)
 
 
-def test_a_rerun_is_timed_by_new_fork_servers_not_by_more_children_of_the_first(
+def test_each_pair_of_children_comes_from_a_pair_of_fork_servers_of_its_own(
     tmp_path, tiny_model, bot_python, monkeypatch
 ):
-    """A child inherits its server's address space, and with it the luck the rerun is there to draw anew:
-    the rerun's children come from fork servers started for it (every item rerun here, as if each change
-    were as small as process luck)."""
+    """A child inherits its server's address space, and with it much of a process's luck: the pairs whose
+    rounds a verdict counts as independent draws come from different servers. Pair i of every item is forked
+    from the job's i-th pair of servers, started once for the whole job, and every server ends with the job."""
     from bot.engine import isolation
 
-    launched: list[Path] = []
-    launch = isolation.ForkServer.launch
+    forked: list[tuple[str, str]] = []  # (server's folder, child's folder)
+    servers: list[isolation.ForkServer] = []
+    session, launch = isolation.ForkServer.session, isolation.ForkServer.launch
 
-    def spy(server):
-        if server.proc is None:
-            launched.append(server.workdir.relative_to(server.workdir.parent.parent))
+    def spy_session(server, spec, workdir, timeout_s):
+        forked.append((server.workdir.relative_to(tmp_path).as_posix(), workdir.name))
+        return session(server, spec, workdir, timeout_s)
+
+    def spy_launch(server):
+        if server.proc is None:  # launch() is asked again of a running server, and does nothing then
+            servers.append(server)
         launch(server)
 
-    monkeypatch.setattr(isolation.ForkServer, "launch", spy)
-    monkeypatch.setattr(Runner, "_needs_rerun", lambda self, device, result: True)
+    monkeypatch.setattr(isolation.ForkServer, "session", spy_session)
+    monkeypatch.setattr(isolation.ForkServer, "launch", spy_launch)
     store = Store.open(tmp_path / "perf.db")
     build = Subject(python=bot_python, env=f"python:{bot_python}")
-    suite = dataclasses.replace(user_suite(tiny_model), pair_rounds=4, max_rounds=8)
+    suite = dataclasses.replace(user_suite(tiny_model), pair_rounds=2, max_rounds=8)
     outcome = Runner(store, tmp_path / "cache").run_paired(suite, device(tmp_path), build, build, skip_same_code=False)
-    assert [r.attempt for r in outcome.results] == [1, 1, 2, 2]
-    assert all(r.status == "ok" and len(r.rounds) >= 8 for r in outcome.results)
-    first, rerun = launched[:2], launched[2:]
-    assert [p.name for p in first] == [p.name for p in rerun] == ["server", "base-server"]
-    assert {p.parent.name for p in rerun} == {"attempt2"} and not {p.parent.name for p in first} & {"attempt2"}
+    assert [r.attempt for r in outcome.results] == [1, 1] and all(r.status == "ok" for r in outcome.results)
+    pairs = max(len(r.rounds) for r in outcome.results) // 2
+    assert pairs >= 3 and len(servers) == 2 * pairs  # one pair of servers per pair of children, not per item
+    by_child: dict[str, set[str]] = {}
+    for server, child in forked:
+        by_child.setdefault(child, set()).add(server.rsplit("/", 1)[0])
+    # pr and base are pair 1, pr-2 and base-2 pair 2, ...: each child name was forked by one pair's servers,
+    # the same for every item, and no two pairs share a server
+    assert all(len(folders) == 1 for folders in by_child.values()), by_child
+    assert len({next(iter(by_child[f"pr{s}"])) for s in ["", "-2", "-3"]}) == 3
+    assert all(server.proc is None for server in servers)  # every server ended with the job

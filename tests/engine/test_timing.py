@@ -31,9 +31,10 @@ def spec(tmp_path, tiny_model):
 
 @pytest.fixture
 def servers(tmp_path, bot_python):
-    """The base's and the PR's fork servers: the same TVM on both sides, as in an A/A job."""
+    """The base's and the PR's fork servers, the same TVM on both sides as in an A/A job: here every pair of
+    children is forked from these two (the runner gives each pair its own: tests/engine/test_runner.py)."""
     pair = [isolation.ForkServer(bot_python, MEASURE_SCRIPT, tmp_path / name) for name in ("base-server", "server")]
-    yield pair
+    yield lambda index: (pair[0], pair[1])
     for server in pair:
         server.kill()
 
@@ -46,7 +47,7 @@ def children(workdir, side: str) -> list[dict]:
 
 
 def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_path, servers, spec):
-    pair = time_pair(*servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False)
+    pair = time_pair(servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False)
     assert len(pair.rounds) == 8 and all(b > 0 and p > 0 for b, p in pair.rounds)
     assert pair.base.status == pair.pr.status == "ok" and pair.same_code
     assert len(pair.base.samples_ms) == len(pair.pr.samples_ms) == 16  # 8 rounds of 2 samples a side
@@ -61,7 +62,7 @@ def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_pat
 
 def test_one_pair_of_children_when_asked_for_one(tmp_path, servers, spec):
     pair = time_pair(
-        *servers, spec, tmp_path / "item", dataclasses.replace(PLAN, pair_rounds=8), 120, skip_same_code=False
+        servers, spec, tmp_path / "item", dataclasses.replace(PLAN, pair_rounds=8), 120, skip_same_code=False
     )
     assert len(pair.rounds) == 8
     assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [1, 1]
@@ -74,14 +75,14 @@ def test_rounds_stop_at_the_end_of_the_pair_whose_look_says_enough(tmp_path, ser
         looked.append(len(rounds))
         return len(rounds) >= 6
 
-    pair = time_pair(*servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False, enough=enough)
+    pair = time_pair(servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False, enough=enough)
     assert looked == [3, 6] and len(pair.rounds) == 6 and pair.pr.status == "ok"
     assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [2, 2]
     assert len(pair.pr.samples_ms) == 12  # 6 rounds of 2 samples
 
 
 def test_the_same_code_on_both_sides_is_not_timed_and_needs_no_second_pair(tmp_path, servers, spec):
-    pair = time_pair(*servers, spec, tmp_path / "item", PLAN, 120)
+    pair = time_pair(servers, spec, tmp_path / "item", PLAN, 120)
     assert pair.same_code and pair.rounds == [] and pair.pr.samples_ms == []
     assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [1, 1]
 

@@ -33,7 +33,7 @@ class Suite:
     repeat: int = 10  # timed samples kept, for a build timed alone
     warmup: int = 1  # untimed runs first
     round_repeat: int = 1  # a PR beside its base: samples a side per round (bot/engine/timing.py)
-    pair_rounds: int = 4  # rounds per pair of children; the verdict is looked at after each pair
+    pair_rounds: int = 2  # rounds per pair of children, each pair from fork servers of its own (bot/stats.Looks)
     max_rounds: int = 24  # rounds at most, when the verdict is still undecided (bot/stats.judge_rounds)
 
 
