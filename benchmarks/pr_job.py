@@ -6,7 +6,7 @@ ROOT is the perfbot tree whose `bot` package runs the job: this checkout (the de
 older commit unpacked by verdict_noise.py (today's fixed design), so that both designs run through their
 own `Runner.run_paired` and `verdicts.judge`, nothing copied. It uses only what both have. The spec names
 the database, the cache, both builds (interpreter, variables), the items and the PR number; the answer,
-one JSON object on stdout, has the job's wall time and per item: its verdict with the rerun and without,
+one JSON object on stdout, has the job's wall time and per item: its verdict with the rerun and its first attempt's alone,
 its interval, rounds, why they stopped (where the design says), reruns, and the device seconds it took.
 """
 
@@ -53,13 +53,22 @@ def main() -> None:
         c = row.comparison
         items.append({
             "workload": row.workload, "scheme": row.scheme, "config": row.config,
-            "verdict": row.verdict, "without_rerun": first_only[_key(row)].verdict,
+            "verdict": row.verdict, "first_attempt": _first_attempt(first_only[_key(row)]),
             "change": c.change if c else None, "ci_low": c.ci_low if c else None, "ci_high": c.ci_high if c else None,
             "rounds": len(first.get("rounds") or []), "stopped": first.get("stopped"), "reruns": len(mine) - 1,
             "device_s": sum(r.get("wall_s") or 0.0 for r in mine),
         })  # fmt: skip
     store.close()
     print(json.dumps({"wall_s": outcome.timing.wall_s, "items": items}))
+
+
+def _first_attempt(alone) -> str:
+    """The verdict of the first attempt on its own: what the comment would say had there been no rerun. A
+    design that waits for a rerun calls a lone slower/faster first attempt `inconclusive`; its rounds' own
+    verdict is the one the rerun was there to check."""
+    if alone.verdict == "inconclusive" and alone.comparison is not None:
+        return alone.comparison.verdict
+    return alone.verdict
 
 
 def _key(row) -> tuple:

@@ -377,8 +377,8 @@ class Runner:
     ) -> RunOutcome:
         """A PR's build beside its merge base's, in one job (recorded as the PR's run, with both sides).
 
-        `confirm` reruns the items that answered wrong, or whose change is no bigger than process luck
-        (attempt 2); `skip_same_code=False` times identical code too (for A/A measurements); `only` measures
+        `confirm` reruns the items whose PR side answered wrong where the base's did not (attempt 2; a timed
+        change is never rerun: see the module's docstring); `skip_same_code=False` times identical code too (for A/A measurements); `only` measures
         one configuration of each workload (a bisect's probe); `margin` replaces the verdict's margin (the
         minimum effect, or the series' own noise where larger) for every item (a bisect probe's midpoint).
         """
@@ -624,12 +624,13 @@ class Runner:
         # is also limited on its own).
         limit = device.timeout_s * (2 + plan.max_rounds)
         judged = judge = None
+        first = servers.servers(0)  # started with the run: counting and timing alone need no other pair
         if device.counts:
-            side, base, rounds = self._count(servers.servers(0), spec, workdir, device, skip_same_code), None, []
+            side, base, rounds = self._count(first, spec, workdir, device, skip_same_code), None, []
             if isinstance(side, Pair):
                 side, base = side.pr, side.base
-        elif len(servers.servers(0)) == 1:
-            side, base, rounds = time_alone(servers.servers(0)[0], spec, workdir, plan, limit), None, []
+        elif len(first) == 1:
+            side, base, rounds = time_alone(first[0], spec, workdir, plan, limit), None, []
         else:
             judge = self._judge(device, workload, config, plan, margin)
             pair: Pair = time_pair(servers, spec, workdir, plan, limit, skip_same_code=skip_same_code,

@@ -130,11 +130,12 @@ def time_pair(
     The rounds are taken `plan.pair_rounds` at a time by fresh pairs of
     children, pair i forked from `servers(i)` (base's server, PR's server;
     see the module's docstring), until `enough(rounds)`, asked after each
-    pair, says the verdict is decided, or `plan.max_rounds` are timed. The first pair's children say what the item is (code hash,
-    correctness, versions), and a failure in any later child is the item's
-    failure. A side that did not get ready (a compile error, a crash) leaves
-    the other timed alone, so its row still has a latency.
-    `skip_same_code=False` times identical code anyway (the A/A benchmark does).
+    pair, says the verdict is decided, or `plan.max_rounds` are timed. The
+    first pair's children say what the item is (code hash, correctness,
+    versions), and a failure in any later child is the item's failure. A
+    side that did not get ready (a compile error, a crash) leaves the other
+    timed alone, so its row still has a latency. `skip_same_code=False`
+    times identical code anyway (the A/A benchmark does).
     """
     counts = _shares(plan.pair_rounds, plan.max_rounds)
     base, pr = _begin_pair(servers(0), spec, workdir, 0, timeout_s)
