@@ -23,9 +23,13 @@ class ServerPairs:
     def __init__(self, start: Callable[[int], list[ForkServer]]):
         self._start = start
         self._pairs: list[list[ForkServer]] = []
+        self._ended = False
 
     def servers(self, index: int) -> list[ForkServer]:
-        """Pair `index`, started now if it is the first time it is asked for."""
+        """Pair `index`, started now if it is the first time it is asked for. Once the job's servers are
+        ended, asking is a bug in the caller: a closed server would start a session of its own again."""
+        if self._ended:
+            raise RuntimeError("the job's fork servers are already ended; ask for pairs before close() or kill()")
         while len(self._pairs) <= index:
             self._pairs.append(self._start(len(self._pairs)))
         return self._pairs[index]
@@ -41,12 +45,14 @@ class ServerPairs:
 
     def close(self) -> None:
         """Ask every server to end once its child is done (the run is over)."""
+        self._ended = True
         for servers in self._pairs:
             for server in servers:
                 server.close()
 
     def kill(self) -> None:
         """End every server and its child now (an exception, Ctrl-C, SIGTERM)."""
+        self._ended = True
         for servers in self._pairs:
             for server in servers:
                 server.kill()

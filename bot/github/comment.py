@@ -69,9 +69,9 @@ COUNTS_NOTE = (
 
 #: What every device section with timed verdicts says about them, once.
 ROUNDS_NOTE = (
-    "Both builds timed side by side, in rounds that stop as soon as the 99% interval of the change lies "
-    "inside ±margin (`unchanged`) or clear of it (`slower`/`faster`); an item still undecided at the cap is "
-    "`noisy`, with its interval, and does not fail the status."
+    "Both builds timed side by side by pairs of fresh processes, until the 99% interval of the change over "
+    "the pairs lies inside ±margin (`unchanged`) or clear of it (`slower`/`faster`); an item still undecided at "
+    "the cap is `noisy`, with its interval, and does not fail the status."
 )
 
 
