@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/verdict_noise.py [--jobs 20] [--load both] [--detect-jobs 10]
         [--fractions 0.03,0.05,0.10] [--big-jobs 5] [--baseline d6d3315] [--workloads all]
-        [--work DIR] [--report]
+        [--work DIR] [--record FILE] [--report]
 
 Designs, job by job in turns so that both see the same machine:
 
@@ -29,12 +29,13 @@ Each on a quiet machine and with a second heavy process beside it (`--load`: a p
 core busy multiplying matrices, started before and stopped after the jobs). Device seconds of an item
 are its PR children's wall time, rerun included, as the results record it (both sides run at once).
 
-The full run takes many hours, so it resumes: with `--work DIR` the checkout, the builds, both designs'
-databases (whose history sets later margins) and `record.jsonl`, one line per finished job with the
-machine's load average before and after it, stay in DIR, and a second start with the same DIR skips the
-jobs it holds (a job cut short is run again). The record names the design it measured: a start whose
-`bot/` differs from the record's, or has uncommitted changes, refuses. `--report` prints the tables of
-the record so far without running anything; every table shows the load the jobs ran at.
+The full run takes many hours, so it resumes: with `--work DIR` the checkout, the builds and both
+designs' databases stay in DIR, and the record, one line per finished job with the machine's load average
+before and after it, in DIR/record.jsonl or `--record FILE`; a second start with the same record skips the
+jobs it holds (a job cut short is run again), on this machine or, with the record kept in the repository
+(benchmarks/data/), on a fresh one. The record names the design it measured: a start whose `bot/` differs
+from the record's, or has uncommitted changes, refuses. `--report` prints the tables of the record so far
+without running anything; every table shows the load the jobs ran at.
 """
 
 from __future__ import annotations
@@ -323,29 +324,32 @@ def main() -> None:
     parser.add_argument("--baseline", default="d6d3315", help="the commit whose fixed design is today's")
     parser.add_argument("--workloads", default="all", help="smoke workload names to keep (comma-separated)")
     parser.add_argument("--work", type=Path, help="a folder kept between starts, to resume (default: a temporary one)")
-    parser.add_argument("--report", action="store_true", help="print the tables of --work's record; run nothing")
+    parser.add_argument("--record", type=Path, help="the record of finished jobs (default: DIR/record.jsonl)")
+    parser.add_argument("--report", action="store_true", help="print the tables of the record; run nothing")
     args = parser.parse_args()
     smoke = [w for w in get_suite("smoke").workloads if args.workloads == "all" or w.name in args.workloads.split(",")]
     fractions = [float(f) for f in args.fractions.split(",") if f]
     conditions = ["quiet", "loaded"] if args.load == "both" else [args.load]
     if args.report:
-        if args.work is None or not (args.work / "record.jsonl").exists():
-            raise SystemExit("verdict_noise.py: --report needs --work DIR holding a record.jsonl")
-        report(Jobs(args.work, args.work / "record.jsonl"), conditions, fractions, args.detect_jobs)
+        record = args.record or (args.work / "record.jsonl" if args.work else None)
+        if record is None or not record.exists():
+            raise SystemExit(f"verdict_noise.py: no record at {record or '--record FILE or --work DIR'}")
+        report(Jobs(record.parent, record), conditions, fractions, args.detect_jobs)
         return
     header = {"sequential": design_tree(), "baseline": args.baseline, "items": [w.key for w in smoke],
               "fractions": fractions}  # fmt: skip
     with contextlib.ExitStack() as stack:
         work = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="perfbot-verdict-bench-")))
         work.mkdir(parents=True, exist_ok=True)
-        open_record(work / "record.jsonl", header)
-        report(run(args, work, smoke, fractions, conditions), conditions, fractions, args.detect_jobs)
+        record = args.record or work / "record.jsonl"
+        open_record(record, header)
+        report(run(args, work, record, smoke, fractions, conditions), conditions, fractions, args.detect_jobs)
 
 
-def run(args, work: Path, smoke: list, fractions: list[float], conditions: list[str]) -> Jobs:
+def run(args, work: Path, record: Path, smoke: list, fractions: list[float], conditions: list[str]) -> Jobs:
     """Every job the record does not hold yet: A/A, the 2x build, then the slower builds, per condition."""
     started = time.monotonic()
-    jobs = Jobs(work, work / "record.jsonl")
+    jobs = Jobs(work, record)
     jobs.unpack_today(args.baseline)
     every = [w.key for w in smoke]
     slowed = [w.key for w in smoke if "1x7" in w.name or "3x3" in w.name]
