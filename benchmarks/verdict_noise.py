@@ -370,7 +370,7 @@ def run(args, work: Path, record: Path, smoke: list, fractions: list[float], con
                                              lambda folder, f=fraction: (tvm_checkout.recompute_part(f, (1, 7))(folder),
                                                                          tvm_checkout.recompute_part(f, (3, 3))(folder)))  # fmt: skip
         builds[fraction] = subjects.provision(f"source:{checkout}@{sha}", cache)
-    say(f"record: {work / 'record.jsonl'} ({len(jobs.answers)} jobs already in it)")
+    say(f"record: {record} ({len(jobs.answers)} jobs already in it)")
     for condition in conditions:
         with Neighbour(condition == "loaded"):
             say(f"{condition}: A/A, {args.jobs} PR jobs per design")
