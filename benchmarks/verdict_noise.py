@@ -49,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
@@ -302,16 +302,30 @@ def ratios(jobs: Jobs, conditions: list[str]) -> list[str]:
     return lines
 
 
-def undecided_lines(jobs: Jobs, conditions: list[str]) -> list[str]:
-    """Per item group, how the sequential design's A/A items stopped."""
-    lines = []
+def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
+    """A/A items per item group: what each design called them, how wide its intervals were, what they cost."""
+    table = Table(title="A/A items per item group", title_justify="left")
+    for column in ("machine", "items", "design", "n", "slower/faster", "unchanged", "undecided",
+                   "median interval width", "mean rounds", "stopped by", "device s"):  # fmt: skip
+        table.add_column(column, justify="left" if column in ("machine", "items", "design", "stopped by") else "right")
     for condition in conditions:
-        by: dict[str, Counter] = defaultdict(Counter)
-        for i in jobs.items("sequential", condition, "A/A"):
-            by[group(i)][i["stopped"] or "none"] += 1
-        lines.append(f"{condition}: sequential A/A items stopped by " + "; ".join(
-            f"{g}: {dict(c)}" for g, c in sorted(by.items())))  # fmt: skip
-    return lines
+        for name in GROUPS.values():
+            for design in DESIGNS:
+                items = [i for i in jobs.items(design, condition, "A/A") if group(i) == name]
+                if not items:
+                    continue
+                verdicts = Counter(i["verdict"] for i in items)
+                widths = [100 * (i["ci_high"] - i["ci_low"]) for i in items if i["ci_low"] is not None]
+                stopped = Counter(i["stopped"] for i in items if i.get("stopped"))
+                table.add_row(f"{condition}, load {jobs.load(condition, 'A/A')}", name, design, str(len(items)),
+                              pct(verdicts[SLOWER] + verdicts[FASTER], len(items)),
+                              pct(verdicts[UNCHANGED], len(items)), pct(verdicts[UNDECIDED], len(items)),
+                              f"{statistics.median(widths):.1f} points" if widths else "–",
+                              mean(i["rounds"] for i in items),
+                              ", ".join(f"{why} {n}" for why, n in sorted(stopped.items())) or "–",
+                              mean(i["device_s"] for i in items))  # fmt: skip
+    table.caption = "interval width: percentage points of the change; a sequential item stops decided or at the cap"
+    return table
 
 
 def main() -> None:
@@ -389,8 +403,9 @@ def report(jobs: Jobs, conditions: list[str], fractions: list[float], detect_job
     out.print(aa_table(jobs, conditions))
     if fractions and detect_jobs:
         out.print(detection_table(jobs, conditions, fractions))
+    out.print(groups_table(jobs, conditions))
     out.print(cost_table(jobs, conditions))
-    for line in ratios(jobs, conditions) + undecided_lines(jobs, conditions):
+    for line in ratios(jobs, conditions):
         out.print(line)
     hours = sum(a["wall_s"] for a in jobs.answers) / 3600
     out.print(f"{len(jobs.answers)} jobs in the record, {hours:.1f} hours of PR jobs")
