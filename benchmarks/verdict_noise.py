@@ -303,10 +303,11 @@ def ratios(jobs: Jobs, conditions: list[str]) -> list[str]:
 
 
 def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
-    """A/A items per item group: what each design called them, how wide its intervals were, what they cost."""
+    """A/A items per item group: what each design called them, how wide its intervals were, how many rounds
+    they took and why they stopped (their device seconds are cost_table's)."""
     table = Table(title="A/A items per item group", title_justify="left")
     for column in ("machine", "items", "design", "n", "slower/faster", "unchanged", "undecided",
-                   "median interval width", "mean rounds", "stopped by", "device s"):  # fmt: skip
+                   "median interval width", "mean rounds", "stopped by"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("machine", "items", "design", "stopped by") else "right")
     for condition in conditions:
         for name in GROUPS.values():
@@ -322,8 +323,7 @@ def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
                               pct(verdicts[UNCHANGED], len(items)), pct(verdicts[UNDECIDED], len(items)),
                               f"{statistics.median(widths):.1f} points" if widths else "–",
                               mean(i["rounds"] for i in items),
-                              ", ".join(f"{why} {n}" for why, n in sorted(stopped.items())) or "–",
-                              mean(i["device_s"] for i in items))  # fmt: skip
+                              ", ".join(f"{why} {n}" for why, n in sorted(stopped.items())) or "–")  # fmt: skip
     table.caption = "interval width: percentage points of the change; a sequential item stops decided or at the cap"
     return table
 
