@@ -1,0 +1,104 @@
+"""What ABBA leaves in an A/A change: the per-round ratio split by which side ran first in its round.
+
+    .venv/bin/python benchmarks/round_order.py DATABASE [DATABASE ...] [--all-runs]
+
+Reads the rounds perfbot keeps for every side-by-side item (bot/store) in any perf database: the
+verdict_noise.py work folder's `today.db` and `sequential.db`, or a device's own. By default only A/A runs
+count, runs whose two sides ran the same build (`env` equal to `base_env`): there every round's true ratio is
+1, so what the rounds show is the method's own doing.
+
+A round runs one side and then the other, base first in even rounds and PR first in odd ones
+(bot/engine/timing.py). If running second costs a side p percent, base-first rounds read +p_pr and PR-first
+rounds -p_base. ABBA order cancels this when p_pr = p_base. The table shows, per workload, both orders' mean
+per-round log ratio (percent), the second side's penalty ((base-first - PR-first) / 2, which ABBA cancels),
+and the lean ((base-first + PR-first) / 2, which it does not: it is in every change the verdict reports).
+The lean's 99% interval is over items (each item's own lean, items from separate PR jobs), a t interval.
+
+With `--all-runs`, runs with a real change count too; the penalty still reads true, the lean is then the
+change plus the lean and says nothing on its own. Opening a database through bot/store migrates one an older
+perfbot wrote, as every perfbot command does: point it at a copy of a database another version still writes
+(verdict_noise.py's `today.db`, from `sqlite3 today.db ".backup copy.db"`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from scipy import stats as scipy_stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.store import Store  # noqa: E402
+
+out = Console(width=160)
+
+
+def item_rounds(store: Store, all_runs: bool) -> dict[str, list[tuple[list[float], list[float]]]]:
+    """{workload: [(base-first rounds' log ratios, PR-first rounds' log ratios) per item]} of complete paired runs."""
+    found = defaultdict(list)
+    for run in store.runs():
+        if not run.get("paired") or run.get("status") != "complete":
+            continue
+        if not all_runs and run.get("env") != run.get("base_env"):
+            continue
+        for result in store.results(run["id"]):
+            rounds = result.get("rounds") or []
+            if result.get("status") != "ok" or len(rounds) < 2:
+                continue
+            logs = [100 * math.log(pr / base) for base, pr in rounds if base > 0 and pr > 0]
+            found[result["workload"]].append((logs[0::2], logs[1::2]))
+    return found
+
+
+def lean_interval(leans: list[float]) -> tuple[float, float]:
+    """99% t interval of the mean lean over items."""
+    if len(leans) < 2:
+        return math.nan, math.nan
+    half = scipy_stats.t.ppf(0.995, len(leans) - 1) * statistics.stdev(leans) / math.sqrt(len(leans))
+    mean = statistics.fmean(leans)
+    return mean - half, mean + half
+
+
+def table_of(path: Path, found: dict) -> Table:
+    table = Table(title=f"{path}: per-round PR/base log ratio (%) by which side ran first", title_justify="left")
+    for column in ("workload", "items", "rounds", "base first", "PR first", "second side's penalty",
+                   "lean (in every change)", "lean 99% interval"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "workload" else "right", no_wrap=column == "workload")
+    for workload, items in sorted(found.items()):
+        base_first = [x for first, _ in items for x in first]
+        pr_first = [x for _, second in items for x in second]
+        leans = [(statistics.fmean(a) + statistics.fmean(b)) / 2 for a, b in items if a and b]
+        low, high = lean_interval(leans)
+        mean_bf, mean_pf = statistics.fmean(base_first), statistics.fmean(pr_first)
+        table.add_row(workload, str(len(items)), str(len(base_first) + len(pr_first)), f"{mean_bf:+.2f}",
+                      f"{mean_pf:+.2f}", f"{(mean_bf - mean_pf) / 2:.2f}", f"{(mean_bf + mean_pf) / 2:+.2f}",
+                      f"[{low:+.2f}, {high:+.2f}]")  # fmt: skip
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("databases", nargs="+", type=Path)
+    parser.add_argument("--all-runs", action="store_true", help="runs with a real change count too")
+    args = parser.parse_args(argv)
+    for path in args.databases:
+        if not path.is_file():
+            raise SystemExit(f"round_order.py: {path}: no such database")
+    for path in args.databases:
+        found = item_rounds(Store.open(path, create=False), args.all_runs)
+        if not found:
+            out.print(f"{path}: no {'paired' if args.all_runs else 'A/A'} item with rounds")
+            continue
+        out.print(table_of(path, found))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""benchmarks/round_order.py: the lean ABBA leaves, read from a real store's A/A rounds."""
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import round_order  # noqa: E402
+from bot.store import Store  # noqa: E402
+
+
+def paired_run(store: Store, env: str, base_env: str, rounds: list[list[float]]) -> None:
+    run = store.start_run(suite="smoke", device="local", paired=True, env=env, base_env=base_env)
+    for _ in range(3):
+        store.add_result(run, workload="w", scheme="int8", status="ok", rounds=rounds)
+    store.finish_run(run)
+
+
+def test_the_lean_is_what_abba_leaves_when_the_sides_pay_unequally(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    # base first: the PR pays 10% running second; PR first: the base pays 25%.
+    paired_run(store, "a", "a", [[100.0, 110.0], [125.0, 100.0]] * 3)
+    paired_run(store, "a", "b", [[100.0, 200.0], [200.0, 100.0]])  # a real change: not A/A
+    found = round_order.item_rounds(store, all_runs=False)
+    assert list(found) == ["w"] and len(found["w"]) == 3
+    first, second = found["w"][0]
+    assert first == pytest.approx([100 * math.log(1.1)] * 3)
+    assert second == pytest.approx([100 * math.log(0.8)] * 3)
+    lean = (100 * math.log(1.1) + 100 * math.log(0.8)) / 2
+    assert lean == pytest.approx(-6.39, abs=0.01)
+    table = round_order.table_of(tmp_path / "perf.db", found)
+    cells = [str(c) for column in table.columns for c in column._cells]
+    assert f"{lean:+.2f}" in cells
+    assert len(round_order.item_rounds(store, all_runs=True)["w"]) == 6
+
+
+def test_a_missing_database_is_named(tmp_path):
+    with pytest.raises(SystemExit, match="nowhere.db: no such database"):
+        round_order.main([str(tmp_path / "nowhere.db")])
