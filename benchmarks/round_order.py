@@ -1,6 +1,6 @@
 """What ABBA leaves in an A/A change: the per-round ratio split by which side ran first in its round.
 
-    .venv/bin/python benchmarks/round_order.py DATABASE [DATABASE ...] [--all-runs]
+    .venv/bin/python benchmarks/round_order.py DATABASE [DATABASE ...] [--all-runs] [--by-round]
 
 Reads the rounds perfbot keeps for every side-by-side item (bot/store) in any perf database: the
 verdict_noise.py work folder's `today.db` and `sequential.db`, or a device's own. By default only A/A runs
@@ -13,6 +13,9 @@ rounds -p_base. ABBA order cancels this when p_pr = p_base. The table shows, per
 per-round log ratio (percent), the second side's penalty ((base-first - PR-first) / 2, which ABBA cancels),
 and the lean ((base-first + PR-first) / 2, which it does not: it is in every change the verdict reports).
 The lean's 99% interval is over items (each item's own lean, items from separate PR jobs), a t interval.
+
+With `--by-round`, a second table gives the mean log ratio at each round number of an item (1, 2, ...), and
+which side ran first in it: where a pair of children starts, each child has just warmed up.
 
 With `--all-runs`, runs with a real change count too; the penalty still reads true, the lean is then the
 change plus the lean and says nothing on its own. Opening a database through bot/store migrates one an older
@@ -40,8 +43,8 @@ from bot.store import Store  # noqa: E402
 out = Console(width=160)
 
 
-def item_rounds(store: Store, all_runs: bool) -> dict[str, list[tuple[list[float], list[float]]]]:
-    """{workload: [(base-first rounds' log ratios, PR-first rounds' log ratios) per item]} of complete paired runs."""
+def item_rounds(store: Store, all_runs: bool) -> dict[str, list[list[float]]]:
+    """{workload: [each round's PR/base log ratio (percent), in order, per item]} of complete paired runs."""
     found = defaultdict(list)
     for run in store.runs():
         if not run.get("paired") or run.get("status") != "complete":
@@ -53,7 +56,7 @@ def item_rounds(store: Store, all_runs: bool) -> dict[str, list[tuple[list[float
             if result.get("status") != "ok" or len(rounds) < 2:
                 continue
             logs = [100 * math.log(pr / base) for base, pr in rounds if base > 0 and pr > 0]
-            found[result["workload"]].append((logs[0::2], logs[1::2]))
+            found[result["workload"]].append(logs)
     return found
 
 
@@ -72,9 +75,9 @@ def table_of(path: Path, found: dict) -> Table:
                    "lean (in every change)", "lean 99% interval"):  # fmt: skip
         table.add_column(column, justify="left" if column == "workload" else "right", no_wrap=column == "workload")
     for workload, items in sorted(found.items()):
-        base_first = [x for first, _ in items for x in first]
-        pr_first = [x for _, second in items for x in second]
-        leans = [(statistics.fmean(a) + statistics.fmean(b)) / 2 for a, b in items if a and b]
+        base_first = [x for logs in items for x in logs[0::2]]  # bot/engine/timing.py: base first in even rounds
+        pr_first = [x for logs in items for x in logs[1::2]]
+        leans = [(statistics.fmean(logs[0::2]) + statistics.fmean(logs[1::2])) / 2 for logs in items]
         low, high = lean_interval(leans)
         mean_bf, mean_pf = statistics.fmean(base_first), statistics.fmean(pr_first)
         table.add_row(workload, str(len(items)), str(len(base_first) + len(pr_first)), f"{mean_bf:+.2f}",
@@ -83,10 +86,27 @@ def table_of(path: Path, found: dict) -> Table:
     return table
 
 
+def by_round_table(path: Path, found: dict) -> Table:
+    table = Table(title=f"{path}: mean per-round PR/base log ratio (%) by round number", title_justify="left")
+    workloads = sorted(found)
+    table.add_column("round")
+    table.add_column("first")
+    for workload in workloads:
+        table.add_column(workload, justify="right")
+    for number in range(max(len(logs) for items in found.values() for logs in items)):
+        cells = []
+        for workload in workloads:
+            values = [logs[number] for logs in found[workload] if len(logs) > number]
+            cells.append(f"{statistics.fmean(values):+.1f} ({len(values)})" if values else "")
+        table.add_row(str(number + 1), "base" if number % 2 == 0 else "PR", *cells)
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("databases", nargs="+", type=Path)
     parser.add_argument("--all-runs", action="store_true", help="runs with a real change count too")
+    parser.add_argument("--by-round", action="store_true", help="also the mean log ratio at each round number")
     args = parser.parse_args(argv)
     for path in args.databases:
         if not path.is_file():
@@ -97,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             out.print(f"{path}: no {'paired' if args.all_runs else 'A/A'} item with rounds")
             continue
         out.print(table_of(path, found))
+        if args.by_round:
+            out.print(by_round_table(path, found))
     return 0
 
 

@@ -26,15 +26,15 @@ def test_the_lean_is_what_abba_leaves_when_the_sides_pay_unequally(tmp_path):
     paired_run(store, "a", "b", [[100.0, 200.0], [200.0, 100.0]])  # a real change: not A/A
     found = round_order.item_rounds(store, all_runs=False)
     assert list(found) == ["w"] and len(found["w"]) == 3
-    first, second = found["w"][0]
-    assert first == pytest.approx([100 * math.log(1.1)] * 3)
-    assert second == pytest.approx([100 * math.log(0.8)] * 3)
+    assert found["w"][0] == pytest.approx([100 * math.log(1.1), 100 * math.log(0.8)] * 3)
     lean = (100 * math.log(1.1) + 100 * math.log(0.8)) / 2
     assert lean == pytest.approx(-6.39, abs=0.01)
     table = round_order.table_of(tmp_path / "perf.db", found)
     cells = [str(c) for column in table.columns for c in column._cells]
     assert f"{lean:+.2f}" in cells
     assert len(round_order.item_rounds(store, all_runs=True)["w"]) == 6
+    by_round = round_order.by_round_table(tmp_path / "perf.db", found)
+    assert [str(c) for c in by_round.columns[2]._cells][:2] == [f"{100 * math.log(1.1):+.1f} (3)", "-22.3 (3)"]
 
 
 def test_a_missing_database_is_named(tmp_path):
