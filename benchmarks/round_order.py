@@ -38,6 +38,7 @@ from scipy import stats as scipy_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot.errors import DatabaseError  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 out = Console(width=160)
@@ -53,10 +54,10 @@ def item_rounds(store: Store, all_runs: bool) -> dict[str, list[list[float]]]:
             continue
         for result in store.results(run["id"]):
             rounds = result.get("rounds") or []
-            if result.get("status") != "ok" or len(rounds) < 2:
+            # a round dropped from the middle would swap which side ran first in every round after it
+            if result.get("status") != "ok" or len(rounds) < 2 or min(min(r) for r in rounds) <= 0:
                 continue
-            logs = [100 * math.log(pr / base) for base, pr in rounds if base > 0 and pr > 0]
-            found[result["workload"]].append(logs)
+            found[result["workload"]].append([100 * math.log(pr / base) for base, pr in rounds])
     return found
 
 
@@ -112,7 +113,11 @@ def main(argv: list[str] | None = None) -> int:
         if not path.is_file():
             raise SystemExit(f"round_order.py: {path}: no such database")
     for path in args.databases:
-        found = item_rounds(Store.open(path, create=False), args.all_runs)
+        try:
+            store = Store.open(path, create=False)
+        except DatabaseError as e:
+            raise SystemExit(f"round_order.py: {e}") from None
+        found = item_rounds(store, args.all_runs)
         if not found:
             out.print(f"{path}: no {'paired' if args.all_runs else 'A/A'} item with rounds")
             continue

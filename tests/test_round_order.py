@@ -40,3 +40,15 @@ def test_the_lean_is_what_abba_leaves_when_the_sides_pay_unequally(tmp_path):
 def test_a_missing_database_is_named(tmp_path):
     with pytest.raises(SystemExit, match="nowhere.db: no such database"):
         round_order.main([str(tmp_path / "nowhere.db")])
+
+
+def test_a_file_that_is_no_perfbot_database_is_named_in_one_line(tmp_path):
+    (tmp_path / "notes.db").write_text("not sqlite at all")
+    with pytest.raises(SystemExit, match=r"round_order.py: .*notes.db: not a usable SQLite database"):
+        round_order.main([str(tmp_path / "notes.db")])
+
+
+def test_an_item_with_a_round_that_is_not_a_time_is_left_out_whole(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    paired_run(store, "a", "a", [[100.0, 110.0], [0.0, 100.0], [100.0, 110.0]])
+    assert round_order.item_rounds(store, all_runs=False) == {}
