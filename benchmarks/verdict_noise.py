@@ -302,12 +302,37 @@ def ratios(jobs: Jobs, conditions: list[str]) -> list[str]:
     return lines
 
 
+def mean_change(items: list[dict]) -> str:
+    """The items' mean measured change, and how many read below zero: an A/A lean shows in both."""
+    changes = [i["change"] for i in items if i.get("change") is not None]
+    if not changes:
+        return "–"
+    return f"{100 * statistics.mean(changes):+.1f}% ({sum(c < 0 for c in changes)})"
+
+
+def big_table(jobs: Jobs, conditions: list[str]) -> Table:
+    """The 2x build's items per group: the changed 3x3 and 1x7, and the 1x1s it leaves as they were."""
+    table = Table(title="2x build: what each design called its items", title_justify="left")
+    for column in ("machine", "items", "design", "n", "verdicts", "mean change (below 0)"):
+        table.add_column(column, justify="left" if column in ("machine", "items", "design", "verdicts") else "right")
+    for condition in conditions:
+        for name in GROUPS.values():
+            for design in DESIGNS:
+                items = [i for i in jobs.items(design, condition, "2x") if group(i) == name]
+                if items:
+                    verdicts = Counter(i["verdict"] for i in items)
+                    table.add_row(f"{condition}, load {jobs.load(condition, '2x')}", name, design, str(len(items)),
+                                  ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())), mean_change(items))  # fmt: skip
+    table.caption = "the 2x build doubles the 3x3's and the 1x7's work and leaves the 1x1's as it was"
+    return table
+
+
 def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
     """A/A items per item group: what each design called them, how wide its intervals were, how many rounds
     they took and why they stopped (their device seconds are cost_table's)."""
     table = Table(title="A/A items per item group", title_justify="left")
     for column in ("machine", "items", "design", "n", "slower/faster", "unchanged", "undecided",
-                   "median interval width", "mean rounds", "stopped by"):  # fmt: skip
+                   "median interval width", "mean change (below 0)", "mean rounds", "stopped by"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("machine", "items", "design", "stopped by") else "right")
     for condition in conditions:
         for name in GROUPS.values():
@@ -321,7 +346,7 @@ def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
                 table.add_row(f"{condition}, load {jobs.load(condition, 'A/A')}", name, design, str(len(items)),
                               pct(verdicts[SLOWER] + verdicts[FASTER], len(items)),
                               pct(verdicts[UNCHANGED], len(items)), pct(verdicts[UNDECIDED], len(items)),
-                              f"{statistics.median(widths):.1f} points" if widths else "–",
+                              f"{statistics.median(widths):.1f} points" if widths else "–", mean_change(items),
                               mean(i["rounds"] for i in items),
                               ", ".join(f"{why} {n}" for why, n in sorted(stopped.items())) or "–")  # fmt: skip
     table.caption = "interval width: percentage points of the change; a sequential item stops decided or at the cap"
@@ -404,6 +429,7 @@ def report(jobs: Jobs, conditions: list[str], fractions: list[float], detect_job
     if fractions and detect_jobs:
         out.print(detection_table(jobs, conditions, fractions))
     out.print(groups_table(jobs, conditions))
+    out.print(big_table(jobs, conditions))
     out.print(cost_table(jobs, conditions))
     for line in ratios(jobs, conditions):
         out.print(line)
