@@ -7,15 +7,15 @@ verdict_noise.py work folder's `today.db` and `sequential.db`, or a device's own
 count, runs whose two sides ran the same build (`env` equal to `base_env`): there every round's true ratio is
 1, so what the rounds show is the method's own doing.
 
-A round runs one side and then the other, base first in even rounds and PR first in odd ones
-(bot/engine/timing.py). If running second costs a side p percent, base-first rounds read +p_pr and PR-first
+A round runs one side and then the other; the store keeps which ran first in each (`round_order`,
+bot/engine/timing.base_first), and rows from before it did timed the base first in even rounds. If running second costs a side p percent, base-first rounds read +p_pr and PR-first
 rounds -p_base. ABBA order cancels this when p_pr = p_base. The table shows, per workload, both orders' mean
 per-round log ratio (percent), the second side's penalty ((base-first - PR-first) / 2, which ABBA cancels),
 and the lean ((base-first + PR-first) / 2, which it does not: it is in every change the verdict reports).
 The lean's 99% interval is over items (each item's own lean, items from separate PR jobs), a t interval.
 
-With `--by-round`, a second table gives the mean log ratio at each round number of an item (1, 2, ...), and
-which side ran first in it: where a pair of children starts, each child has just warmed up.
+With `--by-round`, a second table gives the mean log ratio at each round number of an item (1, 2, ...) and
+side that ran first in it: where a pair of children starts, each child has just warmed up.
 
 With `--all-runs`, runs with a real change count too; the penalty still reads true, the lean is then the
 change plus the lean and says nothing on its own. Opening a database through bot/store migrates one an older
@@ -44,8 +44,9 @@ from bot.store import Store  # noqa: E402
 out = Console(width=160)
 
 
-def item_rounds(store: Store, all_runs: bool) -> dict[str, list[list[float]]]:
-    """{workload: [each round's PR/base log ratio (percent), in order, per item]} of complete paired runs."""
+def item_rounds(store: Store, all_runs: bool) -> dict[str, list[list[tuple[float, bool]]]]:
+    """{workload: [each round's (PR/base log ratio in percent, base ran first), in order, per item]} of complete
+    paired runs."""
     found = defaultdict(list)
     for run in store.runs():
         if not run.get("paired") or run.get("status") != "complete":
@@ -54,10 +55,14 @@ def item_rounds(store: Store, all_runs: bool) -> dict[str, list[list[float]]]:
             continue
         for result in store.results(run["id"]):
             rounds = result.get("rounds") or []
+            order = result.get("round_order") or "bp" * len(rounds)  # older rows: base first in even rounds
             # a round dropped from the middle would swap which side ran first in every round after it
             if result.get("status") != "ok" or len(rounds) < 2 or min(min(r) for r in rounds) <= 0:
                 continue
-            found[result["workload"]].append([100 * math.log(pr / base) for base, pr in rounds])
+            if len(order) < len(rounds) or not {"b", "p"} <= set(order[: len(rounds)]):
+                continue  # both orders are needed to tell a side's penalty from the lean
+            logs = [(100 * math.log(pr / base), first == "b") for (base, pr), first in zip(rounds, order, strict=False)]
+            found[result["workload"]].append(logs)
     return found
 
 
@@ -76,9 +81,10 @@ def table_of(path: Path, found: dict) -> Table:
                    "lean (in every change)", "lean 99% interval"):  # fmt: skip
         table.add_column(column, justify="left" if column == "workload" else "right", no_wrap=column == "workload")
     for workload, items in sorted(found.items()):
-        base_first = [x for logs in items for x in logs[0::2]]  # bot/engine/timing.py: base first in even rounds
-        pr_first = [x for logs in items for x in logs[1::2]]
-        leans = [(statistics.fmean(logs[0::2]) + statistics.fmean(logs[1::2])) / 2 for logs in items]
+        base_first = [x for logs in items for x, first in logs if first]
+        pr_first = [x for logs in items for x, first in logs if not first]
+        leans = [(statistics.fmean(x for x, f in logs if f) + statistics.fmean(x for x, f in logs if not f)) / 2
+                 for logs in items]  # fmt: skip
         low, high = lean_interval(leans)
         mean_bf, mean_pf = statistics.fmean(base_first), statistics.fmean(pr_first)
         table.add_row(workload, str(len(items)), str(len(base_first) + len(pr_first)), f"{mean_bf:+.2f}",
@@ -95,11 +101,14 @@ def by_round_table(path: Path, found: dict) -> Table:
     for workload in workloads:
         table.add_column(workload, justify="right")
     for number in range(max(len(logs) for items in found.values() for logs in items)):
-        cells = []
-        for workload in workloads:
-            values = [logs[number] for logs in found[workload] if len(logs) > number]
-            cells.append(f"{statistics.fmean(values):+.1f} ({len(values)})" if values else "")
-        table.add_row(str(number + 1), "base" if number % 2 == 0 else "PR", *cells)
+        for base_ran_first in (True, False):
+            cells = []
+            for workload in workloads:
+                values = [logs[number][0] for logs in found[workload]
+                          if len(logs) > number and logs[number][1] == base_ran_first]  # fmt: skip
+                cells.append(f"{statistics.fmean(values):+.1f} ({len(values)})" if values else "")
+            if any(cells):
+                table.add_row(str(number + 1), "base" if base_ran_first else "PR", *cells)
     return table
 
 

@@ -200,6 +200,7 @@ class ItemResult:
     untuned_tasks: int | None = None  # ... and tasks it had none for (left unscheduled: not a tuned latency)
     base: Side | None = None  # a PR run: what the merge base's build did with the same item
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
+    round_order: str = ""  # ... which side each round timed first: b (base) or p (PR), a letter a round
     judged: stats.Comparison | None = None  # ... the verdict the rounds stopped at (bot/stats.judge_rounds)
     stopped: str | None = None  # ... and why they stopped: decided unchanged, decided changed, cap
     looks: stats.Looks | None = None  # ... the sequential design they were timed under
@@ -624,6 +625,7 @@ class Runner:
         # is also limited on its own).
         limit = device.timeout_s * (2 + plan.max_rounds)
         judged = judge = None
+        round_order = ""
         first = servers.servers(0)  # started with the run: counting and timing alone need no other pair
         if device.counts:
             side, base, rounds = self._count(first, spec, workdir, device, skip_same_code), None, []
@@ -635,7 +637,7 @@ class Runner:
             judge = self._judge(device, workload, config, plan, margin)
             pair: Pair = time_pair(servers, spec, workdir, plan, limit, skip_same_code=skip_same_code,
                                    enough=self._rounds_until_decided(device, workload, config, judge))  # fmt: skip
-            side, base, rounds = pair.pr, pair.base, pair.rounds
+            side, base, rounds, round_order = pair.pr, pair.base, pair.rounds, pair.first
             judged = judge(rounds) if rounds and not device.emulated else None
         data = side.data
         return ItemResult(
@@ -658,6 +660,7 @@ class Runner:
             tuned_tasks=data.get("tuned_tasks"),
             base=base,
             rounds=rounds,
+            round_order=round_order,
             judged=judged,
             stopped=stopped_by(judged),
             looks=plan.looks if rounds else None,
@@ -759,6 +762,7 @@ class Runner:
                         base_max_abs_diff=base.data.get("max_abs_diff"),
                         base_error=base.error,
                         rounds=[list(r) for r in result.rounds],
+                        round_order=result.round_order or None,
                         same_code=result.same_code,
                         stopped=result.stopped,
                         pair_rounds=result.looks.every if result.looks else None,

@@ -10,7 +10,7 @@ Side by side (PR jobs): both children are compiled and loaded before any
 timing starts, then rounds of one sample a side (`round_repeat`), in ABBA
 order (base, PR; PR, base; base, PR; ...), so that a linear drift of the
 machine (a neighbour's build warming up, a CPU throttling) weighs on both
-sides alike and cancels from the per-round ratio. When both children
+sides alike and cancels from the per-round ratio (`base_first`). When both children
 compiled to the same code (`code_hash`) nothing is timed at all: the verdict
 is `same code`, decided by equality, not by statistics (bot/verdicts.py).
 
@@ -93,6 +93,7 @@ class Pair:
     base: Side
     pr: Side
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
+    first: str = ""  # which side each round timed first, a letter a round: b (base) or p (PR)
 
     @property
     def same_code(self) -> bool:
@@ -142,6 +143,7 @@ def time_pair(
     base_ready, pr_ready = base.wait_ready() is None, pr.wait_ready() is None
     samples: dict[str, list[float]] = {"base": [], "pr": []}
     rounds: list[tuple[float, float]] = []
+    first: list[str] = []
     if base_ready and pr_ready:
         code = base.report().get("code_hash")
         if skip_same_code and code is not None and code == pr.report().get("code_hash"):
@@ -157,8 +159,9 @@ def time_pair(
             ready = base.wait_ready() is None, pr.wait_ready() is None  # both waited for: both can finish
             if not all(ready):
                 break
-        done = _rounds(base, pr, plan, count, len(rounds), samples)
+        done = _rounds(base, pr, plan, count, index, samples)
         rounds += done
+        first += ["b" if base_first(index, number) else "p" for number in range(len(done))]
         if len(done) < count:
             break  # a side died or hung; its outcome says how
         if enough is not None and enough(rounds):
@@ -167,9 +170,9 @@ def time_pair(
             outcomes["base"].append(base.finish()), outcomes["pr"].append(pr.finish())
     outcomes["base"].append(base.finish()), outcomes["pr"].append(pr.finish())
     sides = {name: side_of(_combined(outcomes[name]), samples[name]) for name in ("base", "pr")}
-    pair = Pair(sides["base"], sides["pr"], rounds)
+    pair = Pair(sides["base"], sides["pr"], rounds, "".join(first))
     if pair.base.status not in TIMED or pair.pr.status not in TIMED:
-        pair.rounds = []
+        pair.rounds, pair.first = [], ""
     return pair
 
 
@@ -206,16 +209,33 @@ def _combined(outcomes: list[ChildOutcome]) -> ChildOutcome:
     return first
 
 
-def _rounds(
-    base: Session, pr: Session, plan: Plan, count: int, offset: int, samples: dict
-) -> list[tuple[float, float]]:
-    """`count` rounds with these two children, in ABBA order continued from round number `offset`."""
+def base_first(pair: int, number: int) -> bool:
+    """Whether round `number` (from 0) of pair `pair` (from 0) times the base before the PR.
+
+    ABBA within a pair, and each pair starts with the side the pair before it
+    started second, so that every place in a pair goes to each side in turn.
+    Continuing one ABBA sequence across pairs instead (as the design did up to
+    tree f2c660b) starts every pair of 2 rounds with the base, and a pair's
+    rounds are not alike: measured with the real TVM under load
+    (benchmarks/round_order.py on the loaded A/A databases of
+    benchmarks/data/verdict_noise.jsonl, 80 1x1 items), the side timed second
+    paid 5.8% in a pair's first round and 12.7% in its second, which left
+    -3.5% [-4.8, -2.1] in every 1x1 change of a build against itself. In turn,
+    what a place in the pair costs falls on both sides alike over each two
+    pairs; at a look after an odd number of pairs it falls on one side once
+    more, and the pairs' spread, which the interval is made of, carries it.
+    """
+    return (pair + number) % 2 == 0
+
+
+def _rounds(base: Session, pr: Session, plan: Plan, count: int, pair: int, samples: dict) -> list[tuple[float, float]]:
+    """`count` rounds with the children of pair number `pair`, in the order `base_first` gives."""
     rounds = []
-    for number in range(offset, offset + count):
-        order = ((base, "base"), (pr, "pr")) if number % 2 == 0 else ((pr, "pr"), (base, "base"))
+    for number in range(count):
+        order = ((base, "base"), (pr, "pr")) if base_first(pair, number) else ((pr, "pr"), (base, "base"))
         medians = {}
         for session, name in order:
-            warmup = plan.warmup if number == offset else 0  # every new child warms up
+            warmup = plan.warmup if number == 0 else 0  # every new child warms up
             block = session.time(plan.number, plan.round_repeat, warmup, plan.block_timeout_s)
             if not block:
                 return rounds  # that side died or hung; finish() says how

@@ -410,6 +410,13 @@ def _v14_own_runtime(db: sqlite_utils.Database) -> None:
     db["runs"].add_column("own_runtime", int)  # 1 yes, 0 another build's, null: the device did not say
 
 
+def _v15_round_order(db: sqlite_utils.Database) -> None:
+    """Which side each side-by-side round timed first: what a round's ratio owes to its place is read from it."""
+    # a letter a round, b (base) or p (PR); null in rows from before it was kept, which timed the base first in
+    # even rounds (from 0) counted across the item's pairs of children
+    db["results"].add_column("round_order", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -425,6 +432,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v12_code_functions_and_builds,
     _v13_sequential_rounds,
     _v14_own_runtime,
+    _v15_round_order,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -152,8 +152,9 @@ class Looks:
 
 def test_paired_rounds_stop_at_a_look_and_the_run_records_why(tmp_path, tiny_model, bot_python):
     """A/A on the tiny model (the same build both sides, timed as if the code differed): the rounds stop at
-    a look (after 3, 4 or 6 pairs) when decided, else at the cap; every round, why they stopped, their design
-    and margin are recorded, and the progress shows the rounds and interval after every pair."""
+    a look (after 3, 4 or 6 pairs) when decided, else at the cap; every round, which side it timed first (each
+    pair starting with the side the one before it started second), why they stopped, their design and margin
+    are recorded, and the progress shows the rounds and interval after every pair."""
     store = Store.open(tmp_path / "perf.db")
     build = Subject(python=bot_python, env=f"python:{bot_python}")
     progress = Looks()
@@ -174,6 +175,7 @@ def test_paired_rounds_stop_at_a_look_and_the_run_records_why(tmp_path, tiny_mod
     for row in store.results(outcome.run_id):
         assert (row["pair_rounds"], row["max_rounds"]) == (2, 12) and row["margin"] >= 0.02
         assert row["stopped"] in ("decided unchanged", "decided changed", "cap") and len(row["rounds"]) in (6, 8, 12)
+        assert row["round_order"] == "bppb" * (len(row["rounds"]) // 4) + "bp" * (len(row["rounds"]) % 4 // 2)
 
 
 def test_each_pair_of_children_comes_from_a_pair_of_fork_servers_of_its_own(

@@ -9,7 +9,7 @@ import pytest
 from bot.child import MEASURE_SCRIPT
 from bot.engine import isolation
 from bot.engine.isolation import ChildOutcome
-from bot.engine.timing import Plan, _combined, _shares, time_pair
+from bot.engine.timing import Plan, _combined, _shares, base_first, time_pair
 
 
 @pytest.fixture
@@ -92,6 +92,18 @@ def test_the_same_code_on_both_sides_is_not_timed_and_needs_no_second_pair(tmp_p
 )
 def test_rounds_are_taken_a_pairs_share_at_a_time_up_to_the_cap(pair_rounds, cap, shares):
     assert _shares(pair_rounds, cap) == shares
+
+
+@pytest.mark.parametrize("pair_rounds", [1, 2, 3, 4])
+def test_each_place_in_a_pair_goes_to_each_side_in_turn(pair_rounds):
+    starts = [base_first(pair, 0) for pair in range(6)]
+    assert starts == [True, False] * 3  # each pair starts with the side the one before it started second
+    for pair in range(6):  # ABBA within a pair
+        assert [base_first(pair, n) for n in range(pair_rounds)] == [
+            starts[pair] == (n % 2 == 0) for n in range(pair_rounds)
+        ]
+    for number in range(pair_rounds):  # over two pairs, the base takes each place first once
+        assert sum(base_first(pair, number) for pair in range(2)) == 1
 
 
 def outcome(status, measure_s=1.0, **data):
