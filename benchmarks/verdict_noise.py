@@ -43,6 +43,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -54,6 +55,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from scipy import stats as scipy_stats
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -302,18 +304,27 @@ def ratios(jobs: Jobs, conditions: list[str]) -> list[str]:
     return lines
 
 
-def mean_change(items: list[dict]) -> str:
-    """The items' mean measured change, and how many read below zero: an A/A lean shows in both."""
-    changes = [i["change"] for i in items if i.get("change") is not None]
+def mean_change(answers: list[dict], name: str) -> str:
+    """A group's mean measured change over its items with a 99% t interval over the jobs' means (a job's items
+    share its fork servers, so jobs, not items, are the independent draws), and how many items read below zero:
+    an A/A lean shows in all three."""
+    per_job = [[i["change"] for i in a["items"] if group(i) == name and i.get("change") is not None] for a in answers]
+    changes = [c for job in per_job for c in job]
     if not changes:
         return "–"
-    return f"{100 * statistics.mean(changes):+.1f}% ({sum(c < 0 for c in changes)})"
+    means = [statistics.mean(job) for job in per_job if job]
+    interval = ""
+    if len(means) > 1:
+        half = scipy_stats.t.ppf(0.995, len(means) - 1) * statistics.stdev(means) / math.sqrt(len(means))
+        middle = statistics.mean(means)
+        interval = f" [{100 * (middle - half):+.1f}, {100 * (middle + half):+.1f}]"
+    return f"{100 * statistics.mean(changes):+.1f}%{interval} ({sum(c < 0 for c in changes)})"
 
 
 def big_table(jobs: Jobs, conditions: list[str]) -> Table:
     """The 2x build's items per group: the changed 3x3 and 1x7, and the 1x1s it leaves as they were."""
     table = Table(title="2x build: what each design called its items", title_justify="left")
-    for column in ("machine", "items", "design", "n", "verdicts", "mean change (below 0)"):
+    for column in ("machine", "items", "design", "n", "verdicts", "mean change, 99% over jobs (below 0)"):
         table.add_column(column, justify="left" if column in ("machine", "items", "design", "verdicts") else "right")
     for condition in conditions:
         for name in GROUPS.values():
@@ -322,7 +333,8 @@ def big_table(jobs: Jobs, conditions: list[str]) -> Table:
                 if items:
                     verdicts = Counter(i["verdict"] for i in items)
                     table.add_row(f"{condition}, load {jobs.load(condition, '2x')}", name, design, str(len(items)),
-                                  ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())), mean_change(items))  # fmt: skip
+                                  ", ".join(f"{v} {n}" for v, n in sorted(verdicts.items())),
+                                  mean_change(jobs.jobs(design, condition, "2x"), name))  # fmt: skip
     table.caption = "the 2x build doubles the 3x3's and the 1x7's work and leaves the 1x1's as it was"
     return table
 
@@ -332,7 +344,7 @@ def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
     they took and why they stopped (their device seconds are cost_table's)."""
     table = Table(title="A/A items per item group", title_justify="left")
     for column in ("machine", "items", "design", "n", "slower/faster", "unchanged", "undecided",
-                   "median interval width", "mean change (below 0)", "mean rounds", "stopped by"):  # fmt: skip
+                   "median interval width", "mean change, 99% over jobs (below 0)", "mean rounds", "stopped by"):  # fmt: skip
         table.add_column(column, justify="left" if column in ("machine", "items", "design", "stopped by") else "right")
     for condition in conditions:
         for name in GROUPS.values():
@@ -346,7 +358,8 @@ def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
                 table.add_row(f"{condition}, load {jobs.load(condition, 'A/A')}", name, design, str(len(items)),
                               pct(verdicts[SLOWER] + verdicts[FASTER], len(items)),
                               pct(verdicts[UNCHANGED], len(items)), pct(verdicts[UNDECIDED], len(items)),
-                              f"{statistics.median(widths):.1f} points" if widths else "–", mean_change(items),
+                              f"{statistics.median(widths):.1f} points" if widths else "–",
+                              mean_change(jobs.jobs(design, condition, "A/A"), name),
                               mean(i["rounds"] for i in items),
                               ", ".join(f"{why} {n}" for why, n in sorted(stopped.items())) or "–")  # fmt: skip
     table.caption = "interval width: percentage points of the change; a sequential item stops decided or at the cap"

@@ -1,0 +1,34 @@
+"""benchmarks/verdict_noise.py's report: what it reads from a record, without running a job."""
+
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import verdict_noise  # noqa: E402
+
+
+def job(slot: str, number: int, changes: list[float]) -> dict:
+    items = [{"workload": "qconv_35x35x192_64_1x1_s1_same", "scheme": "int8", "change": c} for c in changes]
+    items.append({"workload": "qconv_17x17x128_128_1x7_s1_same", "scheme": "int8", "change": None})
+    return {"slot": slot, "number": number, "design": "sequential", "condition": "loaded", "what": "A/A",
+            "items": items, "wall_s": 1.0, "load": [3.0, 3.2]}  # fmt: skip
+
+
+def test_a_groups_mean_change_has_its_interval_over_jobs_not_items(tmp_path):
+    record = tmp_path / "record.jsonl"
+    answers = [job("a", 1, [-0.04, -0.02]), job("b", 2, [-0.01, -0.03]), job("c", 3, [0.00, -0.04])]
+    record.write_text("\n".join(json.dumps(x) for x in [{"header": {}}, *answers]) + "\n")
+    jobs = verdict_noise.Jobs(tmp_path, record)
+    means = [-0.03, -0.02, -0.02]  # each job's 1x1 items
+    half = stats.t.ppf(0.995, 2) * statistics.stdev(means) / math.sqrt(3)
+    middle = statistics.mean(means)
+    expected = f"-2.3% [{100 * (middle - half):+.1f}, {100 * (middle + half):+.1f}] (5)"
+    assert verdict_noise.mean_change(jobs.jobs("sequential", "loaded", "A/A"), "1x1") == expected
+    assert verdict_noise.mean_change(jobs.jobs("sequential", "loaded", "A/A"), "1x7") == "–"  # no change measured
+    assert verdict_noise.mean_change(jobs.jobs("sequential", "loaded", "A/A")[:1], "1x1") == "-3.0% (2)"
