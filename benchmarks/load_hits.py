@@ -1,6 +1,6 @@
 """Which side the machine's load hits, and what that does to the change a side-by-side verdict reads.
 
-    .venv/bin/python benchmarks/load_hits.py DATABASE [DATABASE ...] [--above 1.2] [--least 0.4]
+    .venv/bin/python benchmarks/load_hits.py DATABASE [DATABASE ...] [--above 1.2] [--least 0.4] [--by-round]
 
 Under load a timed sample now and then takes a hit: the run is stopped for a while and ends late by about the
 same milliseconds whatever its length. Such a hit costs a short run a larger share of its time than a long one,
@@ -13,7 +13,8 @@ builds, and of those the items whose fastest samples differ by at least `--least
 the 2x build of verdict_noise.py, not its 3% to 10% ones). Per workload: each side's share of samples above
 `--above` times its own fastest, and the change read three ways: the mean of the rounds' log ratios (what the
 verdict's interval is centred on), the ratio of the sides' median samples, and the ratio of their fastest
-samples (no hit in either). Point it at copies of databases another perfbot version still writes: opening one
+samples (no hit in either). With `--by-round`, a second table gives each side's median milliseconds over its
+fastest at each round number (1, 2, ...): where in a pair of children the hits land. Point it at copies of databases another perfbot version still writes: opening one
 through bot/store migrates it.
 """
 
@@ -80,10 +81,28 @@ def hits_table(path: Path, found: dict, above: float) -> Table:
     return table
 
 
+def by_round_table(path: Path, found: dict) -> Table:
+    table = Table(title=f"{path}: each side's median ms over its fastest, by round number", title_justify="left")
+    workloads = sorted(found)
+    table.add_column("round")
+    for workload in workloads:
+        table.add_column(f"{workload}: base / PR", justify="right")
+    for number in range(max(len(r["rounds"]) for results in found.values() for r in results)):
+        cells = []
+        for workload in workloads:
+            late = [(base - min(r["base_samples_ms"]), pr - min(r["samples_ms"]))
+                    for r in found[workload] if len(r["rounds"]) > number for base, pr in [r["rounds"][number]]]  # fmt: skip
+            cells.append(f"{statistics.median(b for b, _ in late):.1f} / {statistics.median(p for _, p in late):.1f}"
+                         f" ({len(late)})" if late else "")  # fmt: skip
+        table.add_row(str(number + 1), *cells)
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("databases", nargs="+", type=Path)
     parser.add_argument("--above", type=float, default=1.2, help="a sample this many times its side's fastest is hit")
+    parser.add_argument("--by-round", action="store_true", help="also each side's lateness at each round number")
     parser.add_argument("--least", type=float, default=0.4, help="items whose fastest samples differ this much")
     args = parser.parse_args(argv)
     for path in args.databases:
@@ -99,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
             out.print(f"{path}: no item of a real change of at least {change(args.least)} with samples")
             continue
         out.print(hits_table(path, found, args.above))
+        if args.by_round:
+            out.print(by_round_table(path, found))
     return 0
 
 

@@ -36,3 +36,12 @@ def test_a_short_side_hit_by_load_pulls_a_doubling_towards_one(tmp_path):
 def test_a_missing_database_is_named(tmp_path):
     with pytest.raises(SystemExit, match="load_hits.py: .*none.db: no such database"):
         load_hits.main([str(tmp_path / "none.db")])
+
+
+def test_each_sides_lateness_is_shown_at_each_round(tmp_path):
+    store = Store.open(tmp_path / "perf.db")
+    paired_run(store, "a", "b", [10.0, 15.0, 10.0, 15.0], [20.0, 21.0, 20.0, 20.0])
+    paired_run(store, "a", "b", [10.0, 13.0], [20.0, 20.0])
+    table = load_hits.by_round_table(tmp_path / "perf.db", load_hits.changed_items(store, least=0.4))
+    assert [str(c) for c in table.columns[1]._cells] == ["0.0 / 0.0 (2)", "4.0 / 0.5 (2)", "0.0 / 0.0 (1)",
+                                                          "5.0 / 0.0 (1)"]  # fmt: skip
