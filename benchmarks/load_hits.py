@@ -32,7 +32,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.errors import DatabaseError  # noqa: E402
+from benchmarks.perf_databases import each_store  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 out = Console(width=160)
@@ -105,14 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--by-round", action="store_true", help="also each side's lateness at each round number")
     parser.add_argument("--least", type=float, default=0.4, help="items whose fastest samples differ this much")
     args = parser.parse_args(argv)
-    for path in args.databases:
-        if not path.is_file():
-            raise SystemExit(f"load_hits.py: {path}: no such database")
-    for path in args.databases:
-        try:
-            store = Store.open(path, create=False)
-        except DatabaseError as e:
-            raise SystemExit(f"load_hits.py: {e}") from None
+    for path, store in each_store(args.databases, "load_hits.py"):
         found = changed_items(store, args.least)
         if not found:
             out.print(f"{path}: no item of a real change of at least {change(args.least)} with samples")

@@ -38,7 +38,7 @@ from scipy import stats as scipy_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.errors import DatabaseError  # noqa: E402
+from benchmarks.perf_databases import each_store  # noqa: E402
 from bot.store import Store  # noqa: E402
 
 out = Console(width=160)
@@ -118,14 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all-runs", action="store_true", help="runs with a real change count too")
     parser.add_argument("--by-round", action="store_true", help="also the mean log ratio at each round number")
     args = parser.parse_args(argv)
-    for path in args.databases:
-        if not path.is_file():
-            raise SystemExit(f"round_order.py: {path}: no such database")
-    for path in args.databases:
-        try:
-            store = Store.open(path, create=False)
-        except DatabaseError as e:
-            raise SystemExit(f"round_order.py: {e}") from None
+    for path, store in each_store(args.databases, "round_order.py"):
         found = item_rounds(store, args.all_runs)
         if not found:
             out.print(f"{path}: no {'paired' if args.all_runs else 'A/A'} item with rounds")
