@@ -33,9 +33,10 @@ The full run takes many hours, so it resumes: with `--work DIR` the checkout, th
 designs' databases stay in DIR, and the record, one line per finished job with the machine's load average
 before and after it, in DIR/record.jsonl or `--record FILE`; a second start with the same record skips the
 jobs it holds (a job cut short is run again), on this machine or, with the record kept in the repository
-(benchmarks/data/), on a fresh one. The record names the design it measured: a start whose `bot/` differs
-from the record's, or has uncommitted changes, refuses. `--report` prints the tables of the record so far
-without running anything; every table shows the load the jobs ran at.
+(benchmarks/data/), on a fresh one. The record names the design it measured: a start whose `bot/` runs
+other code than the record's (benchmarks/code_identity.py: docstrings and comments aside), or has
+uncommitted changes, refuses; each job's line names the `bot/` tree that ran it. `--report` prints the
+tables of the record so far without running anything; every table shows the load the jobs ran at.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ from scipy import stats as scipy_stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import code_identity  # noqa: E402
 from bot.engine import subjects  # noqa: E402
 from bot.engine.builds import commits  # noqa: E402
 from bot.engine.suite.suites import get_suite  # noqa: E402
@@ -118,9 +120,10 @@ def group(item: dict) -> str:
 class Jobs:
     """Runs PR jobs of either design as worker processes, and keeps every answer in the record."""
 
-    def __init__(self, work: Path, record: Path):
+    def __init__(self, work: Path, record: Path, tree: str | None = None):
         self.work = work
         self.record = record
+        self.tree = tree  # the bot/ tree this start runs, named in each job's line
         self.roots: dict[str, Path] = {"sequential": ROOT}  # and "today", once unpacked to run it
         self.answers: list[dict] = read_record(record)["answers"]
         # past every job started before, finished or not: a PR number is never used twice in the databases
@@ -150,6 +153,7 @@ class Jobs:
             raise SystemExit(f"{design} job {self.number} failed:\n{done.stderr[-3000:]}")
         answer = {**json.loads(done.stdout.strip().splitlines()[-1]), "design": design, "condition": condition,
                   "what": what, "slot": slot, "number": self.number, "finished": time.strftime("%Y-%m-%d %H:%M"),
+                  "tree": self.tree,
                   "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}  # fmt: skip
         with self.record.open("a") as file:
             file.write(json.dumps(answer) + "\n")
@@ -201,15 +205,34 @@ def design_tree() -> str:
 
 
 def open_record(record: Path, header: dict) -> None:
-    """Start the record, or check that the one there measured the same designs and items."""
+    """Start the record, or check that the one there measured the same designs and items.
+
+    A `bot/` tree other than the record's is the same design when only its docstrings and comments differ.
+    """
     held = read_record(record)["header"]
     if held is None:
         record.write_text(json.dumps({"header": header}) + "\n")
         return
     for key, value in header.items():
-        if held.get(key) != value:
+        if key == "sequential" and held.get(key) not in (None, value):
+            same_design(record, held[key], value)
+        elif held.get(key) != value:
             raise SystemExit(f"verdict_noise.py: {record} was made with {key} {held.get(key)!r}, this start has "
                              f"{value!r}; use another --work folder")  # fmt: skip
+
+
+def same_design(record: Path, held: str, tree: str) -> None:
+    """Go on from a record of another `bot/` tree only when the two run the same code, and say so."""
+    try:
+        differing = code_identity.code_differences(ROOT, held, tree)
+    except LookupError as missing:
+        raise SystemExit(f"verdict_noise.py: {record} measured bot/ tree {held[:7]}, which this clone cannot "
+                         f"compare with {tree[:7]} ({missing}); use another --work folder") from None  # fmt: skip
+    if differing:
+        raise SystemExit(f"verdict_noise.py: {record} measured bot/ tree {held[:7]}; this start's {tree[:7]} runs "
+                         f"other code in {', '.join(differing[:3])}{' ...' if len(differing) > 3 else ''}; "
+                         "use another --work folder and --record")  # fmt: skip
+    say(f"bot/ tree {tree[:7]} differs from the record's {held[:7]} in docstrings and comments only: going on")
 
 
 def _side(env) -> dict:
@@ -395,13 +418,14 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         record = args.record or work / "record.jsonl"
         open_record(record, header)
-        report(run(args, work, record, smoke, fractions, conditions), conditions, fractions, args.detect_jobs)
+        jobs = run(args, Jobs(work, record, header["sequential"]), smoke, fractions, conditions)
+        report(jobs, conditions, fractions, args.detect_jobs)
 
 
-def run(args, work: Path, record: Path, smoke: list, fractions: list[float], conditions: list[str]) -> Jobs:
+def run(args, jobs: Jobs, smoke: list, fractions: list[float], conditions: list[str]) -> Jobs:
     """Every job the record does not hold yet: A/A, the 2x build, then the slower builds, per condition."""
     started = time.monotonic()
-    jobs = Jobs(work, record)
+    work = jobs.work
     jobs.unpack_today(args.baseline)
     every = [w.key for w in smoke]
     slowed = [w.key for w in smoke if "1x7" in w.name or "3x3" in w.name]
@@ -422,7 +446,7 @@ def run(args, work: Path, record: Path, smoke: list, fractions: list[float], con
                                              lambda folder, f=fraction: (tvm_checkout.recompute_part(f, (1, 7))(folder),
                                                                          tvm_checkout.recompute_part(f, (3, 3))(folder)))  # fmt: skip
         builds[fraction] = subjects.provision(f"source:{checkout}@{sha}", cache)
-    say(f"record: {record} ({len(jobs.answers)} jobs already in it)")
+    say(f"record: {jobs.record} ({len(jobs.answers)} jobs already in it)")
     for condition in conditions:
         with Neighbour(condition == "loaded"):
             say(f"{condition}: A/A, {args.jobs} PR jobs per design")

@@ -6,11 +6,14 @@ import statistics
 import sys
 from pathlib import Path
 
+import pytest
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import verdict_noise  # noqa: E402
+from tests.test_code_identity import TIMING, commit  # noqa: E402
+from tests.tvm_checkout import git  # noqa: E402
 
 
 def job(slot: str, number: int, changes: list[float]) -> dict:
@@ -32,3 +35,23 @@ def test_a_groups_mean_change_has_its_interval_over_jobs_not_items(tmp_path):
     assert verdict_noise.mean_change(jobs.jobs("sequential", "loaded", "A/A"), "1x1") == expected
     assert verdict_noise.mean_change(jobs.jobs("sequential", "loaded", "A/A"), "1x7") == "–"  # no change measured
     assert verdict_noise.mean_change(jobs.jobs("sequential", "loaded", "A/A")[:1], "1x1") == "-3.0% (2)"
+
+
+def test_a_record_goes_on_from_a_bot_tree_whose_code_is_the_same(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "bot").mkdir(parents=True)
+    git(repo, "init", "-q")
+    monkeypatch.setattr(verdict_noise, "ROOT", repo)
+    measured = commit(repo, {"timing.py": TIMING})
+    record = tmp_path / "record.jsonl"
+    verdict_noise.open_record(record, {"sequential": measured, "baseline": "d6d3315"})
+
+    reworded = commit(repo, {"timing.py": TIMING.replace("# the cap", "# the cap, as issue 22 asks")})
+    verdict_noise.open_record(record, {"sequential": reworded, "baseline": "d6d3315"})  # goes on
+    assert json.loads(record.read_text())["header"]["sequential"] == measured  # the record still names its design
+
+    changed = commit(repo, {"timing.py": TIMING.replace("ROUNDS = 24", "ROUNDS = 12")})
+    with pytest.raises(SystemExit, match=r"runs other code in timing\.py"):
+        verdict_noise.open_record(record, {"sequential": changed, "baseline": "d6d3315"})
+    with pytest.raises(SystemExit, match="baseline 'd6d3315'"):
+        verdict_noise.open_record(record, {"sequential": reworded, "baseline": "abc1234"})
