@@ -20,9 +20,11 @@ from __future__ import annotations
 #: The smallest relative step between separate runs that counts (base-branch change points, bisects).
 MIN_EFFECT = 0.05
 #: The margin of a PR item's timed verdict, both ways (side-by-side rounds: bot/stats.judge_rounds).
-#: Smaller than MIN_EFFECT: both builds share the job's machine state, and at 5% a real 5% change is a coin
-#: toss. At 2% real 5% and 10% changes were caught 8 and 9 times in 10, and 80 A/A items quiet and 80 loaded
-#: raised no alarm (README, "How verdicts are decided": benchmarks/verdict_noise.py).
+#: Smaller than MIN_EFFECT: both builds share the job's machine state, and a change the size of the margin is
+#: caught half the time at best, so at 5% a real 5% change would be a coin toss. At 2%, pairs of processes the
+#: unit, quiet (README, "How verdicts are decided": benchmarks/verdict_noise.py, 5 PR jobs a build): real +10%
+#: changes caught on every item, +5% on 75-80%, none called `unchanged`; 20 A/A PR jobs of 12 items raised no
+#: alarm quiet and 1 in 240 items loaded. A series' own noise raises it where the history shows it (bot/stats.py).
 PAIRED_MIN_EFFECT = 0.02
 #: The smallest relative change in an item's instruction count that is reported (instruction-counting boards),
 #: and the fewest instructions. Measured on perfbot's own path (benchmarks/instruction_counts.py, README

@@ -18,9 +18,9 @@ One sample a side, not a block of three: measured with the real TVM on 2
 cores under load (benchmarks/round_noise.py, A/A, 8 pairs of children), a
 round's variance times the samples it costs was 199 (1x7 conv) and 2016 (1x1)
 with single samples against 283 and 4832 with blocks of 3 (relative %^2):
-the round's ratio is noisier, but the rank test does not mind a wild round,
-and three rounds for the price of one give it more to rank. A block's three
-samples share their moment of the machine, and are not three observations.
+for the same device time, single samples leave a pair's mean of its rounds
+less variance, though each round's ratio is noisier. A block's three samples
+share their moment of the machine, and are not three observations.
 
 The rounds are taken `pair_rounds` at a time by fresh pairs of children, one
 pair after the other, each compiled and loaded afresh, until the verdict is
