@@ -34,11 +34,16 @@ def commit(repo: Path, files: dict[str, str]) -> str:
     return git(repo, "rev-parse", "HEAD:bot")
 
 
+def bot_repo(folder: Path) -> Path:
+    """An empty git repository with a bot/ folder, for `commit`."""
+    (folder / "bot").mkdir(parents=True)
+    git(folder, "init", "-q")
+    return folder
+
+
 @pytest.fixture
 def repo(tmp_path):
-    (tmp_path / "bot").mkdir()
-    git(tmp_path, "init", "-q")
-    return tmp_path
+    return bot_repo(tmp_path)
 
 
 def test_new_docstrings_and_comments_leave_the_code_the_same(repo):

@@ -12,8 +12,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import verdict_noise  # noqa: E402
-from tests.test_code_identity import TIMING, commit  # noqa: E402
-from tests.tvm_checkout import git  # noqa: E402
+from tests.test_code_identity import TIMING, bot_repo, commit  # noqa: E402
 
 
 def job(slot: str, number: int, changes: list[float]) -> dict:
@@ -38,9 +37,7 @@ def test_a_groups_mean_change_has_its_interval_over_jobs_not_items(tmp_path):
 
 
 def test_a_record_goes_on_from_a_bot_tree_whose_code_is_the_same(tmp_path, monkeypatch):
-    repo = tmp_path / "repo"
-    (repo / "bot").mkdir(parents=True)
-    git(repo, "init", "-q")
+    repo = bot_repo(tmp_path / "repo")
     monkeypatch.setattr(verdict_noise, "ROOT", repo)
     measured = commit(repo, {"timing.py": TIMING})
     record = tmp_path / "record.jsonl"
