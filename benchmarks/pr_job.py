@@ -5,7 +5,8 @@
 ROOT is the perfbot tree whose `bot` package runs the job: this checkout (the design under test) or an
 older commit unpacked by verdict_noise.py (today's fixed design), so that both designs run through their
 own `Runner.run_paired` and `verdicts.judge`, nothing copied. It uses only what both have. The spec names
-the database, the cache, both builds (interpreter, variables), the items and the PR number; the answer,
+the database, the cache, both builds (interpreter, variables), the items, the PR number and the target
+the `local` device compiles for in place of its `host`; the answer,
 one JSON object on stdout, has the job's wall time and per item: its verdict with the rerun and its first attempt's alone,
 its interval, rounds, why they stopped (where the design says), reruns, and the device seconds it took.
 """
@@ -28,6 +29,8 @@ def main() -> None:
 
     spec = json.loads(spec_path.read_text())
     device = devices.load(None).get("local")
+    if spec.get("target"):  # one explicit CPU for both designs (verdict_noise.py's compiled_target)
+        device = dataclasses.replace(device, target=spec["target"])
     wanted = set(spec["items"])
     suite = get_suite("smoke")
     suite = dataclasses.replace(suite, workloads=tuple(w for w in suite.workloads if w.key in wanted))

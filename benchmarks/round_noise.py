@@ -43,8 +43,10 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.verdict_noise import Neighbour  # noqa: E402
+from bot import devices  # noqa: E402
 from bot.child import MEASURE_SCRIPT  # noqa: E402
 from bot.engine import isolation  # noqa: E402
+from bot.engine.runner import child_device  # noqa: E402
 from bot.engine.suite.suites import get_suite  # noqa: E402
 from bot.engine.suite.workloads import make_inputs, materialize  # noqa: E402
 
@@ -62,7 +64,7 @@ def spec_of(workload, cache: Path, folder: Path, layout: str) -> dict:
         inputs.append(folder / f"input_{i}.npy")
         np.save(inputs[-1], array)
     return {"op": "measure", "model": str(model), "inputs": [str(p) for p in inputs], "layout": layout,
-            "pipeline": "default", "target": "host", "threads": 1, "device": {"kind": "local"}}  # fmt: skip
+            "pipeline": "default", "target": "host", "threads": 1, "device": child_device(devices.load(None).get("local"))}  # fmt: skip
 
 
 def one_round(base, pr, shape: str, number: int, warmup: int) -> list[tuple[float, float]] | None:

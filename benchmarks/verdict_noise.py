@@ -25,6 +25,12 @@ installed release laid out as a source tree, its wheel as the native build):
 - a 2x build (`recompute_part(1.0)`), `--big-jobs` whole smoke PR jobs: device seconds per clearly
   changed item, and the whole job's wall time against the A/A job's.
 
+Both designs compile for one explicit CPU, the one this checkout's `host` target resolves to on this
+machine (bot/engine/boards/host.py: LLVM's name, unless the machine lacks its features), so that an
+older design whose `host` would compile code this machine cannot run measures the same code; each job's
+line names that CPU and the machine's model. A job with a failed item (a crash, a compile error) is a
+set-up failure, not a reading: the start stops, naming it, and the record does not take it.
+
 Each on a quiet machine and with a second heavy process beside it (`--load`: a process that keeps one
 core busy multiplying matrices, started before and stopped after the jobs). Device seconds of an item
 are its PR children's wall time, rerun included, as the results record it (both sides run at once).
@@ -63,9 +69,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks import code_identity  # noqa: E402
 from bot.engine import subjects  # noqa: E402
+from bot.engine.boards.host import host_cpu, host_cpus  # noqa: E402
 from bot.engine.builds import commits  # noqa: E402
 from bot.engine.suite.suites import get_suite  # noqa: E402
-from bot.vocabulary import FASTER, SLOWER, UNCHANGED, UNDECIDED  # noqa: E402
+from bot.vocabulary import FAILURES, FASTER, SLOWER, UNCHANGED, UNDECIDED  # noqa: E402
 from tests import tvm_checkout  # noqa: E402
 
 out = Console(width=160)  # the tables stay whole in a log file too
@@ -120,10 +127,11 @@ def group(item: dict) -> str:
 class Jobs:
     """Runs PR jobs of either design as worker processes, and keeps every answer in the record."""
 
-    def __init__(self, work: Path, record: Path, tree: str | None = None):
+    def __init__(self, work: Path, record: Path, tree: str | None = None, target: dict | None = None):
         self.work = work
         self.record = record
         self.tree = tree  # the bot/ tree this start runs, named in each job's line
+        self.target = target  # what both designs compile for (compiled_target), named in each job's line too
         self.roots: dict[str, Path] = {"sequential": ROOT}  # and "today", once unpacked to run it
         self.answers: list[dict] = read_record(record)["answers"]
         # past every job started before, finished or not: a PR number is never used twice in the databases
@@ -143,7 +151,8 @@ class Jobs:
     def run(self, design: str, condition: str, what: str, base, pr, items: list[str], slot: str) -> None:
         self.number += 1
         spec = {"database": str(self.work / f"{design}.db"), "cache": str(self.work / "cache"),
-                "items": items, "number": self.number, "base": _side(base), "pr": _side(pr)}  # fmt: skip
+                "items": items, "number": self.number, "base": _side(base), "pr": _side(pr),
+                "target": self.target}  # fmt: skip
         path = self.work / f"job-{self.number}.json"
         path.write_text(json.dumps(spec))
         load_before = os.getloadavg()[0]
@@ -153,8 +162,12 @@ class Jobs:
             raise SystemExit(f"{design} job {self.number} failed:\n{done.stderr[-3000:]}")
         answer = {**json.loads(done.stdout.strip().splitlines()[-1]), "design": design, "condition": condition,
                   "what": what, "slot": slot, "number": self.number, "finished": time.strftime("%Y-%m-%d %H:%M"),
-                  "tree": self.tree,
+                  "tree": self.tree, "cpu": f"{host_cpu()}, compiled for {(self.target or {}).get('mcpu')}",
                   "load": [round(load_before, 2), round(os.getloadavg()[0], 2)]}  # fmt: skip
+        failed = failures(answer)
+        if failed:
+            raise SystemExit(f"{design} job {self.number}: {failed}, a set-up failure, not a reading: not recorded; "
+                             f"the errors are in {self.work / (design + '.db')}")  # fmt: skip
         with self.record.open("a") as file:
             file.write(json.dumps(answer) + "\n")
             file.flush()
@@ -183,6 +196,16 @@ class Jobs:
         values = [v for a in self.answers if a["condition"] == condition and what in (None, a["what"])
                   for v in a["load"]]  # fmt: skip
         return f"{min(values):.1f}-{max(values):.1f}" if values else "–"
+
+
+def failures(answer: dict) -> str | None:
+    """How many of a job's items failed (crash, compile error, ...) and the first, or None when none did."""
+    failed = [i for i in answer["items"] if i["verdict"] in FAILURES]
+    if not failed:
+        return None
+    first = failed[0]
+    return (f"{len(failed)} of {len(answer['items'])} items failed ({first['verdict']}: {first['workload']} "
+            f"{first['scheme']} {first['config']})")  # fmt: skip
 
 
 def read_record(record: Path) -> dict:
@@ -233,6 +256,17 @@ def same_design(record: Path, held: str, tree: str) -> None:
                          f"other code in {', '.join(differing[:3])}{' ...' if len(differing) > 3 else ''}; "
                          "use another --work folder and --record")  # fmt: skip
     say(f"bot/ tree {tree[:7]} differs from the record's {held[:7]} in docstrings and comments only: going on")
+
+
+def compiled_target() -> dict:
+    """The explicit target both designs compile for: this checkout's `host` on this machine, one core."""
+    import tvm
+
+    from bot.child.measure import host_cpu as llvm_host_cpu
+
+    cpu, why = llvm_host_cpu(tvm, {"host_cpus": host_cpus()})
+    say(f"both designs compile for {cpu}" + (f" ({why})" if why else " (LLVM's name for this CPU)"))
+    return {"kind": "llvm", "mcpu": cpu, "num-cores": 1}
 
 
 def _side(env) -> dict:
@@ -418,7 +452,7 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         record = args.record or work / "record.jsonl"
         open_record(record, header)
-        jobs = run(args, Jobs(work, record, header["sequential"]), smoke, fractions, conditions)
+        jobs = run(args, Jobs(work, record, header["sequential"], compiled_target()), smoke, fractions, conditions)
         report(jobs, conditions, fractions, args.detect_jobs)
 
 

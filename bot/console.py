@@ -295,6 +295,8 @@ def device_notes(device, sides: tuple[str, str] = ("base", "PR")) -> list[str]:
         notes.append(f"{sides[1]} side: {device.built}; {sides[0]} side: {device.base_built}")
     elif device.built:
         notes.append(f"Measured: {device.built}")
+    if device.cpu_fallback:
+        notes.append(f"On {device.device.name}: {device.cpu_fallback}")
     from bot.verdicts import foreign_runtime
 
     if foreign_runtime(device):

@@ -288,6 +288,7 @@ class DeviceReport:
     emulator: str | None = None  # an emulated board: the emulator and core, as perfbot started it
     built: str | None = None  # which TVM the PR's side was, in words (bot.vocabulary.tvm_built)
     base_built: str | None = None  # ... and the base's, for a run with its base beside it
+    cpu_fallback: str | None = None  # why "host" compiled for another CPU than LLVM names (boards/host.py)
     cancelled: list[str] = field(default_factory=list)  # reasons of the head's cancelled jobs
     baseline_failed: list[str] = field(default_factory=list)
 
@@ -488,6 +489,7 @@ def _describe(report: DeviceReport, runs: list[dict]) -> None:
     """What the newest run says of the device and of the TVM on each side."""
     report.tvm_version = _newest(runs, "tvm_version")
     report.device_runtime, report.emulator = _newest(runs, "device_runtime"), _newest(runs, "emulator")
+    report.cpu_fallback = runs[-1].get("cpu_fallback") if runs else None
     report.own_runtime = next(
         (bool(r["own_runtime"]) for r in reversed(runs) if r.get("own_runtime") is not None), None
     )

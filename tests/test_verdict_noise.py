@@ -52,3 +52,13 @@ def test_a_record_goes_on_from_a_bot_tree_whose_code_is_the_same(tmp_path, monke
         verdict_noise.open_record(record, {"sequential": changed, "baseline": "d6d3315"})
     with pytest.raises(SystemExit, match="baseline 'd6d3315'"):
         verdict_noise.open_record(record, {"sequential": reworded, "baseline": "abc1234"})
+
+
+def test_a_job_with_a_failed_item_is_named_and_not_a_reading():
+    """The quiet start on a machine that hid AVX-512 recorded 3 jobs of 12 crashes each before it stopped."""
+    ok = {"workload": "qconv_35x35x192_64_1x1_s1_same", "scheme": "int8", "config": "NHWC/default",
+          "verdict": "unchanged"}  # fmt: skip
+    crashed = {**ok, "workload": "qconv_147x147x32_64_3x3_s1_valid", "verdict": "crash"}
+    assert verdict_noise.failures({"items": [ok, ok]}) is None
+    said = verdict_noise.failures({"items": [ok, crashed, {**crashed, "verdict": "compile_error"}]})
+    assert said == "2 of 3 items failed (crash: qconv_147x147x32_64_3x3_s1_valid int8 NHWC/default)"

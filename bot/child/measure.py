@@ -34,8 +34,9 @@ board, a session for a run's models.
     python measure.py SPEC.json RESULT.json
     python measure.py --serve       # fork server, see bot/engine/isolation.py
 
-The fork server also answers {"check_target": TARGET, "threads": N} with
-{"target_error": null or TVM's reason}, without forking.
+The fork server also answers {"check_target": TARGET, "threads": N, "device": DEVICE} with
+{"target_error": null or TVM's reason, "compiled_for": ..., "cpu_fallback": ...} (see
+`target_error`), without forking.
 """
 
 from __future__ import annotations
@@ -93,23 +94,42 @@ def versions(tvm) -> dict:
     return info
 
 
-def resolve_target(tvm, target, threads: int):
-    """The device's target; "host" means this machine's own CPU as LLVM sees it."""
+def resolve_target(tvm, target, threads: int, device: dict | None = None):
+    """The device's target; "host" means this machine's own CPU (`host_cpu`)."""
     if target == "host":
-        from tvm.target import codegen
-
-        target = {"kind": "llvm", "mcpu": codegen.llvm_get_system_cpu(), "num-cores": threads}
+        target = {"kind": "llvm", "mcpu": host_cpu(tvm, device)[0], "num-cores": threads}
     return tvm.target.Target(target)
 
 
-def target_error(tvm, target, threads: int) -> str | None:
-    """None when TVM makes a Target of it, else TVM's own one-line reason (an unknown kind or option)."""
+def host_cpu(tvm, device: dict | None) -> tuple[str, str | None]:
+    """(CPU name, None) as LLVM names this machine; (the newest name it has every feature of, why) when LLVM's
+    name stands for features the kernel does not report (a virtual machine hiding AVX-512 from a Zen 4 is
+    `znver4` to LLVM, and its code dies of SIGILL). The parent reads those features (bot/engine/boards/host.py)
+    and sends them as the device's "host_cpus"."""
+    from tvm.target import codegen
+
+    cpu = codegen.llvm_get_system_cpu()
+    limits = (device or {}).get("host_cpus") or {}
+    instead = limits.get("instead")
+    valid = getattr(codegen, "llvm_is_valid_cpu", lambda cpu, triple: True)  # older TVMs cannot ask
+    if cpu not in limits.get("beyond", ()) or not instead or not valid(instead, ""):
+        return cpu, None
+    return instead, (
+        f"LLVM names this CPU {cpu}, but it does not report all of {cpu}'s features "
+        f"(archspec finds {limits.get('archspec')}): compiled for {instead}"
+    )
+
+
+def target_error(tvm, target, threads: int, device: dict | None = None) -> dict:
+    """{"target_error": None when TVM makes a Target of it, else TVM's own one-line reason (an unknown kind or
+    option); "compiled_for": the target as TVM prints it; "cpu_fallback": why "host" is not LLVM's CPU name}."""
     try:
-        resolve_target(tvm, target, threads)
+        resolved = resolve_target(tvm, target, threads, device)
     except Exception as e:
         lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
-        return lines[-1][:300]
-    return None
+        return {"target_error": lines[-1][:300]}
+    fallback = host_cpu(tvm, device)[1] if target == "host" else None
+    return {"target_error": None, "compiled_for": str(resolved), "cpu_fallback": fallback}
 
 
 def load_model(spec):
@@ -366,7 +386,7 @@ def compile_item(spec, result: Result):
     from tvm import relax
 
     result.update(**versions(tvm))
-    target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)))
+    target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)), spec.get("device"))
     result.update(target=str(target.export() if hasattr(target, "export") else target))
     started = time.perf_counter()
     mod = load_model(spec)
@@ -585,7 +605,7 @@ def tune(spec, result: Result) -> None:
     stock = bool(spec.get("stock"))  # MetaSchedule's own settings throughout (benchmarks/tuning_speed.py)
     if not stock:
         import_cpu_tensor_intrinsics()
-    target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)))
+    target = resolve_target(tvm, spec["target"], int(spec.get("threads", 1)), spec.get("device"))
     result.phase("convert")
     tasks = tuning_tasks(tvm, relax, ms, spec, target)
     database = ms.database.JSONDatabase(work_dir=spec["database"])
@@ -852,7 +872,7 @@ def serve() -> int:
     for line in sys.stdin:
         job = json.loads(line)
         if "check_target" in job:  # before a run is written: can this TVM use the device's target at all?
-            tell_parent(target_error=target_error(tvm, job["check_target"], int(job.get("threads", 1))))
+            tell_parent(**target_error(tvm, job["check_target"], int(job.get("threads", 1)), job.get("device")))
             continue
         pid = os.fork()
         if pid == 0:  # the child: its own process group, its own log, never returns

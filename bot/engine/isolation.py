@@ -180,6 +180,8 @@ class ForkServer:
         self._buffer = b""
         self._ready = False  # the server said it imported TVM
         self._launched = 0.0
+        self.compiled_for: str | None = None  # check_target's answers
+        self.cpu_fallback: str | None = None
 
     def __enter__(self) -> ForkServer:
         return self
@@ -251,14 +253,17 @@ class ForkServer:
         """TVM's reason why it cannot use `target` (a devices.yml dict, or "host"), or None.
 
         None too when the environment does not start: its items say so, as
-        environment_error, with the log.
+        environment_error, with the log. Once it can, `compiled_for` is the
+        target as that TVM prints it, and `cpu_fallback` why "host" is not
+        LLVM's name for this CPU (bot/child/measure.py's `host_cpu`), or None.
         """
         if not self._ready and self.failure is None:
             self._start()
         if self.failure is not None:
             return None
         try:
-            self.proc.stdin.write((json.dumps({"check_target": target, "threads": threads}) + "\n").encode())
+            job = {"check_target": target, "threads": threads, "device": self.spec.get("device")}
+            self.proc.stdin.write((json.dumps(job) + "\n").encode())
             self.proc.stdin.flush()
             answer = self._read_line(GRACE_S)
         except (BrokenPipeError, OSError):
@@ -266,6 +271,7 @@ class ForkServer:
         if answer is None or "target_error" not in answer:
             self.kill()  # it did not answer: start afresh with the first item
             return None
+        self.compiled_for, self.cpu_fallback = answer.get("compiled_for"), answer.get("cpu_fallback")
         return answer["target_error"]
 
     def session(self, spec: dict, workdir: Path, timeout_s: float) -> Session:

@@ -50,7 +50,7 @@ from bot.child import MEASURE_SCRIPT, REFERENCE_SCRIPT
 from bot.devices import Device
 from bot.engine import arm_runtime, counting, isolation, tuning_databases
 from bot.engine.boards import instructions
-from bot.engine.boards.host import host_cpu
+from bot.engine.boards.host import host_cpu, host_cpus
 from bot.engine.server_pairs import ServerPairs
 from bot.engine.suite import inception
 from bot.engine.suite.suites import Suite
@@ -298,9 +298,11 @@ class RunOutcome:
 
 def child_device(device: Device, subject: Subject | None = None) -> dict:
     """Where the child script runs the compiled model: here, or the RPC device behind its tracker; on a board
-    perfbot brought up, under the key that serves the subject's own AArch64 runtime where it brings one."""
+    perfbot brought up, under the key that serves the subject's own AArch64 runtime where it brings one.
+    A `host` target also takes which CPUs this machine runs (boards/host.py), on an RPC server here too."""
+    cpus = {"host_cpus": host_cpus()} if device.target == "host" else {}
     if device.rpc is None:
-        return {"kind": "local"}
+        return {"kind": "local", **cpus}
     key = device.rpc.key
     if device.serving is not None and subject is not None:
         key = device.serving.key_for(arm_runtime.of_build(subject.build, subject.variables))
@@ -311,6 +313,7 @@ def child_device(device: Device, subject: Subject | None = None) -> dict:
         "key": key,
         "cross_compiler": device.cross_compiler,
         "session_timeout": int(device.timeout_s),
+        **cpus,
     }
 
 
@@ -409,7 +412,10 @@ class Runner:
             if cannot:  # the board cannot count: every item says so, and nothing is half-measured
                 servers.close()
                 return self.record_unbuildable(suite, device, subject, ENVIRONMENT_ERROR, cannot, tuning)
-            run_id = self.store.start_run(**self._run_fields(suite, device, subject, base, tuning))
+            fields = self._run_fields(suite, device, subject, base, tuning)
+            server = servers.servers(0)[0]  # the subject's: what its TVM compiles for (base's TVM may name it alike)
+            fields.update(compiled_for=server.compiled_for, cpu_fallback=server.cpu_fallback)
+            run_id = self.store.start_run(**fields)
             if any(w.name == "inception_v3" for w in suite.workloads):  # for the network's time breakdown
                 self.store.record_network_parts("inception_v3", inception.conv_counts())
             timing = Timing(tflite_s=sum(r.seconds for r in references.values()) + self._tflite_count_s)

@@ -89,7 +89,10 @@ def tune_suite(
     cache_dir = Path(cache_dir)
     # The target first, by the TVM under test: one line naming devices.yml, before anything is copied or recorded.
     env = child_env(device, subject)
-    with isolation.ForkServer(subject.python, MEASURE_SCRIPT, cache_dir / "tuning-work" / "check", env) as server:
+    check = cache_dir / "tuning-work" / "check"
+    with isolation.ForkServer(
+        subject.python, MEASURE_SCRIPT, check, env, spec={"device": child_device(device)}
+    ) as server:
         check_target(server, device)
     database = database_dir(cache_dir, device)
     work = database.with_name(database.name + ".work")

@@ -96,6 +96,8 @@ def device_section(device: DeviceReport, detail: int = 0) -> list[str]:
     if device.built:
         base = f"; base side: {device.base_built}" if device.base_built else "; no base build beside it"
         lines.append(f"\nPR side: {_one_line(device.built)}{_one_line(base)}.")
+    if device.cpu_fallback:
+        lines.append(f"\n{_one_line(device.cpu_fallback)}.")
     if device.pending or device.running:
         lines.append(f"\n{device.running} running, {device.pending} queued.")
     for reason in device.failed_jobs:

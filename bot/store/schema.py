@@ -417,6 +417,13 @@ def _v15_round_order(db: sqlite_utils.Database) -> None:
     db["results"].add_column("round_order", str)
 
 
+def _v16_compiled_for(db: sqlite_utils.Database) -> None:
+    """What a run's modules were compiled for, as its TVM printed the target, and why a local device's "host"
+    is not LLVM's name for the CPU when it is not (a virtual machine hiding features: bot/engine/boards/host.py)."""
+    db["runs"].add_column("compiled_for", str)
+    db["runs"].add_column("cpu_fallback", str)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v1_results,
     _v2_github,
@@ -433,6 +440,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _v13_sequential_rounds,
     _v14_own_runtime,
     _v15_round_order,
+    _v16_compiled_for,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -69,3 +69,25 @@ def test_hashes_are_deterministic_and_other_module_kinds_count_as_one_entry():
 def test_heap_addresses_in_metadata_names_are_numbered_in_order():
     text = '!1 = !{!"0x55d1c0a3f2b0", !"0x55d1c0a3f9c8", !"0x55d1c0a3f2b0"}'
     assert number_addresses(text) == '!1 = !{!"p0", !"p1", !"p0"}'
+
+
+def test_host_is_llvm_s_cpu_name_unless_this_machine_lacks_its_features():
+    """With the real TVM: the parent's reading of this machine (bot/engine/boards/host.py) turns LLVM's name
+    into the one it can run, says why, and the target TVM makes names it; without a reading, LLVM's name."""
+    import tvm
+    from tvm.target import codegen
+
+    from bot.child.measure import host_cpu, resolve_target, target_error
+
+    llvm = codegen.llvm_get_system_cpu()
+    assert host_cpu(tvm, {"kind": "local"}) == (llvm, None)
+    hiding = {"kind": "local", "host_cpus": {"beyond": [llvm], "instead": "generic", "archspec": "x86_64"}}
+    cpu, why = host_cpu(tvm, hiding)
+    assert cpu == "generic" and why.startswith(f"LLVM names this CPU {llvm}, but") and why.endswith("generic")
+    assert str(resolve_target(tvm, "host", 1, hiding).attrs["mcpu"]) == "generic"
+    answer = target_error(tvm, "host", 1, hiding)
+    assert answer["target_error"] is None and '"mcpu":"generic"' in answer["compiled_for"]
+    assert answer["cpu_fallback"] == why
+    unknown = {"kind": "local", "host_cpus": {"beyond": [llvm], "instead": "no-such-cpu", "archspec": "?"}}
+    assert host_cpu(tvm, unknown) == (llvm, None)  # a name this LLVM lacks would compile for `generic`
+    assert target_error(tvm, {"kind": "nonsense"}, 1)["target_error"]

@@ -8,6 +8,7 @@ import pytest
 
 from bot import devices
 from bot.engine.boards import preflight
+from bot.engine.boards.host import host_cpus
 from bot.engine.runner import Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite, user_suite
 from bot.engine.suite.tflite_writer import ModelWriter
@@ -48,6 +49,12 @@ def test_a_correct_model_is_recorded_with_every_sample_and_its_tflite_ratio(tmp_
     run_row = store.run(outcome.run_id)
     assert run_row["status"] == "complete" and run_row["tvm_version"].startswith("0.")
     assert run_row["tvm_ffi_version"] and run_row["threads"] == 1 and run_row["host_cpu"]
+    # what "host" compiled for, as TVM printed it: LLVM's name unless this machine lacks its features
+    from tvm.target import codegen
+
+    compiled = json.loads(run_row["compiled_for"])["mcpu"]
+    assert compiled not in host_cpus()["beyond"]
+    assert (compiled != codegen.llvm_get_system_cpu()) == (run_row["cpu_fallback"] is not None)
 
 
 def test_a_difference_beyond_the_tolerance_is_a_wrong_result(tmp_path, bot_python):

@@ -6,9 +6,11 @@ import json
 import numpy as np
 import pytest
 
+from bot import devices
 from bot.child import MEASURE_SCRIPT
 from bot.engine import isolation
 from bot.engine.isolation import ChildOutcome
+from bot.engine.runner import child_device
 from bot.engine.timing import Plan, _combined, _shares, base_first, time_pair
 
 
@@ -25,7 +27,7 @@ def spec(tmp_path, tiny_model):
         "pipeline": "default",
         "target": "host",
         "threads": 1,
-        "device": {"kind": "local"},
+        "device": child_device(devices.load(None).get("local")),
     }
 
 

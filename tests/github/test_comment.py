@@ -399,3 +399,16 @@ def test_a_pr_run_of_a_build_perfbot_did_not_make_says_so():
                           "from a commit", rows=[row("qconv_a")])  # fmt: skip
     text = comment.comment(pr([device]), "perfbot", DASHBOARD)
     assert "a release, not built from a commit; no base build beside it." in text
+
+
+def test_a_host_compiled_for_another_cpu_than_llvm_names_says_so_under_its_sides():
+    """A virtual machine hiding AVX-512 from a Zen 4: the runner compiled for znver2 (bot/engine/boards/host.py),
+    and the comment says so in the run's own words; a device compiled for LLVM's name says nothing."""
+    local = Device(name="local", description="this machine", arch="x86_64", target="host")
+    why = "LLVM names this CPU znver4, but it does not report all of znver4's features (archspec finds zen2)"
+    fallback = DeviceReport(local, built="TVM 0.27.0", rows=[row("qconv_35x35x192_64_1x1_s1_same", "unchanged")],
+                            cpu_fallback=f"{why}: compiled for znver2")  # fmt: skip
+    text = comment.comment(pr([fallback]), "perfbot", DASHBOARD)
+    assert f"\n{why}: compiled for znver2.\n" in text
+    plain = dataclasses.replace(fallback, cpu_fallback=None)
+    assert "compiled for" not in comment.comment(pr([plain]), "perfbot", DASHBOARD)
