@@ -504,6 +504,8 @@ def report(jobs: Jobs, conditions: list[str], fractions: list[float], detect_job
     out.print(cost_table(jobs, conditions))
     for line in ratios(jobs, conditions):
         out.print(line)
+    machines = Counter(a.get("cpu", "CPU not recorded") for a in jobs.answers)
+    out.print("ran on: " + "; ".join(f"{cpu} ({n} jobs)" for cpu, n in machines.most_common()))
     hours = sum(a["wall_s"] for a in jobs.answers) / 3600
     out.print(f"{len(jobs.answers)} jobs in the record, {hours:.1f} hours of PR jobs")
 
