@@ -4,6 +4,8 @@ Every message names the file, key or value at fault and, where there is one,
 the command that fixes it. `exit_code` is what `perfbot` exits with: 1, 2
 for a name given on the command line that is not known (a usage error), or 3
 when `perfbot run` recorded items that were not ok (`ItemsNotOk`).
+
+Tested where each is raised, and as exit codes through the commands (tests/cli/).
 """
 
 

@@ -13,6 +13,8 @@ interval lies clear of it, `undecided` when neither by the last round), and
 dashboard marks on the base branch, a commit a bisect is started for.
 bot/stats.py raises either above a series' own noise where the history shows
 that noise.
+
+Tested where the words are used: the thresholds in tests/test_stats.py, the labels in tests/test_console.py and tests/github/.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ than to init) and ends every process below it, not only its group: before,
 a compiler outlived a kill -9 of perfbot by as long as its file took.
 
 Standard library only: this runs in the interpreter under test.
+
+Tested with real processes, SIGKILL included: tests/test_lifecycle.py, tests/engine/test_steps.py.
 """
 
 import ctypes

@@ -6,6 +6,8 @@ crash is a recorded failure, not a crash of the bot. Imports only numpy and
 ai_edge_litert.
 
     python reference.py SPEC.json RESULT.json
+
+Tested through the runner, with real models: tests/engine/test_runner.py and tests/cli/test_measure.py.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Like every command module, this one imports its library when a command runs, not
 starts: the GitHub side (PyGithub, and scipy through the verdicts) is most of a start-up otherwise.
 Each is set up as bot/cli/setup.py says: options and names checked, the database checked, then
 the store opened and the GitHub side's parts made (`github_parts`).
+
+Tested as an operator runs them: tests/cli/test_service.py, and `report --print` in tests/cli/test_review.py.
 """
 
 from __future__ import annotations

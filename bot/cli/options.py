@@ -1,4 +1,7 @@
-"""Options that several commands share, as decorators, so that they read and behave the same everywhere."""
+"""Options that several commands share, as decorators, so that they read and behave the same everywhere.
+
+Tested through the commands that use them (tests/cli/), and their help text in tests/cli/test_docs.py.
+"""
 
 from __future__ import annotations
 

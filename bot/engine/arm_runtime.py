@@ -7,6 +7,8 @@ can run to see that its runtime works under qemu; `of_build` is the runtime
 a TVM build under test brings for the board to serve its modules with
 (bot/engine/boards/emulated_server.py `EmulatedBoard`), so that modules
 compiled by a PR's TVM run on that PR's own runtime, not the release's.
+
+Tested under qemu on a stand-in runtime in tests/engine/builds/test_aarch64.py.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Below both ways of making one (envs.py for python: and pip:, builds/ for
 source:), which import this and never each other; subjects.py, above both,
 turns a spec into one.
+
+Tested through what makes one: tests/engine/test_envs.py, tests/engine/builds/, tests/engine/test_subjects.py.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 One MetaSchedule database per device and target (CACHE/tuning/<device>/<target hash>/), shared by every
 workload and kept across commits; its `provenance.json` says who tuned what with which TVM.
+
+Tested with real MetaSchedule records in tests/engine/test_tuning.py.
 """
 
 from __future__ import annotations

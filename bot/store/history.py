@@ -1,4 +1,7 @@
-"""Read-only queries over recorded history, for verdicts, the dashboard and statistics."""
+"""Read-only queries over recorded history, for verdicts, the dashboard and statistics.
+
+Tested in tests/store/test_history.py.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Runs, their results, and tuning outcomes."""
+"""Runs, their results, tuning outcomes, and what networks are made of.
+
+Tested in tests/store/test_results.py.
+"""
 
 from __future__ import annotations
 

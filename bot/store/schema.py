@@ -4,6 +4,8 @@ The schema version lives in SQLite's `PRAGMA user_version`. Each migration
 runs once, in a transaction, in order; a database written by a newer perfbot
 is refused rather than guessed at. Add a migration to change the schema; never
 edit one that has shipped.
+
+Tested in tests/store/test_store.py: a new database, an old one migrated in order, a newer one refused.
 """
 
 from __future__ import annotations

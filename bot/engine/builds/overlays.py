@@ -14,6 +14,8 @@ a half-made overlay (a kill -9 in the middle) is never used: the next use
 removes it and starts again. One whose import fails leaves
 `<sha>.broken` with the interpreter's output, reported as `build_error`
 until a rebuild is asked for.
+
+Tested on a stand-in TVM tree in tests/engine/builds/test_native.py.
 """
 
 from __future__ import annotations

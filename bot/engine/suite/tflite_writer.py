@@ -4,6 +4,8 @@ The `tflite` package has builder functions for every table but no object API,
 so a model is collected here as plain Python (tensors, operators) and
 serialised in one pass at the end, in the order flatbuffers requires: leaves
 (vectors, strings, buffers) before the tables that point at them.
+
+Tested through the models it writes, read back by TFLite's interpreter: tests/engine/suite/test_graph.py.
 """
 
 from __future__ import annotations
