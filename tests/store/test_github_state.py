@@ -1,18 +1,8 @@
 """What the bot remembers of GitHub: a restart loses nothing and posts nothing twice (bot/store/github_state.py)."""
 
-import pytest
-
-from bot.store import Store
 from bot.store.github_state import EtagStore
 
 REPO = "apache/tvm"
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store.open(tmp_path / "perf.db")
-    yield store
-    store.close()
 
 
 def test_a_pull_is_saved_once_per_repository_and_number_and_listed_by_state(store):

@@ -1,16 +1,6 @@
 """Read-only history: the base branch's series, in commit order (bot/store/history.py)."""
 
-import pytest
-
-from bot.store import Store
 from tests.results import ok
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store.open(tmp_path / "perf.db")
-    yield store
-    store.close()
 
 
 def _base_run(store, sha, median, *, commit_time=None, started_at=None, status="complete", device="local", **item):

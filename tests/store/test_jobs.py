@@ -7,14 +7,7 @@ import sys
 import textwrap
 import time
 
-import pytest
-
 from bot.store import Store
-
-
-@pytest.fixture
-def store(tmp_path):
-    return Store.open(tmp_path / "perf.db")
 
 
 def job(store, **overrides):

@@ -2,17 +2,9 @@
 
 import pytest
 
-from bot.store import Store
 from tests.results import ok, paired, rounds_of
 
 SHA = "a" * 40
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store.open(tmp_path / "perf.db")
-    yield store
-    store.close()
 
 
 def _run(store, status="complete", **fields):
@@ -94,3 +86,39 @@ def test_a_networks_parts_are_replaced_as_a_whole(store):
     store.record_network_parts("inception_v3", {"conv_c": 4})
     assert store.network_parts("inception_v3") == {"conv_c": 4}
     assert store.network_parts("mobilenet") == {}
+
+
+def test_results_round_trip_samples(store):
+    run = store.start_run(suite="smoke", device="local", target={"kind": "llvm"}, emulated=True)
+    store.add_result(
+        run,
+        workload="w",
+        scheme="uint8",
+        layout="NHWC",
+        pipeline="default",
+        status="ok",
+        samples_ms=[3.0, 1.0, 2.0],
+        median_ms=2.0,
+    )
+    store.finish_run(run)
+    [row] = store.results(run)
+    assert row["samples_ms"] == [3.0, 1.0, 2.0]
+    assert store.run(run)["status"] == "complete" and store.run(run)["emulated"] == 1
+    assert store.run(run)["target"] == '{"kind": "llvm"}'
+
+
+def test_unknown_status_is_refused(store):
+    run = store.start_run(suite="smoke", device="local")
+    with pytest.raises(ValueError, match="unknown result status 'fine'"):
+        store.add_result(run, workload="w", status="fine")
+
+
+def test_a_prs_runs_include_those_recorded_without_a_repository(store):
+    for repo, pr, status in (("apache/tvm", 7, "complete"), (None, 7, "complete"), ("other/tvm", 7, "complete"),
+                             (None, 8, "complete"), (None, 7, "aborted")):  # fmt: skip
+        run = store.start_run(suite="smoke", device="local", kind="pr", repo=repo, pr=pr)
+        store.add_result(run, **ok("qconv_a", [1.0], layout="NHWC", pipeline="default"))
+        store.finish_run(run, status)
+    assert [r["id"] for r in store.pr_runs(7, "apache/tvm")] == [1, 2]
+    assert [r["id"] for r in store.pr_runs(7, "")] == [2]
+    assert [r["id"] for r in store.pr_runs(7)] == [1, 2, 3]  # any repository
