@@ -3,8 +3,9 @@
 For every workload: generate the model, draw its inputs, run the TFLite
 reference once (outputs, and latency where the device has a TFLite baseline).
 Then for every (workload, configuration), one child process per build, in the
-TVM environment under test, compiles, checks and times it (bot/child/measure.py,
-timed as bot/engine/timing.py describes), and the outcome is recorded,
+TVM environment under test (bot/engine/children.py says what it is given),
+compiles, checks and times it (bot/child/measure.py, timed as
+bot/engine/timing.py describes), and the outcome is recorded,
 whatever it is, before the next item starts.
 
 A PR run (`run_paired`) times the PR's build and its merge base's build side
