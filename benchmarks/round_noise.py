@@ -46,7 +46,7 @@ from benchmarks.verdict_noise import Neighbour  # noqa: E402
 from bot import devices  # noqa: E402
 from bot.child import MEASURE_SCRIPT  # noqa: E402
 from bot.engine import isolation  # noqa: E402
-from bot.engine.runner import child_device  # noqa: E402
+from bot.engine.children import child_device  # noqa: E402
 from bot.engine.suite.suites import get_suite  # noqa: E402
 from bot.engine.suite.workloads import make_inputs, materialize  # noqa: E402
 

@@ -227,6 +227,16 @@ def design_tree() -> str:
                           check=True).stdout.strip()  # fmt: skip
 
 
+def commits_of_tree(tree: str) -> list[str]:
+    """The commits, newest first, whose bot/ is `tree`: where a record of that tree can go on."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "rev-list", "--all"], capture_output=True, text=True)
+    commits = listed.stdout.split()
+    asked = "".join(f"{commit}:bot\n" for commit in commits)
+    found = subprocess.run(["git", "-C", str(ROOT), "cat-file", "--batch-check=%(objectname)"], input=asked,
+                           capture_output=True, text=True)  # fmt: skip
+    return [commit for commit, answer in zip(commits, found.stdout.splitlines()) if answer == tree]
+
+
 def open_record(record: Path, header: dict) -> None:
     """Start the record, or check that the one there measured the same designs and items.
 
@@ -252,9 +262,12 @@ def same_design(record: Path, held: str, tree: str) -> None:
         raise SystemExit(f"verdict_noise.py: {record} measured bot/ tree {held[:7]}, which this clone cannot "
                          f"compare with {tree[:7]} ({missing}); use another --work folder") from None  # fmt: skip
     if differing:
+        ran = [line["tree"] for line in read_record(record)["answers"] if line.get("tree")] or [held]
+        resume = next((commits[0] for ran_tree in reversed(ran) if (commits := commits_of_tree(ran_tree))), None)
+        where = f"go on from a checkout of commit {resume[:7]}, or " if resume else ""
         raise SystemExit(f"verdict_noise.py: {record} measured bot/ tree {held[:7]}; this start's {tree[:7]} runs "
                          f"other code in {', '.join(differing[:3])}{' ...' if len(differing) > 3 else ''}; "
-                         "use another --work folder and --record")  # fmt: skip
+                         f"{where}use another --work folder and --record")  # fmt: skip
     say(f"bot/ tree {tree[:7]} differs from the record's {held[:7]} in docstrings and comments only: going on")
 
 

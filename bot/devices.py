@@ -179,7 +179,7 @@ def _device(source: str, name: str, spec: Any) -> Device:
             )
     elif not isinstance(target, dict) or not isinstance(target.get("kind"), str):
         raise fail("target", 'expected a dict with a "kind", e.g. {"kind": "llvm"}')
-    # Whether TVM knows the kind and its options depends on the TVM under test: bot/engine/runner.py
+    # Whether TVM knows the kind and its options depends on the TVM under test: bot/engine/children.py
     # check_target asks it before a run is written.
 
     rpc = _connection(spec["connection"], fail)

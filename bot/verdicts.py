@@ -489,12 +489,12 @@ def _describe(report: DeviceReport, runs: list[dict]) -> None:
     """What the newest run says of the device and of the TVM on each side."""
     report.tvm_version = _newest(runs, "tvm_version")
     report.device_runtime, report.emulator = _newest(runs, "device_runtime"), _newest(runs, "emulator")
-    report.cpu_fallback = runs[-1].get("cpu_fallback") if runs else None
     report.own_runtime = next(
         (bool(r["own_runtime"]) for r in reversed(runs) if r.get("own_runtime") is not None), None
     )
     if runs:
         run = runs[-1]
+        report.cpu_fallback = run.get("cpu_fallback")
         report.built = built_from(run.get("env"), run.get("tvm_version"), run.get("build_how"))
         if run.get("base_env"):
             report.base_built = built_from(run["base_env"], run.get("base_tvm_version"), run.get("base_build_how"))

@@ -78,3 +78,24 @@ def test_the_pip_environments_do_not_import_the_build_cache():
     assert not {
         m for m in imports(ROOT / "bot/engine/envs.py") if m.startswith(("bot.engine.builds", "bot.engine.subjects"))
     }
+
+
+PACKAGES = sorted(p.parent for p in (ROOT / "bot").rglob("__init__.py"))
+
+
+@pytest.mark.parametrize("package", PACKAGES, ids=names(PACKAGES))
+def test_each_package_docstring_names_its_modules_and_subpackages(package):
+    """The README's Layout says each package's docstring lists its modules: a new module is added to it."""
+    docstring = ast.get_docstring(ast.parse((package / "__init__.py").read_text())) or ""
+    parts = [p.name for p in package.glob("*.py") if p.name != "__init__.py"]
+    parts += [f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()]
+    assert not [part for part in parts if part not in docstring], f"{package.name}/__init__.py does not name them"
+
+
+MODULES = files("bot") + files("dashboard")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=names(MODULES))
+def test_modules_stay_under_750_lines(path):
+    """STYLE.md's house rule: a module that grows past it holds more than one concern."""
+    assert len(path.read_text().splitlines()) < 750

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import verdict_noise  # noqa: E402
 from tests.test_code_identity import TIMING, bot_repo, commit  # noqa: E402
+from tests.tvm_checkout import git  # noqa: E402
 
 
 def job(slot: str, number: int, changes: list[float]) -> dict:
@@ -47,8 +48,13 @@ def test_a_record_goes_on_from_a_bot_tree_whose_code_is_the_same(tmp_path, monke
     verdict_noise.open_record(record, {"sequential": reworded, "baseline": "d6d3315"})  # goes on
     assert json.loads(record.read_text())["header"]["sequential"] == measured  # the record still names its design
 
+    reworded_at = git(repo, "rev-parse", "HEAD")[:7]
     changed = commit(repo, {"timing.py": TIMING.replace("ROUNDS = 24", "ROUNDS = 12")})
-    with pytest.raises(SystemExit, match=r"runs other code in timing\.py"):
+    with pytest.raises(SystemExit, match=r"runs other code in timing\.py; go on from a checkout of commit \w{7}, or"):
+        verdict_noise.open_record(record, {"sequential": changed, "baseline": "d6d3315"})
+    ran = {"slot": "a", "number": 1, "design": "sequential", "condition": "quiet", "what": "A/A", "tree": reworded}
+    record.write_text(record.read_text() + json.dumps(ran) + "\n")  # the newest tree that ran a job: its commit
+    with pytest.raises(SystemExit, match=f"go on from a checkout of commit {reworded_at}, or use another"):
         verdict_noise.open_record(record, {"sequential": changed, "baseline": "d6d3315"})
     with pytest.raises(SystemExit, match="baseline 'd6d3315'"):
         verdict_noise.open_record(record, {"sequential": reworded, "baseline": "abc1234"})

@@ -10,6 +10,7 @@
     devices.py    devices, device setup, device serve
     dashboard.py  dashboard
     setup.py      how every command is set up: what it refuses before any work, then its parts
+    options.py    options several commands share, so that they read and behave the same everywhere
 
 Every command is set up as setup.py says, calls into the library, and prints. Errors are
 turned into exit codes in one place, `PerfbotGroup.invoke`: a perfbot error

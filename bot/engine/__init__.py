@@ -4,6 +4,8 @@
     timing.py             timing one item: alone, or PR and base builds in alternating rounds
     counting.py           counting one item's instructions on a counting board: alone, or PR and base
     isolation.py          one item in a child process with a time limit; how it ended
+    children.py           what a TVM child is given: its device, environment and checked fork servers
+    server_pairs.py       a PR job's pairs of fork servers, one pair per pair of an item's children
     subjects.py           the one way from an env spec (python:, pip:, source:) to the TVM under test
     environment.py        what a TVM under test is to the rest: interpreter, variables, what runs record
     envs.py               python: and pip: environments

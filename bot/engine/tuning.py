@@ -5,7 +5,7 @@ TVM 0.27's default CPU pipeline applies no schedules; TVM is deployed tuned.
 however many workloads share it: the NCHW conv of a layer is the same task in
 both schemes, a conv suite layer is the same task inside Inception-v3) that
 has fewer than the asked trials in the device's database, in one child
-process in the TVM environment under test (bot/child/measure.py, `tune`):
+process in the TVM environment under test (bot/child/tune.py):
 a rerun resumes where a stopped one ended, and a crash inside MetaSchedule
 (apache-tvm 0.27.0.post1 with apache-tvm-ffi 0.1.15.post2 does that) is a
 recorded `crash`, not a crash of the bot.
@@ -33,12 +33,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot import __version__
-from bot.child import MEASURE_SCRIPT
+from bot.child import MEASURE_SCRIPT, TUNE_SCRIPT
 from bot.console import Say
 from bot.devices import Device
 from bot.engine import isolation
 from bot.engine.boards.host import host_cpu
-from bot.engine.runner import Subject, check_target, child_device, child_env
+from bot.engine.children import check_target, child_device, child_env
+from bot.engine.runner import Subject
 from bot.engine.suite.suites import Suite
 from bot.engine.suite.workloads import materialize
 from bot.engine.tuning_databases import database_dir, replace
@@ -134,7 +135,7 @@ def tune_suite(
     timeout_s = device.timeout_s + len(models) * 3 * trials * SECONDS_PER_TRIAL
     outcome = isolation.run_script(
         subject.python,
-        MEASURE_SCRIPT,
+        TUNE_SCRIPT,
         spec,
         cache_dir / "tuning-work" / f"{device.name}-child",
         timeout_s=timeout_s,

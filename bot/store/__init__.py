@@ -11,6 +11,7 @@ what the bot remembers about GitHub.
     github_state.py       what the bot remembers of GitHub: PRs, comments, statuses, inbox, outbox
     bisections.py         which base-branch commit moved a series
     dashboard_queries.py  read-only queries shaped for the dashboard
+    merging.py            runs brought in from other perfbot databases (a PR measured on several boards)
 
 It imports sqlite-utils and the shared errors and vocabulary, nothing of the
 engine, the GitHub side or the CLI: every room may read and write the store,

@@ -9,8 +9,8 @@ import pytest
 from bot import devices
 from bot.child import MEASURE_SCRIPT
 from bot.engine import isolation
+from bot.engine.children import child_device
 from bot.engine.isolation import ChildOutcome
-from bot.engine.runner import child_device
 from bot.engine.timing import Plan, _combined, _shares, base_first, time_pair
 
 
