@@ -10,7 +10,8 @@ on, the failure statuses) it takes from measure.py beside it, loaded by path.
     python tune.py SPEC.json RESULT.json      spec op "tune"
 
 Tested through `perfbot tune` on the real TVM (tests/cli/test_tuning.py, the
-`tuned` fixture of tests/cli/conftest.py) and benchmarks/tuning_speed.py.
+`tuned` fixture of tests/cli/conftest.py) and benchmarks/tuning_speed.py; its
+ledger and what it loads from measure.py in tests/child/test_tune.py.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ import tempfile
 import time
 
 #: measure.py's functions, loaded by path: this file runs where perfbot is not installed (bot/child/__init__.py).
+#: A name measure.py no longer has stops the load with a KeyError naming it, not a None halfway through a tuning.
 MEASURE = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)), "measure.py"), run_name="measure")
 SHARED = ("Result", "versions", "resolve_target", "records_of", "load_model", "convert_layout", "tuning_preprocess")
-Result, versions, resolve_target, records_of, load_model, convert_layout, tuning_preprocess = map(MEASURE.get, SHARED)
+Result, versions, resolve_target, records_of, load_model, convert_layout, tuning_preprocess = (
+    MEASURE[n] for n in SHARED
+)
 
 
 def tuning_tasks(tvm, relax, ms, spec, target) -> dict:
