@@ -99,7 +99,7 @@ def tune(suite_name, device_name, model_path, trials, db_path, env_spec):
     Exits 3 when the tuning did not finish (a compile error, a crash of the TVM under test, a timeout):
     the tasks it finished are kept, and the next `perfbot tune` resumes after them.
     """
-    tune_suite(setup.settings(), suite_name, device_name, model_path, trials, db_path, env_spec)
+    tune_and_show(setup.settings(), suite_name, device_name, model_path, trials, db_path, env_spec)
 
 
 @click.command()
@@ -284,7 +284,7 @@ def _notes(store, registry, run_id: int, device=None) -> None:
         console.console.print(line, markup=False, soft_wrap=True)
 
 
-def tune_suite(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
+def tune_and_show(settings: Settings, suite_name, device_name, model_path, trials, db_path, env_spec) -> None:
     """Tune, with a line of progress every 15 s (a log file gets them too), then a table per task."""
     from rich.markup import escape
     from rich.table import Table
