@@ -13,6 +13,9 @@ The real apache/tvm C++ builds and their verdicts are the README's (benchmarks/s
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
 from bot.engine.builds import native
@@ -46,7 +49,17 @@ def test_a_cpp_change_of_the_runtime_is_built_timed_beside_its_base_and_judged_u
         assert native.find(cache, key).how == "cmake"
     ffi = sorted(p.name for p in (cache / "builds" / "ffi").glob("*-py*") if p.is_dir() and "build-" not in p.name)
     assert len(ffi) == 2  # each commit's apache-tvm-ffi, built from its own 3rdparty/tvm-ffi
+    (build_dir,) = (cache / "builds" / "ffi").glob("build-*-py*[0-9]")
+    assert compiled_twice(build_dir) == {Path(tvm_checkout.FFI_FUNCTION).name}  # the PR's one changed file
     rows = judge(store, "local", store.results(run["id"]))
     assert rows and all(row.paired and not row.same_code and row.comparison is not None for row in rows)
     assert {row.verdict for row in rows}.isdisjoint({SAME_CODE, SLOWER, FASTER}), [r.verdict for r in rows]
     assert all(r["rounds"] for r in store.results(run["id"]))  # timed, round by round
+
+
+def compiled_twice(build_dir) -> set[str]:
+    """The source files whose objects ninja compiled more than once in a kept build folder (its log keeps
+    one line per build of an output, until ninja compacts it, which it does not after two builds)."""
+    lines = (build_dir / ".ninja_log").read_text().splitlines()[1:]
+    outputs = Counter(line.split("\t")[3] for line in lines if line.split("\t")[3].endswith(".o"))
+    return {Path(output).stem for output, builds in outputs.items() if builds > 1}

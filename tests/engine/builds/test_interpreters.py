@@ -6,7 +6,10 @@ import io
 import subprocess
 import zipfile
 
+import pytest
+
 from bot.engine.builds import interpreters
+from bot.errors import BuildFailed
 
 
 def tiny_wheel(folder, name="perfbot_probe_pkg", version="1.0") -> object:
@@ -43,3 +46,23 @@ def test_an_environment_is_made_once_and_its_pins_leave_out_what_the_wheels_inst
 def test_requirement_names_are_read_whatever_their_form():
     forms = ["apache-tvm-ffi @ file:///x/apache_tvm_ffi-0.1-cp311.whl", "numpy==2.4.6", "tflite>=2.18", "ml_dtypes"]
     assert [interpreters._name(f) for f in forms] == ["apache-tvm-ffi", "numpy", "tflite", "ml-dtypes"]
+
+
+@pytest.mark.parametrize(
+    "pyproject",
+    [
+        None,
+        '[project]\nname = "apache-tvm-ffi"\n',
+        "[build-system\nrequires = 1",
+        '[build-system]\nrequires = "cython"',
+    ],
+    ids=["no pyproject.toml", "no [build-system]", "not TOML", "requires not a list"],
+)
+def test_an_ffi_tree_without_build_requirements_is_a_build_failure_naming_its_pyproject(tmp_path, pyproject):
+    source = tmp_path / "tvm" / "3rdparty" / "tvm-ffi"
+    source.mkdir(parents=True)
+    if pyproject is not None:
+        (source / "pyproject.toml").write_text(pyproject)
+    with pytest.raises(BuildFailed, match=r"tvm-ffi/pyproject.toml: no \[build-system\] requires"):
+        interpreters.build_interpreter(source, tmp_path / "cache", io.StringIO(), lambda line: None)
+    assert not (tmp_path / "cache").exists()  # nothing made for it
