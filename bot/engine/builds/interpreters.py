@@ -69,7 +69,7 @@ def interpreter(cache_dir: Path, packages: list[str], wheels: list[Path], log, s
             os.replace(staging, folder)
             # a virtual environment names its own folder in its scripts; a renamed one runs through bin/python only
         else:
-            say(f"environment {key} (the same packages and FFI) serves this build")
+            say(f"environment {key} (the same packages{' and FFI' if wheels else ''}) serves this build")
     frozen = json.loads((folder / MARKER).read_text())["frozen"]
     return Interpreter(key, folder / "bin" / "python", frozen)
 
