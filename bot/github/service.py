@@ -2,7 +2,8 @@
 
 Each takes its `Parts` (store, registry, GitHub client, bot and publisher), made
 by `parts()` from a store and a registry the CLI opened and checked (bot/cli/setup.py);
-the parts themselves live in their own modules.
+the parts themselves live in their own modules. Tested as the commands run it, as
+processes against the fake GitHub (tests/cli/test_service.py).
 """
 
 from __future__ import annotations
