@@ -326,13 +326,13 @@ def detection_table(jobs: Jobs, conditions: list[str], fractions: list[float]) -
         for fraction in fractions:
             for name in ("story's 3x3", "1x7"):
                 for design in DESIGNS:
-                    items = [i for i in jobs.items(design, condition, f"+{fraction:.0%}") if group(i) == name]
+                    what = f"+{fraction:.0%}"
+                    items = [i for i in jobs.items(design, condition, what) if group(i) == name]
                     verdicts = Counter(i["verdict"] for i in items)
-                    table.add_row(f"{condition}, load {jobs.load(condition, f'+{fraction:.0%}')}", f"{fraction:.0%}",
+                    table.add_row(f"{condition}, load {jobs.load(condition, what)}", f"{fraction:.0%}",
                                   name, design, pct(verdicts[SLOWER], len(items)),
                                   pct(verdicts[UNDECIDED], len(items)), pct(verdicts[UNCHANGED], len(items)),
-                                  mean(i["rounds"] for i in items),
-                                  mean_change(jobs.jobs(design, condition, f"+{fraction:.0%}"), name),
+                                  mean(i["rounds"] for i in items), mean_change(jobs.jobs(design, condition, what), name),
                                   mean(i["device_s"] for i in items))  # fmt: skip
     table.caption = "goal on the low-noise items: at least 80% / 95% / 99% caught at 3% / 5% / 10%"
     return table

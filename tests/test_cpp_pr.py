@@ -60,6 +60,5 @@ def test_a_cpp_change_of_the_runtime_is_built_timed_beside_its_base_and_judged_u
 def compiled_twice(build_dir) -> set[str]:
     """The source files whose objects ninja compiled more than once in a kept build folder (its log keeps
     one line per build of an output, until ninja compacts it, which it does not after two builds)."""
-    lines = (build_dir / ".ninja_log").read_text().splitlines()[1:]
-    outputs = Counter(line.split("\t")[3] for line in lines if line.split("\t")[3].endswith(".o"))
-    return {Path(output).stem for output, builds in outputs.items() if builds > 1}
+    outputs = Counter(line.split("\t")[3] for line in (build_dir / ".ninja_log").read_text().splitlines()[1:])
+    return {Path(output).stem for output, builds in outputs.items() if output.endswith(".o") and builds > 1}
