@@ -38,7 +38,7 @@ from pathlib import Path
 from bot.console import Say
 from bot.engine import compat, environment
 from bot.engine.environment import Environment
-from bot.engine.steps import last_line, locked, run_step
+from bot.engine.steps import last_line, locked, run_step, staged
 from bot.errors import EnvironmentBroken
 
 __all__ = ["Environment", "default", "python", "pip", "status", "probe", "probed_versions", "pip_requirements"]
@@ -225,26 +225,22 @@ def _cached_locked(key, folder: Path, build, say, rebuild, recipe, python_in) ->
         raise EnvironmentBroken(
             f"{key}: environment failed to build before ({reason}); log: {broken_note} (rebuild with --rebuild)"
         )
-    staging = folder.with_name(folder.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
     log_path = folder.with_suffix(".log")
     say(f"building environment {key} in {folder}")
-    with open(log_path, "w") as log:
-        log.write(f"# {key}\n# recipe:\n{recipe}\n\n")
-        try:
-            build(staging, log)
-            failure = _check(key, staging / python_in, log)
-        except EnvironmentBroken as e:
-            failure = str(e)
+    with staged(folder) as staging:
+        with open(log_path, "w") as log:
+            log.write(f"# {key}\n# recipe:\n{recipe}\n\n")
+            try:
+                build(staging, log)
+                failure = _check(key, staging / python_in, log)
+            except EnvironmentBroken as e:
+                failure = str(e)
+            if failure:
+                log.write(f"perfbot: {failure}\n")
         if failure:
-            log.write(f"perfbot: {failure}\n")
-    if failure:
-        shutil.rmtree(staging, ignore_errors=True)
-        broken_note.write_text(_digest(recipe) + "\n" + log_path.read_text())
-        raise EnvironmentBroken(f"{key}: {failure}; log: {broken_note}")
-    (staging / "perfbot-recipe.txt").write_text(recipe)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(staging, folder)
+            broken_note.write_text(_digest(recipe) + "\n" + log_path.read_text())
+            raise EnvironmentBroken(f"{key}: {failure}; log: {broken_note}")
+        (staging / "perfbot-recipe.txt").write_text(recipe)
     broken_note.unlink(missing_ok=True)
     say(f"environment {key} ready")
     return Environment(key, folder / python_in)

@@ -24,8 +24,10 @@ from __future__ import annotations
 import fcntl
 import os
 import re
+import shutil
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,6 +53,25 @@ def locked(path: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def staged(folder: Path) -> Iterator[Path]:
+    """`<folder>.staging` to fill, put in place whole by one rename when the block ends, or removed if it raises.
+
+    An interrupted build or install (an error, Ctrl-C, SIGTERM) leaves no half-made folder where a finished one
+    belongs; a kill -9 leaves a staging folder that the next attempt removes before it starts. The staging
+    folder is not created: a venv, pip's wheel directory or a move makes it.
+    """
+    staging = folder.with_name(folder.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staging, folder)
 
 
 def is_locked(path: Path) -> bool:

@@ -107,3 +107,33 @@ def test_where_a_build_is_reads_ninjas_step_while_it_compiles_else_the_last_step
     log.write_text(log.read_text() + "$ /x/venv/bin/python -m pip wheel --no-deps 3rdparty/tvm-ffi\n")
     assert steps.doing(log) == "running `python -m pip wheel ...`"
     assert steps.doing(tmp_path / "none.log") == "starting"
+
+
+def test_a_staged_folder_replaces_the_old_one_whole_when_its_block_ends(tmp_path):
+    folder = tmp_path / "build"
+    folder.mkdir()
+    (folder / "old.txt").write_text("old")
+    with steps.staged(folder) as staging:
+        assert staging == tmp_path / "build.staging" and not staging.exists()
+        staging.mkdir()
+        (staging / "new.txt").write_text("new")
+        assert (folder / "old.txt").is_file()  # the finished folder stays until the staged one is whole
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]
+    assert [p.name for p in folder.iterdir()] == ["new.txt"]
+
+
+@pytest.mark.parametrize("error", [EnvironmentBroken("pip failed"), KeyboardInterrupt()])
+def test_a_staged_folder_whose_block_raises_leaves_nothing_half_made(tmp_path, error):
+    folder = tmp_path / "build"
+    folder.mkdir()
+    (folder / "old.txt").write_text("old")
+    (tmp_path / "build.staging").mkdir()  # left by a kill -9: removed before the block starts
+    (tmp_path / "build.staging" / "stale.txt").write_text("stale")
+    with pytest.raises(type(error)):
+        with steps.staged(folder) as staging:
+            assert not staging.exists()
+            staging.mkdir()
+            (staging / "half.txt").write_text("half")
+            raise error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]
+    assert [p.name for p in folder.iterdir()] == ["old.txt"]

@@ -169,7 +169,6 @@ def _cross_build(commit: Commit, key: str, compiler: str, cache_dir: Path, say: 
     tree = cmake.worktree(commit, cache_dir)
     folder = root(cache_dir) / key
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.with_name(folder.name + ".staging")
     log_path = folder.with_suffix(".log")
     started = time.monotonic()
     say(f"AArch64 runtime {key}: cross-building {commit.short}'s libtvm_runtime with {CROSS_CXX}")
@@ -180,25 +179,24 @@ def _cross_build(commit: Commit, key: str, compiler: str, cache_dir: Path, say: 
             binary = cmake.cmake_for(tree, cache_dir, say)
             build_dir = tree / "build-aarch64"
             cmake.compile_tree(binary, tree, build_dir, CROSS_OPTIONS, tools, cache_dir, log, say, target="tvm_runtime")
-            shutil.rmtree(staging, ignore_errors=True)
-            (staging / "lib").mkdir(parents=True)
-            for name in LIBRARIES:
-                _copy_aarch64(build_dir, name, staging / "lib", required=name == "libtvm_runtime.so")
-            info = {
-                "key": key,
-                "runtime_key": commit.runtime_key,
-                "commit": commit.sha,
-                "checkout": str(commit.checkout),
-                "compiler": compiler,
-                "options": list(CROSS_OPTIONS),
-                "libraries": {p.name: p.stat().st_size for p in sorted((staging / "lib").iterdir())},
-                "bytes": sum(p.stat().st_size for p in (staging / "lib").iterdir()),
-                "created": native.now(),
-                "seconds": round(time.monotonic() - started, 1),
-            }
-            cmake.publish(staging, folder, "runtime.json", info)
+            with steps.staged(folder) as staging:
+                (staging / "lib").mkdir(parents=True)
+                for name in LIBRARIES:
+                    _copy_aarch64(build_dir, name, staging / "lib", required=name == "libtvm_runtime.so")
+                info = {
+                    "key": key,
+                    "runtime_key": commit.runtime_key,
+                    "commit": commit.sha,
+                    "checkout": str(commit.checkout),
+                    "compiler": compiler,
+                    "options": list(CROSS_OPTIONS),
+                    "libraries": {p.name: p.stat().st_size for p in sorted((staging / "lib").iterdir())},
+                    "bytes": sum(p.stat().st_size for p in (staging / "lib").iterdir()),
+                    "created": native.now(),
+                    "seconds": round(time.monotonic() - started, 1),
+                }
+                (staging / "runtime.json").write_text(json.dumps(info, indent=2))  # last: a folder with it is whole
         except (EnvironmentBroken, OSError) as e:
-            shutil.rmtree(staging, ignore_errors=True)
             cmake.failed(
                 e, log, log_path, cache_dir, folder.with_suffix(".broken"), f"AArch64 runtime of {commit.short}"
             )

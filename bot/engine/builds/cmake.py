@@ -8,7 +8,7 @@ recompiles only what changed, behind ccache when it is installed
 (`CACHE/ccache`); Ninja when it is there, else make; LLVM from `llvm-config`
 (Debian's `llvm-16-dev`). apache-tvm-ffi comes from the commit's own
 `3rdparty/tvm-ffi` (TVM 0.22 on; older releases carry their FFI inside
-`python/tvm`). The result is staged in `<key>.staging` and renamed into place
+`python/tvm`). The result is staged in `<key>.staging` (`steps.staged`) and renamed into place
 only when complete, so a half-built library is never used.
 
 A build stopped half-way (Ctrl-C, SIGTERM, kill -9 of perfbot: every step
@@ -77,7 +77,6 @@ def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int 
     tree = worktree(commit, cache_dir)
     log_path = folder.with_suffix(".log")
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = folder.with_name(folder.name + ".staging")
     started = time.monotonic()
     with steps.locked(tree.with_suffix(".lock")), open(log_path, "w") as log, _under_way(folder, commit, tree):
         log.write(f"# native build {key} of {commit.checkout}@{commit.sha} ({commit.layout})\n")
@@ -87,36 +86,35 @@ def build(commit: Commit, cache_dir: Path, say: Say | None = None, *, jobs: int 
             cmake = cmake_for(tree, cache_dir, say)
             options = [*CMAKE_OPTIONS, llvm]
             compile_tree(cmake, tree, tree / "build", options, tools, cache_dir, log, say, jobs=jobs)
-            shutil.rmtree(staging, ignore_errors=True)
-            (staging / "lib").mkdir(parents=True)
-            libraries = _libraries(tree / "build")
-            if not libraries:
-                raise BuildFailed(f"cmake built no libtvm*.so in {tree / 'build'}")
-            for library in libraries:
-                shutil.copy2(library, staging / "lib" / library.name)
-            python = _interpreter(commit, tree, cache_dir, staging, log, say)
-            info = {
-                "how": "cmake",
-                "commit": commit.sha,
-                "checkout": str(commit.checkout),
-                "layout": commit.layout,
-                "runtime_key": commit.runtime_key,
-                "lib": str(folder / "lib"),
-                "python": str(python.python),
-                "venv": python.key,
-                "options": options,
-                "llvm": tools["llvm_version"],
-                "cmake": cmake,
-                "generator": tools["generator"],
-                "ccache": tools["ccache"],
-                "fallbacks": fallbacks,
-                "frozen": python.frozen,
-                "created": native.now(),
-                "seconds": round(time.monotonic() - started, 1),
-            }
-            publish(staging, folder, "build.json", info)
+            with steps.staged(folder) as staging:
+                (staging / "lib").mkdir(parents=True)
+                libraries = _libraries(tree / "build")
+                if not libraries:
+                    raise BuildFailed(f"cmake built no libtvm*.so in {tree / 'build'}")
+                for library in libraries:
+                    shutil.copy2(library, staging / "lib" / library.name)
+                python = _interpreter(commit, tree, cache_dir, staging, log, say)
+                info = {
+                    "how": "cmake",
+                    "commit": commit.sha,
+                    "checkout": str(commit.checkout),
+                    "layout": commit.layout,
+                    "runtime_key": commit.runtime_key,
+                    "lib": str(folder / "lib"),
+                    "python": str(python.python),
+                    "venv": python.key,
+                    "options": options,
+                    "llvm": tools["llvm_version"],
+                    "cmake": cmake,
+                    "generator": tools["generator"],
+                    "ccache": tools["ccache"],
+                    "fallbacks": fallbacks,
+                    "frozen": python.frozen,
+                    "created": native.now(),
+                    "seconds": round(time.monotonic() - started, 1),
+                }
+                (staging / "build.json").write_text(json.dumps(info, indent=2))  # last: a folder with it is whole
         except (EnvironmentBroken, OSError) as e:
-            shutil.rmtree(staging, ignore_errors=True)
             failed(
                 e, log, log_path, cache_dir, native.root(cache_dir) / f"{key}.broken", f"native build of {commit.short}"
             )
@@ -153,13 +151,6 @@ def compile_tree(
     steps.run_step(configure, log, say, "cmake configure", env=variables)
     command = [cmake, "--build", str(build_dir), "--parallel", str(jobs or os.cpu_count() or 2)]
     steps.run_step(command + (["--target", target] if target else []), log, say, "cmake --build", env=variables)
-
-
-def publish(staging: Path, folder: Path, marker: str, info: dict) -> None:
-    """A staged build put in place whole: its marker file written last, then one rename."""
-    (staging / marker).write_text(json.dumps(info, indent=2))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(staging, folder)
 
 
 def failed(e: Exception, log, log_path: Path, cache_dir: Path, broken: Path, what: str):

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -56,17 +54,10 @@ def interpreter(cache_dir: Path, packages: list[str], wheels: list[Path], log, s
     folder = Path(cache_dir) / "builds" / "venvs" / key
     with steps.locked(folder.with_name(f"{key}.lock")):
         if not (folder / MARKER).is_file():
-            staging = folder.with_name(folder.name + ".staging")
-            shutil.rmtree(staging, ignore_errors=True)
-            try:
+            with steps.staged(folder) as staging:
                 frozen = _make(staging, packages, wheels, log, say)
                 info = {"packages": packages, "wheels": [w.name for w in wheels], "frozen": frozen}
                 (staging / MARKER).write_text(json.dumps(info, indent=2))
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(staging, folder)
             # a virtual environment names its own folder in its scripts; a renamed one runs through bin/python only
         else:
             say(f"environment {key} (the same packages{' and FFI' if wheels else ''}) serves this build")
@@ -96,18 +87,11 @@ def ffi_wheel(tree: Path, ffi_commit: str, cache_dir: Path, log, say: Say) -> Pa
         # one per worktree and build environment: cmake ties a build folder to its sources and its tools
         build_dir = base / f"build-{tree.name}-{builder.key[:8]}-py{python_version()}"
         with steps.locked(base / f"{build_dir.name}.lock"):
-            staging = folder.with_name(folder.name + ".staging")
-            shutil.rmtree(staging, ignore_errors=True)
-            wheel = [str(builder.python), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                     "--disable-pip-version-check", "--progress-bar", "off", f"--config-settings=build-dir={build_dir}",
-                     "--wheel-dir", str(staging), str(source)]  # fmt: skip
-            try:
+            with steps.staged(folder) as staging:
+                wheel = [str(builder.python), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                         "--disable-pip-version-check", "--progress-bar", "off",
+                         f"--config-settings=build-dir={build_dir}", "--wheel-dir", str(staging), str(source)]  # fmt: skip
                 steps.run_step(wheel, log, say, "pip wheel 3rdparty/tvm-ffi")
-            except BaseException:
-                shutil.rmtree(staging, ignore_errors=True)
-                raise
-            shutil.rmtree(folder, ignore_errors=True)
-            os.replace(staging, folder)
     return sorted(folder.glob("*.whl"))[0]
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,12 +133,9 @@ def register_wheel(
     }
     folder = root(cache_dir) / commit.native_key
     with steps.locked(folder.with_suffix(".lock")):
-        staging = folder.with_name(folder.name + ".staging")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        (staging / "build.json").write_text(json.dumps(info, indent=2))
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(staging, folder)
+        with steps.staged(folder) as staging:
+            staging.mkdir(parents=True)
+            (staging / "build.json").write_text(json.dumps(info, indent=2))
         (root(cache_dir) / f"{commit.native_key}.broken").unlink(missing_ok=True)
     say(f"native build {commit.native_key}: the libraries of {spec} ({info['checked_files']} runtime files checked)")
     return find(cache_dir, commit.native_key)

@@ -33,6 +33,7 @@ import tempfile
 from pathlib import Path
 
 from bot.console import Say
+from bot.engine import steps
 from bot.engine.builds import aarch64, interpreters, native
 from bot.errors import BadExport, UnknownName
 
@@ -152,23 +153,16 @@ def _place_native(unpacked: Path, manifest: dict, cache_dir: Path, say: Say) -> 
     """The build's folder in the cache: its files, an interpreter made again, build.json with this host's paths."""
     key = manifest["native_key"]
     folder = native.root(cache_dir) / key
-    staging = folder.with_name(folder.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(unpacked), staging)
     log_path = folder.with_suffix(".import.log")
-    try:
+    with steps.staged(folder) as staging:
+        shutil.move(str(unpacked), staging)
         with open(log_path, "w") as log:
             wheels = sorted((staging / "wheels").glob("*.whl"))
             made = interpreters.interpreter(cache_dir, manifest["build"].get("frozen", []), wheels, log, say)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    info = {**manifest["build"], "lib": str(folder / "lib"), "python": str(made.python), "venv": made.key,
-            "imported": native.now()}  # fmt: skip
-    (staging / "build.json").write_text(json.dumps(info, indent=2))
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(staging, folder)
+        info = {**manifest["build"], "lib": str(folder / "lib"), "python": str(made.python), "venv": made.key,
+                "imported": native.now()}  # fmt: skip
+        (staging / "build.json").write_text(json.dumps(info, indent=2))
 
 
 def _files(folder: Path) -> list[Path]:
