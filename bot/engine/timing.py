@@ -32,13 +32,15 @@ TVM, one and the same +5% build came out +9.6% in one pair of processes and
 +1.8% in the next, every round of a pair agreeing; on a quiet machine the
 story's 3x3 conv's pairs spread 1.9-2.6% between pairs of fork servers and
 0.7-1.0% between pairs of children of one (benchmarks/round_noise.py
---servers). So each pair of children comes from a pair of servers of its
-own (`servers(index)`: the runner keeps one pair of servers per index for
-the whole job), and the pair, not the round, is the unit a verdict counts
-(bot/stats.judge_rounds). The looks at the rounds come at the pairs' ends:
-`looks` is the design, fixed before the first round. Compiling an item
-takes a tenth of a second to a few seconds; a pair of the story's layer
-costs 0.7 s to get ready and a round 1.6 s.
+--servers, 2026-12-05; two days later 0.1-0.3%, no more than the rounds
+predicted: the luck comes and goes with the machine). So each pair of
+children comes from a pair of servers of its own (`servers(index)`: the
+runner keeps one pair of servers per index for the whole job), and the pair,
+not the round, is the unit a verdict counts (bot/stats.judge_rounds). The
+looks at the rounds come at the pairs' ends: `looks` is the design, fixed
+before the first round. Compiling an item takes a tenth of a second to a few
+seconds; a pair of the story's layer costs 0.7 s to get ready and a round
+1.6 s.
 """
 
 from __future__ import annotations
