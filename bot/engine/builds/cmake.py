@@ -8,8 +8,9 @@ recompiles only what changed, behind ccache when it is installed
 (`CACHE/ccache`); Ninja when it is there, else make; LLVM from `llvm-config`
 (Debian's `llvm-16-dev`). apache-tvm-ffi comes from the commit's own
 `3rdparty/tvm-ffi` (TVM 0.22 on; older releases carry their FFI inside
-`python/tvm`). The result is staged in `<key>.staging` (`steps.staged`) and renamed into place
-only when complete, so a half-built library is never used.
+`python/tvm`). The result is staged in `<key>.staging` (`steps.staged`)
+and renamed into place only when complete, so a half-built library is never
+used.
 
 A build stopped half-way (Ctrl-C, SIGTERM, kill -9 of perfbot: every step
 ends with perfbot, bot/engine/steps.py) resumes where it stopped: the next
