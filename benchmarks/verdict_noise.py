@@ -324,9 +324,9 @@ def detection_table(jobs: Jobs, conditions: list[str], fractions: list[float]) -
         table.add_column(column, justify="left" if column in ("machine", "items", "design") else "right")
     for condition in conditions:
         for fraction in fractions:
+            what = f"+{fraction:.0%}"
             for name in ("story's 3x3", "1x7"):
                 for design in DESIGNS:
-                    what = f"+{fraction:.0%}"
                     items = [i for i in jobs.items(design, condition, what) if group(i) == name]
                     verdicts = Counter(i["verdict"] for i in items)
                     table.add_row(f"{condition}, load {jobs.load(condition, what)}", f"{fraction:.0%}",

@@ -63,7 +63,7 @@ def staged(folder: Path) -> Iterator[Path]:
     belongs; a kill -9 leaves a staging folder that the next attempt removes before it starts. The staging
     folder is not created: a venv, pip's wheel directory or a move makes it.
     """
-    staging = folder.with_name(folder.name + ".staging")
+    staging = _staging(folder)
     shutil.rmtree(staging, ignore_errors=True)
     try:
         yield staging
@@ -72,6 +72,16 @@ def staged(folder: Path) -> Iterator[Path]:
         raise
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(staging, folder)
+
+
+def discard(folder: Path) -> None:
+    """A staged folder thrown away, finished or half-made: the folder and what a killed `staged` left."""
+    for path in (folder, _staging(folder)):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _staging(folder: Path) -> Path:
+    return folder.with_name(folder.name + ".staging")
 
 
 def is_locked(path: Path) -> bool:

@@ -137,3 +137,13 @@ def test_a_staged_folder_whose_block_raises_leaves_nothing_half_made(tmp_path, e
             raise error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]
     assert [p.name for p in folder.iterdir()] == ["old.txt"]
+
+
+def test_a_discarded_folder_goes_with_what_a_killed_staging_left(tmp_path):
+    folder = tmp_path / "build"
+    for path in (folder, tmp_path / "build.staging"):
+        path.mkdir()
+        (path / "file.txt").write_text("x")
+    (tmp_path / "build.log").write_text("kept")
+    steps.discard(folder)
+    assert [p.name for p in tmp_path.iterdir()] == ["build.log"]

@@ -159,8 +159,7 @@ def forget(cache_dir: Path, commit: Commit) -> None:
     if compiler is None:
         return
     folder = root(cache_dir) / key_of(commit.runtime_key, compiler)
-    for path in (folder, folder.with_name(folder.name + ".staging")):
-        shutil.rmtree(path, ignore_errors=True)
+    steps.discard(folder)
     folder.with_suffix(".broken").unlink(missing_ok=True)
 
 

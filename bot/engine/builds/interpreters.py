@@ -86,12 +86,11 @@ def ffi_wheel(tree: Path, ffi_commit: str, cache_dir: Path, log, say: Say) -> Pa
         builder = build_interpreter(source, cache_dir, log, say)
         # one per worktree and build environment: cmake ties a build folder to its sources and its tools
         build_dir = base / f"build-{tree.name}-{builder.key[:8]}-py{python_version()}"
-        with steps.locked(base / f"{build_dir.name}.lock"):
-            with steps.staged(folder) as staging:
-                wheel = [str(builder.python), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                         "--disable-pip-version-check", "--progress-bar", "off",
-                         f"--config-settings=build-dir={build_dir}", "--wheel-dir", str(staging), str(source)]  # fmt: skip
-                steps.run_step(wheel, log, say, "pip wheel 3rdparty/tvm-ffi")
+        with steps.locked(base / f"{build_dir.name}.lock"), steps.staged(folder) as staging:
+            wheel = [str(builder.python), "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                     "--disable-pip-version-check", "--progress-bar", "off", f"--config-settings=build-dir={build_dir}",
+                     "--wheel-dir", str(staging), str(source)]  # fmt: skip
+            steps.run_step(wheel, log, say, "pip wheel 3rdparty/tvm-ffi")
     return sorted(folder.glob("*.whl"))[0]
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,8 +75,7 @@ def broken_reason(cache_dir: Path, key: str) -> str | None:
 def forget(cache_dir: Path, key: str) -> None:
     """Throw a build (finished, broken or half-made) away, for a rebuild."""
     base = root(cache_dir)
-    for path in (base / key, base / f"{key}.staging"):
-        shutil.rmtree(path, ignore_errors=True)
+    steps.discard(base / key)
     (base / f"{key}.broken").unlink(missing_ok=True)
 
 
