@@ -54,11 +54,10 @@ item, and for bisect probes.
   story's 3x3 conv, quiet (benchmarks/round_noise.py --servers 4): the
   medians of pairs of processes spread 2.4% where their rounds predicted
   0.3%, most of it between pairs of fork servers (1.9-2.6%) and less inside
-  one (0.7-1.0%); an A/A job whose every round came from one pair of
-  servers measured an item at -4.0% [-5.0, -1.0]. (Two days later the
-  same machine's pairs spread 0.1-0.3%, as their rounds predicted: the
-  luck comes and goes, and a verdict cannot know which machine it has.)
-  So rounds are not
+  one (0.7-1.0%); an A/A job whose every round came from one pair of servers
+  measured an item at -4.0% [-5.0, -1.0]. (Two days later the same machine's
+  pairs spread 0.1-0.3%, as their rounds predicted: the luck comes and goes,
+  and a verdict cannot know which machine it has.) So rounds are not
   independent, and an interval over them is narrower than the truth. The
   runner times each pair of children from a pair of fork servers of its own
   (bot/engine/runner.py), and the independent unit is the pair: y_p, the
