@@ -12,7 +12,8 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
 - a result that is not `ok` is its status (build_error, wrong_result,
   compile_error, ...); it is *new* when the base's side of the same item was
   ok. A wrong result that the job's confirming rerun did not reproduce is a
-  `flaky result`: shown, never hidden, but not a failure;
+  `flaky result`: shown, never hidden, but not a failure, and its latency is
+  the rerun's (a wrong answer's rounds stop with their first pair);
 - latency is judged by bot.stats.judge_rounds over the side-by-side rounds,
   under the sequential design they were timed with, and with the margin they
   were timed against (the minimum effect, or the series' run-to-run noise on
@@ -106,12 +107,12 @@ class Row:
     max_abs_diff: float | None
     mismatch_fraction: float | None
     error: str | None
-    comparison: stats.Comparison | None  # the first attempt's side-by-side rounds, as they stopped
+    comparison: stats.Comparison | None  # the side-by-side rounds as they stopped (a flaky result's: the rerun's)
     emulated: bool
     same_code: bool = False
     paired: bool = False  # measured beside its base in one job
     confirmed: bool | None = None  # a slower/faster first attempt: did the rerun say the same? (None: no rerun)
-    stopped: str | None = None  # why the first attempt's rounds stopped: decided unchanged, decided changed, cap
+    stopped: str | None = None  # why those rounds stopped: decided unchanged, decided changed, cap
     flaky: bool = False  # a wrong result the rerun did not reproduce
     untuned: bool = False  # a tuned row whose tasks the device's database has no records for
     tuning_pending: bool = False  # ... and a tuning job for the device is queued or running
@@ -183,7 +184,7 @@ class Row:
 
     @property
     def rounds(self) -> int | None:
-        """Side-by-side rounds behind the verdict (the first attempt's), None when nothing was timed."""
+        """Side-by-side rounds behind the verdict (`comparison`'s), None when nothing was timed."""
         c = self.comparison
         return c.n_base if c is not None and self.counts is None and not self.emulated and c.n_base else None
 
@@ -593,18 +594,19 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
     comparison = confirmed = None
     untuned = key[3] == "tuned" and bool(first.get("untuned_tasks"))
     counts = counts_of(first, baseline)
+    timed = second if flaky else first  # a wrong answer's rounds stopped with its first pair: the rerun's count
     if counts is not None:
         if status == OK and not same_code and not untuned and counts.pr and counts.base:
             comparison = stats.compare_counts(counts.base, counts.pr)
-    elif paired and status == OK and not same_code and first.get("rounds") and not untuned:
-        noise = None if first.get("margin") else stats.noise_level(store.series_medians(device, *key))
-        comparison = _judged(first, first.get("margin") or min_effect, noise)
-        if comparison.verdict in (SLOWER, FASTER) and second is not None and second.get("rounds"):
+    elif paired and status == OK and not same_code and timed.get("rounds") and not untuned:
+        noise = None if timed.get("margin") else stats.noise_level(store.series_medians(device, *key))
+        comparison = _judged(timed, timed.get("margin") or min_effect, noise)
+        if comparison.verdict in (SLOWER, FASTER) and not flaky and second is not None and second.get("rounds"):
             confirmed = _judged(second, first.get("margin") or min_effect, noise).verdict == comparison.verdict
-    base_ms = first.get("base_median_ms") if paired else None
+    base_ms = timed.get("base_median_ms") if paired else None
     if base_ms is None and baseline is not None:
         base_ms = baseline["median_ms"]
-    pr_ms = first.get("median_ms") if first.get("samples_ms") else (base_ms if same_code else None)
+    pr_ms = timed.get("median_ms") if timed.get("samples_ms") else (base_ms if same_code else None)
     tflite = first.get("tflite_median_ms")
     return Row(
         workload=key[0],
@@ -632,7 +634,7 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
         runtime_only=not same_code
         and bool(first.get("code_hash"))
         and first["code_hash"] == first.get("base_code_hash"),
-        stopped=first.get("stopped"),
+        stopped=timed.get("stopped"),
     )
 
 

@@ -102,7 +102,8 @@ LATENCY_VERDICTS = (SLOWER, FASTER, UNCHANGED, UNDECIDED, INCONCLUSIVE)
 STOPPED_UNCHANGED = "decided unchanged"
 STOPPED_CHANGED = "decided changed"
 STOPPED_AT_CAP = "cap"
-STOPPED = (STOPPED_UNCHANGED, STOPPED_CHANGED, STOPPED_AT_CAP)
+STOPPED_WRONG = "wrong result"  # the PR side answered wrong: one pair's rounds, no latency verdict
+STOPPED = (STOPPED_UNCHANGED, STOPPED_CHANGED, STOPPED_AT_CAP, STOPPED_WRONG)
 #: Table order: what needs attention first.
 ATTENTION_ORDER = (
     BUILD_ERROR,

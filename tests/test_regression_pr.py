@@ -119,7 +119,8 @@ def test_real_tvm_changes_on_pull_requests_are_caught_and_only_where_they_matter
         assert runs[sha]["python_tree"] != runs[sha]["base_python_tree"]
     assert len({r["native_key"] for r in store.runs()}) == 1
 
-    # The bias bug: wrong results on the four 1x1 items (both schemes, both layouts), confirmed by the rerun.
+    # The bias bug: wrong results on the four 1x1 items (both schemes, both layouts), confirmed by the rerun;
+    # each attempt timed for one pair of children only.
     body = report(github, numbers["no-bias"])
     assert "4 wrong results, 8 same code, on 1 device" in body.splitlines()[1]
     wrong = [row for row in rows_of(body) if "wrong result" in row[7]]
@@ -129,6 +130,8 @@ def test_real_tvm_changes_on_pull_requests_are_caught_and_only_where_they_matter
     assert github.latest_statuses(REPO, head)["perfbot/local"]["state"] == "failure"
     results = store.results(runs[head]["id"])
     assert {r["attempt"] for r in results if "1x1" in r["workload"]} == {1, 2}
+    wrong = [r for r in results if r["status"] == "wrong_result"]  # a wrong answer's latency is not judged:
+    assert len(wrong) == 8 and all(len(r["rounds"]) == 2 and r["stopped"] == "wrong result" for r in wrong)  # 1 pair
     assert all(r["same_code"] for r in results if "1x1" not in r["workload"])
 
     # Twice the work on the 1x7 convolution: slower on exactly those four items, still correct. A change that

@@ -184,6 +184,17 @@ def test_a_wrong_result_the_rerun_does_not_reproduce_is_flaky_never_hidden(store
     assert row.max_abs_diff == 37.0 and device.state == "success" and device.counts["flaky_result"] == 1
 
 
+def test_a_flaky_results_latency_is_the_reruns_the_wrong_answers_one_pair_is_not_judged(store, registry):
+    """A wrong answer's rounds stop with their first pair (bot/engine/timing.py); the rerun that answered right
+    was timed in full, and its rounds are the row's: its rounds, interval, latency and why they stopped."""
+    wrong = paired("qconv_a", rounds_of(10.0, 0.5, n=2), status="wrong_result", stopped="wrong result")
+    rerun = paired("qconv_a", rounds_of(12.0, 0.0, n=12, seed=5), attempt=2, stopped="cap")
+    record(store, "rpi4", "pr", HEAD, [wrong, rerun])
+    (row,) = build(store, registry, REPO, 7).devices[0].rows
+    assert row.verdict == "flaky_result" and row.rounds == 12 and row.stopped == "cap"
+    assert abs(row.comparison.change) < 0.05 and row.pr_ms == pytest.approx(12.0, rel=0.05)
+
+
 def test_a_wrong_result_the_rerun_reproduces_fails(store, registry):
     wrong = [
         paired("qconv_a", rounds_of(10.0, 0.0, seed=s), status="wrong_result", attempt=a) for s, a in ((1, 1), (2, 2))

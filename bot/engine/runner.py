@@ -18,9 +18,10 @@ are independent draws of a process's luck and the interval over them counts
 it. A timed change is therefore not rerun: the rerun that used to confirm a
 change close to the margin drew one more process's luck, which the pairs now
 draw three to twelve times. An item whose PR side gave a wrong answer is
-measured once more at the end of the job (attempt 2), with new servers and
-children, before it is reported; bot/verdicts.py calls it flaky when the
-rerun answers right.
+timed for one pair only (its latency gets no verdict), and measured once
+more at the end of the job (attempt 2), with new servers and children,
+before it is reported; bot/verdicts.py calls it flaky when the rerun answers
+right, and judges the rerun's rounds.
 
 On a board that counts instructions (the emulated AArch64 board, devices.yml
 `metric: instructions`) nothing is timed: each item is counted once per side
@@ -63,11 +64,13 @@ from bot.verdicts import changed_functions
 from bot.vocabulary import (
     ENVIRONMENT_ERROR,
     LAYOUTS,
+    OK,
     PAIRED_MIN_EFFECT,
     PIPELINES,
     STOPPED_AT_CAP,
     STOPPED_CHANGED,
     STOPPED_UNCHANGED,
+    STOPPED_WRONG,
     UNCHANGED,
     WRONG_RESULT,
 )
@@ -153,7 +156,7 @@ class ItemResult:
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
     round_order: str = ""  # ... which side each round timed first: b (base) or p (PR), a letter a round
     judged: stats.Comparison | None = None  # ... the verdict the rounds stopped at (bot/stats.judge_rounds)
-    stopped: str | None = None  # ... and why they stopped: decided unchanged, decided changed, cap
+    stopped: str | None = None  # ... and why they stopped: decided unchanged or changed, cap, wrong result
     looks: stats.Looks | None = None  # ... the sequential design they were timed under
     margin: float | None = None  # ... and the verdict's margin (the minimum effect, or the series' noise)
     same_runtime: bool = True  # a PR run: both builds run their modules with the same runtime (Subject.runtime)
@@ -558,7 +561,7 @@ class Runner:
             pair: Pair = time_pair(servers, spec, workdir, plan, limit, skip_same_code=skip_same_code,
                                    enough=self._rounds_until_decided(device, workload, config, judge))  # fmt: skip
             side, base, rounds, round_order = pair.pr, pair.base, pair.rounds, pair.first
-            judged = judge(rounds) if rounds and not device.emulated else None
+            judged = judge(rounds) if rounds and not device.emulated and side.status == OK else None
         data = side.data
         return ItemResult(
             workload=workload,
@@ -582,7 +585,7 @@ class Runner:
             rounds=rounds,
             round_order=round_order,
             judged=judged,
-            stopped=stopped_by(judged),
+            stopped=STOPPED_WRONG if rounds and side.status == WRONG_RESULT else stopped_by(judged),
             looks=plan.looks if rounds else None,
             margin=judged.threshold if judged is not None else None,
             instructions=data.get("count"),
@@ -724,7 +727,7 @@ def _counted(result: ItemResult) -> dict:
 
 
 def stopped_by(judged: stats.Comparison | None) -> str | None:
-    """Why an item's rounds stopped, as the store records it: decided unchanged, decided changed, or the cap."""
+    """Why a right answer's rounds stopped, as the store records it: decided unchanged, decided changed, the cap."""
     if judged is None:
         return None
     if judged.decided:

@@ -133,11 +133,13 @@ def time_pair(
     The rounds are taken `plan.pair_rounds` at a time by fresh pairs of
     children, pair i forked from `servers(i)` (base's server, PR's server;
     see the module's docstring), until `enough(rounds)`, asked after each
-    pair, says the verdict is decided, or `plan.max_rounds` are timed. The
+    pair, says the verdict is decided, or `plan.max_rounds` are timed. A PR
+    child that answered wrong ends them with its pair: only a right answer's
+    latency is judged (bot/verdicts.py), and its rerun is timed afresh. The
     first pair's children say what the item is (code hash, correctness,
-    versions), and a failure in any later child is the item's failure. A
-    side that did not get ready (a compile error, a crash) leaves the other
-    timed alone, so its row still has a latency. `skip_same_code=False`
+    versions), and a failure or a wrong answer in any later child is the
+    item's. A side that did not get ready (a compile error, a crash) leaves
+    the other timed alone, so its row still has a latency. `skip_same_code=False`
     times identical code anyway (the A/A benchmark does).
     """
     counts = _shares(plan.pair_rounds, plan.max_rounds)
@@ -166,6 +168,8 @@ def time_pair(
         first += ["b" if base_first(index, number) else "p" for number in range(len(done))]
         if len(done) < count:
             break  # a side died or hung; its outcome says how
+        if pr.report().get("correct") is False:
+            break  # a wrong answer gets no latency verdict (bot/verdicts.py): this pair's rounds record its time
         if enough is not None and enough(rounds):
             break
         if index < len(counts) - 1:

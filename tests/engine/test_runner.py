@@ -68,6 +68,26 @@ def test_a_difference_beyond_the_tolerance_is_a_wrong_result(tmp_path, bot_pytho
     assert any(r.status == "wrong_result" for r in outcome.results)
 
 
+def test_a_wrong_answer_beside_its_base_is_timed_for_one_pair_and_gets_no_latency_verdict(tmp_path, bot_python):
+    """Only a right answer's latency is judged, so a PR side that answered wrong ends its rounds with the first
+    pair (their latency is still recorded) and the store says why; the right configurations are timed on."""
+    workload = [w for w in get_suite("smoke").workloads if "1x7" in w.name and w.scheme == "uint8"][0]
+    strict = Suite("strict", (dataclasses.replace(workload, tolerance=0.0),), pair_rounds=2, max_rounds=6)
+    store = Store.open(tmp_path / "perf.db")
+    build = Subject(python=bot_python, env=f"python:{bot_python}")
+    outcome = Runner(store, tmp_path / "cache").run_paired(strict, device(tmp_path), build, build, skip_same_code=False)
+    wrong = [r for r in outcome.results if r.status == "wrong_result"]
+    assert wrong, [(r.config.name, r.max_abs_diff) for r in outcome.results]
+    for result in wrong:  # both sides answered wrong (one build): no rerun either
+        assert len(result.rounds) == 2 and result.judged is None and result.stopped == "wrong result"
+        assert len(result.samples_ms) == 2 and result.attempt == 1
+    for result in outcome.results:
+        if result.status == "ok":
+            assert len(result.rounds) == 6 and result.stopped in ("decided unchanged", "decided changed", "cap")
+    rows = {row["layout"]: row for row in store.results(outcome.run_id)}
+    assert {rows[r.config.layout]["stopped"] for r in wrong} == {"wrong result"}
+
+
 @pytest.mark.parametrize(
     "target, timeout_s, status, text",
     [
