@@ -16,6 +16,19 @@ from bot.engine.suite.graph import SCHEMES, GraphBuilder
 pytest_plugins = ["tests.fake_github.fixtures"]
 
 
+def pytest_collection_modifyitems(items):
+    """The files that take minutes first (`slow(minutes=N)` says so), each file's tests in their own order.
+
+    `.ci/run`'s two workers (pytest-xdist, `--dist loadfile`) take whole files in collection order; collected
+    last, the two end-to-end proofs ran alone on one worker for their last minutes while the other was idle.
+    """
+    minutes: dict = {}
+    for item in items:
+        mark = item.get_closest_marker("slow")
+        minutes[item.path] = max(minutes.get(item.path, 0), mark.kwargs.get("minutes", 0) if mark else 0)
+    items.sort(key=lambda item: -minutes[item.path])
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A small real quantized conv model (a user's file): compiles and runs in about a second."""

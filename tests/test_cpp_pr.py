@@ -26,7 +26,7 @@ from tests import tvm_checkout
 from tests.cli.conftest import perfbot, show
 from tests.engine.builds.conftest import missing_build_tools
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.slow(minutes=5), pytest.mark.timeout(1800)]
 
 
 def test_a_cpp_change_of_the_runtime_is_built_timed_beside_its_base_and_judged_unchanged(tmp_path, tiny_model):

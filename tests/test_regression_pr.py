@@ -29,7 +29,7 @@ import pytest
 from bot.store import Store
 from tests import tvm_checkout
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.slow(minutes=3), pytest.mark.timeout(900)]
 REPO = "apache/tvm"
 PERFBOT = [sys.executable, "-m", "bot"]
 
