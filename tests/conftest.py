@@ -19,8 +19,8 @@ pytest_plugins = ["tests.fake_github.fixtures"]
 def pytest_collection_modifyitems(items):
     """The files that take minutes first (`slow(minutes=N)` says so), each file's tests in their own order.
 
-    `.ci/run`'s two workers (pytest-xdist, `--dist loadfile`) take whole files in collection order; collected
-    last, the two end-to-end proofs ran alone on one worker for their last minutes while the other was idle.
+    `.ci/run`'s two workers (pytest-xdist, `--dist loadfile --no-loadscope-reorder`) take whole files in this
+    order; started last, the C++ PR proof ran alone on one worker for its last minutes while the other idled.
     """
     minutes: dict = {}
     for item in items:

@@ -54,7 +54,7 @@ from bot.engine.runner import Config, ItemResult, Runner, Subject
 from bot.engine.suite.suites import Suite, get_suite
 from bot.engine.suite.workloads import Workload
 from bot.errors import BadRange, BuildFailed, Cancelled, UnknownName
-from bot.vocabulary import BISECT_PRIORITY, LAYOUTS, PIPELINES, SAME_CODE, SCHEMES, SLOWER, TIMED
+from bot.vocabulary import BISECT_PRIORITY, LAYOUTS, PIPELINES, SAME_CODE, SCHEMES, SLOWER, TIMED, WRONG_RESULT
 
 #: A probe's verdicts besides the latency verdicts.
 SKIPPED = "skipped"
@@ -325,6 +325,9 @@ class Bisector:
             return probe
         if result.same_code:
             probe.verdict, probe.bad, probe.reason = SAME_CODE, False, "compiled to the known-good build's code"
+            return probe
+        if result.status == WRONG_RESULT:  # timed for one pair only: a wrong answer's latency is not judged
+            probe.reason = "wrong result: TVM's answer is off TFLite's, its latency is not judged"
             return probe
         verdict = result.judged
         if verdict is None:  # an emulated device's latency is never judged

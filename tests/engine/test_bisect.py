@@ -148,6 +148,23 @@ def test_bisect_names_the_commit_that_made_the_1x7_conv_slower(history, tmp_path
 
 @pytest.mark.slow
 @pytest.mark.timeout(300)
+def test_a_commit_that_answers_wrong_is_not_judged_by_its_latency(history, tmp_path):
+    """Only a right answer's latency is judged: a probe whose TVM answers wrong (here the 1x7 layer with
+    tolerance 0, off TFLite's by one unit in NHWC) is timed for one pair and said, not called slower."""
+    checkout, cache, shas = history
+    store = Store.open(tmp_path / "perf.db")
+    item = find_item(SLOW_1X7, "uint8", "NHWC", "default")
+    strict = dataclasses.replace(item, workload=dataclasses.replace(item.workload, tolerance=0.0))
+    outcome = Bisector(store, cache, checkout, local_device(), suite=quick_suite()).bisect(strict, shas[0], shas[7])
+    (end,) = outcome.probes
+    assert outcome.status == "failed" and end.verdict == "skipped" and end.bad is None
+    assert "wrong result" in end.reason and "latency is not judged" in outcome.reason
+    (result,) = store.results(end.run_id)
+    assert result["status"] == "wrong_result" and result["stopped"] == "wrong result" and len(result["rounds"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_a_range_that_is_not_slower_names_no_commit(history, tmp_path):
     checkout, cache, shas = history
     store = Store.open(tmp_path / "perf.db")
