@@ -594,7 +594,7 @@ def _row(store, device, key, first: dict, second: dict | None, baseline: dict | 
     comparison = confirmed = None
     untuned = key[3] == "tuned" and bool(first.get("untuned_tasks"))
     counts = counts_of(first, baseline)
-    timed = second if flaky else first  # a wrong answer's rounds stopped with its first pair: the rerun's count
+    timed = second if flaky else first  # a wrong answer's rounds stop with its first pair: judge the rerun's
     if counts is not None:
         if status == OK and not same_code and not untuned and counts.pr and counts.base:
             comparison = stats.compare_counts(counts.base, counts.pr)
