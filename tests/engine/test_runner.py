@@ -57,10 +57,15 @@ def test_a_correct_model_is_recorded_with_every_sample_and_its_tflite_ratio(tmp_
     assert (compiled != codegen.llvm_get_system_cpu()) == (run_row["cpu_fallback"] is not None)
 
 
+def strict_1x7(**timing) -> Suite:
+    """The 1x7 smoke layer (uint8) at tolerance 0: it differs from TFLite by one unit in NHWC, so that is wrong."""
+    workload = [w for w in get_suite("smoke").workloads if "1x7" in w.name and w.scheme == "uint8"][0]
+    return Suite("strict", (dataclasses.replace(workload, tolerance=0.0),), **timing)
+
+
 def test_a_difference_beyond_the_tolerance_is_a_wrong_result(tmp_path, bot_python):
     """The 1x7 smoke layer differs from TFLite by one unit in NHWC; with tolerance 0 that is wrong."""
-    workload = [w for w in get_suite("smoke").workloads if "1x7" in w.name and w.scheme == "uint8"][0]
-    strict = Suite("strict", (dataclasses.replace(workload, tolerance=0.0),), repeat=3)
+    strict = strict_1x7(repeat=3)
     _, outcome = run(tmp_path, strict, device(tmp_path), bot_python)
     for r in outcome.results:
         assert r.status == ("wrong_result" if r.max_abs_diff > 0 else "ok")
@@ -71,8 +76,7 @@ def test_a_difference_beyond_the_tolerance_is_a_wrong_result(tmp_path, bot_pytho
 def test_a_wrong_answer_beside_its_base_is_timed_for_one_pair_and_gets_no_latency_verdict(tmp_path, bot_python):
     """Only a right answer's latency is judged, so a PR side that answered wrong ends its rounds with the first
     pair (their latency is still recorded) and the store says why; the right configurations are timed on."""
-    workload = [w for w in get_suite("smoke").workloads if "1x7" in w.name and w.scheme == "uint8"][0]
-    strict = Suite("strict", (dataclasses.replace(workload, tolerance=0.0),), pair_rounds=2, max_rounds=6)
+    strict = strict_1x7(pair_rounds=2, max_rounds=6)
     store = Store.open(tmp_path / "perf.db")
     build = Subject(python=bot_python, env=f"python:{bot_python}")
     outcome = Runner(store, tmp_path / "cache").run_paired(strict, device(tmp_path), build, build, skip_same_code=False)
