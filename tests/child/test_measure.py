@@ -1,7 +1,14 @@
 """bot/child/measure.py's hashes of compiled code, on LLVM IR as TVM writes it (tests/engine/test_job_worker.py
-checks them on real compiled items: equal across processes, none changed between two sides of one TVM)."""
+checks them on real compiled items: equal across processes, none changed between two sides of one TVM), and
+its timing of a real compiled model."""
 
+import numpy as np
+
+from bot import devices
+from bot.child import measure
 from bot.child.measure import function_hashes, function_name, number_addresses
+from bot.engine.children import child_device
+from bot.engine.suite.workloads import make_inputs
 
 #: A module as TVM 0.27 lays it out: each PrimFunc as its FFI wrapper and its body, metadata numbered
 #: module-wide (`!dbg !5`), attribute groups (`#0`), a helper, and the module's metadata at its end.
@@ -91,3 +98,53 @@ def test_host_is_llvm_s_cpu_name_unless_this_machine_lacks_its_features():
     unknown = {"kind": "local", "host_cpus": {"beyond": [llvm], "instead": "no-such-cpu", "archspec": "?"}}
     assert host_cpu(tvm, unknown) == (llvm, None)  # a name this LLVM lacks would compile for `generic`
     assert target_error(tvm, {"kind": "nonsense"}, 1)["target_error"]
+
+
+class CountingModule:
+    """A real VM module whose functions count their calls on the way through."""
+
+    def __init__(self, module):
+        self.module, self.calls = module, 0
+
+    def __getitem__(self, name):
+        function = self.module[name]
+
+        def call(*args):
+            self.calls += 1
+            return function(*args)
+
+        return call
+
+
+class Notes:
+    """The child's result file, kept in memory."""
+
+    def __init__(self):
+        self.data = {}
+
+    def update(self, **fields):
+        self.data.update(fields)
+
+    def phase(self, name):
+        self.data["phase"] = name
+
+
+def test_a_sample_here_runs_the_model_number_times_and_no_untimed_run_beside_them(tiny_model, tmp_path):
+    # TVM's time_evaluator runs the function once untimed before each block: a round of one sample a side
+    # paid two runs a sample. Here the host's clock times exactly the runs asked for.
+    inputs = []
+    for index, array in enumerate(make_inputs(tiny_model, seed=1)):
+        inputs.append(str(tmp_path / f"input_{index}.npy"))
+        np.save(inputs[-1], array)
+    spec = {"model": str(tiny_model), "inputs": inputs, "layout": "NHWC", "pipeline": "default", "target": "host",
+            "threads": 1, "device": child_device(devices.load(None).get("local"))}  # fmt: skip
+    notes = Notes()
+    tvm, executable, library = measure.compile_item(spec, notes)
+    vm, dev, remote = measure.load_and_check(tvm, executable, library, spec, notes)
+    assert remote is None and library is None
+    vm.module = counting = CountingModule(vm.module)
+
+    samples = measure.time_block(vm, dev, remote, number=2, repeat=3, warmup=1)
+
+    assert counting.calls == 2 * 3
+    assert len(samples) == 3 and all(s > 0 for s in samples)
