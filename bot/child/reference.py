@@ -60,7 +60,7 @@ def reference(item: dict, spec: dict) -> dict:
         samples = []
         started = time.perf_counter()
         if spec.get("measure", True):
-            for _ in range(int(spec.get("warmup", 1))):
+            for _ in range(int(spec.get("warmup", 1)) - 1):  # the run that gave the answer was the first
                 interpreter.invoke()
             number = int(spec.get("number", 1))
             for _ in range(int(spec.get("repeat", 10))):

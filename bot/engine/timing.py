@@ -64,7 +64,7 @@ class Plan:
 
     number: int = 1  # runs per sample (their mean is the sample)
     repeat: int = 10  # samples of a build timed alone
-    warmup: int = 1  # untimed runs before a side's first block
+    warmup: int = 1  # untimed runs before a side's first block, the child's answer-checking run the first of them
     round_repeat: int = 1  # samples per side per round
     pair_rounds: int = 2  # side-by-side rounds per pair of children (the unit of a verdict: bot/stats.Looks)
     max_rounds: int = 24  # side-by-side rounds at most (the cap): the device time of the fixed design it replaced

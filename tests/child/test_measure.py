@@ -144,7 +144,7 @@ def test_a_sample_here_runs_the_model_number_times_and_no_untimed_run_beside_the
     assert remote is None and library is None
     vm.module = counting = CountingModule(vm.module)
 
-    samples = measure.time_block(vm, dev, remote, number=2, repeat=3, warmup=1)
+    samples, runs = measure.time_block(vm, dev, remote, number=2, repeat=3, warmup=1)
 
-    assert counting.calls == 2 * 3
+    assert counting.calls == 2 * 3 and runs == 1 + 2 * 3
     assert len(samples) == 3 and all(s > 0 for s in samples)

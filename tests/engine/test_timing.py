@@ -58,6 +58,8 @@ def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_pat
         assert len(ran) == 3, f"{side}: {len(ran)} children, want one per pair"
         assert all(r["status"] == "ok" and r["phase"] == "done" and r["compile_s"] > 0 for r in ran)
         assert len({r["code_hash"] for r in ran}) == 1  # each compiled the same code afresh
+        # each ran its model to check the answer (also its warm-up), then once a sample: 3, 3 and 2 rounds of 2
+        assert [r["runs"] for r in ran] == [1 + 6, 1 + 6, 1 + 4]
     measured = sum(r["measure_s"] for r in children(tmp_path / "item", "pr"))
     assert pair.pr.data["measure_s"] == pytest.approx(measured)
 

@@ -31,7 +31,7 @@ class Suite:
     workloads: tuple[Workload, ...]
     number: int = 1  # runs per timed sample
     repeat: int = 10  # timed samples kept, for a build timed alone
-    warmup: int = 1  # untimed runs first
+    warmup: int = 1  # untimed runs first, the run that gives or checks the answer the first of them
     round_repeat: int = 1  # a PR beside its base: samples a side per round (bot/engine/timing.py)
     pair_rounds: int = 2  # rounds per pair of children, each pair from fork servers of its own (bot/stats.Looks)
     max_rounds: int = 24  # rounds at most, when the verdict is still undecided (bot/stats.judge_rounds)
