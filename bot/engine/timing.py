@@ -39,11 +39,11 @@ runner keeps one pair of servers per index for the whole job), and the pair,
 not the round, is the unit a verdict counts (bot/stats.judge_rounds). The
 looks at the rounds come at the pairs' ends: `looks` is the design, fixed
 before the first round. Compiling an item takes a tenth of a second to a few
-seconds. A pair of the story's layer (431 ms a run) costs 3.8 s: 1.1 s to get
-ready (both compile at once, each loads and checks its answer), 0.9 s of
-warm-up and 0.9 s a round (time_pair to the cap, 2026-12-07; 5.3 s a pair
-while TVM's time_evaluator added an untimed run to every sample, which
-bot/child/measure.time_block no longer uses here).
+seconds. A pair of the story's layer (431 ms a run) costs 3.0 s: 1.1 s to get
+ready (both compile at once, each loads and checks its answer, which run is
+also its warm-up) and 0.9 s a round (time_pair to the cap, 2026-12-07; 5.3 s
+a pair while TVM's time_evaluator added an untimed run to every sample and a
+warm-up run followed the check: bot/child/measure.py).
 """
 
 from __future__ import annotations
