@@ -116,19 +116,6 @@ class CountingModule:
         return call
 
 
-class Notes:
-    """The child's result file, kept in memory."""
-
-    def __init__(self):
-        self.data = {}
-
-    def update(self, **fields):
-        self.data.update(fields)
-
-    def phase(self, name):
-        self.data["phase"] = name
-
-
 def test_a_sample_here_runs_the_model_number_times_and_no_untimed_run_beside_them(tiny_model, tmp_path):
     # TVM's time_evaluator runs the function once untimed before each block: a round of one sample a side
     # paid two runs a sample. Here the host's clock times exactly the runs asked for.
@@ -138,9 +125,9 @@ def test_a_sample_here_runs_the_model_number_times_and_no_untimed_run_beside_the
         np.save(inputs[-1], array)
     spec = {"model": str(tiny_model), "inputs": inputs, "layout": "NHWC", "pipeline": "default", "target": "host",
             "threads": 1, "device": child_device(devices.load(None).get("local"))}  # fmt: skip
-    notes = Notes()
-    tvm, executable, library = measure.compile_item(spec, notes)
-    vm, dev, remote = measure.load_and_check(tvm, executable, library, spec, notes)
+    result = measure.Result(str(tmp_path / "result.json"))
+    tvm, executable, library = measure.compile_item(spec, result)
+    vm, dev, remote = measure.load_and_check(tvm, executable, library, spec, result)
     assert remote is None and library is None
     vm.module = counting = CountingModule(vm.module)
 
