@@ -8,9 +8,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from bot import devices
 from bot.engine.boards import tracker
+from bot.engine.children import child_device
 from bot.engine.suite.graph import SCHEMES, GraphBuilder
 
 pytest_plugins = ["tests.fake_github.fixtures"]
@@ -37,6 +40,23 @@ def tiny_model(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny_conv.tflite"
     path.write_bytes(g.finish(y))
     return path
+
+
+@pytest.fixture
+def tiny_spec(tmp_path, tiny_model) -> dict:
+    """The tiny conv model as the runner hands it to a child, with a random input and no reference."""
+    inputs = tmp_path / "input.npy"
+    np.save(inputs, np.random.default_rng(3).integers(-128, 128, (1, 16, 16, 8), dtype=np.int8))
+    return {
+        "op": "measure",
+        "model": str(tiny_model),
+        "inputs": [str(inputs)],
+        "layout": "NHWC",
+        "pipeline": "default",
+        "target": "host",
+        "threads": 1,
+        "device": child_device(devices.load(None).get("local")),
+    }
 
 
 @pytest.fixture

@@ -2,13 +2,8 @@
 checks them on real compiled items: equal across processes, none changed between two sides of one TVM), and
 its timing of a real compiled model."""
 
-import numpy as np
-
-from bot import devices
 from bot.child import measure
 from bot.child.measure import function_hashes, function_name, number_addresses
-from bot.engine.children import child_device
-from bot.engine.suite.workloads import make_inputs
 
 #: A module as TVM 0.27 lays it out: each PrimFunc as its FFI wrapper and its body, metadata numbered
 #: module-wide (`!dbg !5`), attribute groups (`#0`), a helper, and the module's metadata at its end.
@@ -116,18 +111,12 @@ class CountingModule:
         return call
 
 
-def test_a_sample_here_runs_the_model_number_times_and_no_untimed_run_beside_them(tiny_model, tmp_path):
+def test_a_sample_here_runs_the_model_number_times_and_no_untimed_run_beside_them(tiny_spec, tmp_path):
     # TVM's time_evaluator runs the function once untimed before each block: a round of one sample a side
     # paid two runs a sample. Here the host's clock times exactly the runs asked for.
-    inputs = []
-    for index, array in enumerate(make_inputs(tiny_model, seed=1)):
-        inputs.append(str(tmp_path / f"input_{index}.npy"))
-        np.save(inputs[-1], array)
-    spec = {"model": str(tiny_model), "inputs": inputs, "layout": "NHWC", "pipeline": "default", "target": "host",
-            "threads": 1, "device": child_device(devices.load(None).get("local"))}  # fmt: skip
     result = measure.Result(str(tmp_path / "result.json"))
-    tvm, executable, library = measure.compile_item(spec, result)
-    vm, dev, remote = measure.load_and_check(tvm, executable, library, spec, result)
+    tvm, executable, library = measure.compile_item(tiny_spec, result)
+    vm, dev, remote = measure.load_and_check(tvm, executable, library, tiny_spec, result)
     assert remote is None and library is None
     vm.module = counting = CountingModule(vm.module)
 

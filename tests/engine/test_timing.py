@@ -3,32 +3,12 @@
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 
-from bot import devices
 from bot.child import MEASURE_SCRIPT
 from bot.engine import isolation
-from bot.engine.children import child_device
 from bot.engine.isolation import ChildOutcome
 from bot.engine.timing import Plan, _combined, _shares, base_first, time_pair
-
-
-@pytest.fixture
-def spec(tmp_path, tiny_model):
-    """The tiny conv model as the runner hands it to a child, with a random input and no reference."""
-    inputs = tmp_path / "input.npy"
-    np.save(inputs, np.random.default_rng(3).integers(-128, 128, (1, 16, 16, 8), dtype=np.int8))
-    return {
-        "op": "measure",
-        "model": str(tiny_model),
-        "inputs": [str(inputs)],
-        "layout": "NHWC",
-        "pipeline": "default",
-        "target": "host",
-        "threads": 1,
-        "device": child_device(devices.load(None).get("local")),
-    }
 
 
 @pytest.fixture
@@ -48,8 +28,8 @@ def children(workdir, side: str) -> list[dict]:
     return [json.loads((folder / "result.json").read_text()) for folder in sorted(workdir.glob(f"{side}*"))]
 
 
-def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_path, servers, spec):
-    pair = time_pair(servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False)
+def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_path, servers, tiny_spec):
+    pair = time_pair(servers, tiny_spec, tmp_path / "item", PLAN, 120, skip_same_code=False)
     assert len(pair.rounds) == 8 and all(b > 0 and p > 0 for b, p in pair.rounds)
     assert pair.base.status == pair.pr.status == "ok" and pair.same_code
     assert len(pair.base.samples_ms) == len(pair.pr.samples_ms) == 16  # 8 rounds of 2 samples a side
@@ -64,29 +44,29 @@ def test_rounds_are_spread_over_fresh_children_each_compiled_and_checked(tmp_pat
     assert pair.pr.data["measure_s"] == pytest.approx(measured)
 
 
-def test_one_pair_of_children_when_asked_for_one(tmp_path, servers, spec):
+def test_one_pair_of_children_when_asked_for_one(tmp_path, servers, tiny_spec):
     pair = time_pair(
-        servers, spec, tmp_path / "item", dataclasses.replace(PLAN, pair_rounds=8), 120, skip_same_code=False
+        servers, tiny_spec, tmp_path / "item", dataclasses.replace(PLAN, pair_rounds=8), 120, skip_same_code=False
     )
     assert len(pair.rounds) == 8
     assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [1, 1]
 
 
-def test_rounds_stop_at_the_end_of_the_pair_whose_look_says_enough(tmp_path, servers, spec):
+def test_rounds_stop_at_the_end_of_the_pair_whose_look_says_enough(tmp_path, servers, tiny_spec):
     looked: list[int] = []
 
     def enough(rounds):
         looked.append(len(rounds))
         return len(rounds) >= 6
 
-    pair = time_pair(servers, spec, tmp_path / "item", PLAN, 120, skip_same_code=False, enough=enough)
+    pair = time_pair(servers, tiny_spec, tmp_path / "item", PLAN, 120, skip_same_code=False, enough=enough)
     assert looked == [3, 6] and len(pair.rounds) == 6 and pair.pr.status == "ok"
     assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [2, 2]
     assert len(pair.pr.samples_ms) == 12  # 6 rounds of 2 samples
 
 
-def test_the_same_code_on_both_sides_is_not_timed_and_needs_no_second_pair(tmp_path, servers, spec):
-    pair = time_pair(servers, spec, tmp_path / "item", PLAN, 120)
+def test_the_same_code_on_both_sides_is_not_timed_and_needs_no_second_pair(tmp_path, servers, tiny_spec):
+    pair = time_pair(servers, tiny_spec, tmp_path / "item", PLAN, 120)
     assert pair.same_code and pair.rounds == [] and pair.pr.samples_ms == []
     assert [len(children(tmp_path / "item", side)) for side in ("base", "pr")] == [1, 1]
 
