@@ -585,7 +585,7 @@ class Runner:
             rounds=rounds,
             round_order=round_order,
             judged=judged,
-            stopped=STOPPED_WRONG if rounds and side.status == WRONG_RESULT else stopped_by(judged),
+            stopped=stopped_by(side.status, rounds, judged),
             looks=plan.looks if rounds else None,
             margin=judged.threshold if judged is not None else None,
             instructions=data.get("count"),
@@ -726,8 +726,10 @@ def _counted(result: ItemResult) -> dict:
     return fields
 
 
-def stopped_by(judged: stats.Comparison | None) -> str | None:
-    """Why a right answer's rounds stopped, as the store records it: decided unchanged, decided changed, the cap."""
+def stopped_by(status: str, rounds: list, judged: stats.Comparison | None) -> str | None:
+    """Why an item's rounds stopped, as the store records it: a wrong answer, decided unchanged or changed, the cap."""
+    if rounds and status == WRONG_RESULT:
+        return STOPPED_WRONG
     if judged is None:
         return None
     if judged.decided:
