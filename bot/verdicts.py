@@ -19,8 +19,8 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
   were timed against (the minimum effect, or the series' run-to-run noise on
   the base branch where larger): `unchanged` when the 99% interval lies inside
   ±margin, `slower`/`faster` when it lies clear of it, `undecided` when the
-  rounds reached their cap with neither (shown as `noisy: -12%..+71%`, never
-  as unchanged). The rounds came from pairs of processes each forked from
+  rounds stopped with neither, at their cap or where the cap would not have
+  decided it (shown as `noisy: -12%..+71%`, never as unchanged). The rounds came from pairs of processes each forked from
   fork servers of their own, and the interval counts the pairs' luck, so a
   timed change is not rerun. Runs recorded while jobs reran a change close
   to the margin still say "confirmed by a rerun", or undecided where the
@@ -112,7 +112,7 @@ class Row:
     same_code: bool = False
     paired: bool = False  # measured beside its base in one job
     confirmed: bool | None = None  # a slower/faster first attempt: did the rerun say the same? (None: no rerun)
-    stopped: str | None = None  # why those rounds stopped: decided unchanged, decided changed, cap
+    stopped: str | None = None  # why those rounds stopped: decided unchanged or changed, cap, cannot decide
     flaky: bool = False  # a wrong result the rerun did not reproduce
     untuned: bool = False  # a tuned row whose tasks the device's database has no records for
     tuning_pending: bool = False  # ... and a tuning job for the device is queued or running

@@ -84,7 +84,7 @@ SLOWER = "slower"
 FASTER = "faster"
 UNCHANGED = "unchanged"
 INCONCLUSIVE = "inconclusive"
-UNDECIDED = "undecided"  # timed up to the cap, and the interval still reaches past the margin
+UNDECIDED = "undecided"  # the rounds stopped (the cap, or it could not decide) with the interval past the margin
 EMULATED = "emulated"
 NO_BASELINE = "no baseline"
 SAME_CODE = "same code"  # the PR compiled the item to exactly the base's code: nothing to time
@@ -102,8 +102,9 @@ LATENCY_VERDICTS = (SLOWER, FASTER, UNCHANGED, UNDECIDED, INCONCLUSIVE)
 STOPPED_UNCHANGED = "decided unchanged"
 STOPPED_CHANGED = "decided changed"
 STOPPED_AT_CAP = "cap"
+STOPPED_CANNOT_DECIDE = "cannot decide"  # undecided, and the cap's rounds would not decide it (bot/stats.py)
 STOPPED_WRONG = "wrong result"  # the PR side answered wrong: one pair's rounds, no latency verdict
-STOPPED = (STOPPED_UNCHANGED, STOPPED_CHANGED, STOPPED_AT_CAP, STOPPED_WRONG)
+STOPPED = (STOPPED_UNCHANGED, STOPPED_CHANGED, STOPPED_AT_CAP, STOPPED_CANNOT_DECIDE, STOPPED_WRONG)
 #: Table order: what needs attention first.
 ATTENTION_ORDER = (
     BUILD_ERROR,

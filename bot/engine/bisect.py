@@ -22,7 +22,7 @@ scheme, layout, pipeline) on one device:
    taken for the step, and with a +8% step a probe at +6% is. When a range
    holds several smaller steps that add up, the commit found is the one where
    the series crosses the midpoint. A probe that compiled to the same code as
-   good is good without timing; one still undecided at the cap is skipped,
+   good is good without timing; one still undecided when its rounds stop is skipped,
    since a probe put with the wrong level names the wrong commit.
 4. A probe whose build fails (or whose item does not compile or run) is
    skipped, as `git bisect skip`: the next probe is the untested commit

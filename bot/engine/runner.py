@@ -10,8 +10,9 @@ whatever it is, before the next item starts.
 
 A PR run (`run_paired`) times the PR's build and its merge base's build side
 by side in one job, each item's rounds stopping as soon as its verdict is
-decided (bot/stats.judge_rounds, asked at the planned looks: after 3, 4, 6,
-9, ... pairs of children, bot/engine/timing.py), and the progress shows each
+decided, or as soon as the cap would not decide it either (bot/stats.judge_rounds,
+asked at the planned looks: after 3, 4, 6, 9, ... pairs of children,
+bot/engine/timing.py), and the progress shows each
 look's rounds and interval. Each pair of an item's children is forked from a
 pair of fork servers of its own (bot/engine/server_pairs.py), so the pairs
 are independent draws of a process's luck and the interval over them counts
@@ -68,6 +69,7 @@ from bot.vocabulary import (
     PAIRED_MIN_EFFECT,
     PIPELINES,
     STOPPED_AT_CAP,
+    STOPPED_CANNOT_DECIDE,
     STOPPED_CHANGED,
     STOPPED_UNCHANGED,
     STOPPED_WRONG,
@@ -156,7 +158,7 @@ class ItemResult:
     rounds: list[tuple[float, float]] = field(default_factory=list)  # (base ms, PR ms) per round
     round_order: str = ""  # ... which side each round timed first: b (base) or p (PR), a letter a round
     judged: stats.Comparison | None = None  # ... the verdict the rounds stopped at (bot/stats.judge_rounds)
-    stopped: str | None = None  # ... and why they stopped: decided unchanged or changed, cap, wrong result
+    stopped: str | None = None  # ... and why: decided unchanged or changed, cap, cannot decide, wrong result
     looks: stats.Looks | None = None  # ... the sequential design they were timed under
     margin: float | None = None  # ... and the verdict's margin (the minimum effect, or the series' noise)
     same_runtime: bool = True  # a PR run: both builds run their modules with the same runtime (Subject.runtime)
@@ -473,7 +475,8 @@ class Runner:
         return judge
 
     def _rounds_until_decided(self, device: Device, workload: Workload, config: Config, judge):
-        """time_pair's `enough`: shows each look's rounds and interval, and stops when the verdict is decided.
+        """time_pair's `enough`: shows each look's rounds and interval, and stops when the verdict is done
+        (decided, or the cap would not decide it).
         Emulated latency is never judged: one pair's rounds are enough to record it."""
         if device.emulated:
             return lambda rounds: True
@@ -482,7 +485,7 @@ class Runner:
             verdict = judge(rounds)
             shown = verdict.interval_text if verdict.change is not None else "no interval yet"
             self.progress.step(f"{workload.key} {config.name}: {len(rounds)} rounds, {shown}")
-            return verdict.decided
+            return verdict.done
 
         return enough
 
@@ -727,13 +730,16 @@ def _counted(result: ItemResult) -> dict:
 
 
 def stopped_by(status: str, rounds: list, judged: stats.Comparison | None) -> str | None:
-    """Why an item's rounds stopped, as the store records it: a wrong answer, decided unchanged or changed, the cap."""
+    """Why an item's rounds stopped, as the store records it: a wrong answer, decided unchanged or changed, the
+    cap, or undecided where the cap would not decide it."""
     if rounds and status == WRONG_RESULT:
         return STOPPED_WRONG
     if judged is None:
         return None
     if judged.decided:
         return STOPPED_UNCHANGED if judged.verdict == UNCHANGED else STOPPED_CHANGED
+    if judged.hopeless:
+        return STOPPED_CANNOT_DECIDE
     return STOPPED_AT_CAP if judged.final else None
 
 

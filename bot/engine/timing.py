@@ -24,7 +24,8 @@ share their moment of the machine, and are not three observations.
 
 The rounds are taken `pair_rounds` at a time by fresh pairs of children, one
 pair after the other, each compiled and loaded afresh, until the verdict is
-decided or `max_rounds` are timed. A process keeps for its whole life what
+decided, or the cap would not decide it either (bot/stats.judge_rounds), or
+`max_rounds` are timed. A process keeps for its whole life what
 drift between rounds cannot undo: where its code and buffers landed in
 memory, how they fall into caches and pages; and a forked child inherits its
 fork server's address space, with much of that luck. Measured with the real
@@ -136,7 +137,7 @@ def time_pair(
     The rounds are taken `plan.pair_rounds` at a time by fresh pairs of
     children, pair i forked from `servers(i)` (base's server, PR's server;
     see the module's docstring), until `enough(rounds)`, asked after each
-    pair, says the verdict is decided, or `plan.max_rounds` are timed. A PR
+    pair, says the rounds may stop, or `plan.max_rounds` are timed. A PR
     child that answered wrong ends them with its pair: only a right answer's
     latency is judged (bot/verdicts.py), and its rerun is timed afresh. The
     first pair's children say what the item is (code hash, correctness,

@@ -70,8 +70,9 @@ COUNTS_NOTE = (
 #: What every device section with timed verdicts says about them, once.
 ROUNDS_NOTE = (
     "Both builds timed side by side by pairs of fresh processes, until the 99% interval of the change over "
-    "the pairs lies inside ±margin (`unchanged`) or clear of it (`slower`/`faster`); an item still undecided at "
-    "the cap is `noisy`, with its interval, and does not fail the status."
+    "the pairs lies inside ±margin (`unchanged`) or clear of it (`slower`/`faster`); an item still undecided when "
+    "its rounds stop (at the cap, or where the cap would not decide it) is `noisy`, with its interval, and does "
+    "not fail the status."
 )
 
 

@@ -399,7 +399,10 @@ def _v12_code_functions_and_builds(db: sqlite_utils.Database) -> None:
 def _v13_sequential_rounds(db: sqlite_utils.Database) -> None:
     """Side-by-side rounds that stop when the verdict is decided: why they stopped, and the design they ran under."""
     for column, kind in (
-        ("stopped", str),  # decided unchanged | decided changed | cap | wrong result (bot/vocabulary.py STOPPED)
+        (
+            "stopped",
+            str,
+        ),  # decided unchanged | decided changed | cap | cannot decide | wrong result (vocabulary.STOPPED)
         ("pair_rounds", int),  # rounds per pair of children, a look at the verdict after each (bot/stats.Looks)
         ("max_rounds", int),  # the cap: rounds at most
         ("margin", float),  # the verdict's margin as timed: the minimum effect, or the series' noise if larger
