@@ -432,7 +432,8 @@ def groups_table(jobs: Jobs, conditions: list[str]) -> Table:
                               mean_change(jobs.jobs(design, condition, "A/A"), name),
                               mean(i["rounds"] for i in items),
                               ", ".join(f"{why} {n}" for why, n in sorted(stopped.items())) or "–")  # fmt: skip
-    table.caption = "interval width: percentage points of the change; a sequential item stops decided, at the cap, or where the cap would not decide it"
+    table.caption = ("interval width: percentage points of the change; a sequential item stops decided, at the cap, "
+                     "or where the cap would not decide it")  # fmt: skip
     return table
 
 
