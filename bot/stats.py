@@ -112,9 +112,9 @@ item, and for bisect probes.
   one side and not clear it on the other. This is futility stopping by
   projection, a form of stochastic curtailment (Jennison & Turnbull 2000,
   ch. 10). It claims nothing, so the error rates above stand: repeated
-  confidence intervals hold whatever rule decides when to stop (Jennison &
-  Turnbull 1989, section 2), and stopping undecided says no more than the
-  interval. What it costs is the verdicts later looks would still have
+  confidence intervals cover the change at every look at once, so they hold
+  whatever rule decides when to stop (Jennison & Turnbull 1989), and
+  stopping undecided says no more than the interval. What it costs is the verdicts later looks would still have
   reached: in tests/test_stats.py's simulation of quiet rounds (1.5% a side,
   0.5% luck a pair) 8-15% of them, for 0.7-0.8x the rounds; on rounds as
   noisy as this machine's under load, where almost no item decides, it

@@ -20,11 +20,11 @@ dashboard/prs.py as HTML, both with the cell texts of `Row`. The rules:
   the base branch where larger): `unchanged` when the 99% interval lies inside
   ±margin, `slower`/`faster` when it lies clear of it, `undecided` when the
   rounds stopped with neither, at their cap or where the cap would not have
-  decided it (shown as `noisy: -12%..+71%`, never as unchanged). The rounds came from pairs of processes each forked from
-  fork servers of their own, and the interval counts the pairs' luck, so a
-  timed change is not rerun. Runs recorded while jobs reran a change close
-  to the margin still say "confirmed by a rerun", or undecided where the
-  rerun disagreed;
+  decided it (shown as `noisy: -12%..+71%`, never as unchanged). The rounds
+  came from pairs of processes each forked from fork servers of their own,
+  and the interval counts the pairs' luck, so a timed change is not rerun.
+  Runs recorded while jobs reran a change close to the margin still say
+  "confirmed by a rerun", or undecided where the rerun disagreed;
 - a PR run without its base beside it (recorded by hand, or when the merge
   base does not build) gets no latency verdict: `inconclusive`;
 - a tuned row whose tasks the device's tuning database has no records for

@@ -10,9 +10,9 @@ whatever it is, before the next item starts.
 
 A PR run (`run_paired`) times the PR's build and its merge base's build side
 by side in one job, each item's rounds stopping as soon as its verdict is
-decided, or as soon as the cap would not decide it either (bot/stats.judge_rounds,
-asked at the planned looks: after 3, 4, 6, 9, ... pairs of children,
-bot/engine/timing.py), and the progress shows each
+decided, or as soon as the cap would not decide it either
+(bot/stats.judge_rounds, asked at the planned looks: after 3, 4, 6, 9, ...
+pairs of children, bot/engine/timing.py), and the progress shows each
 look's rounds and interval. Each pair of an item's children is forked from a
 pair of fork servers of its own (bot/engine/server_pairs.py), so the pairs
 are independent draws of a process's luck and the interval over them counts
