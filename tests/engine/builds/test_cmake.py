@@ -23,6 +23,7 @@ import pytest
 
 from bot.engine import builds, steps
 from bot.engine.builds import cmake, native
+from tests import processes
 from tests.engine.builds import standin
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -57,23 +58,10 @@ def build_in_a_process(checkout: Path, sha: str, cache: Path) -> subprocess.Pope
 
 def running_under(folder: Path) -> list[int]:
     """Processes whose command line names the folder (the build's shell rules, cmake, ninja, compilers)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            line = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
-            continue
-        if entry.isdigit() and str(folder) in line and state not in ("Z", "X") and int(entry) != os.getpid():
-            found.append(int(entry))
-    return found
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
-    except OSError:
-        return "(gone)"
+    pids = (int(entry) for entry in os.listdir("/proc") if entry.isdigit())
+    return [
+        pid for pid in pids if pid != os.getpid() and str(folder) in processes.cmdline(pid) and processes.alive(pid)
+    ]
 
 
 def test_a_build_killed_with_sigkill_leaves_nothing_running_and_resumes_where_it_stopped(tmp_path):
@@ -102,7 +90,7 @@ def test_a_build_killed_with_sigkill_leaves_nothing_running_and_resumes_where_it
     deadline = time.monotonic() + 30
     while running_under(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = {pid: _cmdline(pid) for pid in running_under(tmp_path)}
+    left = {pid: processes.cmdline(pid) for pid in running_under(tmp_path)}
     assert left == {}  # ninja, its rules (in groups of their own) and cmake ended with perfbot
     delay.write_text("0.1")
     assert stopped_at is not None and stopped_at[0] < stopped_at[1]
