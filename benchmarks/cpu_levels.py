@@ -35,6 +35,8 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bot.stats import robust_sd  # noqa: E402
+
 out = Console(width=120)
 MATRIX = 700
 
@@ -122,12 +124,6 @@ def both_cpus(seconds: float) -> tuple[np.ndarray, np.ndarray] | None:
     return tuple(100 * (level - np.median(level)) for level in levels)
 
 
-def mad(x) -> float:
-    """1.4826 x the median absolute deviation: a standard deviation that a few wild values barely move."""
-    x = np.asarray(x)
-    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="for each of the two parts")
@@ -146,9 +142,11 @@ def main() -> None:
                   title_justify="left")  # fmt: skip
     table.add_column("reading")
     table.add_column("value", justify="right")
-    table.add_row("chunk time around its median, robust sd", f"{mad(level):.2f}%")
+    table.add_row("chunk time around its median, robust sd", f"{robust_sd(level):.2f}%")
     table.add_row("... beyond ±3%", f"{np.mean(np.abs(level) > 3):.0%} of chunks")
-    table.add_row("step from one chunk to the next / sqrt 2, robust sd", f"{mad(np.diff(level)) / math.sqrt(2):.2f}%")
+    table.add_row(
+        "step from one chunk to the next / sqrt 2, robust sd", f"{robust_sd(np.diff(level)) / math.sqrt(2):.2f}%"
+    )
     table.add_row("chunks whose CPU time fell 1% behind the wall clock", f"{np.mean(cpu < 0.99 * wall):.1%}")
     table.add_row("correlation of CPU time and wall time", f"{np.corrcoef(cpu, wall)[0, 1]:.4f}")
     table.add_row("steal time, all CPUs, ms per chunk (mean)", f"{np.mean([c['steal'] for c in found]):.2f}")

@@ -49,6 +49,7 @@ from bot.engine import isolation  # noqa: E402
 from bot.engine.children import child_device  # noqa: E402
 from bot.engine.suite.suites import get_suite  # noqa: E402
 from bot.engine.suite.workloads import make_inputs, materialize  # noqa: E402
+from bot.stats import robust_sd  # noqa: E402
 
 out = Console(width=140)
 SHAPES = ("block", "interleaved", "single")
@@ -120,24 +121,20 @@ def item(servers, spec, workdir: Path, pairs: int, rounds: int) -> dict:
     return {"found": found, "ready_s": statistics.median(ready_s), "round_s": round_s}
 
 
-def mad(x) -> float:
-    """1.4826 x the median absolute deviation: a standard deviation that a few wild values barely move."""
-    x = np.asarray(x)
-    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
-
-
 def components(per_pair: list[list[float]]) -> tuple[float, float, float, float]:
     """(sd inside a pair, sd of pair medians, sd of every round pooled, largest |round|) as relative figures."""
     inside = np.concatenate([np.asarray(r) - np.median(r) for r in per_pair])
     medians = np.asarray([np.median(r) for r in per_pair])
     pooled = np.concatenate([np.asarray(r) for r in per_pair])
-    return mad(inside), mad(medians), mad(pooled), float(np.max(np.abs(pooled)))
+    return robust_sd(inside), robust_sd(medians), robust_sd(pooled), float(np.max(np.abs(pooled)))
 
 
 def server_components(per_pair: list[list[float]], servers: int) -> tuple[float, float]:
     """(sd of the server pairs' medians, sd of the pairs' medians around their server pair's median)."""
     medians = np.asarray([np.median(r) for r in per_pair]).reshape(servers, -1)
-    return mad(np.median(medians, axis=1)), mad((medians - np.median(medians, axis=1, keepdims=True)).ravel())
+    return robust_sd(np.median(medians, axis=1)), robust_sd(
+        (medians - np.median(medians, axis=1, keepdims=True)).ravel()
+    )
 
 
 def main() -> None:

@@ -480,9 +480,14 @@ def noise_level(medians: Sequence[float | None]) -> float | None:
     return max(1.4826 * float(np.median(np.abs(residuals))), _step_noise(logs))
 
 
+def robust_sd(values) -> float:
+    """1.4826 x the median absolute deviation: a standard deviation that a few wild values barely move."""
+    values = np.asarray(values, dtype=float)
+    return 1.4826 * float(np.median(np.abs(values - np.median(values))))
+
+
 def _step_noise(logs: np.ndarray) -> float:
-    steps = np.diff(logs)
-    return float(1.4826 * np.median(np.abs(steps - np.median(steps))) / math.sqrt(2))
+    return robust_sd(np.diff(logs)) / math.sqrt(2)
 
 
 @dataclass(frozen=True)
