@@ -35,6 +35,7 @@ import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from bot.child.guard import watch_parent  # noqa: E402
 from bot.stats import robust_sd  # noqa: E402
 
 out = Console(width=120)
@@ -88,8 +89,10 @@ def chunks(seconds: float, chunk_ms: float) -> list[dict]:
     return found
 
 
-def pinned(cpu: int, until: float) -> None:
-    """A child: short chunks on one CPU until `until` (wall clock), as JSON lines (start time, ms per product)."""
+def pinned(cpu: int, until: float, parent: int) -> None:
+    """A child: short chunks on one CPU until `until` (wall clock), as JSON lines (start time, ms per product).
+    It ends with `parent`, however that ends, even before this child got here (bot/child/guard.py)."""
+    watch_parent(parent)
     os.sched_setaffinity(0, {cpu})
     work = _kernel(MATRIX // 2)
     repeats = _repeats_for(work, 50)
@@ -105,7 +108,7 @@ def both_cpus(seconds: float) -> tuple[np.ndarray, np.ndarray] | None:
     if len(cpus) < 2:
         return None
     until = time.time() + seconds
-    children = [subprocess.Popen([sys.executable, __file__, "--pinned", str(cpu), str(until)], stdout=subprocess.PIPE,
+    children = [subprocess.Popen([sys.executable, __file__, "--pinned", str(cpu), str(until), str(os.getpid())], stdout=subprocess.PIPE,
                                  text=True) for cpu in cpus]  # fmt: skip
     try:
         series = [np.array([json.loads(line) for line in child.communicate(timeout=seconds + 60)[0].splitlines()])
@@ -128,10 +131,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="for each of the two parts")
     parser.add_argument("--chunk-ms", type=float, default=400.0, help="a chunk's length: one sample's")
-    parser.add_argument("--pinned", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--pinned", nargs=3, help=argparse.SUPPRESS)  # CPU, until, parent pid
     args = parser.parse_args()
     if args.pinned:
-        return pinned(int(args.pinned[0]), float(args.pinned[1]))
+        return pinned(int(args.pinned[0]), float(args.pinned[1]), int(args.pinned[2]))
     load = os.getloadavg()[0]
     print(f"{time.strftime('%H:%M:%S')} timing {args.chunk_ms:g} ms chunks for {args.seconds:g} s", file=sys.stderr)
     found = chunks(args.seconds, args.chunk_ms)
